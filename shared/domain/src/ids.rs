@@ -1,0 +1,119 @@
+//! Identifiers. A payment id is `pay_` followed by 26 characters of Crockford base32:
+//! 10 for the creation time in milliseconds, 16 random, so ids sort by creation time and
+//! the part after the prefix is plain alphanumerics (Pix txids derive from it).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+fn encode_base32(mut value: u128, len: usize, out: &mut String) {
+    let mut buf = vec![0u8; len];
+    for slot in buf.iter_mut().rev() {
+        *slot = CROCKFORD[(value & 31) as usize];
+        value >>= 5;
+    }
+    out.push_str(std::str::from_utf8(&buf).expect("ascii"));
+}
+
+fn is_body(s: &str) -> bool {
+    s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PaymentId(String);
+
+impl PaymentId {
+    pub const PREFIX: &'static str = "pay_";
+
+    /// Builds an id from the creation time and 80 bits of randomness supplied by the caller.
+    pub fn new(created_ms: i64, random: u128) -> Self {
+        let mut s = String::with_capacity(30);
+        s.push_str(Self::PREFIX);
+        encode_base32(created_ms.max(0) as u128, 10, &mut s);
+        encode_base32(random & ((1u128 << 80) - 1), 16, &mut s);
+        PaymentId(s)
+    }
+
+    /// Accepts only well-formed ids, so a malformed path segment never reaches a store.
+    pub fn parse(s: &str) -> Option<Self> {
+        let body = s.strip_prefix(Self::PREFIX)?;
+        is_body(body).then(|| PaymentId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The 26 alphanumerics after the prefix.
+    pub fn body(&self) -> &str {
+        &self.0[Self::PREFIX.len()..]
+    }
+}
+
+impl fmt::Display for PaymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MerchantId(String);
+
+impl MerchantId {
+    pub const PREFIX: &'static str = "mer_";
+
+    pub fn new(created_ms: i64, random: u128) -> Self {
+        let mut s = String::with_capacity(30);
+        s.push_str(Self::PREFIX);
+        encode_base32(created_ms.max(0) as u128, 10, &mut s);
+        encode_base32(random & ((1u128 << 80) - 1), 16, &mut s);
+        MerchantId(s)
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let body = s.strip_prefix(Self::PREFIX)?;
+        is_body(body).then(|| MerchantId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MerchantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_creation_time_and_parse_back() {
+        let a = PaymentId::new(1_700_000_000_000, u128::MAX);
+        let b = PaymentId::new(1_700_000_000_001, 0);
+        assert!(a < b);
+        assert_eq!(a.as_str().len(), 30);
+        assert_eq!(PaymentId::parse(a.as_str()), Some(a.clone()));
+        assert!(a.body().bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for s in [
+            "",
+            "pay_",
+            "pay_123",
+            "pay_0000000000000000000000000u",
+            "mer_01234567890123456789012345",
+            "pay_0123456789012345678901234I",
+        ] {
+            assert!(PaymentId::parse(s).is_none(), "{s}");
+        }
+    }
+}

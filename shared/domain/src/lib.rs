@@ -1,0 +1,18 @@
+//! The walletpay domain: money, markets and wallets, the payment state machine and
+//! the failure taxonomy. Pure data and rules: no I/O, no AWS, no HTTP, no async runtime.
+
+pub mod catalog;
+pub mod failure;
+pub mod ids;
+pub mod money;
+pub mod payment;
+pub mod time;
+
+pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
+pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
+pub use ids::{MerchantId, PaymentId};
+pub use money::{Currency, Money, MoneyError};
+pub use payment::{
+    Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, StaleReason,
+};
+pub use time::Timestamp;
