@@ -1,1 +1,16 @@
+//! The AWS implementations of the ports, on the official Rust SDK. Endpoints and
+//! credentials come from the standard AWS configuration (`AWS_REGION`, `AWS_ENDPOINT_URL_*`,
+//! the Lambda role): nothing here knows whether it talks to AWS or to a local stand-in.
 
+mod dynamodb;
+mod secrets;
+mod sqs;
+
+pub use dynamodb::{DynamoDbStore, TABLE_DEFINITION};
+pub use secrets::SecretsManager;
+pub use sqs::SqsQueue;
+
+/// Loads the shared SDK configuration once, at start-up.
+pub async fn load_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}

@@ -1,1 +1,9 @@
+//! The embedded implementations of the ports, for the local stack and fast tests: an
+//! in-memory store (optionally persisted to a folder), an in-process queue with SQS's
+//! visibility and dead-letter semantics, and in-memory secrets (in `walletpay-ports`).
 
+mod queue;
+mod store;
+
+pub use queue::InProcessQueue;
+pub use store::EmbeddedStore;

@@ -1,1 +1,16 @@
+//! The ports: what the use cases need from the outside world, as narrow traits. Each has an
+//! embedded implementation (`walletpay-embedded`) and an AWS one (`walletpay-aws`), and one
+//! conformance suite (in `tests/`) runs against both.
 
+pub mod clock;
+pub mod queue;
+pub mod secrets;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
+pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
+pub use store::{
+    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
+    Merchant, MerchantStore, PaymentStore, Store, StoreError, WebhookDedupStore,
+};

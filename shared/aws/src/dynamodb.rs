@@ -1,0 +1,524 @@
+//! The DynamoDB store: one table, string keys `pk`/`sk`, one index `gsi1` and TTL on `ttl`.
+//! Records are stored as native attributes (via `serde_dynamo`) beside their keys.
+//!
+//! | item             | pk                          | sk                | ttl |
+//! |------------------|-----------------------------|-------------------|-----|
+//! | merchant         | `MERCHANT#<merchant id>`    | `MERCHANT`        |     |
+//! | API key          | `APIKEY#<key id>`           | `APIKEY`          |     |
+//! | idempotency key  | `IDEM#<merchant id>#<key>`  | `IDEM`            | yes |
+//! | payment          | `PAYMENT#<payment id>`      | `PAYMENT`         |     |
+//! | history entry    | `PAYMENT#<payment id>`      | `HISTORY#<seq:020>` |   |
+//! | webhook de-dup   | `WEBHOOK#<dedup key>`       | `WEBHOOK`         | yes |
+//!
+//! Payments also carry `gsi1pk = MERCHANT#<merchant id>#PAYMENTS`, `gsi1sk = <created_at>#<id>`
+//! so a merchant's payments can be listed newest first without a scan.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
+    TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::HashMap;
+use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
+use walletpay_ports::{
+    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
+    Merchant, MerchantStore, PaymentStore, StoreError, WebhookDedupStore,
+};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), index `gsi1` on
+/// `gsi1pk`/`gsi1sk` (S, all attributes), TTL attribute `ttl`, on-demand billing.
+pub const TABLE_DEFINITION: &str = "pk/sk (S), gsi1 on gsi1pk/gsi1sk (S), TTL on ttl";
+
+#[derive(Clone)]
+pub struct DynamoDbStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn backend<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Backend(format!("{}", DisplayErrorContext(e)))
+}
+
+fn encode<T: Serialize>(record: &T, pk: String, sk: String) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::to_item(record).map_err(|e| StoreError::Backend(e.to_string()))?;
+    item.insert("pk".into(), s(pk));
+    item.insert("sk".into(), s(sk));
+    Ok(item)
+}
+
+fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
+    for k in ["pk", "sk", "ttl", "gsi1pk", "gsi1sk"] {
+        item.remove(k);
+    }
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn ttl(at: Timestamp) -> AttributeValue {
+    AttributeValue::N(at.unix_seconds().to_string())
+}
+
+fn merchant_pk(id: &MerchantId) -> String {
+    format!("MERCHANT#{id}")
+}
+fn api_key_pk(key_id: &str) -> String {
+    format!("APIKEY#{key_id}")
+}
+fn idem_pk(merchant: &MerchantId, key: &str) -> String {
+    format!("IDEM#{merchant}#{key}")
+}
+fn payment_pk(id: &PaymentId) -> String {
+    format!("PAYMENT#{id}")
+}
+fn history_sk(seq: u64) -> String {
+    format!("HISTORY#{seq:020}")
+}
+fn webhook_pk(key: &str) -> String {
+    format!("WEBHOOK#{key}")
+}
+
+/// Did a conditional PutItem/UpdateItem/DeleteItem fail its condition?
+fn condition_failed<E>(e: &SdkError<E>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+impl DynamoDbStore {
+    pub fn new(config: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        DynamoDbStore {
+            client: Client::new(config),
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates the table as `template.yaml` declares it (for local stand-ins and tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let attr = |n: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(n)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute definition")
+        };
+        let key = |n: &str, t: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(n)
+                .key_type(t)
+                .build()
+                .expect("key schema")
+        };
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk"))
+            .attribute_definitions(attr("sk"))
+            .attribute_definitions(attr("gsi1pk"))
+            .attribute_definitions(attr("gsi1sk"))
+            .key_schema(key("pk", KeyType::Hash))
+            .key_schema(key("sk", KeyType::Range))
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("gsi1")
+                    .key_schema(key("gsi1pk", KeyType::Hash))
+                    .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("index"),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(backend(e)),
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("ttl")
+                    .enabled(true)
+                    .build()
+                    .expect("ttl spec"),
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item)
+    }
+
+    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(backend)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes all items or none; `Ok(false)` if a condition failed.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let cancelled_by_condition = e.as_service_error().is_some_and(|s| {
+                    s.is_transaction_canceled_exception()
+                        && match s {
+                            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
+                                .cancellation_reasons()
+                                .iter()
+                                .any(|r| r.code() == Some("ConditionalCheckFailed")),
+                            _ => false,
+                        }
+                });
+                if cancelled_by_condition {
+                    Ok(false)
+                } else {
+                    Err(backend(e))
+                }
+            }
+        }
+    }
+
+    fn payment_item(&self, p: &Payment) -> Result<Item, StoreError> {
+        let mut item = encode(p, payment_pk(&p.id), "PAYMENT".into())?;
+        item.insert("gsi1pk".into(), s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)));
+        item.insert("gsi1sk".into(), s(format!("{}#{}", p.created_at, p.id)));
+        Ok(item)
+    }
+
+    fn history_item(&self, h: &HistoryEntry) -> Result<Item, StoreError> {
+        encode(h, payment_pk(&h.payment_id), history_sk(h.seq))
+    }
+}
+
+#[async_trait]
+impl MerchantStore for DynamoDbStore {
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        let item = encode(merchant, merchant_pk(&merchant.id), "MERCHANT".into())?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
+        self.get_item(merchant_pk(id), "MERCHANT")
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let item = encode(key, api_key_pk(&key.key_id), "APIKEY".into())?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.get_item(api_key_pk(key_id), "APIKEY")
+            .await?
+            .map(decode)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoDbStore {
+    async fn begin_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<Begin, StoreError> {
+        let pk = idem_pk(&record.merchant_id, &record.key);
+        let mut item = encode(record, pk.clone(), "IDEM".into())?;
+        item.insert("ttl".into(), ttl(record.expires_at));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            // Absent, or present but expired (TTL deletes lazily, so expired items linger).
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Begin::Started),
+            Err(e) if condition_failed(&e) => match self.get_item(pk, "IDEM").await? {
+                Some(item) => Ok(Begin::Existing(decode(item)?)),
+                // Deleted between our write and our read: let the caller try again.
+                None => Err(StoreError::Conflict),
+            },
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn take_over_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        previous_lease: Timestamp,
+    ) -> Result<(), StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(idem_pk(&record.merchant_id, &record.key)))
+            .key("sk", s("IDEM"))
+            .update_expression("SET lease_until = :new")
+            .condition_expression("#st.#st = :in_progress AND lease_until = :prev")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":new", s(record.lease_until.to_string()))
+            .expression_attribute_values(":prev", s(previous_lease.to_string()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_item(idem_pk(merchant, key), "IDEM")
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn complete_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let state: AttributeValue = serde_dynamo::to_attribute_value(IdempotencyState::Completed {
+            status,
+            body: body.to_string(),
+        })
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(idem_pk(merchant, key)))
+            .key("sk", s("IDEM"))
+            .update_expression("SET #st = :completed")
+            .condition_expression("#st.#st = :in_progress")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":completed", state)
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Conflict),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn release_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
+        match self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(idem_pk(merchant, key)))
+            .key("sk", s("IDEM"))
+            .condition_expression("#st.#st = :in_progress")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentStore for DynamoDbStore {
+    async fn insert_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        let items = vec![
+            self.put(self.payment_item(payment)?, "attribute_not_exists(pk)", None)?,
+            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
+        ];
+        if self.transact(items).await? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        self.get_item(payment_pk(id), "PAYMENT")
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        let prev = payment
+            .version
+            .checked_sub(1)
+            .ok_or(StoreError::Conflict)?;
+        let values = HashMap::from([(":prev".to_string(), AttributeValue::N(prev.to_string()))]);
+        let items = vec![
+            self.put(self.payment_item(payment)?, "version = :prev", Some(values))?,
+            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
+        ];
+        if self.transact(items).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
+    }
+
+    async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
+                .expression_attribute_values(":pk", s(payment_pk(id)))
+                .expression_attribute_values(":h", s("HISTORY#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl WebhookDedupStore for DynamoDbStore {
+    async fn record_webhook(
+        &self,
+        dedup_key: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(webhook_pk(dedup_key)))
+            .item("sk", s("WEBHOOK"))
+            .item("expires_at", s(expires_at.to_string()))
+            .item("ttl", ttl(expires_at))
+            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+            .expression_attribute_values(":now", s(now.to_string()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        let item = self.get_item(webhook_pk(dedup_key), "WEBHOOK").await?;
+        Ok(item
+            .and_then(|i| match i.get("expires_at") {
+                Some(AttributeValue::S(e)) => Timestamp::parse_rfc3339(e),
+                _ => None,
+            })
+            .is_some_and(|exp| exp > now))
+    }
+}

@@ -1,0 +1,258 @@
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
+use walletpay_ports::{
+    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
+    Merchant, MerchantStore, PaymentStore, StoreError, WebhookDedupStore,
+};
+
+fn idem_key(merchant: &MerchantId, key: &str) -> String {
+    format!("{merchant}#{key}")
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    merchants: BTreeMap<MerchantId, Merchant>,
+    api_keys: BTreeMap<String, ApiKeyRecord>,
+    /// Keyed by `idem_key(merchant, key)`.
+    idempotency: BTreeMap<String, IdempotencyRecord>,
+    payments: BTreeMap<PaymentId, Payment>,
+    history: BTreeMap<PaymentId, Vec<HistoryEntry>>,
+    webhooks: BTreeMap<String, Timestamp>,
+}
+
+/// All state in memory behind one lock; with a data folder, every write also rewrites
+/// `store.json` there (atomically), and the store starts from it.
+pub struct EmbeddedStore {
+    state: Mutex<State>,
+    file: Option<PathBuf>,
+}
+
+impl Default for EmbeddedStore {
+    fn default() -> Self {
+        Self::in_memory()
+    }
+}
+
+impl EmbeddedStore {
+    pub fn in_memory() -> Self {
+        EmbeddedStore {
+            state: Mutex::new(State::default()),
+            file: None,
+        }
+    }
+
+    /// Opens (or creates) a store persisted under `dir`.
+    pub fn open(dir: &Path) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let file = dir.join("store.json");
+        let state = match std::fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(EmbeddedStore {
+            state: Mutex::new(state),
+            file: Some(file),
+        })
+    }
+
+    /// Runs `f` on the state under the lock; persists if `f` succeeded and changed anything.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut state = self.state.lock().expect("store lock");
+        let out = f(&mut state)?;
+        if let Some(file) = &self.file {
+            let bytes = serde_json::to_vec(&*state).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let tmp = file.with_extension("json.tmp");
+            std::fs::write(&tmp, bytes)
+                .and_then(|_| std::fs::rename(&tmp, file))
+                .map_err(|e| StoreError::Backend(e.to_string()))?;
+        }
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.lock().expect("store lock"))
+    }
+}
+
+#[async_trait]
+impl MerchantStore for EmbeddedStore {
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        self.write(|s| {
+            s.merchants.insert(merchant.id.clone(), merchant.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
+        Ok(self.read(|s| s.merchants.get(id).cloned()))
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        self.write(|s| {
+            if s.api_keys.contains_key(&key.key_id) {
+                return Err(StoreError::AlreadyExists);
+            }
+            s.api_keys.insert(key.key_id.clone(), key.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        Ok(self.read(|s| s.api_keys.get(key_id).cloned()))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn begin_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<Begin, StoreError> {
+        self.write(|s| {
+            let k = idem_key(&record.merchant_id, &record.key);
+            match s.idempotency.get(&k) {
+                Some(existing) if existing.expires_at > now => Ok(Begin::Existing(existing.clone())),
+                _ => {
+                    s.idempotency.insert(k, record.clone());
+                    Ok(Begin::Started)
+                }
+            }
+        })
+    }
+
+    async fn take_over_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        previous_lease: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            let k = idem_key(&record.merchant_id, &record.key);
+            match s.idempotency.get_mut(&k) {
+                Some(r) if r.state == IdempotencyState::InProgress && r.lease_until == previous_lease => {
+                    r.lease_until = record.lease_until;
+                    Ok(())
+                }
+                _ => Err(StoreError::Conflict),
+            }
+        })
+    }
+
+    async fn get_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.read(|s| s.idempotency.get(&idem_key(merchant, key)).cloned()))
+    }
+
+    async fn complete_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        self.write(|s| match s.idempotency.get_mut(&idem_key(merchant, key)) {
+            Some(r) if r.state == IdempotencyState::InProgress => {
+                r.state = IdempotencyState::Completed {
+                    status,
+                    body: body.to_string(),
+                };
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        })
+    }
+
+    async fn release_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
+        self.write(|s| {
+            let k = idem_key(merchant, key);
+            if matches!(s.idempotency.get(&k), Some(r) if r.state == IdempotencyState::InProgress) {
+                s.idempotency.remove(&k);
+            }
+            Ok(())
+        })
+    }
+}
+
+#[async_trait]
+impl PaymentStore for EmbeddedStore {
+    async fn insert_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            if s.payments.contains_key(&payment.id) {
+                return Err(StoreError::AlreadyExists);
+            }
+            s.payments.insert(payment.id.clone(), payment.clone());
+            s.history.insert(payment.id.clone(), vec![entry.clone()]);
+            Ok(())
+        })
+    }
+
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+        Ok(self.read(|s| s.payments.get(id).cloned()))
+    }
+
+    async fn update_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            match s.payments.get(&payment.id) {
+                Some(current) if current.version + 1 == payment.version => {}
+                _ => return Err(StoreError::Conflict),
+            }
+            let history = s.history.entry(payment.id.clone()).or_default();
+            if history.iter().any(|h| h.seq == entry.seq) {
+                return Err(StoreError::Conflict);
+            }
+            history.push(entry.clone());
+            s.payments.insert(payment.id.clone(), payment.clone());
+            Ok(())
+        })
+    }
+
+    async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.read(|s| {
+            let mut h = s.history.get(id).cloned().unwrap_or_default();
+            h.sort_by_key(|e| e.seq);
+            h
+        }))
+    }
+}
+
+#[async_trait]
+impl WebhookDedupStore for EmbeddedStore {
+    async fn record_webhook(
+        &self,
+        dedup_key: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.write(|s| match s.webhooks.get(dedup_key) {
+            Some(exp) if *exp > now => Ok(false),
+            _ => {
+                s.webhooks.insert(dedup_key.to_string(), expires_at);
+                Ok(true)
+            }
+        })
+    }
+
+    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.read(|s| matches!(s.webhooks.get(dedup_key), Some(exp) if *exp > now)))
+    }
+}

@@ -1,0 +1,163 @@
+//! The store, as narrow traits per aggregate. Every write that changes existing state is
+//! conditional, so concurrent writers can never lose an update.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use walletpay_domain::{MerchantId, Payment, PaymentId, PaymentStatus, Timestamp};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the item changed since it was read.
+    #[error("conditional write failed: the item changed")]
+    Conflict,
+    /// An insert found the item already there.
+    #[error("item already exists")]
+    AlreadyExists,
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub id: MerchantId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// An API key as stored: only the SHA-256 of its secret part, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    /// The public part of the key, used to find the record.
+    pub key_id: String,
+    pub merchant_id: MerchantId,
+    /// Lower-case hex SHA-256 of the secret part.
+    pub secret_sha256: String,
+    pub created_at: Timestamp,
+}
+
+#[async_trait]
+pub trait MerchantStore: Send + Sync {
+    async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
+    async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
+    /// Fails with `AlreadyExists` if the key id is taken.
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn get_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum IdempotencyState {
+    InProgress,
+    Completed { status: u16, body: String },
+}
+
+/// One use of an `Idempotency-Key`: which request it was, the resource it creates, and
+/// (once done) the response to replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub merchant_id: MerchantId,
+    /// The client's key, scoped by the caller (`payments:<key>`, ...).
+    pub key: String,
+    /// SHA-256 of the canonical request, to tell a replay from a reuse.
+    pub request_hash: String,
+    /// The payment this request creates, chosen before anything else is written.
+    pub payment_id: PaymentId,
+    pub state: IdempotencyState,
+    /// While in progress, until when the request that holds it is presumed alive.
+    pub lease_until: Timestamp,
+    /// After this the record counts as absent (and the store's TTL removes it).
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begin {
+    /// The record was written: this request owns the key.
+    Started,
+    /// A live record is already there.
+    Existing(IdempotencyRecord),
+}
+
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Writes `record` unless a live (unexpired at `now`) record holds the key.
+    async fn begin_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        now: Timestamp,
+    ) -> Result<Begin, StoreError>;
+    /// Takes over an in-progress record whose lease ran out: succeeds only if the record is
+    /// still in progress with `previous_lease`. Sets the lease to `record.lease_until`.
+    async fn take_over_idempotent(
+        &self,
+        record: &IdempotencyRecord,
+        previous_lease: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn get_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
+    /// Stores the response to replay. Conflict if the record is not in progress.
+    async fn complete_idempotent(
+        &self,
+        merchant: &MerchantId,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+    /// Deletes an in-progress record when the request wrote nothing, so a retry starts afresh.
+    async fn release_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError>;
+}
+
+/// One line of a payment's history. `seq` is the payment's version after the change, so the
+/// version condition on the payment also makes the history key unique.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub payment_id: PaymentId,
+    pub seq: u64,
+    pub at: Timestamp,
+    /// `created`, `accepted`, `succeeded`, `failed`, ...
+    pub event: String,
+    pub from: Option<PaymentStatus>,
+    pub to: PaymentStatus,
+    /// Who caused it: `api`, `provider_response`, `webhook`, `status_check`.
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Writes a new payment and its first history entry together; `AlreadyExists` if the id
+    /// is taken (nothing is written then).
+    async fn insert_payment(&self, payment: &Payment, entry: &HistoryEntry)
+        -> Result<(), StoreError>;
+    async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
+    /// Writes `payment` (whose version the caller has bumped by one) and `entry` together, on
+    /// condition that the stored version is `payment.version - 1`; `Conflict` otherwise, and
+    /// then nothing is written.
+    async fn update_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError>;
+    /// The history, oldest first.
+    async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError>;
+}
+
+#[async_trait]
+pub trait WebhookDedupStore: Send + Sync {
+    /// Records that a provider event was taken. Returns false if it was already recorded
+    /// (and unexpired at `now`).
+    async fn record_webhook(
+        &self,
+        dedup_key: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<bool, StoreError>;
+    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError>;
+}
+
+/// Everything the use cases keep.
+pub trait Store: MerchantStore + IdempotencyStore + PaymentStore + WebhookDedupStore {}
+impl<T: MerchantStore + IdempotencyStore + PaymentStore + WebhookDedupStore> Store for T {}
