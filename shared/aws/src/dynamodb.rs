@@ -146,7 +146,11 @@ impl DynamoDbStore {
                     .index_name("gsi1")
                     .key_schema(key("gsi1pk", KeyType::Hash))
                     .key_schema(key("gsi1sk", KeyType::Range))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
                     .build()
                     .expect("index"),
             )
@@ -192,7 +196,12 @@ impl DynamoDbStore {
         Ok(out.item)
     }
 
-    fn put(&self, item: Item, condition: &str, values: Option<Item>) -> Result<TransactWriteItem, StoreError> {
+    fn put(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Option<Item>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
@@ -235,7 +244,10 @@ impl DynamoDbStore {
 
     fn payment_item(&self, p: &Payment) -> Result<Item, StoreError> {
         let mut item = encode(p, payment_pk(&p.id), "PAYMENT".into())?;
-        item.insert("gsi1pk".into(), s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)));
+        item.insert(
+            "gsi1pk".into(),
+            s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)),
+        );
         item.insert("gsi1sk".into(), s(format!("{}#{}", p.created_at, p.id)));
         Ok(item)
     }
@@ -419,7 +431,11 @@ impl PaymentStore for DynamoDbStore {
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
         let items = vec![
-            self.put(self.payment_item(payment)?, "attribute_not_exists(pk)", None)?,
+            self.put(
+                self.payment_item(payment)?,
+                "attribute_not_exists(pk)",
+                None,
+            )?,
             self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
         ];
         if self.transact(items).await? {
@@ -441,10 +457,7 @@ impl PaymentStore for DynamoDbStore {
         payment: &Payment,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        let prev = payment
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::Conflict)?;
+        let prev = payment.version.checked_sub(1).ok_or(StoreError::Conflict)?;
         let values = HashMap::from([(":prev".to_string(), AttributeValue::N(prev.to_string()))]);
         let items = vec![
             self.put(self.payment_item(payment)?, "version = :prev", Some(values))?,

@@ -27,16 +27,28 @@ impl SecretsManager {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_exists_exception()) => self
-                .client
-                .put_secret_value()
-                .secret_id(name)
-                .secret_string(value)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| backend(format!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))),
-            Err(e) => Err(backend(format!("{}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_exists_exception()) =>
+            {
+                self.client
+                    .put_secret_value()
+                    .secret_id(name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        backend(format!(
+                            "{}",
+                            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                        ))
+                    })
+            }
+            Err(e) => Err(backend(format!(
+                "{}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+            ))),
         }
     }
 }
@@ -48,7 +60,10 @@ impl Secrets for SecretsManager {
             Ok(out) => out
                 .secret_string
                 .ok_or_else(|| SecretsError::Backend(format!("secret {name} has no string value"))),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
                 Err(SecretsError::NotFound(name.to_string()))
             }
             Err(e) => Err(SecretsError::Backend(format!(

@@ -59,13 +59,16 @@ impl InProcessQueue {
 
     fn push(&self, body: String, visible_at: Instant) {
         let id = format!("msg-{}", self.next_id());
-        self.messages.lock().expect("queue lock").push_back(Message {
-            id,
-            body,
-            visible_at,
-            receive_count: 0,
-            receipt: None,
-        });
+        self.messages
+            .lock()
+            .expect("queue lock")
+            .push_back(Message {
+                id,
+                body,
+                visible_at,
+                receive_count: 0,
+                receipt: None,
+            });
         self.notify.notify_waiters();
     }
 

@@ -69,7 +69,8 @@ impl EmbeddedStore {
         let mut state = self.state.lock().expect("store lock");
         let out = f(&mut state)?;
         if let Some(file) = &self.file {
-            let bytes = serde_json::to_vec(&*state).map_err(|e| StoreError::Backend(e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(&*state).map_err(|e| StoreError::Backend(e.to_string()))?;
             let tmp = file.with_extension("json.tmp");
             std::fs::write(&tmp, bytes)
                 .and_then(|_| std::fs::rename(&tmp, file))
@@ -121,7 +122,9 @@ impl IdempotencyStore for EmbeddedStore {
         self.write(|s| {
             let k = idem_key(&record.merchant_id, &record.key);
             match s.idempotency.get(&k) {
-                Some(existing) if existing.expires_at > now => Ok(Begin::Existing(existing.clone())),
+                Some(existing) if existing.expires_at > now => {
+                    Ok(Begin::Existing(existing.clone()))
+                }
                 _ => {
                     s.idempotency.insert(k, record.clone());
                     Ok(Begin::Started)
@@ -138,7 +141,10 @@ impl IdempotencyStore for EmbeddedStore {
         self.write(|s| {
             let k = idem_key(&record.merchant_id, &record.key);
             match s.idempotency.get_mut(&k) {
-                Some(r) if r.state == IdempotencyState::InProgress && r.lease_until == previous_lease => {
+                Some(r)
+                    if r.state == IdempotencyState::InProgress
+                        && r.lease_until == previous_lease =>
+                {
                     r.lease_until = record.lease_until;
                     Ok(())
                 }

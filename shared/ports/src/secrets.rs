@@ -104,7 +104,10 @@ mod tests {
         let rt = futures_lite_block_on;
         let inner = Arc::new(StaticSecrets::new().with("k", "v1"));
         let calls = Arc::new(Mutex::new(0));
-        let cached = CachedSecrets::new(Counting(inner.clone(), calls.clone()), Duration::from_millis(50));
+        let cached = CachedSecrets::new(
+            Counting(inner.clone(), calls.clone()),
+            Duration::from_millis(50),
+        );
         assert_eq!(rt(cached.get("k")).unwrap(), "v1");
         inner.set("k", "v2");
         assert_eq!(rt(cached.get("k")).unwrap(), "v1");
@@ -112,7 +115,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(rt(cached.get("k")).unwrap(), "v2");
         assert_eq!(*calls.lock().unwrap(), 2);
-        assert!(matches!(rt(cached.get("missing")), Err(SecretsError::NotFound(_))));
+        assert!(matches!(
+            rt(cached.get("missing")),
+            Err(SecretsError::NotFound(_))
+        ));
     }
 
     /// Polls a future that never waits on I/O to completion.

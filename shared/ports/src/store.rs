@@ -130,8 +130,11 @@ pub struct HistoryEntry {
 pub trait PaymentStore: Send + Sync {
     /// Writes a new payment and its first history entry together; `AlreadyExists` if the id
     /// is taken (nothing is written then).
-    async fn insert_payment(&self, payment: &Payment, entry: &HistoryEntry)
-        -> Result<(), StoreError>;
+    async fn insert_payment(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<(), StoreError>;
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
     /// Writes `payment` (whose version the caller has bumped by one) and `entry` together, on
     /// condition that the stored version is `payment.version - 1`; `Conflict` otherwise, and

@@ -1,0 +1,141 @@
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use walletpay_domain::{
+    Country, Customer, Failure, Money, NextAction, PaymentEvent, PaymentId, Provider, Timestamp,
+    WalletId,
+};
+
+/// What we ask a provider to charge.
+#[derive(Debug, Clone)]
+pub struct ChargeRequest<'a> {
+    /// Our payment id; providers get it as their merchant reference (our idempotency key
+    /// towards them).
+    pub payment_id: &'a PaymentId,
+    pub amount: Money,
+    pub country: Country,
+    pub wallet: WalletId,
+    pub customer: &'a Customer,
+    pub return_url: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub expires_at: Timestamp,
+}
+
+/// A charge's state at the provider, in our terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ProviderStatus {
+    Pending,
+    Succeeded,
+    Failed { failure: Failure },
+    Canceled,
+    Expired,
+}
+
+impl ProviderStatus {
+    /// The payment event this status stands for (`Pending` stands for none).
+    pub fn to_event(&self) -> Option<PaymentEvent> {
+        match self {
+            ProviderStatus::Pending => None,
+            ProviderStatus::Succeeded => Some(PaymentEvent::Succeeded),
+            ProviderStatus::Failed { failure } => Some(PaymentEvent::Failed {
+                failure: failure.clone(),
+            }),
+            ProviderStatus::Canceled => Some(PaymentEvent::Canceled),
+            ProviderStatus::Expired => Some(PaymentEvent::Expired),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChargeCreated {
+    pub provider_reference: String,
+    pub status: ProviderStatus,
+    pub next_action: Option<NextAction>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// The provider definitely did not charge, and says why.
+    #[error("declined by the provider: {}", .0.code.as_str())]
+    Declined(Failure),
+    /// We cannot know whether the provider acted (timeout, dropped connection, 5xx): the
+    /// charge may exist. Never a failure; a status check resolves it.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+    /// The provider has no such charge.
+    #[error("not found at the provider")]
+    NotFound,
+    /// This provider cannot take this request (wallet, currency or amount).
+    #[error("not supported by the provider: {0}")]
+    Unsupported(String),
+    /// Our own credentials or configuration are missing or wrong.
+    #[error("provider configuration: {0}")]
+    Config(String),
+}
+
+/// A webhook as it arrived: the raw bytes, never re-serialised, since signatures cover them.
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookRequest<'a> {
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// A verified provider event, as it travels on the payment-events queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEvent {
+    pub provider: Provider,
+    /// Our payment id, where the provider echoes our reference.
+    pub payment_id: Option<PaymentId>,
+    pub provider_reference: String,
+    #[serde(flatten)]
+    pub status: ProviderStatus,
+    /// The amount the provider says the charge is for, to check against the payment.
+    pub amount: Option<Money>,
+    /// Same provider event, same key: used to drop duplicates.
+    pub dedup_key: String,
+    pub occurred_at: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing or wrong signature or token: the body must not be trusted.
+    #[error("webhook authentication failed")]
+    Unauthenticated,
+    #[error("malformed webhook: {0}")]
+    Malformed(String),
+    #[error("webhook verification unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// How a provider wants its webhooks answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAck {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+/// What every wallet provider does for us.
+#[async_trait]
+pub trait WalletAdapter: Send + Sync {
+    fn provider(&self) -> Provider;
+
+    /// Whether this provider can take `wallet` in `country`.
+    fn supports(&self, country: Country, wallet: WalletId) -> bool;
+
+    /// Creates the charge. The provider's own idempotency key is our payment id.
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError>;
+
+    /// Asks the provider where a charge stands.
+    async fn charge_status(&self, provider_reference: &str)
+        -> Result<ProviderStatus, AdapterError>;
+
+    /// Authenticates a webhook and reads its events. Fast: no calls to the provider.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError>;
+
+    /// The answer the provider expects once a webhook is taken.
+    fn webhook_ack(&self) -> WebhookAck;
+}

@@ -1,0 +1,244 @@
+use super::mapping::{
+    self, amount_literal, channel_code, charge_status, failure_from_code, parse_amount,
+};
+use super::signature::callback_token_matches;
+use super::wire::{Callback, ChannelProperties, Charge, CreateChargeBody, ErrorBody};
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, WalletAdapter,
+    WebhookAck, WebhookError, WebhookRequest,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_domain::{Country, Failure, FailureCode, PaymentId, Provider, Timestamp, WalletId};
+use walletpay_ports::Secrets;
+
+/// The JSON held in the Secrets port under [`XenditConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct XenditCredentials {
+    pub secret_key: String,
+    pub callback_token: String,
+    /// Still accepted on callbacks while a token rotation is under way.
+    #[serde(default)]
+    pub previous_callback_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct XenditConfig {
+    /// `https://api.xendit.co` in production; the sandbox's URL locally.
+    pub base_url: String,
+    pub secret_name: String,
+    /// Bound on one call to Xendit; past it the outcome is unknown, not failed.
+    pub timeout: Duration,
+}
+
+impl XenditConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        XenditConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/xendit".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct Xendit {
+    http: reqwest::Client,
+    config: XenditConfig,
+    secrets: Arc<dyn Secrets>,
+}
+
+impl Xendit {
+    pub fn new(config: XenditConfig, secrets: Arc<dyn Secrets>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("HTTP client");
+        Xendit {
+            http,
+            config,
+            secrets,
+        }
+    }
+
+    async fn credentials(&self) -> Result<XenditCredentials, String> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+    }
+
+    /// Sends a request and reads a charge, sorting every way it can go wrong into
+    /// declined (nothing charged), unknown (maybe charged) or configuration.
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Charge, AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let resp = match req.basic_auth(&creds.secret_key, Some("")).send().await {
+            Ok(r) => r,
+            // The request never reached Xendit: nothing can have been charged.
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("CONNECTION_REFUSED".into()),
+                )))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("Xendit call failed: {e}"))),
+        };
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Xendit answer cut short: {e}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| {
+                AdapterError::Unknown(format!("unreadable Xendit charge ({status}): {e}"))
+            });
+        }
+        let err: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+        let code = err.as_ref().map(|e| e.error_code.as_str()).unwrap_or("");
+        let message = err.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+        match (status.as_u16(), code) {
+            (404, _) => Err(AdapterError::NotFound),
+            // Documented as "channel unavailable": the request was not taken.
+            (503, "CHANNEL_UNAVAILABLE") => Err(AdapterError::Declined(failure_from_code(code))),
+            (s, _) if s >= 500 => Err(AdapterError::Unknown(format!(
+                "Xendit answered {status} {code}: {message}"
+            ))),
+            (401, _) => Err(AdapterError::Config(format!(
+                "Xendit refused our credentials: {code} {message}"
+            ))),
+            (400, "API_VALIDATION_ERROR" | "UNSUPPORTED_CURRENCY") => {
+                Err(AdapterError::Unsupported(format!("{code}: {message}")))
+            }
+            (_, code) if !code.is_empty() => Err(AdapterError::Declined(failure_from_code(code))),
+            _ => Err(AdapterError::Declined(Failure::new(
+                FailureCode::Unknown,
+                Some(format!("HTTP_{}", status.as_u16())),
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for Xendit {
+    fn provider(&self) -> Provider {
+        Provider::Xendit
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        channel_code(country, wallet).is_some()
+    }
+
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        let channel = channel_code(req.country, req.wallet).ok_or_else(|| {
+            AdapterError::Unsupported(format!("{} in {}", req.wallet, req.country))
+        })?;
+        let amount =
+            amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
+        let mut props = ChannelProperties::default();
+        if channel == "ID_OVO" {
+            let phone = req.customer.phone.clone().ok_or_else(|| {
+                AdapterError::Unsupported("OVO needs the customer's phone number".into())
+            })?;
+            props.mobile_number = Some(phone);
+        } else {
+            props.success_redirect_url = req.return_url.map(str::to_string);
+            props.failure_redirect_url = req.return_url.map(str::to_string);
+        }
+        let body = CreateChargeBody {
+            reference_id: req.payment_id.to_string(),
+            currency: req.amount.currency.code().to_string(),
+            amount: RawValue::from_string(amount).expect("a decimal literal is valid JSON"),
+            checkout_method: "ONE_TIME_PAYMENT".into(),
+            channel_code: channel.into(),
+            channel_properties: Some(props),
+            metadata: Some(serde_json::json!({ "payment_id": req.payment_id.as_str() })),
+        };
+        let url = format!("{}/ewallets/charges", self.config.base_url);
+        let charge = self.call(self.http.post(url).json(&body)).await?;
+        let status = charge_status(&charge)?;
+        Ok(ChargeCreated {
+            next_action: mapping::next_action(&charge.channel_code, charge.actions.as_ref()),
+            provider_reference: charge.id,
+            status,
+        })
+    }
+
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        if provider_reference.is_empty()
+            || !provider_reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(AdapterError::NotFound);
+        }
+        let url = format!(
+            "{}/ewallets/charges/{provider_reference}",
+            self.config.base_url
+        );
+        let charge = self.call(self.http.get(url)).await?;
+        charge_status(&charge)
+    }
+
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(WebhookError::Unavailable)?;
+        let presented = req
+            .headers
+            .get("x-callback-token")
+            .map(|v| v.as_bytes())
+            .ok_or(WebhookError::Unauthenticated)?;
+        let accepted = [
+            creds.callback_token.as_str(),
+            creds.previous_callback_token.as_deref().unwrap_or(""),
+        ];
+        if !callback_token_matches(presented, &accepted) {
+            return Err(WebhookError::Unauthenticated);
+        }
+        let cb: Callback =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        if !cb.event.starts_with("ewallet.") {
+            return Err(WebhookError::Malformed(format!(
+                "unexpected event {:?}",
+                cb.event
+            )));
+        }
+        let status = charge_status(&cb.data).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let payment_id = PaymentId::parse(&cb.data.reference_id);
+        let amount = cb
+            .data
+            .currency
+            .parse()
+            .ok()
+            .and_then(|c| parse_amount(cb.data.charge_amount.get(), c).ok());
+        Ok(vec![ProviderEvent {
+            provider: Provider::Xendit,
+            payment_id,
+            dedup_key: format!("xendit:{}:{}:{}", cb.event, cb.data.id, cb.data.status),
+            provider_reference: cb.data.id,
+            status,
+            amount,
+            occurred_at: Timestamp::parse_rfc3339(&cb.data.updated),
+        }])
+    }
+
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "application/json",
+            body: r#"{"received":true}"#.into(),
+        }
+    }
+}

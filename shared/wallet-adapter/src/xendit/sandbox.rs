@@ -1,0 +1,492 @@
+//! A local Xendit: the e-wallet charge endpoints with Xendit's paths, fields, statuses, Basic
+//! auth and error bodies, a checkout page where a person approves or declines, a simulate
+//! endpoint for scripts, and callbacks signed with `x-callback-token` sent to the configured
+//! URL. Mount its router anywhere (the local stack uses `/sandbox/xendit`).
+//!
+//! Test credentials: secret key [`SANDBOX_SECRET_KEY`], callback token
+//! [`SANDBOX_CALLBACK_TOKEN`].
+//!
+//! Simulated outcomes and the `failure_code` each produces:
+//! `success` (SUCCEEDED), `insufficient_balance` (INSUFFICIENT_BALANCE), `user_cancelled`
+//! (USER_DECLINED_PAYMENT), `expired` (USER_DID_NOT_AUTHORIZE_THE_PAYMENT), `risk_rejected`
+//! (ACCOUNT_ACCESS_BLOCKED), `timeout` (PARTNER_TIMEOUT_ERROR).
+
+use super::mapping::{parse_amount, wallet_for_channel};
+use super::wire::{Actions, Callback, Charge, CreateChargeBody, ErrorBody};
+use super::{SANDBOX_CALLBACK_TOKEN, SANDBOX_SECRET_KEY};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use walletpay_domain::{Currency, Timestamp};
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    pub secret_key: String,
+    pub callback_token: String,
+    /// Where callbacks go (the account's callback URL in Xendit's dashboard).
+    pub callback_url: String,
+    /// The URL this sandbox's router is reachable at, for checkout links.
+    pub public_url: String,
+    pub business_id: String,
+}
+
+impl SandboxConfig {
+    pub fn new(public_url: impl Into<String>, callback_url: impl Into<String>) -> Self {
+        SandboxConfig {
+            secret_key: SANDBOX_SECRET_KEY.into(),
+            callback_token: SANDBOX_CALLBACK_TOKEN.into(),
+            callback_url: callback_url.into(),
+            public_url: public_url.into().trim_end_matches('/').to_string(),
+            business_id: "5f27a14a9bf05c73dd040bc8".into(),
+        }
+    }
+}
+
+/// The outcomes a test or a person can give a pending charge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    InsufficientBalance,
+    UserCancelled,
+    Expired,
+    RiskRejected,
+    Timeout,
+}
+
+impl Outcome {
+    fn result(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Outcome::Success => ("SUCCEEDED", None),
+            Outcome::InsufficientBalance => ("FAILED", Some("INSUFFICIENT_BALANCE")),
+            Outcome::UserCancelled => ("FAILED", Some("USER_DECLINED_PAYMENT")),
+            Outcome::Expired => ("FAILED", Some("USER_DID_NOT_AUTHORIZE_THE_PAYMENT")),
+            Outcome::RiskRejected => ("FAILED", Some("ACCOUNT_ACCESS_BLOCKED")),
+            Outcome::Timeout => ("FAILED", Some("PARTNER_TIMEOUT_ERROR")),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct XenditSandbox {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SandboxConfig,
+    charges: Mutex<HashMap<String, Charge>>,
+    http: reqwest::Client,
+}
+
+/// What `simulate` did: the charge after the outcome and the callback's delivery.
+#[derive(Debug, Clone, Serialize)]
+pub struct Simulated {
+    pub charge: Charge,
+    /// HTTP status our callback got back, or None if it could not be delivered.
+    pub callback_status: Option<u16>,
+}
+
+#[derive(Debug)]
+pub enum SimulateError {
+    NotFound,
+    NotPending(String),
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            error_code: code.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+fn validation(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "API_VALIDATION_ERROR", message)
+}
+
+fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(d.as_millis() as i64)
+}
+
+fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+impl XenditSandbox {
+    pub fn new(config: SandboxConfig) -> Self {
+        XenditSandbox {
+            inner: Arc::new(Inner {
+                config,
+                charges: Mutex::new(HashMap::new()),
+                http: reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(30))
+                    .build()
+                    .expect("HTTP client"),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.inner.config
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/ewallets/charges", post(create_charge))
+            .route("/ewallets/charges/{id}", get(get_charge))
+            .route("/checkout/{id}", get(checkout_page).post(checkout_decide))
+            .route("/simulate/{id}", post(simulate_api))
+            .with_state(self.clone())
+    }
+
+    /// Every charge created so far.
+    pub fn charges(&self) -> Vec<Charge> {
+        self.inner
+            .charges
+            .lock()
+            .expect("sandbox lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn charge(&self, id: &str) -> Option<Charge> {
+        self.inner
+            .charges
+            .lock()
+            .expect("sandbox lock")
+            .get(id)
+            .cloned()
+    }
+
+    /// Settles a pending charge with `outcome` and sends the callback.
+    pub async fn simulate(&self, id: &str, outcome: Outcome) -> Result<Simulated, SimulateError> {
+        let charge = {
+            let mut charges = self.inner.charges.lock().expect("sandbox lock");
+            let c = charges.get_mut(id).ok_or(SimulateError::NotFound)?;
+            if c.status != "PENDING" {
+                return Err(SimulateError::NotPending(c.status.clone()));
+            }
+            let (status, failure) = outcome.result();
+            c.status = status.into();
+            c.failure_code = failure.map(str::to_string);
+            if status == "SUCCEEDED" {
+                c.capture_amount = Some(c.charge_amount.clone());
+            }
+            c.updated = now().to_string();
+            c.clone()
+        };
+        let callback_status = self.send_callback(&charge).await;
+        Ok(Simulated {
+            charge,
+            callback_status,
+        })
+    }
+
+    /// Posts the callback for `charge` as Xendit does.
+    pub async fn send_callback(&self, charge: &Charge) -> Option<u16> {
+        let cb = Callback {
+            event: "ewallet.capture".into(),
+            business_id: self.inner.config.business_id.clone(),
+            created: now().to_string(),
+            api_version: None,
+            data: charge.clone(),
+        };
+        self.inner
+            .http
+            .post(&self.inner.config.callback_url)
+            .header("x-callback-token", &self.inner.config.callback_token)
+            .json(&cb)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16())
+    }
+
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        let Some(encoded) = value.strip_prefix("Basic ") else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+            return false;
+        };
+        let expected = format!("{}:", self.inner.config.secret_key);
+        super::callback_token_matches(&decoded, &[expected.as_str()])
+    }
+}
+
+fn currency_of_channel(channel: &str) -> Option<Currency> {
+    let (country, _) = wallet_for_channel(channel)?;
+    Some(country.currency())
+}
+
+async fn create_charge(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "API key format is invalid",
+        );
+    }
+    let req: CreateChargeBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(&format!("invalid request body: {e}")),
+    };
+    if req.reference_id.is_empty() || req.reference_id.len() > 255 {
+        return validation("reference_id must be between 1 and 255 characters");
+    }
+    if req.checkout_method != "ONE_TIME_PAYMENT" {
+        return validation("checkout_method must be ONE_TIME_PAYMENT");
+    }
+    let Some(channel_currency) = currency_of_channel(&req.channel_code) else {
+        return validation("channel_code is not a supported e-wallet channel");
+    };
+    let Ok(currency) = req.currency.parse::<Currency>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UNSUPPORTED_CURRENCY",
+            "currency is not supported",
+        );
+    };
+    if currency != channel_currency {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "UNSUPPORTED_CURRENCY",
+            "currency is not supported for this channel_code",
+        );
+    }
+    let amount = match parse_amount(req.amount.get(), currency) {
+        Ok(a) if a.minor > 0 => a,
+        _ => return validation("amount must be a positive number"),
+    };
+    if currency == Currency::IDR && amount.whole_major().is_err() {
+        return validation("amount must be a whole number for IDR");
+    }
+    let minimum = match currency {
+        Currency::IDR => 100_00,
+        Currency::PHP => 1_00,
+        _ => 1,
+    };
+    if amount.minor < minimum {
+        return validation("amount is below the minimum for this channel");
+    }
+    let props = req.channel_properties.clone().unwrap_or_default();
+    let is_ovo = req.channel_code == "ID_OVO";
+    if is_ovo {
+        match props.mobile_number.as_deref() {
+            Some(n)
+                if n.starts_with("+62")
+                    && n.len() >= 10
+                    && n[1..].bytes().all(|b| b.is_ascii_digit()) => {}
+            _ => {
+                return validation(
+                    "channel_properties.mobile_number must be an E.164 Indonesian number",
+                )
+            }
+        }
+    } else if props.success_redirect_url.is_none() {
+        return validation("channel_properties.success_redirect_url is required");
+    }
+
+    let id = format!("ewc_{}", uuid_v4());
+    let page = format!("{}/checkout/{id}", sb.inner.config.public_url);
+    let actions = if is_ovo {
+        None
+    } else if req.channel_code.ends_with("_SHOPEEPAY") {
+        Some(Actions {
+            mobile_deeplink_checkout_url: Some(page.clone()),
+            qr_checkout_string: Some(format!("sandbox-qr:{id}")),
+            ..Default::default()
+        })
+    } else {
+        Some(Actions {
+            desktop_web_checkout_url: Some(page.clone()),
+            mobile_web_checkout_url: Some(page),
+            ..Default::default()
+        })
+    };
+    let at = now().to_string();
+    let charge = Charge {
+        id: id.clone(),
+        business_id: sb.inner.config.business_id.clone(),
+        reference_id: req.reference_id,
+        status: "PENDING".into(),
+        currency: req.currency,
+        charge_amount: req.amount,
+        capture_amount: None,
+        refunded_amount: None,
+        checkout_method: req.checkout_method,
+        channel_code: req.channel_code,
+        channel_properties: req.channel_properties,
+        is_redirect_required: actions.is_some(),
+        actions,
+        callback_url: Some(sb.inner.config.callback_url.clone()),
+        created: at.clone(),
+        updated: at,
+        void_status: None,
+        voided_at: None,
+        capture_now: true,
+        customer_id: None,
+        payment_method_id: None,
+        failure_code: None,
+        basket: None,
+        metadata: req.metadata,
+    };
+    sb.inner
+        .charges
+        .lock()
+        .expect("sandbox lock")
+        .insert(id, charge.clone());
+    (StatusCode::OK, Json(charge)).into_response()
+}
+
+async fn get_charge(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "API key format is invalid",
+        );
+    }
+    match sb.charge(&id) {
+        Some(c) => (StatusCode::OK, Json(c)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found"),
+    }
+}
+
+#[derive(Deserialize)]
+struct SimulateBody {
+    outcome: Outcome,
+}
+
+async fn simulate_api(
+    State(sb): State<XenditSandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let req: SimulateBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(&format!("expected {{\"outcome\": ...}}: {e}")),
+    };
+    match sb.simulate(&id, req.outcome).await {
+        Ok(done) => (StatusCode::OK, Json(done)).into_response(),
+        Err(SimulateError::NotFound) => {
+            error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found")
+        }
+        Err(SimulateError::NotPending(s)) => error(
+            StatusCode::CONFLICT,
+            "INVALID_STATUS",
+            &format!("charge is {s}, not PENDING"),
+        ),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn checkout_page(State(sb): State<XenditSandbox>, Path(id): Path<String>) -> Response {
+    let Some(c) = sb.charge(&id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<h1>Charge not found</h1>".to_string()),
+        )
+            .into_response();
+    };
+    let amount = RawValue::get(&c.charge_amount).to_string();
+    let buttons = if c.status == "PENDING" {
+        [
+            ("success", "Approve payment"),
+            ("insufficient_balance", "Decline: insufficient balance"),
+            ("user_cancelled", "Cancel"),
+            ("risk_rejected", "Decline: account blocked"),
+        ]
+        .iter()
+        .map(|(o, label)| format!(r#"<button name="outcome" value="{o}">{label}</button>"#))
+        .collect::<Vec<_>>()
+        .join("\n")
+    } else {
+        format!("<p>This payment is {}.</p>", escape(&c.status))
+    };
+    Html(format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Xendit sandbox checkout</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto}}button{{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}}</style></head>
+<body><h1>{channel}</h1><p>Pay <strong>{currency} {amount}</strong></p><p>Reference {reference}</p>
+<form method="post">{buttons}</form><p><small>Xendit sandbox: no real money moves.</small></p></body></html>"#,
+        channel = escape(&c.channel_code),
+        currency = escape(&c.currency),
+        amount = escape(&amount),
+        reference = escape(&c.reference_id),
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    outcome: Outcome,
+}
+
+async fn checkout_decide(
+    State(sb): State<XenditSandbox>,
+    Path(id): Path<String>,
+    Form(form): Form<DecideForm>,
+) -> Response {
+    match sb.simulate(&id, form.outcome).await {
+        Ok(done) => {
+            let props = done.charge.channel_properties.unwrap_or_default();
+            let target = if done.charge.status == "SUCCEEDED" {
+                props.success_redirect_url
+            } else {
+                props.failure_redirect_url.or(props.success_redirect_url)
+            };
+            match target {
+                Some(url) => Redirect::to(&url).into_response(),
+                None => {
+                    Html(format!("<p>Payment {}.</p>", escape(&done.charge.status))).into_response()
+                }
+            }
+        }
+        Err(_) => {
+            Redirect::to(&format!("{}/checkout/{id}", sb.inner.config.public_url)).into_response()
+        }
+    }
+}
