@@ -1,1 +1,8 @@
-fn main() {}
+//! Lambda: `POST /v1/payments`, `GET /v1/payments/{id}` (API Gateway HTTP API).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    walletpay_api::runtime::init_tracing();
+    let app = walletpay_api::runtime::app_from_env().await?;
+    lambda_http::run(walletpay_api::payments_router(app)).await
+}

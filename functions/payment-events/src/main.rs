@@ -1,1 +1,18 @@
-fn main() {}
+//! Lambda: the payment-events SQS consumer. Reports partial batch failures, so only the
+//! messages that failed are retried (and dead-lettered after the queue's receive limit).
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    walletpay_api::runtime::init_tracing();
+    let app = walletpay_api::runtime::app_from_env().await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(
+            walletpay_api::sqs::handle_sqs_event(app, event.payload).await,
+        )
+    }))
+    .await
+}

@@ -1,1 +1,9 @@
-fn main() {}
+//! Lambda: `POST /v1/webhooks/{provider}` (API Gateway HTTP API). Verifies, de-duplicates
+//! and enqueues; never calls a provider.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    walletpay_api::runtime::init_tracing();
+    let app = walletpay_api::runtime::app_from_env().await?;
+    lambda_http::run(walletpay_api::webhooks_router(app)).await
+}

@@ -1,1 +1,9 @@
+//! The HTTP API as an axum `Router`, the SQS consumer glue, and the start-up code every
+//! entry point shares. A Lambda function runs these routers through `lambda_http`; the local
+//! stack serves the very same routers on a socket.
 
+mod http_api;
+pub mod runtime;
+pub mod sqs;
+
+pub use http_api::{payments_router, router, webhooks_router, MAX_WEBHOOK_BYTES};

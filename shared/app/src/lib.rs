@@ -1,1 +1,15 @@
+//! The use cases. Each takes its ports from [`App`]; none knows whether it runs in a Lambda
+//! function or in the local stack, on DynamoDB or on the embedded store.
 
+mod app;
+pub mod auth;
+mod error;
+pub mod events;
+pub mod payments;
+mod transition;
+pub mod view;
+pub mod webhooks;
+
+pub use app::{Adapters, App, Settings};
+pub use error::{ApiError, Reply};
+pub use transition::transition;

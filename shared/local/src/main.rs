@@ -1,1 +1,106 @@
-fn main() {}
+//! `cargo run -p walletpay-local`: the whole service on http://127.0.0.1:3000.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use walletpay_local::{build_ports, start, Backend, Options};
+
+#[derive(Parser)]
+#[command(name = "walletpay-local", about = "walletpay in one local process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[arg(long, default_value = "127.0.0.1", global = true)]
+    host: String,
+    #[arg(long, default_value_t = 3000, global = true)]
+    port: u16,
+    /// Where state lives: the embedded store, or DynamoDB/SQS/Secrets Manager.
+    #[arg(long, value_enum, default_value = "embedded", global = true)]
+    backend: Backend,
+    /// Persist the embedded store in this folder (default: memory only).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Use this API key for the demo merchant instead of drawing one.
+    #[arg(long)]
+    demo_key: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API, the consumers and the sandboxes (the default).
+    Serve,
+    /// Create a merchant and print its API key (shown once).
+    CreateMerchant {
+        #[arg(long)]
+        name: String,
+        /// Use this key instead of drawing one.
+        #[arg(long)]
+        key: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let opts = Options {
+        host: cli.host,
+        port: cli.port,
+        backend: cli.backend,
+        data_dir: cli.data_dir,
+        demo_key: cli.demo_key,
+        ..Options::default()
+    };
+    walletpay_api::runtime::init_tracing();
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve), opts).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command, opts: Options) -> Result<(), String> {
+    match command {
+        Command::CreateMerchant { name, key } => {
+            if opts.backend == Backend::Embedded && opts.data_dir.is_none() {
+                return Err("an in-memory store forgets the merchant on exit: pass --data-dir DIR (the same one you serve with) or --backend aws".into());
+            }
+            let ports = build_ports(&opts).await?;
+            let now = walletpay_ports::Clock::now(&walletpay_ports::SystemClock);
+            let (merchant, key) = walletpay_app::auth::create_merchant(
+                ports.store.as_ref(),
+                &name,
+                now,
+                key.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("merchant {} ({})", merchant.id, merchant.name);
+            println!("api key  {key}");
+            println!("Keep the key: only its hash is stored.");
+            Ok(())
+        }
+        Command::Serve => {
+            let backend = opts.backend;
+            let stack = start(opts).await?;
+            let base = &stack.base_url;
+            let key = &stack.demo_key;
+            println!(
+                "walletpay local stack on {base} ({})",
+                match backend {
+                    Backend::Embedded => "embedded store, in-process queues",
+                    Backend::Aws => "DynamoDB, SQS and Secrets Manager from the AWS environment",
+                }
+            );
+            println!("demo merchant {}  API key {key}", stack.demo_merchant);
+            println!();
+            println!("Pay a DANA order of IDR 150,000:");
+            println!("  curl -s {base}/v1/payments -H 'Authorization: Bearer {key}' -H \"Idempotency-Key: order-1001-$(date +%s)\" -H 'Content-Type: application/json' -d '{{\"merchant_reference\":\"order-1001\",\"amount\":15000000,\"currency\":\"IDR\",\"country\":\"ID\",\"wallet\":\"dana\",\"customer\":{{\"phone\":\"+6281234567890\"}},\"return_url\":\"https://shop.example/thanks\"}}'");
+            println!("Open next_action.url in a browser to approve or decline, or settle it from a script:");
+            println!("  curl -s -X POST {base}/sandbox/xendit/simulate/<provider_reference> -d '{{\"outcome\":\"success\"}}'");
+            println!("Then read the payment:");
+            println!("  curl -s {base}/v1/payments/<id> -H 'Authorization: Bearer {key}'");
+            tokio::select! {
+                _ = stack.wait() => Ok(()),
+                _ = tokio::signal::ctrl_c() => Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http_body_util::{BodyExt, Limited};
+use walletpay_app::payments::{self, MAX_BODY_BYTES};
+use walletpay_app::{auth, webhooks, ApiError, App, Reply};
+
+/// Providers batch events; allow more than the API's own 64 KiB.
+pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
+
+fn respond(reply: Reply) -> Response {
+    let mut resp = Response::new(Body::from(reply.body));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(reply.content_type));
+    for (name, value) in reply.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
+fn answer(result: Result<Reply, ApiError>) -> Response {
+    respond(result.unwrap_or_else(|e| e.to_reply()))
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::new(
+            413,
+            "body_too_large",
+            format!("The body is larger than {} KiB.", limit / 1024),
+        )),
+        Err(e) => Err(ApiError::new(
+            400,
+            "body_unreadable",
+            format!("The body could not be read: {e}"),
+        )),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn create_payment(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            // Check the key before reading the body, so a missing key costs nothing.
+            payments::check_idempotency_key(header(&headers, "idempotency-key"))?;
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            payments::create_payment(&app, &merchant, header(&headers, "idempotency-key"), &body)
+                .await
+        }
+        .await,
+    )
+}
+
+async fn get_payment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            payments::get_payment(&app, &merchant, &id).await
+        }
+        .await,
+    )
+}
+
+async fn receive_webhook(
+    State(app): State<App>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    answer(
+        async {
+            let body = read_body(body, MAX_WEBHOOK_BYTES).await?;
+            webhooks::receive_webhook(&app, &provider, &headers, &body).await
+        }
+        .await,
+    )
+}
+
+async fn not_found() -> Response {
+    respond(ApiError::new(404, "route_not_found", "There is no such route.").to_reply())
+}
+
+fn method_not_allowed() -> Response {
+    respond(
+        ApiError::new(
+            405,
+            "method_not_allowed",
+            "That method is not allowed on this route.",
+        )
+        .to_reply(),
+    )
+}
+
+fn finish(router: Router<App>, app: App) -> Router {
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { method_not_allowed() })
+        .with_state(app)
+}
+
+fn payment_routes() -> Router<App> {
+    Router::new()
+        .route("/v1/payments", post(create_payment))
+        .route("/v1/payments/{id}", get(get_payment))
+}
+
+fn webhook_routes() -> Router<App> {
+    Router::new().route("/v1/webhooks/{provider}", post(receive_webhook))
+}
+
+/// The routes of the `create-payment` function.
+pub fn payments_router(app: App) -> Router {
+    finish(payment_routes(), app)
+}
+
+/// The routes of the `wallet-webhook` function.
+pub fn webhooks_router(app: App) -> Router {
+    finish(webhook_routes(), app)
+}
+
+/// Every route, as API Gateway maps them (the local stack serves this).
+pub fn router(app: App) -> Router {
+    finish(payment_routes().merge(webhook_routes()), app)
+}

@@ -1,0 +1,64 @@
+//! Start-up shared by every entry point: logging, and the ports built once from the
+//! environment (a Lambda function's `main` calls this at init and reuses the result).
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `TABLE_NAME` | the DynamoDB table | `walletpay` |
+//! | `PAYMENT_EVENTS_QUEUE_URL` | the payment-events SQS queue | required |
+//! | `XENDIT_BASE_URL` | Xendit's API | `https://api.xendit.co` |
+//! | `XENDIT_SECRET_NAME` | Secrets Manager secret with Xendit's keys | `walletpay/xendit` |
+//! | `SECRETS_CACHE_SECONDS` | how long a secret is cached | `60` |
+//!
+//! AWS endpoints and credentials come from the standard AWS variables and the Lambda role.
+
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_app::{Adapters, App, Settings};
+use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
+use walletpay_ports::{CachedSecrets, Secrets, SystemClock};
+use walletpay_wallet_adapter::xendit::{Xendit, XenditConfig};
+
+/// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time()
+        .try_init();
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+/// The provider adapters, given where their secrets live.
+pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
+    let mut xendit = XenditConfig::new(env_or("XENDIT_BASE_URL", "https://api.xendit.co"));
+    xendit.secret_name = env_or("XENDIT_SECRET_NAME", "walletpay/xendit");
+    Adapters::new().with(Arc::new(Xendit::new(xendit, secrets)))
+}
+
+/// The whole application on AWS services.
+pub async fn app_from_env() -> Result<App, String> {
+    let config = walletpay_aws::load_config().await;
+    let table = env_or("TABLE_NAME", "walletpay");
+    let queue_url = std::env::var("PAYMENT_EVENTS_QUEUE_URL")
+        .map_err(|_| "PAYMENT_EVENTS_QUEUE_URL is not set".to_string())?;
+    let ttl = env_or("SECRETS_CACHE_SECONDS", "60")
+        .parse()
+        .map_err(|_| "SECRETS_CACHE_SECONDS must be a number".to_string())?;
+    let secrets: Arc<dyn Secrets> = Arc::new(CachedSecrets::new(
+        SecretsManager::new(&config),
+        Duration::from_secs(ttl),
+    ));
+    Ok(App {
+        store: Arc::new(DynamoDbStore::new(&config, table)),
+        payment_events: Arc::new(SqsQueue::new(&config, queue_url)),
+        clock: Arc::new(SystemClock),
+        adapters: adapters_from_env(secrets),
+        settings: Settings::default(),
+    })
+}

@@ -1,0 +1,72 @@
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_domain::{Country, Provider, WalletId};
+use walletpay_ports::{Clock, Queue, Store};
+use walletpay_wallet_adapter::WalletAdapter;
+
+/// The provider adapters this deployment has credentials for.
+#[derive(Clone, Default)]
+pub struct Adapters(Vec<Arc<dyn WalletAdapter>>);
+
+impl Adapters {
+    pub fn new() -> Self {
+        Adapters(Vec::new())
+    }
+
+    pub fn with(mut self, adapter: Arc<dyn WalletAdapter>) -> Self {
+        self.0.push(adapter);
+        self
+    }
+
+    pub fn get(&self, provider: Provider) -> Option<&Arc<dyn WalletAdapter>> {
+        self.0.iter().find(|a| a.provider() == provider)
+    }
+
+    /// The adapter to use for a wallet: the first provider in the catalog's order of
+    /// preference that is configured here and takes the wallet in that country.
+    pub fn route(&self, country: Country, wallet: WalletId) -> Option<&Arc<dyn WalletAdapter>> {
+        let spec = walletpay_domain::catalog::wallet_spec(country, wallet)?;
+        spec.providers
+            .iter()
+            .filter_map(|p| self.get(*p))
+            .find(|a| a.supports(country, wallet))
+    }
+}
+
+/// Tunables, with the defaults a deployment uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a customer has to approve a payment.
+    pub payment_ttl: Duration,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl: Duration,
+    /// How long a request may hold an idempotency key before another may take over.
+    pub idempotency_lease: Duration,
+    /// How long a concurrent duplicate request waits for the first to finish.
+    pub idempotency_wait: Duration,
+    /// How long a provider event id is remembered for de-duplication.
+    pub webhook_dedup_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            payment_ttl: Duration::from_secs(15 * 60),
+            idempotency_ttl: Duration::from_secs(24 * 3600),
+            idempotency_lease: Duration::from_secs(60),
+            idempotency_wait: Duration::from_secs(10),
+            webhook_dedup_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+/// Everything a use case needs, built once per process.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    /// Verified provider events, on their way to the payment-events consumer.
+    pub payment_events: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub adapters: Adapters,
+    pub settings: Settings,
+}

@@ -1,0 +1,128 @@
+//! Merchants and their API keys. A key is `wpk_<key id>_<secret>`: the key id (16 base32
+//! characters) finds the record, the secret (32 base32 characters, 160 bits) is checked
+//! against the SHA-256 stored for it, in constant time. The key itself is never stored.
+
+use crate::error::ApiError;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use walletpay_domain::{MerchantId, Timestamp};
+use walletpay_ports::{ApiKeyRecord, Merchant, Store, StoreError};
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+const KEY_ID_LEN: usize = 16;
+const SECRET_LEN: usize = 32;
+
+fn random_token(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..32)] as char)
+        .collect()
+}
+
+fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// A key split into its parts, if it has the right shape.
+pub fn parse_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("wpk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| ALPHABET.contains(&b));
+    (ok(id, KEY_ID_LEN) && ok(secret, SECRET_LEN)).then_some((id, secret))
+}
+
+pub fn generate_key() -> String {
+    format!(
+        "wpk_{}_{}",
+        random_token(KEY_ID_LEN),
+        random_token(SECRET_LEN)
+    )
+}
+
+/// Creates a merchant with one API key; returns the merchant and the key (shown once).
+/// `fixed_key` sets the key instead of drawing one (the local stack's `--demo-key`).
+pub async fn create_merchant(
+    store: &dyn Store,
+    name: &str,
+    now: Timestamp,
+    fixed_key: Option<&str>,
+) -> Result<(Merchant, String), CreateMerchantError> {
+    let key = match fixed_key {
+        Some(k) => {
+            parse_key(k).ok_or(CreateMerchantError::MalformedKey)?;
+            k.to_string()
+        }
+        None => generate_key(),
+    };
+    let (key_id, secret) = parse_key(&key).expect("well-formed key");
+    let merchant = Merchant {
+        id: MerchantId::new(now.millis(), rand::random()),
+        name: name.to_string(),
+        created_at: now,
+    };
+    store.put_merchant(&merchant).await?;
+    store
+        .insert_api_key(&ApiKeyRecord {
+            key_id: key_id.to_string(),
+            merchant_id: merchant.id.clone(),
+            secret_sha256: sha256_hex(secret),
+            created_at: now,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists => CreateMerchantError::KeyTaken,
+            e => CreateMerchantError::Store(e),
+        })?;
+    Ok((merchant, key))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateMerchantError {
+    #[error(
+        "an API key is wpk_ followed by 16 and 32 characters of 0-9a-z (no i, l, o, u) joined by _"
+    )]
+    MalformedKey,
+    #[error("that API key id is already in use")]
+    KeyTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The merchant behind an `Authorization: Bearer <key>` header.
+pub async fn authenticate(store: &dyn Store, header: Option<&str>) -> Result<MerchantId, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            401,
+            "unauthorized",
+            "Send your API key as `Authorization: Bearer <key>`.",
+        )
+    };
+    let key = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(unauthorized)?;
+    let (key_id, secret) = parse_key(key).ok_or_else(unauthorized)?;
+    let record = store.get_api_key(key_id).await?.ok_or_else(unauthorized)?;
+    let presented = sha256_hex(secret);
+    if bool::from(presented.as_bytes().ct_eq(record.secret_sha256.as_bytes())) {
+        Ok(record.merchant_id)
+    } else {
+        Err(unauthorized())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_one_shape() {
+        let k = generate_key();
+        assert_eq!(k.len(), 4 + 16 + 1 + 32);
+        assert!(parse_key(&k).is_some());
+        assert!(parse_key("wpk_short_secret").is_none());
+        assert!(parse_key(&k.replace("wpk_", "wpx_")).is_none());
+        assert!(parse_key(&format!("{k}x")).is_none());
+    }
+}

@@ -1,0 +1,85 @@
+//! The payment-events consumer: applies verified provider events to payments.
+
+use crate::app::App;
+use crate::transition::{transition, TransitionError};
+use walletpay_domain::{Decision, PaymentStatus};
+use walletpay_wallet_adapter::ProviderEvent;
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The payment moved to this status.
+    Moved(PaymentStatus),
+    /// Duplicate or late: nothing changed.
+    Stale,
+    /// Not for us or not trustworthy; dropped with a log line saying why.
+    Ignored(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsumeError {
+    /// Bad message on our own queue: retried, then dead-lettered for a person to look at.
+    #[error("unreadable payment event: {0}")]
+    Malformed(String),
+    /// Worth retrying (store unavailable, payment not visible yet, contention).
+    #[error(transparent)]
+    Transient(#[from] TransitionError),
+}
+
+/// Applies one queued message.
+pub async fn consume_payment_event(app: &App, body: &str) -> Result<Applied, ConsumeError> {
+    let event: ProviderEvent =
+        serde_json::from_str(body).map_err(|e| ConsumeError::Malformed(e.to_string()))?;
+    apply_provider_event(app, &event).await
+}
+
+pub async fn apply_provider_event(
+    app: &App,
+    event: &ProviderEvent,
+) -> Result<Applied, ConsumeError> {
+    let Some(id) = &event.payment_id else {
+        tracing::warn!(provider = %event.provider, reference = %event.provider_reference, "event for a charge we did not create");
+        return Ok(Applied::Ignored("unmatched"));
+    };
+    let Some(payment_event) = event.status.to_event() else {
+        return Ok(Applied::Ignored("pending"));
+    };
+    let payment = app
+        .store
+        .get_payment(id)
+        .await
+        .map_err(TransitionError::from)?
+        .ok_or_else(|| TransitionError::NotFound(id.clone()))?;
+    if payment.provider != event.provider {
+        tracing::warn!(payment = %id, provider = %event.provider, "event from a provider the payment does not use");
+        return Ok(Applied::Ignored("provider_mismatch"));
+    }
+    if let Some(r) = &payment.provider_reference {
+        if r != &event.provider_reference {
+            tracing::warn!(payment = %id, reference = %event.provider_reference, "event for another charge of this payment");
+            return Ok(Applied::Ignored("reference_mismatch"));
+        }
+    }
+    if let Some(amount) = event.amount {
+        if amount != payment.amount {
+            tracing::error!(payment = %id, event_amount = %amount, payment_amount = %payment.amount, "provider reports another amount; event not applied");
+            return Ok(Applied::Ignored("amount_mismatch"));
+        }
+    }
+    let (after, decision) = transition(
+        app,
+        id,
+        Some(payment),
+        &payment_event,
+        "webhook",
+        Some(&event.provider_reference),
+    )
+    .await?;
+    Ok(match decision {
+        Decision::Move { .. } => {
+            tracing::info!(payment = %id, status = after.status.as_str(), "payment moved");
+            Applied::Moved(after.status)
+        }
+        Decision::Stale(_) => Applied::Stale,
+    })
+}

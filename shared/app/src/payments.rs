@@ -1,0 +1,581 @@
+//! `POST /v1/payments` and `GET /v1/payments/{id}`.
+//!
+//! Creating a payment, in order: validate everything (nothing is written for a bad request);
+//! claim the `Idempotency-Key` with one conditional write that also fixes the payment id;
+//! write the payment (`processing`) with its first history entry; call the provider once;
+//! record what it said with one conditional write; store the response for replays.
+
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use crate::transition::{transition, TransitionError};
+use crate::view::payment_json;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+use walletpay_domain::catalog::wallet_spec;
+use walletpay_domain::{
+    ActionKind, Country, Currency, Customer, Failure, FailureCode, MerchantId, Money, Payment,
+    PaymentEvent, PaymentId, PaymentStatus, WalletId,
+};
+use walletpay_ports::{Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, StoreError};
+use walletpay_wallet_adapter::{AdapterError, ChargeRequest};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A validated `POST /v1/payments` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPayment {
+    pub merchant_reference: String,
+    pub amount: Money,
+    pub country: Country,
+    pub wallet: WalletId,
+    pub customer: Customer,
+    pub return_url: Option<String>,
+    pub description: Option<String>,
+}
+
+fn bad(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(400, code, message).field(field)
+}
+
+fn unprocessable(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(422, code, message).field(field)
+}
+
+fn get_str<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+    path: &str,
+    max: usize,
+) -> Result<Option<&'a str>, ApiError> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Err(bad(
+            "invalid_field",
+            path,
+            format!("`{path}` must not be empty."),
+        )),
+        Some(Value::String(s)) if s.chars().count() > max => Err(bad(
+            "invalid_field",
+            path,
+            format!("`{path}` is longer than {max} characters."),
+        )),
+        Some(Value::String(s)) if s.chars().any(char::is_control) => Err(bad(
+            "invalid_field",
+            path,
+            format!("`{path}` contains control characters."),
+        )),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(bad(
+            "invalid_field",
+            path,
+            format!("`{path}` must be a string."),
+        )),
+    }
+}
+
+fn require<'a>(v: Option<&'a str>, path: &str) -> Result<&'a str, ApiError> {
+    v.ok_or_else(|| bad("missing_field", path, format!("`{path}` is required.")))
+}
+
+fn valid_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/') && !s.contains(char::is_whitespace))
+}
+
+/// An E.164 number: `+`, then 8 to 15 digits.
+fn valid_phone(s: &str) -> bool {
+    s.strip_prefix('+')
+        .is_some_and(|d| (8..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Parses and checks a `POST /v1/payments` body against the wallet catalog.
+pub fn parse_new_payment(body: &[u8]) -> Result<(NewPayment, Value), ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("The body is not valid JSON: {e}."),
+        )
+    })?;
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ApiError::new(400, "invalid_json", "The body must be a JSON object."))?;
+
+    let merchant_reference = require(
+        get_str(obj, "merchant_reference", "merchant_reference", 128)?,
+        "merchant_reference",
+    )?;
+
+    let amount_minor = match obj.get("amount") {
+        None | Some(Value::Null) => return Err(bad("missing_field", "amount", "`amount` is required.")),
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+            bad(
+                "amount_invalid",
+                "amount",
+                "`amount` must be a whole number of the currency's minor unit (IDR 150,000 is 15000000).",
+            )
+        })?,
+        Some(_) => {
+            return Err(bad(
+                "amount_invalid",
+                "amount",
+                "`amount` must be an integer in minor units, not a string.",
+            ))
+        }
+    };
+    if amount_minor <= 0 {
+        return Err(bad(
+            "amount_invalid",
+            "amount",
+            "`amount` must be greater than zero.",
+        ));
+    }
+
+    let currency_s = require(get_str(obj, "currency", "currency", 3)?, "currency")?;
+    let currency: Currency = currency_s.parse().map_err(|_| {
+        unprocessable(
+            "currency_unsupported",
+            "currency",
+            format!("Currency {currency_s:?} is not supported."),
+        )
+    })?;
+    let country_s = require(get_str(obj, "country", "country", 2)?, "country")?;
+    let country = Country::parse(country_s).ok_or_else(|| {
+        unprocessable(
+            "country_unsupported",
+            "country",
+            format!("Country {country_s:?} is not served."),
+        )
+    })?;
+    if country.currency() != currency {
+        return Err(unprocessable(
+            "currency_mismatch",
+            "currency",
+            format!(
+                "Payments in {country} are in {}, not {currency}.",
+                country.currency()
+            ),
+        ));
+    }
+    let wallet_s = require(get_str(obj, "wallet", "wallet", 32)?, "wallet")?;
+    let wallet = WalletId::parse(wallet_s).ok_or_else(|| {
+        unprocessable(
+            "wallet_unknown",
+            "wallet",
+            format!("There is no wallet {wallet_s:?}."),
+        )
+    })?;
+    let spec = wallet_spec(country, wallet).ok_or_else(|| {
+        unprocessable(
+            "wallet_not_offered",
+            "wallet",
+            format!("{wallet} is not offered in {country}."),
+        )
+    })?;
+    let amount = Money {
+        minor: amount_minor,
+        currency,
+    };
+    // No wallet in these markets takes fractions of a rupiah.
+    if currency == Currency::IDR && amount.whole_major().is_err() {
+        return Err(unprocessable(
+            "amount_not_payable",
+            "amount",
+            "IDR amounts must be whole rupiah: the last two digits of `amount` must be 00.",
+        ));
+    }
+    if amount_minor < spec.min_minor {
+        return Err(unprocessable(
+            "amount_below_minimum",
+            "amount",
+            format!(
+                "{} takes at least {}.",
+                spec.display_name,
+                Money {
+                    minor: spec.min_minor,
+                    currency
+                }
+            ),
+        ));
+    }
+    if amount_minor > spec.max_minor {
+        return Err(unprocessable(
+            "amount_above_maximum",
+            "amount",
+            format!(
+                "{} takes at most {}.",
+                spec.display_name,
+                Money {
+                    minor: spec.max_minor,
+                    currency
+                }
+            ),
+        ));
+    }
+
+    let customer = match obj.get("customer") {
+        None | Some(Value::Null) => Customer::default(),
+        Some(Value::Object(c)) => Customer {
+            id: get_str(c, "id", "customer.id", 128)?.map(str::to_string),
+            phone: get_str(c, "phone", "customer.phone", 20)?.map(str::to_string),
+            email: get_str(c, "email", "customer.email", 254)?.map(str::to_string),
+            ip: get_str(c, "ip", "customer.ip", 45)?.map(str::to_string),
+            device_id: get_str(c, "device_id", "customer.device_id", 128)?.map(str::to_string),
+        },
+        Some(_) => {
+            return Err(bad(
+                "invalid_field",
+                "customer",
+                "`customer` must be an object.",
+            ))
+        }
+    };
+    if let Some(phone) = &customer.phone {
+        if !valid_phone(phone) {
+            return Err(bad(
+                "invalid_field",
+                "customer.phone",
+                "`customer.phone` must be in E.164 form, like +6281234567890.",
+            ));
+        }
+    }
+    if spec.action == ActionKind::Push && customer.phone.is_none() {
+        return Err(unprocessable(
+            "missing_field",
+            "customer.phone",
+            format!(
+                "{} sends the payment to the customer's app: `customer.phone` is required.",
+                spec.display_name
+            ),
+        ));
+    }
+    if let Some(email) = &customer.email {
+        if !email.contains('@') {
+            return Err(bad(
+                "invalid_field",
+                "customer.email",
+                "`customer.email` is not an e-mail address.",
+            ));
+        }
+    }
+
+    let return_url = get_str(obj, "return_url", "return_url", 2048)?;
+    if let Some(u) = return_url {
+        if !valid_url(u) {
+            return Err(bad(
+                "invalid_field",
+                "return_url",
+                "`return_url` must be an http(s) URL.",
+            ));
+        }
+    }
+    if matches!(spec.action, ActionKind::Redirect | ActionKind::Deeplink) && return_url.is_none() {
+        return Err(unprocessable(
+            "missing_field",
+            "return_url",
+            format!("{} sends the customer away to approve: `return_url` is required to bring them back.", spec.display_name),
+        ));
+    }
+    let description = get_str(obj, "description", "description", 255)?;
+
+    Ok((
+        NewPayment {
+            merchant_reference: merchant_reference.to_string(),
+            amount,
+            country,
+            wallet,
+            customer,
+            return_url: return_url.map(str::to_string),
+            description: description.map(str::to_string),
+        },
+        value,
+    ))
+}
+
+/// Checks an `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+pub fn check_idempotency_key(header: Option<&str>) -> Result<&str, ApiError> {
+    let key = header.ok_or_else(|| {
+        ApiError::new(
+            400,
+            "idempotency_key_missing",
+            "Send an `Idempotency-Key` header (for example a UUID) so a retried request cannot pay twice.",
+        )
+    })?;
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::new(
+            400,
+            "idempotency_key_invalid",
+            "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
+        ));
+    }
+    Ok(key)
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+fn request_hash(body: &Value) -> String {
+    // serde_json's map is ordered by key, so this is canonical whatever the client's order
+    // and white space.
+    hex::encode(Sha256::digest(body.to_string().as_bytes()))
+}
+
+fn replay(status: u16, body: String) -> Reply {
+    Reply::json(status, body).with_header("idempotent-replayed", "true")
+}
+
+/// `POST /v1/payments`.
+pub async fn create_payment(
+    app: &App,
+    merchant: &MerchantId,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let key = check_idempotency_key(idempotency_key)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            "The body is larger than 64 KiB.",
+        ));
+    }
+    let (new, value) = parse_new_payment(body)?;
+    let adapter = app.adapters.route(new.country, new.wallet).ok_or_else(|| {
+        unprocessable(
+            "wallet_unavailable",
+            "wallet",
+            format!("{} is not available for this shop yet.", new.wallet),
+        )
+    })?;
+
+    let scoped_key = format!("payments:{key}");
+    let now = app.clock.now();
+    let record = IdempotencyRecord {
+        merchant_id: merchant.clone(),
+        key: scoped_key.clone(),
+        request_hash: request_hash(&value),
+        payment_id: PaymentId::new(now.millis(), rand::random()),
+        state: IdempotencyState::InProgress,
+        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
+    };
+
+    let payment_id = match claim(app, &record).await? {
+        Claim::Replay(reply) => return Ok(reply),
+        Claim::Owned(id) => id,
+    };
+
+    // A taken-over claim may find its payment already written by the request that died.
+    if let Some(existing) = app.store.get_payment(&payment_id).await? {
+        return finish(app, merchant, &scoped_key, &existing).await;
+    }
+
+    let payment = Payment {
+        id: payment_id.clone(),
+        merchant_id: merchant.clone(),
+        merchant_reference: new.merchant_reference,
+        amount: new.amount,
+        country: new.country,
+        wallet: new.wallet,
+        provider: adapter.provider(),
+        provider_reference: None,
+        status: PaymentStatus::Processing,
+        next_action: None,
+        failure: None,
+        customer: new.customer,
+        return_url: new.return_url,
+        description: new.description,
+        created_at: now,
+        updated_at: now,
+        expires_at: now.plus_millis(ms(app.settings.payment_ttl)),
+        late_success: false,
+        version: 1,
+    };
+    let created = HistoryEntry {
+        payment_id: payment_id.clone(),
+        seq: 1,
+        at: now,
+        event: "created".into(),
+        from: None,
+        to: PaymentStatus::Processing,
+        source: "api".into(),
+        detail: None,
+    };
+    if let Err(e) = app.store.insert_payment(&payment, &created).await {
+        // Nothing was written: free the key so the client's retry starts afresh.
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(e.into());
+    }
+
+    let charge = ChargeRequest {
+        payment_id: &payment.id,
+        amount: payment.amount,
+        country: payment.country,
+        wallet: payment.wallet,
+        customer: &payment.customer,
+        return_url: payment.return_url.as_deref(),
+        description: payment.description.as_deref(),
+        expires_at: payment.expires_at,
+    };
+    let outcome = adapter.create_charge(&charge).await;
+    let mut events: Vec<(PaymentEvent, Option<String>)> = Vec::new();
+    match outcome {
+        Ok(created) => {
+            let reference = created.provider_reference.clone();
+            events.push((
+                PaymentEvent::Accepted {
+                    provider_reference: created.provider_reference,
+                    next_action: created.next_action,
+                },
+                Some(reference.clone()),
+            ));
+            if let Some(e) = created.status.to_event() {
+                events.push((e, Some(reference)));
+            }
+        }
+        Err(AdapterError::Declined(failure)) => {
+            events.push((PaymentEvent::Failed { failure }, None));
+        }
+        // Maybe charged, maybe not: the payment stays `processing` until a status check or
+        // the provider's webhook tells.
+        Err(AdapterError::Unknown(why)) => {
+            tracing::warn!(payment = %payment_id, %why, "provider outcome unknown; payment stays processing");
+        }
+        Err(AdapterError::NotFound) => {
+            tracing::warn!(payment = %payment_id, "provider lost the charge it was creating; payment stays processing");
+        }
+        Err(AdapterError::Unsupported(why)) => {
+            tracing::error!(payment = %payment_id, %why, "provider refused a request we validated");
+            events.push((
+                PaymentEvent::Failed {
+                    failure: Failure::new(FailureCode::Unknown, Some("UNSUPPORTED_REQUEST".into())),
+                },
+                None,
+            ));
+        }
+        Err(AdapterError::Config(why)) => {
+            tracing::error!(payment = %payment_id, %why, "provider credentials missing or refused");
+            events.push((
+                PaymentEvent::Failed {
+                    failure: Failure::new(FailureCode::MerchantAuthenticationFailed, None),
+                },
+                None,
+            ));
+        }
+    }
+    let mut current = payment;
+    for (event, reference) in events {
+        current = match transition(
+            app,
+            &payment_id,
+            Some(current),
+            &event,
+            "provider_response",
+            reference.as_deref(),
+        )
+        .await
+        {
+            Ok((p, _)) => p,
+            Err(TransitionError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(ApiError::internal(e)),
+        };
+    }
+    finish(app, merchant, &scoped_key, &current).await
+}
+
+enum Claim {
+    /// This request owns the key and creates this payment.
+    Owned(PaymentId),
+    /// The key was used before for this very request: here is its answer.
+    Replay(Reply),
+}
+
+/// Claims the idempotency key, or answers from the request that claimed it first.
+async fn claim(app: &App, record: &IdempotencyRecord) -> Result<Claim, ApiError> {
+    let deadline = app
+        .clock
+        .now()
+        .plus_millis(ms(app.settings.idempotency_wait));
+    loop {
+        let now = app.clock.now();
+        let existing = match app.store.begin_idempotent(record, now).await {
+            Ok(Begin::Started) => return Ok(Claim::Owned(record.payment_id.clone())),
+            Ok(Begin::Existing(existing)) => existing,
+            // The record vanished between our write and our read: try again.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if existing.request_hash != record.request_hash {
+            return Err(ApiError::new(
+                409,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used for a different request. Use a new key for a new payment.",
+            ));
+        }
+        match existing.state {
+            IdempotencyState::Completed { status, body } => {
+                return Ok(Claim::Replay(replay(status, body)))
+            }
+            IdempotencyState::InProgress if existing.lease_until <= now => {
+                // The request that held the key stopped answering: carry on where it was.
+                let renewed = IdempotencyRecord {
+                    lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+                    ..existing.clone()
+                };
+                match app
+                    .store
+                    .take_over_idempotent(&renewed, existing.lease_until)
+                    .await
+                {
+                    Ok(()) => return Ok(Claim::Owned(existing.payment_id)),
+                    Err(StoreError::Conflict) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            IdempotencyState::InProgress => {}
+        }
+        if app.clock.now() >= deadline {
+            return Err(ApiError::new(
+                409,
+                "idempotency_request_in_progress",
+                "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Stores the answer for replays and returns it.
+async fn finish(
+    app: &App,
+    merchant: &MerchantId,
+    scoped_key: &str,
+    payment: &Payment,
+) -> Result<Reply, ApiError> {
+    let body = payment_json(payment);
+    match app
+        .store
+        .complete_idempotent(merchant, scoped_key, 201, &body)
+        .await
+    {
+        // Conflict: completed meanwhile by a request that took over; the answer is the same
+        // payment either way.
+        Ok(()) | Err(StoreError::Conflict) => Ok(Reply::json(201, body)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /v1/payments/{id}`: the merchant's own payment, or 404 (also for another
+/// merchant's payment, so ids reveal nothing).
+pub async fn get_payment(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
+    let id = PaymentId::parse(id).ok_or_else(|| ApiError::not_found("payment"))?;
+    match app.store.get_payment(&id).await? {
+        Some(p) if &p.merchant_id == merchant => Ok(Reply::json(200, payment_json(&p))),
+        _ => Err(ApiError::not_found("payment")),
+    }
+}

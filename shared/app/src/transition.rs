@@ -1,0 +1,72 @@
+use crate::app::App;
+use walletpay_domain::{Decision, Payment, PaymentEvent, PaymentId};
+use walletpay_ports::{HistoryEntry, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransitionError {
+    #[error("payment {0} not found")]
+    NotFound(PaymentId),
+    #[error("payment {0} kept changing under us")]
+    Contention(PaymentId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Applies `event` to a payment with one conditional write (payment and history entry
+/// together), re-reading and deciding again when another writer got there first.
+/// `start` is a copy already in hand, to save the first read.
+pub async fn transition(
+    app: &App,
+    id: &PaymentId,
+    start: Option<Payment>,
+    event: &PaymentEvent,
+    source: &str,
+    provider_reference: Option<&str>,
+) -> Result<(Payment, Decision), TransitionError> {
+    let mut current = start;
+    for _ in 0..10 {
+        let mut p = match current.take() {
+            Some(p) => p,
+            None => app
+                .store
+                .get_payment(id)
+                .await?
+                .ok_or_else(|| TransitionError::NotFound(id.clone()))?,
+        };
+        let from = p.status;
+        let decision = p.apply(event, app.clock.now());
+        if let Decision::Stale(_) = decision {
+            return Ok((p, decision));
+        }
+        if p.provider_reference.is_none() {
+            p.provider_reference = provider_reference.map(str::to_string);
+        }
+        let late = matches!(
+            decision,
+            Decision::Move {
+                late_success: true,
+                ..
+            }
+        );
+        let entry = HistoryEntry {
+            payment_id: p.id.clone(),
+            seq: p.version,
+            at: p.updated_at,
+            event: event.name().to_string(),
+            from: Some(from),
+            to: p.status,
+            source: source.to_string(),
+            detail: match event {
+                PaymentEvent::Failed { failure } => Some(failure.code.as_str().to_string()),
+                _ if late => Some("late_success".to_string()),
+                _ => None,
+            },
+        };
+        match app.store.update_payment(&p, &entry).await {
+            Ok(()) => return Ok((p, decision)),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(TransitionError::Contention(id.clone()))
+}

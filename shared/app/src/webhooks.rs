@@ -1,0 +1,66 @@
+//! `POST /v1/webhooks/{provider}`: authenticate, de-duplicate, enqueue, answer. No provider
+//! calls and no payment writes here: the payment-events consumer applies the events.
+
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use std::time::Duration;
+use walletpay_domain::Provider;
+use walletpay_wallet_adapter::{WebhookError, WebhookRequest};
+
+pub async fn receive_webhook(
+    app: &App,
+    provider: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let adapter = Provider::parse(provider)
+        .and_then(|p| app.adapters.get(p))
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    let events = adapter
+        .verify_webhook(WebhookRequest { headers, body })
+        .await
+        .map_err(|e| match e {
+            WebhookError::Unauthenticated => {
+                tracing::warn!(provider, "webhook failed authentication");
+                ApiError::new(
+                    401,
+                    "webhook_unauthenticated",
+                    "The webhook's signature or token is not valid.",
+                )
+            }
+            WebhookError::Malformed(why) => {
+                tracing::warn!(provider, %why, "malformed webhook");
+                ApiError::new(
+                    400,
+                    "webhook_malformed",
+                    "The webhook body could not be read.",
+                )
+            }
+            WebhookError::Unavailable(why) => ApiError::unavailable(why),
+        })?;
+    let now = app.clock.now();
+    let expires = now.plus_millis(app.settings.webhook_dedup_ttl.as_millis() as i64);
+    for event in events {
+        if app.store.webhook_seen(&event.dedup_key, now).await? {
+            tracing::info!(provider, dedup_key = %event.dedup_key, "duplicate webhook dropped");
+            continue;
+        }
+        let message = serde_json::to_string(&event).map_err(ApiError::internal)?;
+        // Enqueue first, then remember: a crash in between makes the provider's retry enqueue
+        // it again (the consumer is idempotent), never lose it.
+        app.payment_events
+            .send(&message, Duration::ZERO)
+            .await
+            .map_err(ApiError::unavailable)?;
+        app.store
+            .record_webhook(&event.dedup_key, now, expires)
+            .await?;
+    }
+    let ack = adapter.webhook_ack();
+    Ok(Reply {
+        status: ack.status,
+        content_type: ack.content_type,
+        body: ack.body,
+        headers: Vec::new(),
+    })
+}
