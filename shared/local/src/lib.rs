@@ -36,8 +36,13 @@ pub struct Options {
     pub backend: Backend,
     pub data_dir: Option<PathBuf>,
     pub demo_key: Option<String>,
-    /// SQS visibility timeout of the in-process queues.
+    /// SQS visibility timeout of the payment-events queue.
     pub visibility: Duration,
+    /// With the AWS backend: the DynamoDB table (created if missing).
+    pub table: String,
+    /// With the AWS backend: the payment-events queue's URL, or None to create
+    /// `walletpay-payment-events` and use it.
+    pub queue_url: Option<String>,
 }
 
 impl Default for Options {
@@ -49,6 +54,8 @@ impl Default for Options {
             data_dir: None,
             demo_key: None,
             visibility: Duration::from_secs(30),
+            table: "walletpay".into(),
+            queue_url: None,
         }
     }
 }
@@ -90,12 +97,11 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
         }
         Backend::Aws => {
             let config = walletpay_aws::load_config().await;
-            let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "walletpay".into());
-            let store = DynamoDbStore::new(&config, table);
+            let store = DynamoDbStore::new(&config, &opts.table);
             store.create_table().await.map_err(|e| e.to_string())?;
-            let url = match std::env::var("PAYMENT_EVENTS_QUEUE_URL") {
-                Ok(url) => url,
-                Err(_) => aws_sdk_sqs::Client::new(&config)
+            let url = match &opts.queue_url {
+                Some(url) => url.clone(),
+                None => aws_sdk_sqs::Client::new(&config)
                     .create_queue()
                     .queue_name("walletpay-payment-events")
                     .attributes(

@@ -47,6 +47,8 @@ async fn main() {
         backend: cli.backend,
         data_dir: cli.data_dir,
         demo_key: cli.demo_key,
+        table: std::env::var("TABLE_NAME").unwrap_or_else(|_| "walletpay".into()),
+        queue_url: std::env::var("PAYMENT_EVENTS_QUEUE_URL").ok(),
         ..Options::default()
     };
     walletpay_api::runtime::init_tracing();
