@@ -1,0 +1,713 @@
+//! End to end over HTTP against the local stack: the real routers, the real Xendit adapter
+//! talking to the Xendit sandbox over HTTP, signed callbacks into the webhook route, the
+//! queue and the consumer. Each scenario runs on the embedded backend and, under
+//! `tests/run`, on DynamoDB Local + SQS + Secrets Manager.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use walletpay_local::{Backend, LocalStack, Options};
+use walletpay_ports::HistoryEntry;
+
+struct Stack {
+    local: LocalStack,
+    http: reqwest::Client,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    replayed: bool,
+}
+
+async fn start(backend: Backend) -> Option<Stack> {
+    let mut opts = Options {
+        port: 0,
+        backend,
+        ..Options::default()
+    };
+    if backend == Backend::Aws {
+        if !walletpay_tests::aws_standins() {
+            return None;
+        }
+        let (queue, _dlq) = walletpay_tests::sqs_queue(Duration::from_secs(5), Some(5)).await?;
+        opts.table = walletpay_tests::unique("wp-e2e");
+        opts.queue_url = Some(queue.url().to_string());
+    }
+    let local = walletpay_local::start(opts)
+        .await
+        .expect("local stack starts");
+    Some(Stack {
+        local,
+        http: reqwest::Client::new(),
+    })
+}
+
+fn dana_order(reference: &str) -> Value {
+    json!({
+        "merchant_reference": reference,
+        "amount": 15000000,
+        "currency": "IDR",
+        "country": "ID",
+        "wallet": "dana",
+        "customer": {"id": "cus_42", "phone": "+6281234567890", "email": "sari@example.com", "ip": "203.0.113.7", "device_id": "dev-1"},
+        "return_url": "https://shop.example/thanks",
+        "description": "Batik scarf"
+    })
+}
+
+impl Stack {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.local.base_url)
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            body,
+            replayed,
+        }
+    }
+
+    async fn create_raw(
+        &self,
+        key: Option<&str>,
+        idem: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .post(self.url("/v1/payments"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        if let Some(i) = idem {
+            req = req.header("idempotency-key", i);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    async fn create(&self, idem: &str, body: &Value) -> Answer {
+        self.create_raw(Some(&self.local.demo_key), Some(idem), body.to_string())
+            .await
+    }
+
+    async fn get(&self, id: &str, key: &str) -> Answer {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/payments/{id}")))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    async fn simulate(&self, reference: &str, outcome: &str) -> Answer {
+        let resp = self
+            .http
+            .post(self.url(&format!("/sandbox/xendit/simulate/{reference}")))
+            .body(json!({"outcome": outcome}).to_string())
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// Polls the API until the payment has `status` (the consumer runs asynchronously).
+    async fn wait_for(&self, id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let a = self.get(id, &self.local.demo_key).await;
+            assert_eq!(a.status, 200);
+            if a.body["status"] == status {
+                return a.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "payment {id} stuck at {}",
+                a.body["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn history(&self, id: &str) -> Vec<HistoryEntry> {
+        let id = walletpay_domain::PaymentId::parse(id).unwrap();
+        self.local.app.store.payment_history(&id).await.unwrap()
+    }
+
+    fn charges_for(&self, payment_id: &str) -> usize {
+        self.local
+            .xendit
+            .charges()
+            .iter()
+            .filter(|c| c.reference_id == payment_id)
+            .count()
+    }
+}
+
+async fn pays_dana_end_to_end(s: Stack) {
+    let a = s.create("order-1001", &dana_order("order-1001")).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let p = &a.body;
+    assert_eq!(p["status"], "requires_action");
+    assert_eq!(p["amount"], 15000000);
+    assert_eq!(p["currency"], "IDR");
+    assert_eq!(p["wallet"], "dana");
+    assert_eq!(p["provider"], "xendit");
+    assert_eq!(p["merchant_reference"], "order-1001");
+    assert!(p["failure"].is_null());
+    assert_eq!(p["next_action"]["type"], "redirect");
+    let id = p["id"].as_str().unwrap();
+    let reference = p["provider_reference"].as_str().unwrap();
+    assert!(reference.starts_with("ewc_"));
+
+    // The sandbox got whole rupiah, our payment id as reference_id, and the return URL.
+    let charge = s.local.xendit.charge(reference).unwrap();
+    assert_eq!(charge.charge_amount.get(), "150000");
+    assert_eq!(charge.reference_id, id);
+    assert_eq!(charge.channel_code, "ID_DANA");
+    assert_eq!(
+        charge
+            .channel_properties
+            .unwrap()
+            .success_redirect_url
+            .as_deref(),
+        Some("https://shop.example/thanks")
+    );
+
+    // A person can open the checkout page.
+    let page = s
+        .http
+        .get(p["next_action"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Approve payment"));
+
+    let sim = s.simulate(reference, "success").await;
+    assert_eq!(sim.status, 200);
+    assert_eq!(
+        sim.body["callback_status"], 200,
+        "our webhook accepted the signed callback"
+    );
+    let done = s.wait_for(id, "succeeded").await;
+    assert!(done["next_action"].is_null());
+    let events: Vec<String> = s.history(id).await.into_iter().map(|h| h.event).collect();
+    assert_eq!(events, ["created", "accepted", "succeeded"]);
+}
+
+async fn each_failure_outcome_lands_in_its_category(s: Stack) {
+    for (outcome, category, code) in [
+        (
+            "insufficient_balance",
+            "insufficient_balance",
+            "insufficient_balance",
+        ),
+        ("user_cancelled", "user_cancelled", "user_declined"),
+        ("expired", "expired", "authorization_timeout"),
+        ("risk_rejected", "risk_rejected", "account_blocked"),
+        ("timeout", "network_error", "provider_timeout"),
+    ] {
+        let a = s
+            .create(
+                &format!("fail-{outcome}"),
+                &dana_order(&format!("fail-{outcome}")),
+            )
+            .await;
+        assert_eq!(a.status, 201);
+        let id = a.body["id"].as_str().unwrap();
+        let sim = s
+            .simulate(a.body["provider_reference"].as_str().unwrap(), outcome)
+            .await;
+        assert_eq!(sim.body["callback_status"], 200);
+        let p = s.wait_for(id, "failed").await;
+        assert_eq!(p["failure"]["category"], category, "{outcome}");
+        assert_eq!(p["failure"]["code"], code, "{outcome}");
+        assert!(p["failure"]["message"].as_str().unwrap().len() > 10);
+        assert!(p["failure"]["recovery"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "switch_wallet"));
+        let retryable = p["failure"]["retryable"].as_bool().unwrap();
+        assert_eq!(retryable, outcome != "risk_rejected", "{outcome}");
+    }
+}
+
+async fn forged_callback_is_rejected_and_changes_nothing(s: Stack) {
+    let a = s.create("forged", &dana_order("forged")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    let mut charge = serde_json::to_value(s.local.xendit.charge(reference).unwrap()).unwrap();
+    charge["status"] = json!("SUCCEEDED");
+    let body = json!({"event": "ewallet.capture", "business_id": "x", "created": "2026-01-01T00:00:00Z", "data": charge}).to_string();
+    for token in [Some("not-the-token"), Some(""), None] {
+        let mut req = s
+            .http
+            .post(s.url("/v1/webhooks/xendit"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(t) = token {
+            req = req.header("x-callback-token", t);
+        }
+        let ans = Stack::answer(req.send().await.unwrap()).await;
+        assert_eq!(ans.status, 401, "token {token:?}");
+        assert_eq!(ans.body["error"]["code"], "webhook_unauthenticated");
+    }
+    // An unknown provider is not an endpoint.
+    let other = s
+        .http
+        .post(s.url("/v1/webhooks/paypal"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let p = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(p.body["status"], "requires_action");
+    assert_eq!(s.history(&id).await.len(), 2);
+}
+
+async fn duplicate_and_late_callbacks_change_nothing(s: Stack) {
+    let a = s.create("dup", &dana_order("dup")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let reference = a.body["provider_reference"].as_str().unwrap().to_string();
+    s.simulate(&reference, "success").await;
+    s.wait_for(&id, "succeeded").await;
+    let charge = s.local.xendit.charge(&reference).unwrap();
+    // The provider retries the same callback.
+    for _ in 0..3 {
+        assert_eq!(s.local.xendit.send_callback(&charge).await, Some(200));
+    }
+    // A late, contradicting FAILED callback for the same charge.
+    let mut late = charge.clone();
+    late.status = "FAILED".into();
+    late.failure_code = Some("INSUFFICIENT_BALANCE".into());
+    assert_eq!(s.local.xendit.send_callback(&late).await, Some(200));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let p = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(p.body["status"], "succeeded");
+    assert!(p.body["failure"].is_null());
+    let events: Vec<String> = s.history(&id).await.into_iter().map(|h| h.event).collect();
+    assert_eq!(events, ["created", "accepted", "succeeded"]);
+}
+
+async fn idempotency_replays_and_refuses_reuse(s: Stack) {
+    let body = dana_order("idem-1");
+    let first = s.create("idem-key-1", &body).await;
+    assert_eq!(first.status, 201);
+    assert!(!first.replayed);
+    let id = first.body["id"].as_str().unwrap();
+    // Same key, same body (other key order and spacing): the first answer, no new charge.
+    let reordered = format!(" {} ", serde_json::to_string_pretty(&body).unwrap());
+    let again = s
+        .create_raw(Some(&s.local.demo_key), Some("idem-key-1"), reordered)
+        .await;
+    assert_eq!(again.status, 201);
+    assert!(again.replayed);
+    assert_eq!(again.body, first.body);
+    assert_eq!(s.charges_for(id), 1);
+    // Same key, another body.
+    let mut other = body.clone();
+    other["amount"] = json!(20000000);
+    let reused = s.create("idem-key-1", &other).await;
+    assert_eq!(reused.status, 409);
+    assert_eq!(reused.body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(s.charges_for(id), 1);
+}
+
+async fn hundred_concurrent_requests_one_charge(s: Stack) {
+    let body = dana_order("flash-sale-1");
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let s = s.clone();
+        let body = body.clone();
+        tasks.push(tokio::spawn(
+            async move { s.create("flash-key", &body).await },
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let a = t.await.unwrap();
+        assert_eq!(a.status, 201, "{}", a.body);
+        ids.insert(a.body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "every request answered with the same payment");
+    let id = ids.into_iter().next().unwrap();
+    assert_eq!(s.charges_for(&id), 1, "exactly one provider charge");
+    assert_eq!(
+        s.local
+            .xendit
+            .charges()
+            .iter()
+            .filter(|c| c
+                .metadata
+                .as_ref()
+                .is_some_and(|m| m["payment_id"] == id.as_str()))
+            .count(),
+        1
+    );
+}
+
+async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
+    let key = s.local.demo_key.clone();
+    let charges_before = s.local.xendit.charges().len();
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut v = dana_order("bad");
+        f(&mut v);
+        v.to_string()
+    };
+    let cases: Vec<(&str, String, u16, &str, Option<&str>)> = vec![
+        (
+            "malformed",
+            "{\"amount\": 15".into(),
+            400,
+            "invalid_json",
+            None,
+        ),
+        ("not-an-object", "[1,2]".into(), 400, "invalid_json", None),
+        (
+            "no-reference",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("merchant_reference");
+            }),
+            400,
+            "missing_field",
+            Some("merchant_reference"),
+        ),
+        (
+            "no-amount",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("amount");
+            }),
+            400,
+            "missing_field",
+            Some("amount"),
+        ),
+        (
+            "zero",
+            with(&|v| v["amount"] = json!(0)),
+            400,
+            "amount_invalid",
+            Some("amount"),
+        ),
+        (
+            "negative",
+            with(&|v| v["amount"] = json!(-100)),
+            400,
+            "amount_invalid",
+            Some("amount"),
+        ),
+        (
+            "float",
+            with(&|v| v["amount"] = json!(150000.5)),
+            400,
+            "amount_invalid",
+            Some("amount"),
+        ),
+        (
+            "string-amount",
+            with(&|v| v["amount"] = json!("15000000")),
+            400,
+            "amount_invalid",
+            Some("amount"),
+        ),
+        (
+            "fractional-rupiah",
+            with(&|v| v["amount"] = json!(15000050)),
+            422,
+            "amount_not_payable",
+            Some("amount"),
+        ),
+        (
+            "below-minimum",
+            with(&|v| v["amount"] = json!(5000)),
+            422,
+            "amount_below_minimum",
+            Some("amount"),
+        ),
+        (
+            "above-maximum",
+            with(&|v| v["amount"] = json!(9_000_000_000_00_i64)),
+            422,
+            "amount_above_maximum",
+            Some("amount"),
+        ),
+        (
+            "unknown-currency",
+            with(&|v| v["currency"] = json!("XYZ")),
+            422,
+            "currency_unsupported",
+            Some("currency"),
+        ),
+        (
+            "wrong-currency",
+            with(&|v| v["currency"] = json!("THB")),
+            422,
+            "currency_mismatch",
+            Some("currency"),
+        ),
+        (
+            "unknown-country",
+            with(&|v| v["country"] = json!("US")),
+            422,
+            "country_unsupported",
+            Some("country"),
+        ),
+        (
+            "unknown-wallet",
+            with(&|v| v["wallet"] = json!("applepay")),
+            422,
+            "wallet_unknown",
+            Some("wallet"),
+        ),
+        (
+            "wallet-elsewhere",
+            with(&|v| v["wallet"] = json!("gcash")),
+            422,
+            "wallet_not_offered",
+            Some("wallet"),
+        ),
+        (
+            "no-provider-yet",
+            with(&|v| v["wallet"] = json!("gopay")),
+            422,
+            "wallet_unavailable",
+            Some("wallet"),
+        ),
+        (
+            "bad-phone",
+            with(&|v| v["customer"]["phone"] = json!("0812-345")),
+            400,
+            "invalid_field",
+            Some("customer.phone"),
+        ),
+        (
+            "ovo-no-phone",
+            with(&|v| {
+                v["wallet"] = json!("ovo");
+                v["customer"].as_object_mut().unwrap().remove("phone");
+            }),
+            422,
+            "missing_field",
+            Some("customer.phone"),
+        ),
+        (
+            "no-return-url",
+            with(&|v| {
+                v.as_object_mut().unwrap().remove("return_url");
+            }),
+            422,
+            "missing_field",
+            Some("return_url"),
+        ),
+        (
+            "bad-return-url",
+            with(&|v| v["return_url"] = json!("javascript:alert(1)")),
+            400,
+            "invalid_field",
+            Some("return_url"),
+        ),
+        (
+            "long-reference",
+            with(&|v| v["merchant_reference"] = json!("r".repeat(200))),
+            400,
+            "invalid_field",
+            Some("merchant_reference"),
+        ),
+        (
+            "customer-not-object",
+            with(&|v| v["customer"] = json!("sari")),
+            400,
+            "invalid_field",
+            Some("customer"),
+        ),
+        (
+            "oversized",
+            format!("{{\"merchant_reference\":\"{}\"}}", "x".repeat(70 * 1024)),
+            413,
+            "body_too_large",
+            None,
+        ),
+    ];
+    for (name, body, status, code, field) in &cases {
+        let idem = format!("bad-{name}");
+        let a = s.create_raw(Some(&key), Some(&idem), body.clone()).await;
+        assert_eq!(a.status, *status, "{name}: {}", a.body);
+        assert_eq!(a.body["error"]["code"], *code, "{name}");
+        assert_eq!(a.body["error"]["field"].as_str(), *field, "{name}");
+        assert!(!a.body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(
+        s.local.xendit.charges().len(),
+        charges_before,
+        "no bad request reached the provider"
+    );
+    // No key was consumed either: each can now be used for a good request.
+    for (name, ..) in cases.iter().take(3) {
+        let a = s.create(&format!("bad-{name}"), &dana_order(name)).await;
+        assert_eq!(a.status, 201, "{name}: key was left half-used: {}", a.body);
+    }
+
+    // Missing or malformed headers.
+    let missing_idem = s
+        .create_raw(Some(&key), None, dana_order("x").to_string())
+        .await;
+    assert_eq!(
+        (
+            missing_idem.status,
+            missing_idem.body["error"]["code"].as_str()
+        ),
+        (400, Some("idempotency_key_missing"))
+    );
+    let long_idem = s
+        .create_raw(
+            Some(&key),
+            Some(&"k".repeat(256)),
+            dana_order("x").to_string(),
+        )
+        .await;
+    assert_eq!(
+        (long_idem.status, long_idem.body["error"]["code"].as_str()),
+        (400, Some("idempotency_key_invalid"))
+    );
+}
+
+async fn authentication_and_tenancy(s: Stack) {
+    let body = dana_order("auth").to_string();
+    let no_key = s.create_raw(None, Some("auth-1"), body.clone()).await;
+    assert_eq!(
+        (no_key.status, no_key.body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let mut wrong = s.local.demo_key.clone();
+    let last = wrong.pop().unwrap();
+    wrong.push(if last == '0' { '1' } else { '0' });
+    let bad_key = s
+        .create_raw(Some(&wrong), Some("auth-1"), body.clone())
+        .await;
+    assert_eq!(bad_key.status, 401);
+    let garbage = s
+        .create_raw(Some("sk_live_whatever"), Some("auth-1"), body.clone())
+        .await;
+    assert_eq!(garbage.status, 401);
+
+    let mine = s.create("auth-1", &dana_order("auth")).await;
+    assert_eq!(mine.status, 201);
+    let id = mine.body["id"].as_str().unwrap();
+    let (_, other_key) = walletpay_app::auth::create_merchant(
+        s.local.app.store.as_ref(),
+        "Another Shop",
+        walletpay_tests::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let theirs = s.get(id, &other_key).await;
+    assert_eq!(
+        theirs.status, 404,
+        "another merchant's payment does not exist for them"
+    );
+    assert_eq!(theirs.body["error"]["code"], "not_found");
+    // Their idempotency keys are their own.
+    let a = s
+        .create_raw(Some(&other_key), Some("auth-1"), body.clone())
+        .await;
+    assert_eq!(a.status, 201);
+    assert_ne!(a.body["id"], mine.body["id"]);
+
+    assert_eq!(
+        s.get("pay_doesnotexist", &s.local.demo_key).await.status,
+        404
+    );
+    assert_eq!(
+        s.get("pay_01m8ab8makqqg641md11702kgn", &s.local.demo_key)
+            .await
+            .status,
+        404
+    );
+    let nowhere = s.http.get(s.url("/v2/nothing")).send().await.unwrap();
+    assert_eq!(nowhere.status(), 404);
+    let wrong_method = s.http.delete(s.url("/v1/payments")).send().await.unwrap();
+    assert_eq!(wrong_method.status(), 405);
+}
+
+async fn each_wallet_gets_its_customer_action(s: Stack) {
+    let mut ovo = dana_order("ovo");
+    ovo["wallet"] = json!("ovo");
+    let a = s.create("ovo", &ovo).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.body["next_action"]["type"], "push");
+    let charge = s
+        .local
+        .xendit
+        .charge(a.body["provider_reference"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        charge.channel_properties.unwrap().mobile_number.as_deref(),
+        Some("+6281234567890")
+    );
+
+    let mut shopee = dana_order("shopee");
+    shopee["wallet"] = json!("shopeepay");
+    let b = s.create("shopee", &shopee).await;
+    assert_eq!(b.body["next_action"]["type"], "deeplink");
+
+    let mut linkaja = dana_order("linkaja");
+    linkaja["wallet"] = json!("linkaja");
+    let c = s.create("linkaja", &linkaja).await;
+    assert_eq!(c.body["next_action"]["type"], "redirect");
+
+    // A Philippine GCash payment in pesos with centavos.
+    let gcash = json!({"merchant_reference": "ph-1", "amount": 25050, "currency": "PHP", "country": "PH", "wallet": "gcash", "return_url": "https://shop.example/ph"});
+    let d = s.create("gcash", &gcash).await;
+    assert_eq!(d.status, 201, "{}", d.body);
+    let charge = s
+        .local
+        .xendit
+        .charge(d.body["provider_reference"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(charge.charge_amount.get(), "250.50");
+    assert_eq!(charge.channel_code, "PH_GCASH");
+}
+
+macro_rules! scenarios {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+            macro_rules! scenario {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(s) = start($backend).await else {
+                            return;
+                        };
+                        super::$name(s).await;
+                    }
+                };
+            }
+            scenario!(pays_dana_end_to_end);
+            scenario!(each_failure_outcome_lands_in_its_category);
+            scenario!(forged_callback_is_rejected_and_changes_nothing);
+            scenario!(duplicate_and_late_callbacks_change_nothing);
+            scenario!(idempotency_replays_and_refuses_reuse);
+            scenario!(hundred_concurrent_requests_one_charge);
+            scenario!(bad_input_is_refused_and_nothing_is_written);
+            scenario!(authentication_and_tenancy);
+            scenario!(each_wallet_gets_its_customer_action);
+        }
+    };
+}
+
+scenarios!(embedded, Backend::Embedded);
+scenarios!(aws, Backend::Aws);
