@@ -438,7 +438,7 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
         ),
         (
             "above-maximum",
-            with(&|v| v["amount"] = json!(9_000_000_000_00_i64)),
+            with(&|v| v["amount"] = json!(900_000_000_000_i64)),
             422,
             "amount_above_maximum",
             Some("amount"),

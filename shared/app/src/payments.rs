@@ -505,10 +505,16 @@ async fn claim(app: &App, record: &IdempotencyRecord) -> Result<Claim, ApiError>
         let now = app.clock.now();
         let existing = match app.store.begin_idempotent(record, now).await {
             Ok(Begin::Started) => return Ok(Claim::Owned(record.payment_id.clone())),
-            Ok(Begin::Existing(existing)) => existing,
+            Ok(Begin::Existing(existing)) => Some(existing),
             // The record vanished between our write and our read: try again.
-            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Conflict) => None,
             Err(e) => return Err(e.into()),
+        };
+        let Some(existing) = existing else {
+            if app.clock.now() >= deadline {
+                return Err(ApiError::unavailable("idempotency record keeps vanishing"));
+            }
+            continue;
         };
         if existing.request_hash != record.request_hash {
             return Err(ApiError::new(

@@ -2,6 +2,9 @@
 //! country, its currency, the per-payment limits, the customer action it needs and the
 //! providers that can reach it. Rules read the table; no code branches on a wallet.
 
+// Amounts below are written <major>_<minor digits> (IDR 20,000,000.00 is 20_000_000_00).
+#![allow(clippy::inconsistent_digit_grouping)]
+
 use crate::money::Currency;
 use serde::{Deserialize, Serialize};
 use std::fmt;

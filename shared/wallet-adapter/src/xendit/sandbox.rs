@@ -294,8 +294,8 @@ async fn create_charge(
         return validation("amount must be a whole number for IDR");
     }
     let minimum = match currency {
-        Currency::IDR => 100_00,
-        Currency::PHP => 1_00,
+        Currency::IDR => 10_000, // IDR 100.00
+        Currency::PHP => 100,    // PHP 1.00
         _ => 1,
     };
     if amount.minor < minimum {

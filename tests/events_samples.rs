@@ -1,0 +1,140 @@
+//! Every file in `events/` is fed to its function's handler, and `events/<function>/
+//! expected.json` says what it must answer: no sample goes stale unnoticed.
+
+use aws_lambda_events::sqs::SqsEvent;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tower::ServiceExt;
+use walletpay_domain::{NextAction, PaymentEvent, PaymentId, PaymentStatus};
+use walletpay_local::{Backend, Options};
+use walletpay_ports::HistoryEntry;
+
+const SAMPLE_KEY: &str = "wpk_0123456789abcdef_0123456789abcdefghjkmnpqrstvwxyz";
+const SAMPLE_PAYMENT: &str = "pay_01m8ab8makqqg641md11702kgn";
+const SAMPLE_CHARGE: &str = "ewc_5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10";
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// The sample files of one function and what each must produce.
+fn samples(function: &str) -> Vec<(String, String, Value)> {
+    let dir = events_dir().join(function);
+    let expected: BTreeMap<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".json") && n != "expected.json")
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        expected.keys().cloned().collect::<Vec<_>>(),
+        "events/{function}: every sample needs an expectation and every expectation a sample"
+    );
+    files
+        .into_iter()
+        .map(|f| {
+            let body = std::fs::read_to_string(dir.join(&f)).unwrap();
+            let want = expected[&f].clone();
+            (f, body, want)
+        })
+        .collect()
+}
+
+async fn call(router: axum::Router, event_json: &str) -> (u16, String) {
+    let lambda_request: lambda_http::request::LambdaRequest =
+        serde_json::from_str(event_json).expect("an API Gateway v2 event");
+    let request: http::Request<lambda_http::Body> = lambda_request.into();
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = http_body_util_collect(response.into_body()).await;
+    (status, body)
+}
+
+async fn http_body_util_collect(body: axum::body::Body) -> String {
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sample_event_gets_its_expected_answer() {
+    let stack = walletpay_local::start(Options {
+        port: 0,
+        backend: Backend::Embedded,
+        demo_key: Some(SAMPLE_KEY.into()),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let app = stack.app.clone();
+
+    // The payment the GET, webhook and SQS samples refer to, waiting for the customer.
+    let mut p = walletpay_tests::sample_payment(&stack.demo_merchant);
+    p.id = PaymentId::parse(SAMPLE_PAYMENT).unwrap();
+    let created = HistoryEntry {
+        payment_id: p.id.clone(),
+        seq: 1,
+        at: p.created_at,
+        event: "created".into(),
+        from: None,
+        to: PaymentStatus::Processing,
+        source: "api".into(),
+        detail: None,
+    };
+    app.store.insert_payment(&p, &created).await.unwrap();
+    walletpay_app::transition(
+        &app,
+        &p.id,
+        None,
+        &PaymentEvent::Accepted {
+            provider_reference: SAMPLE_CHARGE.into(),
+            next_action: Some(NextAction::Redirect {
+                url: "https://example.test".into(),
+            }),
+        },
+        "provider_response",
+        Some(SAMPLE_CHARGE),
+    )
+    .await
+    .unwrap();
+
+    for (file, event, want) in samples("create-payment") {
+        let (status, body) = call(walletpay_api::payments_router(app.clone()), &event).await;
+        assert_eq!(
+            Some(status as u64),
+            want.as_u64(),
+            "create-payment/{file}: {body}"
+        );
+    }
+
+    for (file, event, want) in samples("payment-events") {
+        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+        let resp = walletpay_api::sqs::handle_sqs_event(&app, sqs).await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "payment-events/{file}");
+    }
+    let after = app.store.get_payment(&p.id).await.unwrap().unwrap();
+    assert_eq!(
+        after.status,
+        PaymentStatus::Succeeded,
+        "the SQS sample applied its event"
+    );
+
+    for (file, event, want) in samples("wallet-webhook") {
+        let (status, body) = call(walletpay_api::webhooks_router(app.clone()), &event).await;
+        assert_eq!(
+            Some(status as u64),
+            want.as_u64(),
+            "wallet-webhook/{file}: {body}"
+        );
+    }
+}
