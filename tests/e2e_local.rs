@@ -681,6 +681,27 @@ async fn each_wallet_gets_its_customer_action(s: Stack) {
     assert_eq!(charge.channel_code, "PH_GCASH");
 }
 
+async fn a_person_approves_on_the_checkout_page(s: Stack) {
+    let a = s.create("page", &dana_order("page")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let page = a.body["next_action"]["url"].as_str().unwrap().to_string();
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = no_redirects.post(&page).form(&[("outcome", "success")]).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "the page sends the customer back to the shop");
+    assert_eq!(resp.headers()["location"], "https://shop.example/thanks");
+    s.wait_for(&id, "succeeded").await;
+    // The page now says it is paid, and offers no buttons.
+    let html = s.http.get(&page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("SUCCEEDED") && !html.contains("Approve payment"));
+
+    let b = s.create("page-declined", &dana_order("page-declined")).await;
+    let page = b.body["next_action"]["url"].as_str().unwrap();
+    let resp = no_redirects.post(page).form(&[("outcome", "insufficient_balance")]).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let p = s.wait_for(b.body["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(p["failure"]["category"], "insufficient_balance");
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -705,6 +726,7 @@ macro_rules! scenarios {
             scenario!(bad_input_is_refused_and_nothing_is_written);
             scenario!(authentication_and_tenancy);
             scenario!(each_wallet_gets_its_customer_action);
+            scenario!(a_person_approves_on_the_checkout_page);
         }
     };
 }
