@@ -685,18 +685,45 @@ async fn a_person_approves_on_the_checkout_page(s: Stack) {
     let a = s.create("page", &dana_order("page")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     let page = a.body["next_action"]["url"].as_str().unwrap().to_string();
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let resp = no_redirects.post(&page).form(&[("outcome", "success")]).send().await.unwrap();
-    assert_eq!(resp.status(), 303, "the page sends the customer back to the shop");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = no_redirects
+        .post(&page)
+        .form(&[("outcome", "success")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        303,
+        "the page sends the customer back to the shop"
+    );
     assert_eq!(resp.headers()["location"], "https://shop.example/thanks");
     s.wait_for(&id, "succeeded").await;
     // The page now says it is paid, and offers no buttons.
-    let html = s.http.get(&page).send().await.unwrap().text().await.unwrap();
+    let html = s
+        .http
+        .get(&page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("SUCCEEDED") && !html.contains("Approve payment"));
 
-    let b = s.create("page-declined", &dana_order("page-declined")).await;
+    let b = s
+        .create("page-declined", &dana_order("page-declined"))
+        .await;
     let page = b.body["next_action"]["url"].as_str().unwrap();
-    let resp = no_redirects.post(page).form(&[("outcome", "insufficient_balance")]).send().await.unwrap();
+    let resp = no_redirects
+        .post(page)
+        .form(&[("outcome", "insufficient_balance")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 303);
     let p = s.wait_for(b.body["id"].as_str().unwrap(), "failed").await;
     assert_eq!(p["failure"]["category"], "insufficient_balance");

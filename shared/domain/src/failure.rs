@@ -3,20 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-macro_rules! snake_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-            pub fn as_str(self) -> &'static str { match self { $($name::$variant => $text),+ } }
-            pub fn parse(s: &str) -> Option<Self> { match s { $($text => Some($name::$variant),)+ _ => None } }
-        }
-    };
-}
-
-snake_enum!(
+string_enum!(
     /// The small taxonomy every provider error lands in.
     FailureCategory {
         InsufficientBalance = "insufficient_balance",
@@ -33,7 +20,7 @@ snake_enum!(
     }
 );
 
-snake_enum!(
+string_enum!(
     /// What the customer can do next.
     Recovery {
         RetrySameWallet = "retry_same_wallet",
@@ -42,7 +29,7 @@ snake_enum!(
     }
 );
 
-snake_enum!(
+string_enum!(
     /// Our stable, provider-neutral failure codes; each belongs to one category.
     FailureCode {
         InsufficientBalance = "insufficient_balance",

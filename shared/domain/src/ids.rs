@@ -2,10 +2,15 @@
 //! 10 for the creation time in milliseconds, 16 random, so ids sort by creation time and
 //! the part after the prefix is plain alphanumerics (Pix txids derive from it).
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
 const CROCKFORD: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+
+pub(crate) fn build(prefix: &str, created_ms: i64, random: u128) -> String {
+    let mut s = String::with_capacity(prefix.len() + 26);
+    s.push_str(prefix);
+    encode_base32(created_ms.max(0) as u128, 10, &mut s);
+    encode_base32(random & ((1u128 << 80) - 1), 16, &mut s);
+    s
+}
 
 fn encode_base32(mut value: u128, len: usize, out: &mut String) {
     let mut buf = vec![0u8; len];
@@ -16,78 +21,21 @@ fn encode_base32(mut value: u128, len: usize, out: &mut String) {
     out.push_str(std::str::from_utf8(&buf).expect("ascii"));
 }
 
-fn is_body(s: &str) -> bool {
+pub(crate) fn is_body(s: &str) -> bool {
     s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PaymentId(String);
+prefixed_id!(
+    /// A payment: `pay_...`.
+    PaymentId,
+    "pay_"
+);
 
-impl PaymentId {
-    pub const PREFIX: &'static str = "pay_";
-
-    /// Builds an id from the creation time and 80 bits of randomness supplied by the caller.
-    pub fn new(created_ms: i64, random: u128) -> Self {
-        let mut s = String::with_capacity(30);
-        s.push_str(Self::PREFIX);
-        encode_base32(created_ms.max(0) as u128, 10, &mut s);
-        encode_base32(random & ((1u128 << 80) - 1), 16, &mut s);
-        PaymentId(s)
-    }
-
-    /// Accepts only well-formed ids, so a malformed path segment never reaches a store.
-    pub fn parse(s: &str) -> Option<Self> {
-        let body = s.strip_prefix(Self::PREFIX)?;
-        is_body(body).then(|| PaymentId(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The 26 alphanumerics after the prefix.
-    pub fn body(&self) -> &str {
-        &self.0[Self::PREFIX.len()..]
-    }
-}
-
-impl fmt::Display for PaymentId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct MerchantId(String);
-
-impl MerchantId {
-    pub const PREFIX: &'static str = "mer_";
-
-    pub fn new(created_ms: i64, random: u128) -> Self {
-        let mut s = String::with_capacity(30);
-        s.push_str(Self::PREFIX);
-        encode_base32(created_ms.max(0) as u128, 10, &mut s);
-        encode_base32(random & ((1u128 << 80) - 1), 16, &mut s);
-        MerchantId(s)
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        let body = s.strip_prefix(Self::PREFIX)?;
-        is_body(body).then(|| MerchantId(s.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for MerchantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+prefixed_id!(
+    /// A merchant (a shop): `mer_...`.
+    MerchantId,
+    "mer_"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,9 @@
 //! The walletpay domain: money, markets and wallets, the payment state machine and
 //! the failure taxonomy. Pure data and rules: no I/O, no AWS, no HTTP, no async runtime.
 
+#[macro_use]
+mod macros;
+
 pub mod catalog;
 pub mod failure;
 pub mod ids;
