@@ -112,7 +112,9 @@ async fn every_sample_event_gets_its_expected_answer() {
 
     for (file, event, want) in samples("payment-events") {
         let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp = walletpay_api::sqs::handle_sqs_event(&app, sqs).await;
+        let resp =
+            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::PaymentEvents, sqs)
+                .await;
         let failed: Vec<String> = resp
             .batch_item_failures
             .into_iter()
@@ -128,6 +130,20 @@ async fn every_sample_event_gets_its_expected_answer() {
         PaymentStatus::Succeeded,
         "the SQS sample applied its event"
     );
+
+    for (file, event, want) in samples("status-checks") {
+        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+        let resp =
+            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::StatusChecks, sqs).await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "status-checks/{file}");
+    }
 
     for (file, event, want) in samples("wallet-webhook") {
         let (status, body) = call(walletpay_api::webhooks_router(app.clone()), &event).await;

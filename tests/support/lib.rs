@@ -6,6 +6,8 @@
 //! and skips them with a note; `tests/run` starts the stand-ins and sets
 //! `WALLETPAY_REQUIRE_STANDINS=1`, which turns a missing endpoint into a failure.
 
+pub mod stack;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};

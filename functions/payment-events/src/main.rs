@@ -3,6 +3,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
+use walletpay_api::sqs::{handle, Consumer};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -11,7 +12,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(
-            walletpay_api::sqs::handle_sqs_event(app, event.payload).await,
+            handle(app, Consumer::PaymentEvents, event.payload).await,
         )
     }))
     .await

@@ -1,10 +1,11 @@
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use http_body_util::{BodyExt, Limited};
+use std::collections::HashMap;
 use walletpay_app::payments::{self, MAX_BODY_BYTES};
 use walletpay_app::{auth, webhooks, ApiError, App, Reply};
 
@@ -68,12 +69,40 @@ async fn get_payment(
     State(app): State<App>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     answer(
         async {
             let merchant =
                 auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            payments::get_payment(&app, &merchant, &id).await
+            let refresh = match query.get("refresh").map(String::as_str) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(_) => {
+                    return Err(ApiError::new(
+                        400,
+                        "invalid_parameter",
+                        "`refresh` is true or false.",
+                    )
+                    .field("refresh"))
+                }
+            };
+            payments::get_payment(&app, &merchant, &id, refresh).await
+        }
+        .await,
+    )
+}
+
+async fn cancel_payment(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            payments::cancel_payment(&app, &merchant, &id).await
         }
         .await,
     )
@@ -120,6 +149,7 @@ fn payment_routes() -> Router<App> {
     Router::new()
         .route("/v1/payments", post(create_payment))
         .route("/v1/payments/{id}", get(get_payment))
+        .route("/v1/payments/{id}/cancel", post(cancel_payment))
 }
 
 fn webhook_routes() -> Router<App> {

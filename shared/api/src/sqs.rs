@@ -1,5 +1,6 @@
-//! SQS batches for the payment-events consumer, reported per message
-//! (`ReportBatchItemFailures`): only the messages that failed come back.
+//! SQS batches for the queue consumers, reported per message (`ReportBatchItemFailures`):
+//! only the messages that failed come back, and after the queue's receive limit they go to
+//! its dead-letter queue.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use walletpay_app::events::{consume_payment_event, ConsumeError};
@@ -11,31 +12,61 @@ pub struct Incoming<'a> {
     pub body: &'a str,
 }
 
-/// Applies each message; returns the ids of those that must be retried.
-pub async fn consume_batch(app: &App, messages: &[Incoming<'_>]) -> Vec<String> {
-    let mut failed = Vec::new();
-    for m in messages {
-        match consume_payment_event(app, m.body).await {
-            Ok(applied) => tracing::debug!(
-                message_id = m.message_id,
-                ?applied,
-                "payment event consumed"
-            ),
+/// Which consumer a queue feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumer {
+    /// Verified provider events, applied to payments.
+    PaymentEvents,
+    /// Delayed checks of payments against their provider.
+    StatusChecks,
+}
+
+async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
+    match consumer {
+        Consumer::PaymentEvents => match consume_payment_event(app, m.body).await {
+            Ok(applied) => {
+                tracing::debug!(
+                    message_id = m.message_id,
+                    ?applied,
+                    "payment event consumed"
+                );
+                true
+            }
             Err(e @ ConsumeError::Malformed(_)) => {
                 tracing::error!(message_id = m.message_id, error = %e, "unreadable payment event");
-                failed.push(m.message_id.to_string());
+                false
             }
             Err(e) => {
                 tracing::warn!(message_id = m.message_id, error = %e, "payment event will be retried");
-                failed.push(m.message_id.to_string());
+                false
             }
+        },
+        Consumer::StatusChecks => match walletpay_app::status::run_check(app, m.body).await {
+            Ok(done) => {
+                tracing::debug!(message_id = m.message_id, ?done, "status check");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(message_id = m.message_id, error = %e, "status check will be retried");
+                false
+            }
+        },
+    }
+}
+
+/// Handles each message; returns the ids of those that must be retried.
+pub async fn consume(app: &App, consumer: Consumer, messages: &[Incoming<'_>]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for m in messages {
+        if !consume_one(app, consumer, m).await {
+            failed.push(m.message_id.to_string());
         }
     }
     failed
 }
 
-/// The Lambda handler body for an SQS event.
-pub async fn handle_sqs_event(app: &App, event: SqsEvent) -> SqsBatchResponse {
+/// The Lambda handler body for an SQS event of `consumer`'s queue.
+pub async fn handle(app: &App, consumer: Consumer, event: SqsEvent) -> SqsBatchResponse {
     let messages: Vec<Incoming<'_>> = event
         .records
         .iter()
@@ -44,7 +75,7 @@ pub async fn handle_sqs_event(app: &App, event: SqsEvent) -> SqsBatchResponse {
             body: r.body.as_deref().unwrap_or(""),
         })
         .collect();
-    let failed = consume_batch(app, &messages).await;
+    let failed = consume(app, consumer, &messages).await;
     let mut resp = SqsBatchResponse::default();
     resp.batch_item_failures = failed
         .into_iter()

@@ -46,6 +46,10 @@ pub struct Settings {
     pub idempotency_wait: Duration,
     /// How long a provider event id is remembered for de-duplication.
     pub webhook_dedup_ttl: Duration,
+    /// Delays between status checks; the last one repeats (see `status`).
+    pub status_check_delays: Vec<Duration>,
+    /// After creation + this, status checks stop.
+    pub status_check_horizon: Duration,
 }
 
 impl Default for Settings {
@@ -56,6 +60,10 @@ impl Default for Settings {
             idempotency_lease: Duration::from_secs(60),
             idempotency_wait: Duration::from_secs(10),
             webhook_dedup_ttl: Duration::from_secs(7 * 24 * 3600),
+            status_check_delays: [10, 30, 120, 600, 3600, 4 * 3600]
+                .map(Duration::from_secs)
+                .to_vec(),
+            status_check_horizon: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -66,6 +74,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// Verified provider events, on their way to the payment-events consumer.
     pub payment_events: Arc<dyn Queue>,
+    /// Delayed status checks (see `status`).
+    pub status_checks: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub adapters: Adapters,
     pub settings: Settings,

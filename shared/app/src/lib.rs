@@ -6,6 +6,7 @@ pub mod auth;
 mod error;
 pub mod events;
 pub mod payments;
+pub mod status;
 mod transition;
 pub mod view;
 pub mod webhooks;

@@ -406,6 +406,12 @@ pub async fn create_payment(
         source: "api".into(),
         detail: None,
     };
+    // The first status check goes out before the payment is written, so no payment can
+    // exist without one: if the process dies anywhere below, the check still finds it.
+    if let Err(e) = crate::status::schedule(app, &payment_id, 0).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
     if let Err(e) = app.store.insert_payment(&payment, &created).await {
         // Nothing was written: free the key so the client's retry starts afresh.
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
@@ -470,7 +476,7 @@ pub async fn create_payment(
     }
     let mut current = payment;
     for (event, reference) in events {
-        current = match transition(
+        current = transition(
             app,
             &payment_id,
             Some(current),
@@ -479,11 +485,8 @@ pub async fn create_payment(
             reference.as_deref(),
         )
         .await
-        {
-            Ok((p, _)) => p,
-            Err(TransitionError::Store(e)) => return Err(e.into()),
-            Err(e) => return Err(ApiError::internal(e)),
-        };
+        .map_err(transition_error)?
+        .0;
     }
     finish(app, merchant, &scoped_key, &current).await
 }
@@ -576,12 +579,68 @@ async fn finish(
     }
 }
 
-/// `GET /v1/payments/{id}`: the merchant's own payment, or 404 (also for another
-/// merchant's payment, so ids reveal nothing).
-pub async fn get_payment(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
+/// The merchant's own payment, or 404 (also for another merchant's payment, so ids reveal
+/// nothing).
+pub async fn load_own(app: &App, merchant: &MerchantId, id: &str) -> Result<Payment, ApiError> {
     let id = PaymentId::parse(id).ok_or_else(|| ApiError::not_found("payment"))?;
     match app.store.get_payment(&id).await? {
-        Some(p) if &p.merchant_id == merchant => Ok(Reply::json(200, payment_json(&p))),
+        Some(p) if &p.merchant_id == merchant => Ok(p),
         _ => Err(ApiError::not_found("payment")),
     }
+}
+
+fn transition_error(e: TransitionError) -> ApiError {
+    match e {
+        TransitionError::Store(e) => e.into(),
+        e => ApiError::internal(e),
+    }
+}
+
+/// `GET /v1/payments/{id}`; with `refresh`, asks the provider first.
+pub async fn get_payment(
+    app: &App,
+    merchant: &MerchantId,
+    id: &str,
+    refresh: bool,
+) -> Result<Reply, ApiError> {
+    let mut p = load_own(app, merchant, id).await?;
+    if refresh && !matches!(p.status, PaymentStatus::Succeeded | PaymentStatus::Failed) {
+        p = crate::status::refresh(app, p, "refresh")
+            .await
+            .map_err(transition_error)?;
+    }
+    Ok(Reply::json(200, payment_json(&p)))
+}
+
+/// `POST /v1/payments/{id}/cancel`: the customer will not pay. Voids the charge at the
+/// provider where it can; where it cannot (a pending Xendit charge), the payment is marked
+/// `canceled` and the status checks keep watching the charge, so a payment the customer
+/// completes anyway is still recorded (`late_success`).
+pub async fn cancel_payment(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
+    let p = load_own(app, merchant, id).await?;
+    match p.status {
+        PaymentStatus::Canceled => return Ok(Reply::json(200, payment_json(&p))),
+        PaymentStatus::Processing | PaymentStatus::RequiresAction => {}
+        other => {
+            return Err(ApiError::new(
+                409,
+                "payment_not_cancelable",
+                format!("A {} payment cannot be canceled.", other.as_str()),
+            ))
+        }
+    }
+    if let (Some(reference), Some(adapter)) = (&p.provider_reference, app.adapters.get(p.provider))
+    {
+        match adapter.cancel_charge(reference).await {
+            Ok(voided) => tracing::info!(payment = %p.id, voided, "cancel requested"),
+            Err(e) => {
+                tracing::warn!(payment = %p.id, error = %e, "provider cancel failed; marking canceled and watching")
+            }
+        }
+    }
+    let id = p.id.clone();
+    let (after, _) = transition(app, &id, Some(p), &PaymentEvent::Canceled, "api", None)
+        .await
+        .map_err(transition_error)?;
+    Ok(Reply::json(200, payment_json(&after)))
 }

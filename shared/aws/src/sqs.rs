@@ -43,7 +43,8 @@ impl Queue for SqsQueue {
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
-            .delay_seconds(delay.as_secs().min(900) as i32)
+            // SQS counts whole seconds: round up, so a message is never early.
+            .delay_seconds(delay.as_millis().div_ceil(1000).min(900) as i32)
             .send()
             .await
             .map_err(backend)?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use walletpay_api::sqs::{consume_batch, Incoming};
+use walletpay_api::sqs::{consume, Consumer, Incoming};
 use walletpay_app::{auth, Adapters, App, Settings};
 use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
 use walletpay_embedded::{EmbeddedStore, InProcessQueue};
@@ -43,6 +43,15 @@ pub struct Options {
     /// With the AWS backend: the payment-events queue's URL, or None to create
     /// `walletpay-payment-events` and use it.
     pub queue_url: Option<String>,
+    /// With the AWS backend: the status-check queue's URL, or None to create
+    /// `walletpay-status-checks` and use it.
+    pub status_queue_url: Option<String>,
+    /// The use cases' tunables (tests shorten the waits).
+    pub settings: Settings,
+    /// Bound on one provider call.
+    pub provider_timeout: Duration,
+    /// How long the sandboxes' "slow" magic amounts keep a caller waiting.
+    pub sandbox_slow_response: Duration,
 }
 
 impl Default for Options {
@@ -56,6 +65,10 @@ impl Default for Options {
             visibility: Duration::from_secs(30),
             table: "walletpay".into(),
             queue_url: None,
+            status_queue_url: None,
+            settings: Settings::default(),
+            provider_timeout: Duration::from_secs(10),
+            sandbox_slow_response: Duration::from_secs(12),
         }
     }
 }
@@ -65,6 +78,8 @@ pub struct Ports {
     pub store: Arc<dyn Store>,
     pub payment_events: Arc<dyn Queue>,
     pub payment_events_receiver: Arc<dyn QueueReceiver>,
+    pub status_checks: Arc<dyn Queue>,
+    pub status_checks_receiver: Arc<dyn QueueReceiver>,
     pub secrets: Arc<dyn Secrets>,
 }
 
@@ -85,13 +100,15 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                     .map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
                 None => EmbeddedStore::in_memory(),
             };
-            let dlq = Arc::new(InProcessQueue::new(opts.visibility));
-            let queue = Arc::new(InProcessQueue::new(opts.visibility).with_dead_letter(5, dlq));
+            let queue = in_process_queue(opts.visibility);
+            let checks = in_process_queue(opts.visibility);
             let secrets = StaticSecrets::new().with("walletpay/xendit", &xendit_sandbox_secret());
             Ok(Ports {
                 store: Arc::new(store),
                 payment_events: queue.clone(),
                 payment_events_receiver: queue,
+                status_checks: checks.clone(),
+                status_checks_receiver: checks,
                 secrets: Arc::new(secrets),
             })
         }
@@ -99,26 +116,21 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let config = walletpay_aws::load_config().await;
             let store = DynamoDbStore::new(&config, &opts.table);
             store.create_table().await.map_err(|e| e.to_string())?;
-            let url = match &opts.queue_url {
-                Some(url) => url.clone(),
-                None => aws_sdk_sqs::Client::new(&config)
-                    .create_queue()
-                    .queue_name("walletpay-payment-events")
-                    .attributes(
-                        aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                        opts.visibility.as_secs().to_string(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "cannot create the payment-events queue: {}",
-                            aws_sdk_sqs::error::DisplayErrorContext(e)
-                        )
-                    })?
-                    .queue_url
-                    .ok_or("SQS returned no queue URL")?,
-            };
+            let url = sqs_queue_url(
+                &config,
+                &opts.queue_url,
+                "walletpay-payment-events",
+                opts.visibility,
+            )
+            .await?;
+            let checks_url = sqs_queue_url(
+                &config,
+                &opts.status_queue_url,
+                "walletpay-status-checks",
+                opts.visibility,
+            )
+            .await?;
+            let checks = Arc::new(SqsQueue::new(&config, checks_url));
             let queue = Arc::new(SqsQueue::new(&config, url));
             let secrets = SecretsManager::new(&config);
             secrets
@@ -129,10 +141,46 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 store: Arc::new(store),
                 payment_events: queue.clone(),
                 payment_events_receiver: queue,
+                status_checks: checks.clone(),
+                status_checks_receiver: checks,
                 secrets: Arc::new(secrets),
             })
         }
     }
+}
+
+fn in_process_queue(visibility: Duration) -> Arc<InProcessQueue> {
+    let dlq = Arc::new(InProcessQueue::new(visibility));
+    Arc::new(InProcessQueue::new(visibility).with_dead_letter(5, dlq))
+}
+
+/// The queue at `url`, or one named `name` created (or found) for the local stack.
+async fn sqs_queue_url(
+    config: &aws_config::SdkConfig,
+    url: &Option<String>,
+    name: &str,
+    visibility: Duration,
+) -> Result<String, String> {
+    if let Some(url) = url {
+        return Ok(url.clone());
+    }
+    aws_sdk_sqs::Client::new(config)
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            visibility.as_secs().to_string(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot create queue {name}: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(e)
+            )
+        })?
+        .queue_url
+        .ok_or_else(|| "SQS returned no queue URL".to_string())
 }
 
 /// A running local stack.
@@ -163,14 +211,14 @@ impl Drop for LocalStack {
     }
 }
 
-/// Drains a queue into the payment-events consumer, as Lambda's event source mapping
-/// does: batches of up to 10, only the messages that succeeded are deleted.
-async fn run_consumer(app: App, receiver: Arc<dyn QueueReceiver>) {
+/// Drains a queue into its consumer, as Lambda's event source mapping does: batches of up
+/// to 10, only the messages that succeeded are deleted.
+async fn run_consumer(app: App, consumer: Consumer, receiver: Arc<dyn QueueReceiver>) {
     loop {
         let batch = match receiver.receive(10, Duration::from_secs(1)).await {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(error = %e, "payment-events receive failed");
+                tracing::warn!(error = %e, ?consumer, "queue receive failed");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
@@ -185,11 +233,11 @@ async fn run_consumer(app: App, receiver: Arc<dyn QueueReceiver>) {
                 body: &m.body,
             })
             .collect();
-        let failed = consume_batch(&app, &incoming).await;
+        let failed = consume(&app, consumer, &incoming).await;
         for m in &batch {
             if !failed.contains(&m.message_id) {
                 if let Err(e) = receiver.delete(&m.receipt_handle).await {
-                    tracing::warn!(error = %e, "payment-events delete failed");
+                    tracing::warn!(error = %e, ?consumer, "queue delete failed");
                 }
             }
         }
@@ -205,21 +253,24 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let base_url = format!("http://{addr}");
     let ports = build_ports(&opts).await?;
 
-    let xendit = XenditSandbox::new(SandboxConfig::new(
+    let mut sandbox_config = SandboxConfig::new(
         format!("{base_url}/sandbox/xendit"),
         format!("{base_url}/v1/webhooks/xendit"),
-    ));
-    let adapters = Adapters::new().with(Arc::new(Xendit::new(
-        XenditConfig::new(format!("{base_url}/sandbox/xendit")),
-        ports.secrets.clone(),
-    )));
+    );
+    sandbox_config.slow_response = opts.sandbox_slow_response;
+    let xendit = XenditSandbox::new(sandbox_config);
+    let mut xendit_config = XenditConfig::new(format!("{base_url}/sandbox/xendit"));
+    xendit_config.timeout = opts.provider_timeout;
+    let adapters =
+        Adapters::new().with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
         payment_events: ports.payment_events.clone(),
+        status_checks: ports.status_checks.clone(),
         clock: clock.clone(),
         adapters,
-        settings: Settings::default(),
+        settings: opts.settings.clone(),
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;
@@ -230,9 +281,15 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         ));
-    let consumer = tokio::spawn(run_consumer(
+    let events = tokio::spawn(run_consumer(
         app.clone(),
+        Consumer::PaymentEvents,
         ports.payment_events_receiver.clone(),
+    ));
+    let checks = tokio::spawn(run_consumer(
+        app.clone(),
+        Consumer::StatusChecks,
+        ports.status_checks_receiver.clone(),
     ));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
@@ -246,7 +303,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         xendit,
         demo_merchant,
         demo_key,
-        tasks: vec![consumer, server],
+        tasks: vec![events, checks, server],
     })
 }
 

@@ -130,6 +130,10 @@ pub trait WalletAdapter: Send + Sync {
     async fn charge_status(&self, provider_reference: &str)
         -> Result<ProviderStatus, AdapterError>;
 
+    /// Cancels a charge the customer has not paid. `Ok(false)` when the provider has no way
+    /// to cancel it (the caller then stops waiting on its side and keeps watching the charge).
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError>;
+
     /// Authenticates a webhook and reads its events. Fast: no calls to the provider.
     async fn verify_webhook(
         &self,

@@ -187,6 +187,13 @@ impl WalletAdapter for Xendit {
         charge_status(&charge)
     }
 
+    /// Xendit cannot cancel a pending e-wallet charge: `POST /ewallets/charges/{id}/void`
+    /// applies to SUCCEEDED charges on the day of payment (it reverses them). A pending charge
+    /// lapses at the wallet; if the customer pays anyway, the callback still arrives.
+    async fn cancel_charge(&self, _provider_reference: &str) -> Result<bool, AdapterError> {
+        Ok(false)
+    }
+
     async fn verify_webhook(
         &self,
         req: WebhookRequest<'_>,

@@ -9,7 +9,13 @@
 //! Simulated outcomes and the `failure_code` each produces:
 //! `success` (SUCCEEDED), `insufficient_balance` (INSUFFICIENT_BALANCE), `user_cancelled`
 //! (USER_DECLINED_PAYMENT), `expired` (USER_DID_NOT_AUTHORIZE_THE_PAYMENT), `risk_rejected`
-//! (ACCOUNT_ACCESS_BLOCKED), `timeout` (PARTNER_TIMEOUT_ERROR).
+//! (ACCOUNT_ACCESS_BLOCKED), `timeout` (PARTNER_TIMEOUT_ERROR). `"send_callback": false` in the
+//! simulate body settles the charge without a callback (a lost webhook).
+//!
+//! Magic amounts on create (whole units of the currency), after Xendit's own test amounts:
+//! `10100` answers 403 CHANNEL_NOT_ACTIVATED, `10101` 503 CHANNEL_UNAVAILABLE, `10102` 500
+//! SERVER_ERROR (no charge is made); `10999` makes the charge but answers only after
+//! [`SandboxConfig::slow_response`] (longer than a client's timeout: an unknown outcome).
 
 use super::mapping::{parse_amount, wallet_for_channel};
 use super::wire::{Actions, Callback, Charge, CreateChargeBody, ErrorBody};
@@ -35,6 +41,8 @@ pub struct SandboxConfig {
     /// The URL this sandbox's router is reachable at, for checkout links.
     pub public_url: String,
     pub business_id: String,
+    /// How long the `10999` magic amount makes create wait before answering.
+    pub slow_response: std::time::Duration,
 }
 
 impl SandboxConfig {
@@ -45,6 +53,7 @@ impl SandboxConfig {
             callback_url: callback_url.into(),
             public_url: public_url.into().trim_end_matches('/').to_string(),
             business_id: "5f27a14a9bf05c73dd040bc8".into(),
+            slow_response: std::time::Duration::from_secs(12),
         }
     }
 }
@@ -185,6 +194,16 @@ impl XenditSandbox {
 
     /// Settles a pending charge with `outcome` and sends the callback.
     pub async fn simulate(&self, id: &str, outcome: Outcome) -> Result<Simulated, SimulateError> {
+        self.settle(id, outcome, true).await
+    }
+
+    /// Settles a pending charge with `outcome`, sending the callback only if `callback`.
+    pub async fn settle(
+        &self,
+        id: &str,
+        outcome: Outcome,
+        callback: bool,
+    ) -> Result<Simulated, SimulateError> {
         let charge = {
             let mut charges = self.inner.charges.lock().expect("sandbox lock");
             let c = charges.get_mut(id).ok_or(SimulateError::NotFound)?;
@@ -200,7 +219,11 @@ impl XenditSandbox {
             c.updated = now().to_string();
             c.clone()
         };
-        let callback_status = self.send_callback(&charge).await;
+        let callback_status = if callback {
+            self.send_callback(&charge).await
+        } else {
+            None
+        };
         Ok(Simulated {
             charge,
             callback_status,
@@ -301,6 +324,31 @@ async fn create_charge(
     if amount.minor < minimum {
         return validation("amount is below the minimum for this channel");
     }
+    let whole = amount.whole_major().ok();
+    match whole {
+        Some(10100) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "CHANNEL_NOT_ACTIVATED",
+                "Channel is not activated for this account",
+            )
+        }
+        Some(10101) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CHANNEL_UNAVAILABLE",
+                "The e-wallet channel is unavailable",
+            )
+        }
+        Some(10102) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SERVER_ERROR",
+                "An unexpected error occurred",
+            )
+        }
+        _ => {}
+    }
     let props = req.channel_properties.clone().unwrap_or_default();
     let is_ovo = req.channel_code == "ID_OVO";
     if is_ovo {
@@ -368,6 +416,9 @@ async fn create_charge(
         .lock()
         .expect("sandbox lock")
         .insert(id, charge.clone());
+    if whole == Some(10999) {
+        tokio::time::sleep(sb.inner.config.slow_response).await;
+    }
     (StatusCode::OK, Json(charge)).into_response()
 }
 
@@ -392,6 +443,12 @@ async fn get_charge(
 #[derive(Deserialize)]
 struct SimulateBody {
     outcome: Outcome,
+    #[serde(default = "yes")]
+    send_callback: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 async fn simulate_api(
@@ -403,7 +460,7 @@ async fn simulate_api(
         Ok(r) => r,
         Err(e) => return validation(&format!("expected {{\"outcome\": ...}}: {e}")),
     };
-    match sb.simulate(&id, req.outcome).await {
+    match sb.settle(&id, req.outcome, req.send_callback).await {
         Ok(done) => (StatusCode::OK, Json(done)).into_response(),
         Err(SimulateError::NotFound) => {
             error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found")

@@ -1,0 +1,170 @@
+//! Status checks: how every payment reaches the provider's truth when webhooks are late,
+//! lost or never sent, and how `requires_action` payments expire without table scans.
+//!
+//! Each non-final payment has one chain of delayed messages on the status-check queue. A
+//! check reads the payment, asks the provider where the charge stands (when we know its
+//! reference), applies what it learns, and schedules the next check. The chain stops at a
+//! final state, or at the horizon (creation + `status_check_horizon`, 24 h by default), after
+//! which only webhooks and reconciliation can change the payment.
+//!
+//! Schedule (`Settings::status_check_delays`): 10 s, 30 s, 2 min, 10 min, 1 h, then every
+//! 4 h. SQS delays a message at most 15 minutes, so a longer wait travels as several hops:
+//! the message carries its due time and is re-sent until it is due.
+
+use crate::app::App;
+use crate::transition::{transition, TransitionError};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use walletpay_domain::{Payment, PaymentEvent, PaymentId, PaymentStatus, Timestamp};
+use walletpay_ports::QueueError;
+use walletpay_wallet_adapter::{AdapterError, ProviderStatus};
+
+/// SQS's longest delay.
+const MAX_HOP: Duration = Duration::from_secs(900);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCheck {
+    pub payment_id: PaymentId,
+    /// 0 for the first check after creation.
+    pub attempt: u32,
+    pub due_at: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("unreadable status check: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// What a check did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// Not due yet: sent on for another hop.
+    Deferred,
+    /// The payment is where it should stay; no further checks.
+    Done(PaymentStatus),
+    /// Checked; the next check is scheduled.
+    Rescheduled(PaymentStatus),
+    /// Past the horizon; checks stop.
+    GaveUp(PaymentStatus),
+}
+
+fn delay_for(app: &App, attempt: u32) -> Duration {
+    let delays = &app.settings.status_check_delays;
+    delays
+        .get(attempt as usize)
+        .or(delays.last())
+        .copied()
+        .unwrap_or(Duration::from_secs(60))
+}
+
+async fn send(app: &App, check: &StatusCheck, now: Timestamp) -> Result<(), QueueError> {
+    let wait = Duration::from_millis((check.due_at.millis() - now.millis()).max(0) as u64);
+    let body = serde_json::to_string(check).expect("a status check serialises");
+    app.status_checks.send(&body, wait.min(MAX_HOP)).await
+}
+
+/// Schedules check number `attempt` for a payment.
+pub async fn schedule(app: &App, id: &PaymentId, attempt: u32) -> Result<(), QueueError> {
+    let now = app.clock.now();
+    let due_at = now.plus_millis(delay_for(app, attempt).as_millis() as i64);
+    send(
+        app,
+        &StatusCheck {
+            payment_id: id.clone(),
+            attempt,
+            due_at,
+        },
+        now,
+    )
+    .await
+}
+
+/// Whether the provider could still change this payment, so checking is worth it.
+fn worth_checking(p: &Payment) -> bool {
+    match p.status {
+        PaymentStatus::Processing | PaymentStatus::RequiresAction => true,
+        // The customer may still approve at the provider after we stopped waiting: money
+        // taken must be seen. Only a charge we know can be asked about.
+        PaymentStatus::Expired | PaymentStatus::Canceled => p.provider_reference.is_some(),
+        _ => false,
+    }
+}
+
+/// Asks the provider about one payment now and applies the answer. Used by the status
+/// checks and by `GET /v1/payments/{id}?refresh=true`.
+pub async fn refresh(
+    app: &App,
+    payment: Payment,
+    source: &str,
+) -> Result<Payment, TransitionError> {
+    let now = app.clock.now();
+    let overdue = now >= payment.expires_at;
+    let mut event = None;
+    if let (Some(reference), Some(adapter)) = (
+        &payment.provider_reference,
+        app.adapters.get(payment.provider),
+    ) {
+        match adapter.charge_status(reference).await {
+            Ok(ProviderStatus::Pending) => {}
+            Ok(status) => event = status.to_event(),
+            Err(AdapterError::NotFound) => {}
+            Err(e) => {
+                tracing::warn!(payment = %payment.id, error = %e, "status check could not reach the provider")
+            }
+        }
+    }
+    if event.is_none() && overdue && !payment.status.is_terminal() {
+        event = Some(PaymentEvent::Expired);
+    }
+    match event {
+        Some(e) => {
+            let reference = payment.provider_reference.clone();
+            let id = payment.id.clone();
+            transition(app, &id, Some(payment), &e, source, reference.as_deref())
+                .await
+                .map(|(p, _)| p)
+        }
+        None => Ok(payment),
+    }
+}
+
+/// Handles one status-check message.
+pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
+    let check: StatusCheck =
+        serde_json::from_str(body).map_err(|e| CheckError::Malformed(e.to_string()))?;
+    let now = app.clock.now();
+    if check.due_at > now {
+        send(app, &check, now).await?;
+        return Ok(Checked::Deferred);
+    }
+    let Some(payment) = app
+        .store
+        .get_payment(&check.payment_id)
+        .await
+        .map_err(TransitionError::from)?
+    else {
+        tracing::warn!(payment = %check.payment_id, "status check for an unknown payment dropped");
+        return Ok(Checked::Done(PaymentStatus::Failed));
+    };
+    if !worth_checking(&payment) {
+        return Ok(Checked::Done(payment.status));
+    }
+    let horizon = payment
+        .created_at
+        .plus_millis(app.settings.status_check_horizon.as_millis() as i64);
+    let payment = refresh(app, payment, "status_check").await?;
+    if !worth_checking(&payment) {
+        return Ok(Checked::Done(payment.status));
+    }
+    if now >= horizon {
+        tracing::info!(payment = %payment.id, status = payment.status.as_str(), "status checks stop at the horizon");
+        return Ok(Checked::GaveUp(payment.status));
+    }
+    schedule(app, &payment.id, check.attempt + 1).await?;
+    Ok(Checked::Rescheduled(payment.status))
+}

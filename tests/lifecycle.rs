@@ -1,0 +1,297 @@
+//! The payment life cycle against the local stack, on both backends: unknown outcomes,
+//! status checks, expiry, cancel and late successes. Waits are shortened through the
+//! settings; the rules are the production ones.
+
+use serde_json::json;
+use std::time::Duration;
+use walletpay_app::Settings;
+use walletpay_local::{Backend, Options};
+use walletpay_tests::stack::{dana_order, start_with, Stack};
+
+/// Status checks every few hundred milliseconds, payments that expire after 3 s, a 1 s
+/// provider timeout and a sandbox that answers its slow magic amount after 2 s.
+fn fast() -> Options {
+    Options {
+        settings: Settings {
+            payment_ttl: Duration::from_secs(3),
+            status_check_delays: vec![
+                Duration::from_millis(300),
+                Duration::from_millis(600),
+                Duration::from_secs(1),
+            ],
+            status_check_horizon: Duration::from_secs(30),
+            ..Settings::default()
+        },
+        provider_timeout: Duration::from_secs(1),
+        sandbox_slow_response: Duration::from_secs(2),
+        ..Options::default()
+    }
+}
+
+/// Checks so far apart that none runs during a test.
+fn no_checks() -> Options {
+    Options {
+        settings: Settings {
+            status_check_delays: vec![Duration::from_secs(600)],
+            ..Settings::default()
+        },
+        ..Options::default()
+    }
+}
+
+fn amount_order(reference: &str, rupiah: i64) -> serde_json::Value {
+    let mut o = dana_order(reference);
+    o["amount"] = json!(rupiah * 100);
+    o
+}
+
+async fn sources(s: &Stack, id: &str) -> Vec<(String, String)> {
+    s.history(id)
+        .await
+        .into_iter()
+        .map(|h| (h.event, h.source))
+        .collect()
+}
+
+async fn timeout_on_create_stays_processing_until_the_provider_tells(s: Stack) {
+    let a = s.create("slow", &amount_order("slow", 10999)).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.body["status"], "processing", "a timeout is not a failure");
+    assert!(a.body["failure"].is_null());
+    assert!(a.body["provider_reference"].is_null());
+    let id = a.body["id"].as_str().unwrap().to_string();
+    // The charge exists at the provider all the same.
+    let charge = s
+        .local
+        .xendit
+        .charges()
+        .into_iter()
+        .find(|c| c.reference_id == id)
+        .expect("charge made");
+    // Status checks keep it processing (nothing to ask about yet) ...
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        s.get(&id, &s.local.demo_key).await.body["status"],
+        "processing"
+    );
+    // ... until the customer pays and the provider's callback names our payment.
+    s.simulate(&charge.id, "success").await;
+    let p = s.wait_for(&id, "succeeded").await;
+    assert_eq!(p["provider_reference"], charge.id.as_str());
+    assert!(!p["late_success"].as_bool().unwrap());
+}
+
+async fn lost_callback_is_resolved_by_a_status_check(s: Stack) {
+    let a = s.create("lost", &dana_order("lost")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    let settled = s
+        .local
+        .xendit
+        .settle(
+            reference,
+            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(settled.callback_status, None, "no callback was sent");
+    s.wait_for(&id, "succeeded").await;
+    let last = sources(&s, &id).await.pop().unwrap();
+    assert_eq!(last, ("succeeded".to_string(), "status_check".to_string()));
+}
+
+async fn lost_failure_is_resolved_by_a_status_check(s: Stack) {
+    let a = s.create("lost-fail", &dana_order("lost-fail")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    s.local
+        .xendit
+        .settle(
+            reference,
+            walletpay_wallet_adapter::xendit::sandbox::Outcome::InsufficientBalance,
+            false,
+        )
+        .await
+        .unwrap();
+    let p = s.wait_for(&id, "failed").await;
+    assert_eq!(p["failure"]["category"], "insufficient_balance");
+}
+
+async fn unapproved_payment_expires(s: Stack) {
+    let a = s.create("idle", &dana_order("idle")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(a.body["status"], "requires_action");
+    let p = s.wait_for(&id, "expired").await;
+    assert!(p["next_action"].is_null());
+    assert_eq!(
+        sources(&s, &id).await.pop().unwrap(),
+        ("expired".to_string(), "status_check".to_string())
+    );
+}
+
+async fn success_after_expiry_is_recorded(s: Stack) {
+    let a = s.create("late", &dana_order("late")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    s.wait_for(&id, "expired").await;
+    // The customer approves in the wallet after we stopped waiting: money was taken.
+    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    let p = s.wait_for(&id, "succeeded").await;
+    assert_eq!(p["late_success"], true);
+    let events: Vec<String> = s.history(&id).await.into_iter().map(|h| h.event).collect();
+    assert_eq!(events, ["created", "accepted", "expired", "succeeded"]);
+    assert_eq!(
+        s.history(&id).await.last().unwrap().detail.as_deref(),
+        Some("late_success")
+    );
+}
+
+async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
+    let a = s.create("cancel-late", &dana_order("cancel-late")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let c = s
+        .post(&format!("/v1/payments/{id}/cancel"), &s.local.demo_key)
+        .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["status"], "canceled");
+    assert!(c.body["next_action"].is_null());
+    // Canceling again answers the same.
+    let again = s
+        .post(&format!("/v1/payments/{id}/cancel"), &s.local.demo_key)
+        .await;
+    assert_eq!(
+        (again.status, again.body["status"].as_str()),
+        (200, Some("canceled"))
+    );
+    // The customer pays anyway and the callback is lost: the status checks still find it.
+    s.local
+        .xendit
+        .settle(
+            a.body["provider_reference"].as_str().unwrap(),
+            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+            false,
+        )
+        .await
+        .unwrap();
+    let p = s.wait_for(&id, "succeeded").await;
+    assert_eq!(p["late_success"], true);
+    // A succeeded payment cannot be canceled.
+    let no = s
+        .post(&format!("/v1/payments/{id}/cancel"), &s.local.demo_key)
+        .await;
+    assert_eq!(
+        (no.status, no.body["error"]["code"].as_str()),
+        (409, Some("payment_not_cancelable"))
+    );
+    // Nor can another merchant's.
+    let (_, other) = walletpay_app::auth::create_merchant(
+        s.local.app.store.as_ref(),
+        "Other",
+        walletpay_tests::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.post(&format!("/v1/payments/{id}/cancel"), &other)
+            .await
+            .status,
+        404
+    );
+}
+
+async fn provider_errors_on_create(s: Stack) {
+    // 403 CHANNEL_NOT_ACTIVATED and 503 CHANNEL_UNAVAILABLE: declined, nothing charged.
+    for (rupiah, code) in [
+        (10100, "CHANNEL_NOT_ACTIVATED"),
+        (10101, "CHANNEL_UNAVAILABLE"),
+    ] {
+        let a = s
+            .create(&format!("err-{rupiah}"), &amount_order("err", rupiah))
+            .await;
+        assert_eq!(a.status, 201);
+        assert_eq!(a.body["status"], "failed", "{code}");
+        assert_eq!(a.body["failure"]["category"], "wallet_unavailable");
+        assert_eq!(a.body["failure"]["provider_code"], code);
+        assert!(a.body["failure"]["recovery"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("switch_wallet")));
+    }
+    // 500: the outcome is unknown, so the payment waits; with no charge anywhere, it expires.
+    let a = s.create("err-500", &amount_order("err", 10102)).await;
+    assert_eq!(a.body["status"], "processing");
+    s.wait_for(a.body["id"].as_str().unwrap(), "expired").await;
+}
+
+async fn refresh_asks_the_provider_now(s: Stack) {
+    let a = s.create("refresh", &dana_order("refresh")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    s.local
+        .xendit
+        .settle(
+            a.body["provider_reference"].as_str().unwrap(),
+            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+            false,
+        )
+        .await
+        .unwrap();
+    let stale = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(
+        stale.body["status"], "requires_action",
+        "no callback, no check yet"
+    );
+    let fresh = s
+        .get_path(
+            &format!("/v1/payments/{id}?refresh=true"),
+            &s.local.demo_key,
+        )
+        .await;
+    assert_eq!(fresh.status, 200);
+    assert_eq!(fresh.body["status"], "succeeded");
+    assert_eq!(
+        sources(&s, &id).await.pop().unwrap(),
+        ("succeeded".to_string(), "refresh".to_string())
+    );
+    let bad = s
+        .get_path(&format!("/v1/payments/{id}?refresh=yes"), &s.local.demo_key)
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+}
+
+macro_rules! scenarios {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+            macro_rules! scenario {
+                ($name:ident, $opts:expr) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(s) = start_with($backend, $opts).await else {
+                            return;
+                        };
+                        super::$name(s).await;
+                    }
+                };
+            }
+            scenario!(
+                timeout_on_create_stays_processing_until_the_provider_tells,
+                fast()
+            );
+            scenario!(lost_callback_is_resolved_by_a_status_check, fast());
+            scenario!(lost_failure_is_resolved_by_a_status_check, fast());
+            scenario!(unapproved_payment_expires, fast());
+            scenario!(success_after_expiry_is_recorded, fast());
+            scenario!(late_success_seen_by_status_check_after_cancel, fast());
+            scenario!(provider_errors_on_create, fast());
+            scenario!(refresh_asks_the_provider_now, no_checks());
+        }
+    };
+}
+
+scenarios!(embedded, Backend::Embedded);
+scenarios!(aws, Backend::Aws);

@@ -1,0 +1,182 @@
+//! A local stack under test, driven over HTTP.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use walletpay_local::{Backend, LocalStack, Options};
+use walletpay_ports::HistoryEntry;
+
+pub struct Stack {
+    pub local: LocalStack,
+    pub http: reqwest::Client,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub replayed: bool,
+}
+
+/// Starts a local stack on `backend` (None if that backend's stand-ins are not running).
+pub async fn start(backend: Backend) -> Option<Stack> {
+    start_with(backend, Options::default()).await
+}
+
+/// Like `start`, with the caller's options (settings, timeouts).
+pub async fn start_with(backend: Backend, opts: Options) -> Option<Stack> {
+    let mut opts = Options {
+        port: 0,
+        backend,
+        ..opts
+    };
+    if backend == Backend::Aws {
+        if !crate::aws_standins() {
+            return None;
+        }
+        let (queue, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
+        let (checks, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
+        opts.table = crate::unique("wp-e2e");
+        opts.queue_url = Some(queue.url().to_string());
+        opts.status_queue_url = Some(checks.url().to_string());
+    }
+    let local = walletpay_local::start(opts)
+        .await
+        .expect("local stack starts");
+    Some(Stack {
+        local,
+        http: reqwest::Client::new(),
+    })
+}
+
+pub fn dana_order(reference: &str) -> Value {
+    json!({
+        "merchant_reference": reference,
+        "amount": 15000000,
+        "currency": "IDR",
+        "country": "ID",
+        "wallet": "dana",
+        "customer": {"id": "cus_42", "phone": "+6281234567890", "email": "sari@example.com", "ip": "203.0.113.7", "device_id": "dev-1"},
+        "return_url": "https://shop.example/thanks",
+        "description": "Batik scarf"
+    })
+}
+
+impl Stack {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.local.base_url)
+    }
+
+    pub async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            body,
+            replayed,
+        }
+    }
+
+    pub async fn create_raw(
+        &self,
+        key: Option<&str>,
+        idem: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut req = self
+            .http
+            .post(self.url("/v1/payments"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        if let Some(i) = idem {
+            req = req.header("idempotency-key", i);
+        }
+        Self::answer(req.send().await.unwrap()).await
+    }
+
+    pub async fn create(&self, idem: &str, body: &Value) -> Answer {
+        self.create_raw(Some(&self.local.demo_key), Some(idem), body.to_string())
+            .await
+    }
+
+    /// `GET path` as the merchant with `key`.
+    pub async fn get_path(&self, path: &str, key: &str) -> Answer {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// `POST path` with no body as the merchant with `key`.
+    pub async fn post(&self, path: &str, key: &str) -> Answer {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    pub async fn get(&self, id: &str, key: &str) -> Answer {
+        let resp = self
+            .http
+            .get(self.url(&format!("/v1/payments/{id}")))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    pub async fn simulate(&self, reference: &str, outcome: &str) -> Answer {
+        let resp = self
+            .http
+            .post(self.url(&format!("/sandbox/xendit/simulate/{reference}")))
+            .body(json!({"outcome": outcome}).to_string())
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// Polls the API until the payment has `status` (the consumer runs asynchronously).
+    pub async fn wait_for(&self, id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let a = self.get(id, &self.local.demo_key).await;
+            assert_eq!(a.status, 200);
+            if a.body["status"] == status {
+                return a.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "payment {id} stuck at {}",
+                a.body["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn history(&self, id: &str) -> Vec<HistoryEntry> {
+        let id = walletpay_domain::PaymentId::parse(id).unwrap();
+        self.local.app.store.payment_history(&id).await.unwrap()
+    }
+
+    pub fn charges_for(&self, payment_id: &str) -> usize {
+        self.local
+            .xendit
+            .charges()
+            .iter()
+            .filter(|c| c.reference_id == payment_id)
+            .count()
+    }
+}
