@@ -59,6 +59,22 @@ async fn http_body_util_collect(body: axum::body::Body) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+#[test]
+fn every_function_has_samples_and_every_sample_folder_a_function() {
+    let mut folders: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    folders.sort();
+    let functions_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let mut functions: Vec<String> = std::fs::read_dir(functions_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    functions.sort();
+    assert_eq!(folders, functions);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_event_gets_its_expected_answer() {
     let stack = walletpay_local::start(Options {
@@ -143,6 +159,25 @@ async fn every_sample_event_gets_its_expected_answer() {
         let want: Vec<String> =
             serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
         assert_eq!(failed, want, "status-checks/{file}");
+    }
+
+    for (file, event, want) in samples("refund") {
+        let (status, body) = call(walletpay_api::refunds_router(app.clone()), &event).await;
+        assert_eq!(Some(status as u64), want.as_u64(), "refund/{file}: {body}");
+    }
+
+    for (file, event, want) in samples("refund-worker") {
+        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+        let resp =
+            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::Refunds, sqs).await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "refund-worker/{file}");
     }
 
     for (file, event, want) in samples("wallet-webhook") {

@@ -43,6 +43,7 @@ fn idem(merchant: &walletpay_domain::MerchantId, key: &str, at: Timestamp) -> Id
         key: key.into(),
         request_hash: "hash-a".into(),
         payment_id: walletpay_domain::PaymentId::new(at.millis(), rand_u128()),
+        refund_id: None,
         state: IdempotencyState::InProgress,
         lease_until: at.plus_seconds(60),
         expires_at: at.plus_seconds(86_400),
@@ -425,6 +426,149 @@ pub async fn webhook_dedup(store: Arc<dyn Store>) {
     assert_eq!(firsts, 1);
 }
 
+pub async fn refunds_reserve_and_settle_atomically(store: Arc<dyn Store>) {
+    use walletpay_domain::{Refund, RefundId, RefundReason, RefundStatus};
+    let mut p = sample_payment(&merchant_id());
+    store.insert_payment(&p, &created_entry(&p)).await.unwrap();
+    p.apply(&PaymentEvent::Succeeded, now());
+    store
+        .update_payment(&p, &next_entry(&p, PaymentStatus::Processing, "succeeded"))
+        .await
+        .unwrap();
+    let stale = p.clone();
+
+    let (pid, mid, currency) = (p.id.clone(), p.merchant_id.clone(), p.amount.currency);
+    let refund = |n: u128, amount: i64| Refund {
+        id: RefundId::new(now().millis(), n),
+        payment_id: pid.clone(),
+        merchant_id: mid.clone(),
+        amount: walletpay_domain::Money {
+            minor: amount,
+            currency,
+        },
+        reason: RefundReason::RequestedByCustomer,
+        merchant_reference: None,
+        status: RefundStatus::Pending,
+        failure: None,
+        provider_reference: None,
+        attempts: 0,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    };
+    let r1 = refund(1, 5_000_000);
+    let ev = PaymentEvent::RefundRequested {
+        refund_id: r1.id.to_string(),
+        amount_minor: 5_000_000,
+    };
+    p.apply(&ev, now());
+    store
+        .create_refund(
+            &p,
+            &next_entry(&p, PaymentStatus::Succeeded, "refund_requested"),
+            &r1,
+        )
+        .await
+        .unwrap();
+
+    // A second reservation decided on the stale payment is refused, and writes nothing.
+    let r2 = refund(2, 15_000_000);
+    let mut s2 = stale.clone();
+    s2.apply(
+        &PaymentEvent::RefundRequested {
+            refund_id: r2.id.to_string(),
+            amount_minor: 15_000_000,
+        },
+        now(),
+    );
+    assert!(matches!(
+        store
+            .create_refund(
+                &s2,
+                &next_entry(&s2, PaymentStatus::Succeeded, "refund_requested"),
+                &r2
+            )
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_refund(&p.id, &r2.id).await.unwrap(), None);
+    assert_eq!(store.list_refunds(&p.id).await.unwrap(), vec![r1.clone()]);
+    assert_eq!(
+        store
+            .get_payment(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refund_reserved_minor(),
+        5_000_000
+    );
+
+    // Settling the refund and the payment together.
+    let mut done = r1.clone();
+    assert!(done.settle(RefundStatus::Succeeded, None, now()));
+    p.apply(
+        &PaymentEvent::RefundSucceeded {
+            refund_id: r1.id.to_string(),
+        },
+        now(),
+    );
+    let entry = next_entry(&p, PaymentStatus::Succeeded, "refund_succeeded");
+    store
+        .update_refund(&done, Some((&p, &entry)))
+        .await
+        .unwrap();
+    let stored = store.get_payment(&p.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PaymentStatus::PartiallyRefunded);
+    assert_eq!(stored.refunded_minor(), 5_000_000);
+    assert_eq!(
+        store
+            .get_refund(&p.id, &r1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RefundStatus::Succeeded
+    );
+
+    // A stale refund write changes neither the refund nor the payment.
+    let mut stale_refund = r1.clone();
+    stale_refund.settle(RefundStatus::Failed, None, now());
+    let mut p2 = stored.clone();
+    p2.version += 1;
+    let e2 = next_entry(&p2, PaymentStatus::PartiallyRefunded, "touch");
+    assert!(matches!(
+        store.update_refund(&stale_refund, Some((&p2, &e2))).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.get_payment(&p.id).await.unwrap().unwrap().version,
+        stored.version
+    );
+    assert_eq!(
+        store
+            .get_refund(&p.id, &r1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RefundStatus::Succeeded
+    );
+    // A refund-only update (attempt counter) works on its own.
+    let mut counted = store.get_refund(&p.id, &r1.id).await.unwrap().unwrap();
+    counted.attempts += 1;
+    counted.version += 1;
+    store.update_refund(&counted, None).await.unwrap();
+    assert_eq!(
+        store
+            .get_refund(&p.id, &r1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
+}
+
 macro_rules! suite {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -450,6 +594,7 @@ macro_rules! suite {
             case!(idempotency_take_over_and_release);
             case!(idempotency_race_has_one_winner);
             case!(webhook_dedup);
+            case!(refunds_reserve_and_settle_atomically);
         }
     };
 }

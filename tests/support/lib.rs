@@ -155,6 +155,7 @@ pub fn sample_payment(merchant: &MerchantId) -> Payment {
         updated_at: at,
         expires_at: at.plus_seconds(900),
         late_success: false,
+        refunds: Vec::new(),
         version: 1,
     }
 }

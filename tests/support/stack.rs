@@ -34,9 +34,11 @@ pub async fn start_with(backend: Backend, opts: Options) -> Option<Stack> {
         }
         let (queue, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
         let (checks, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
+        let (refunds, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
         opts.table = crate::unique("wp-e2e");
         opts.queue_url = Some(queue.url().to_string());
         opts.status_queue_url = Some(checks.url().to_string());
+        opts.refunds_queue_url = Some(refunds.url().to_string());
     }
     let local = walletpay_local::start(opts)
         .await
@@ -112,6 +114,58 @@ impl Stack {
             .await
             .unwrap();
         Self::answer(resp).await
+    }
+
+    /// `POST path` with a JSON body and an idempotency key, as the merchant with `key`.
+    pub async fn post_json(&self, path: &str, key: &str, idem: &str, body: &Value) -> Answer {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .header("authorization", format!("Bearer {key}"))
+            .header("idempotency-key", idem)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// Creates a DANA payment and pays it; returns the payment.
+    pub async fn paid(&self, reference: &str, amount_minor: i64) -> Value {
+        let mut order = dana_order(reference);
+        order["amount"] = json!(amount_minor);
+        let a = self.create(reference, &order).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        let sim = self
+            .simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+            .await;
+        assert_eq!(sim.status, 200, "{}", sim.body);
+        self.wait_for(a.body["id"].as_str().unwrap(), "succeeded")
+            .await
+    }
+
+    /// Polls a refund until it has `status`.
+    pub async fn wait_for_refund(&self, payment_id: &str, refund_id: &str, status: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let a = self
+                .get_path(
+                    &format!("/v1/payments/{payment_id}/refunds/{refund_id}"),
+                    &self.local.demo_key,
+                )
+                .await;
+            assert_eq!(a.status, 200, "{}", a.body);
+            if a.body["status"] == status {
+                return a.body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "refund {refund_id} stuck at {}",
+                a.body["status"]
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// `POST path` with no body as the merchant with `key`.

@@ -7,7 +7,7 @@ use axum::Router;
 use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use walletpay_app::payments::{self, MAX_BODY_BYTES};
-use walletpay_app::{auth, webhooks, ApiError, App, Reply};
+use walletpay_app::{auth, refunds, webhooks, ApiError, App, Reply};
 
 /// Providers batch events; allow more than the API's own 64 KiB.
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
@@ -108,6 +108,61 @@ async fn cancel_payment(
     )
 }
 
+async fn create_refund(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            payments::check_idempotency_key(header(&headers, "idempotency-key"))?;
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            refunds::create_refund(
+                &app,
+                &merchant,
+                &id,
+                header(&headers, "idempotency-key"),
+                &body,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+async fn list_refunds(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            refunds::list_refunds(&app, &merchant, &id).await
+        }
+        .await,
+    )
+}
+
+async fn get_refund(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((id, refund_id)): Path<(String, String)>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            refunds::get_refund(&app, &merchant, &id, &refund_id).await
+        }
+        .await,
+    )
+}
+
 async fn receive_webhook(
     State(app): State<App>,
     Path(provider): Path<String>,
@@ -152,6 +207,15 @@ fn payment_routes() -> Router<App> {
         .route("/v1/payments/{id}/cancel", post(cancel_payment))
 }
 
+fn refund_routes() -> Router<App> {
+    Router::new()
+        .route(
+            "/v1/payments/{id}/refunds",
+            post(create_refund).get(list_refunds),
+        )
+        .route("/v1/payments/{id}/refunds/{refund_id}", get(get_refund))
+}
+
 fn webhook_routes() -> Router<App> {
     Router::new().route("/v1/webhooks/{provider}", post(receive_webhook))
 }
@@ -161,6 +225,11 @@ pub fn payments_router(app: App) -> Router {
     finish(payment_routes(), app)
 }
 
+/// The routes of the `refund` function.
+pub fn refunds_router(app: App) -> Router {
+    finish(refund_routes(), app)
+}
+
 /// The routes of the `wallet-webhook` function.
 pub fn webhooks_router(app: App) -> Router {
     finish(webhook_routes(), app)
@@ -168,5 +237,10 @@ pub fn webhooks_router(app: App) -> Router {
 
 /// Every route, as API Gateway maps them (the local stack serves this).
 pub fn router(app: App) -> Router {
-    finish(payment_routes().merge(webhook_routes()), app)
+    finish(
+        payment_routes()
+            .merge(refund_routes())
+            .merge(webhook_routes()),
+        app,
+    )
 }

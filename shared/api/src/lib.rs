@@ -6,4 +6,4 @@ mod http_api;
 pub mod runtime;
 pub mod sqs;
 
-pub use http_api::{payments_router, router, webhooks_router, MAX_WEBHOOK_BYTES};
+pub use http_api::{payments_router, refunds_router, router, webhooks_router, MAX_WEBHOOK_BYTES};

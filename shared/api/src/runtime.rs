@@ -6,6 +6,7 @@
 //! | `TABLE_NAME` | the DynamoDB table | `walletpay` |
 //! | `PAYMENT_EVENTS_QUEUE_URL` | the payment-events SQS queue | required |
 //! | `STATUS_CHECKS_QUEUE_URL` | the status-check SQS queue | required |
+//! | `REFUNDS_QUEUE_URL` | the refund-job SQS queue | required |
 //! | `XENDIT_BASE_URL` | Xendit's API | `https://api.xendit.co` |
 //! | `XENDIT_SECRET_NAME` | Secrets Manager secret with Xendit's keys | `walletpay/xendit` |
 //! | `SECRETS_CACHE_SECONDS` | how long a secret is cached | `60` |
@@ -50,6 +51,8 @@ pub async fn app_from_env() -> Result<App, String> {
         .map_err(|_| "PAYMENT_EVENTS_QUEUE_URL is not set".to_string())?;
     let status_url = std::env::var("STATUS_CHECKS_QUEUE_URL")
         .map_err(|_| "STATUS_CHECKS_QUEUE_URL is not set".to_string())?;
+    let refunds_url = std::env::var("REFUNDS_QUEUE_URL")
+        .map_err(|_| "REFUNDS_QUEUE_URL is not set".to_string())?;
     let ttl = env_or("SECRETS_CACHE_SECONDS", "60")
         .parse()
         .map_err(|_| "SECRETS_CACHE_SECONDS must be a number".to_string())?;
@@ -61,6 +64,7 @@ pub async fn app_from_env() -> Result<App, String> {
         store: Arc::new(DynamoDbStore::new(&config, table)),
         payment_events: Arc::new(SqsQueue::new(&config, queue_url)),
         status_checks: Arc::new(SqsQueue::new(&config, status_url)),
+        refunds: Arc::new(SqsQueue::new(&config, refunds_url)),
         clock: Arc::new(SystemClock),
         adapters: adapters_from_env(secrets),
         settings: Settings::default(),

@@ -19,6 +19,8 @@ pub enum Consumer {
     PaymentEvents,
     /// Delayed checks of payments against their provider.
     StatusChecks,
+    /// Refund jobs: provider calls and refund status checks.
+    Refunds,
 }
 
 async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
@@ -38,6 +40,16 @@ async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
             }
             Err(e) => {
                 tracing::warn!(message_id = m.message_id, error = %e, "payment event will be retried");
+                false
+            }
+        },
+        Consumer::Refunds => match walletpay_app::refunds::process_refund_job(app, m.body).await {
+            Ok(done) => {
+                tracing::debug!(message_id = m.message_id, ?done, "refund job");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(message_id = m.message_id, error = %e, "refund job will be retried");
                 false
             }
         },

@@ -50,6 +50,10 @@ pub struct Settings {
     pub status_check_delays: Vec<Duration>,
     /// After creation + this, status checks stop.
     pub status_check_horizon: Duration,
+    /// Waits between a refund's provider calls or status checks; the last one repeats.
+    pub refund_retry_delays: Vec<Duration>,
+    /// A refund still pending after this many provider calls is left to reconciliation.
+    pub refund_max_attempts: u32,
 }
 
 impl Default for Settings {
@@ -64,6 +68,10 @@ impl Default for Settings {
                 .map(Duration::from_secs)
                 .to_vec(),
             status_check_horizon: Duration::from_secs(24 * 3600),
+            refund_retry_delays: [5, 30, 120, 600, 3600, 4 * 3600]
+                .map(Duration::from_secs)
+                .to_vec(),
+            refund_max_attempts: 30,
         }
     }
 }
@@ -76,6 +84,8 @@ pub struct App {
     pub payment_events: Arc<dyn Queue>,
     /// Delayed status checks (see `status`).
     pub status_checks: Arc<dyn Queue>,
+    /// Refund jobs for the refund worker (see `refunds`).
+    pub refunds: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub adapters: Adapters,
     pub settings: Settings,

@@ -80,6 +80,6 @@ pub async fn apply_provider_event(
             tracing::info!(payment = %id, status = after.status.as_str(), "payment moved");
             Applied::Moved(after.status)
         }
-        Decision::Stale(_) => Applied::Stale,
+        Decision::Stale(_) | Decision::Refused(_) => Applied::Stale,
     })
 }

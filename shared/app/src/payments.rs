@@ -7,17 +7,17 @@
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
+pub use crate::idempotency::check_key as check_idempotency_key;
+use crate::idempotency::{claim, finish, ms, request_hash, Claim};
 use crate::transition::{transition, TransitionError};
 use crate::view::payment_json;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-use std::time::Duration;
 use walletpay_domain::catalog::wallet_spec;
 use walletpay_domain::{
     ActionKind, Country, Currency, Customer, Failure, FailureCode, MerchantId, Money, Payment,
     PaymentEvent, PaymentId, PaymentStatus, WalletId,
 };
-use walletpay_ports::{Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, StoreError};
+use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
 use walletpay_wallet_adapter::{AdapterError, ChargeRequest};
 
 /// The largest request body accepted.
@@ -296,39 +296,6 @@ pub fn parse_new_payment(body: &[u8]) -> Result<(NewPayment, Value), ApiError> {
     ))
 }
 
-/// Checks an `Idempotency-Key` header: 1 to 255 visible ASCII characters.
-pub fn check_idempotency_key(header: Option<&str>) -> Result<&str, ApiError> {
-    let key = header.ok_or_else(|| {
-        ApiError::new(
-            400,
-            "idempotency_key_missing",
-            "Send an `Idempotency-Key` header (for example a UUID) so a retried request cannot pay twice.",
-        )
-    })?;
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
-            400,
-            "idempotency_key_invalid",
-            "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
-        ));
-    }
-    Ok(key)
-}
-
-fn ms(d: Duration) -> i64 {
-    d.as_millis() as i64
-}
-
-fn request_hash(body: &Value) -> String {
-    // serde_json's map is ordered by key, so this is canonical whatever the client's order
-    // and white space.
-    hex::encode(Sha256::digest(body.to_string().as_bytes()))
-}
-
-fn replay(status: u16, body: String) -> Reply {
-    Reply::json(status, body).with_header("idempotent-replayed", "true")
-}
-
 /// `POST /v1/payments`.
 pub async fn create_payment(
     app: &App,
@@ -360,6 +327,7 @@ pub async fn create_payment(
         key: scoped_key.clone(),
         request_hash: request_hash(&value),
         payment_id: PaymentId::new(now.millis(), rand::random()),
+        refund_id: None,
         state: IdempotencyState::InProgress,
         lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
         expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
@@ -367,12 +335,12 @@ pub async fn create_payment(
 
     let payment_id = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
-        Claim::Owned(id) => id,
+        Claim::Owned(owned) => owned.payment_id,
     };
 
     // A taken-over claim may find its payment already written by the request that died.
     if let Some(existing) = app.store.get_payment(&payment_id).await? {
-        return finish(app, merchant, &scoped_key, &existing).await;
+        return finish(app, merchant, &scoped_key, 201, payment_json(&existing)).await;
     }
 
     let payment = Payment {
@@ -394,6 +362,7 @@ pub async fn create_payment(
         updated_at: now,
         expires_at: now.plus_millis(ms(app.settings.payment_ttl)),
         late_success: false,
+        refunds: Vec::new(),
         version: 1,
     };
     let created = HistoryEntry {
@@ -488,95 +457,7 @@ pub async fn create_payment(
         .map_err(transition_error)?
         .0;
     }
-    finish(app, merchant, &scoped_key, &current).await
-}
-
-enum Claim {
-    /// This request owns the key and creates this payment.
-    Owned(PaymentId),
-    /// The key was used before for this very request: here is its answer.
-    Replay(Reply),
-}
-
-/// Claims the idempotency key, or answers from the request that claimed it first.
-async fn claim(app: &App, record: &IdempotencyRecord) -> Result<Claim, ApiError> {
-    let deadline = app
-        .clock
-        .now()
-        .plus_millis(ms(app.settings.idempotency_wait));
-    loop {
-        let now = app.clock.now();
-        let existing = match app.store.begin_idempotent(record, now).await {
-            Ok(Begin::Started) => return Ok(Claim::Owned(record.payment_id.clone())),
-            Ok(Begin::Existing(existing)) => Some(existing),
-            // The record vanished between our write and our read: try again.
-            Err(StoreError::Conflict) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let Some(existing) = existing else {
-            if app.clock.now() >= deadline {
-                return Err(ApiError::unavailable("idempotency record keeps vanishing"));
-            }
-            continue;
-        };
-        if existing.request_hash != record.request_hash {
-            return Err(ApiError::new(
-                409,
-                "idempotency_key_reused",
-                "This Idempotency-Key was used for a different request. Use a new key for a new payment.",
-            ));
-        }
-        match existing.state {
-            IdempotencyState::Completed { status, body } => {
-                return Ok(Claim::Replay(replay(status, body)))
-            }
-            IdempotencyState::InProgress if existing.lease_until <= now => {
-                // The request that held the key stopped answering: carry on where it was.
-                let renewed = IdempotencyRecord {
-                    lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
-                    ..existing.clone()
-                };
-                match app
-                    .store
-                    .take_over_idempotent(&renewed, existing.lease_until)
-                    .await
-                {
-                    Ok(()) => return Ok(Claim::Owned(existing.payment_id)),
-                    Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            IdempotencyState::InProgress => {}
-        }
-        if app.clock.now() >= deadline {
-            return Err(ApiError::new(
-                409,
-                "idempotency_request_in_progress",
-                "A request with this Idempotency-Key is still being processed. Retry in a few seconds.",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Stores the answer for replays and returns it.
-async fn finish(
-    app: &App,
-    merchant: &MerchantId,
-    scoped_key: &str,
-    payment: &Payment,
-) -> Result<Reply, ApiError> {
-    let body = payment_json(payment);
-    match app
-        .store
-        .complete_idempotent(merchant, scoped_key, 201, &body)
-        .await
-    {
-        // Conflict: completed meanwhile by a request that took over; the answer is the same
-        // payment either way.
-        Ok(()) | Err(StoreError::Conflict) => Ok(Reply::json(201, body)),
-        Err(e) => Err(e.into()),
-    }
+    finish(app, merchant, &scoped_key, 201, payment_json(&current)).await
 }
 
 /// The merchant's own payment, or 404 (also for another merchant's payment, so ids reveal

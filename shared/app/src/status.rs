@@ -16,7 +16,7 @@ use crate::transition::{transition, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use walletpay_domain::{Payment, PaymentEvent, PaymentId, PaymentStatus, Timestamp};
-use walletpay_ports::QueueError;
+use walletpay_ports::{Queue, QueueError};
 use walletpay_wallet_adapter::{AdapterError, ProviderStatus};
 
 /// SQS's longest delay.
@@ -62,10 +62,21 @@ fn delay_for(app: &App, attempt: u32) -> Duration {
         .unwrap_or(Duration::from_secs(60))
 }
 
+/// Sends `body` to be handled at `due_at`: in one hop if SQS can delay it that long, else
+/// in the first of several (the handler sends it on until it is due).
+pub(crate) async fn send_due(
+    queue: &dyn Queue,
+    body: &str,
+    due_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), QueueError> {
+    let wait = Duration::from_millis((due_at.millis() - now.millis()).max(0) as u64);
+    queue.send(body, wait.min(MAX_HOP)).await
+}
+
 async fn send(app: &App, check: &StatusCheck, now: Timestamp) -> Result<(), QueueError> {
-    let wait = Duration::from_millis((check.due_at.millis() - now.millis()).max(0) as u64);
     let body = serde_json::to_string(check).expect("a status check serialises");
-    app.status_checks.send(&body, wait.min(MAX_HOP)).await
+    send_due(app.status_checks.as_ref(), &body, check.due_at, now).await
 }
 
 /// Schedules check number `attempt` for a payment.

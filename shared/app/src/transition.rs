@@ -35,7 +35,7 @@ pub async fn transition(
         };
         let from = p.status;
         let decision = p.apply(event, app.clock.now());
-        if let Decision::Stale(_) = decision {
+        if !matches!(decision, Decision::Move { .. }) {
             return Ok((p, decision));
         }
         if p.provider_reference.is_none() {

@@ -9,6 +9,10 @@ pub struct PaymentView<'a> {
     pub object: &'static str,
     pub status: &'static str,
     pub amount: i64,
+    /// Refunded and confirmed so far.
+    pub amount_refunded: i64,
+    /// What can still be refunded (0 unless paid).
+    pub amount_refundable: i64,
     pub currency: &'static str,
     pub country: &'static str,
     pub wallet: &'static str,
@@ -31,6 +35,8 @@ impl<'a> PaymentView<'a> {
             object: "payment",
             status: p.status.as_str(),
             amount: p.amount.minor,
+            amount_refunded: p.refunded_minor(),
+            amount_refundable: p.refundable_minor(),
             currency: p.amount.currency.code(),
             country: p.country.as_str(),
             wallet: p.wallet.as_str(),

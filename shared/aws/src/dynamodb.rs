@@ -8,6 +8,7 @@
 //! | idempotency key  | `IDEM#<merchant id>#<key>`  | `IDEM`            | yes |
 //! | payment          | `PAYMENT#<payment id>`      | `PAYMENT`         |     |
 //! | history entry    | `PAYMENT#<payment id>`      | `HISTORY#<seq:020>` |   |
+//! | refund           | `PAYMENT#<payment id>`      | `REFUND#<refund id>` |  |
 //! | webhook de-dup   | `WEBHOOK#<dedup key>`       | `WEBHOOK`         | yes |
 //!
 //! Payments also carry `gsi1pk = MERCHANT#<merchant id>#PAYMENTS`, `gsi1sk = <created_at>#<id>`
@@ -24,10 +25,10 @@ use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
-use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
+use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
     ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, StoreError, WebhookDedupStore,
+    Merchant, MerchantStore, PaymentStore, RefundStore, StoreError, WebhookDedupStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -65,6 +66,15 @@ fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
+/// `:prev` = the version a record was read at, for a `version = :prev` condition.
+fn prev_version(version: u64) -> Result<Item, StoreError> {
+    let prev = version.checked_sub(1).ok_or(StoreError::Conflict)?;
+    Ok(HashMap::from([(
+        ":prev".to_string(),
+        AttributeValue::N(prev.to_string()),
+    )]))
+}
+
 fn ttl(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.unix_seconds().to_string())
 }
@@ -83,6 +93,9 @@ fn payment_pk(id: &PaymentId) -> String {
 }
 fn history_sk(seq: u64) -> String {
     format!("HISTORY#{seq:020}")
+}
+fn refund_sk(id: &RefundId) -> String {
+    format!("REFUND#{id}")
 }
 fn webhook_pk(key: &str) -> String {
     format!("WEBHOOK#{key}")
@@ -254,6 +267,54 @@ impl DynamoDbStore {
 
     fn history_item(&self, h: &HistoryEntry) -> Result<Item, StoreError> {
         encode(h, payment_pk(&h.payment_id), history_sk(h.seq))
+    }
+
+    /// The two writes of a payment change: the payment on condition of the version it was
+    /// read at, and its new history entry.
+    fn payment_change(
+        &self,
+        p: &Payment,
+        entry: &HistoryEntry,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        Ok(vec![
+            self.put(
+                self.payment_item(p)?,
+                "version = :prev",
+                Some(prev_version(p.version)?),
+            )?,
+            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
+        ])
+    }
+
+    async fn query_prefix<T: DeserializeOwned>(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -457,13 +518,7 @@ impl PaymentStore for DynamoDbStore {
         payment: &Payment,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        let prev = payment.version.checked_sub(1).ok_or(StoreError::Conflict)?;
-        let values = HashMap::from([(":prev".to_string(), AttributeValue::N(prev.to_string()))]);
-        let items = vec![
-            self.put(self.payment_item(payment)?, "version = :prev", Some(values))?,
-            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
-        ];
-        if self.transact(items).await? {
+        if self.transact(self.payment_change(payment, entry)?).await? {
             Ok(())
         } else {
             Err(StoreError::Conflict)
@@ -471,30 +526,67 @@ impl PaymentStore for DynamoDbStore {
     }
 
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :h)")
-                .expression_attribute_values(":pk", s(payment_pk(id)))
-                .expression_attribute_values(":h", s("HISTORY#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        self.query_prefix(payment_pk(id), "HISTORY#").await
+    }
+}
+
+#[async_trait]
+impl RefundStore for DynamoDbStore {
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+        refund: &Refund,
+    ) -> Result<(), StoreError> {
+        let mut items = self.payment_change(payment, entry)?;
+        let item = encode(
+            refund,
+            payment_pk(&refund.payment_id),
+            refund_sk(&refund.id),
+        )?;
+        items.push(self.put(item, "attribute_not_exists(pk)", None)?);
+        if self.transact(items).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
         }
-        Ok(out)
+    }
+
+    async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        self.get_item(payment_pk(payment_id), &refund_sk(refund_id))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+
+    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
+        self.query_prefix(payment_pk(payment_id), "REFUND#").await
+    }
+
+    async fn update_refund(
+        &self,
+        refund: &Refund,
+        payment: Option<(&Payment, &HistoryEntry)>,
+    ) -> Result<(), StoreError> {
+        let item = encode(
+            refund,
+            payment_pk(&refund.payment_id),
+            refund_sk(&refund.id),
+        )?;
+        let mut items =
+            vec![self.put(item, "version = :prev", Some(prev_version(refund.version)?))?];
+        if let Some((p, e)) = payment {
+            items.extend(self.payment_change(p, e)?);
+        }
+        if self.transact(items).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod failure;
 pub mod ids;
 pub mod money;
 pub mod payment;
+pub mod refund;
 pub mod time;
 
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
@@ -16,6 +17,8 @@ pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
 pub use ids::{MerchantId, PaymentId};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{
-    Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, StaleReason,
+    Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,
+    RefundRefusal, RefundState, StaleReason,
 };
+pub use refund::{Refund, RefundId, RefundReason, RefundStatus};
 pub use time::Timestamp;

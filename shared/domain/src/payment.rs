@@ -30,16 +30,22 @@ pub enum PaymentStatus {
     Failed,
     Canceled,
     Expired,
+    /// Paid, then refunded in part.
+    PartiallyRefunded,
+    /// Paid, then refunded in full.
+    Refunded,
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 6] = [
+    pub const ALL: [PaymentStatus; 8] = [
         PaymentStatus::Processing,
         PaymentStatus::RequiresAction,
         PaymentStatus::Succeeded,
         PaymentStatus::Failed,
         PaymentStatus::Canceled,
         PaymentStatus::Expired,
+        PaymentStatus::PartiallyRefunded,
+        PaymentStatus::Refunded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,7 +56,17 @@ impl PaymentStatus {
             PaymentStatus::Failed => "failed",
             PaymentStatus::Canceled => "canceled",
             PaymentStatus::Expired => "expired",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+            PaymentStatus::Refunded => "refunded",
         }
+    }
+
+    /// Money was taken (and may since have been refunded in part or whole).
+    pub fn is_paid(self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -71,6 +87,8 @@ impl PaymentStatus {
             PaymentStatus::RequiresAction => 1,
             PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired => 2,
             PaymentStatus::Succeeded => 3,
+            PaymentStatus::PartiallyRefunded => 4,
+            PaymentStatus::Refunded => 5,
         }
     }
 }
@@ -121,6 +139,24 @@ impl Customer {
     }
 }
 
+/// Where one refund of a payment stands, as the payment's own ledger keeps it: the
+/// refundable amount is derived from these lines, so reserving it is part of the same
+/// conditional write as everything else that changes the payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundState {
+    Pending,
+    Succeeded,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    pub refund_id: String,
+    pub amount_minor: i64,
+    pub state: RefundState,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     pub id: PaymentId,
@@ -143,6 +179,9 @@ pub struct Payment {
     /// A success that arrived after the payment had failed, expired or been canceled.
     #[serde(default)]
     pub late_success: bool,
+    /// The payment's refunds, oldest first.
+    #[serde(default)]
+    pub refunds: Vec<RefundLine>,
     /// Bumped by every write; every update is conditional on the version it read.
     pub version: u64,
 }
@@ -162,6 +201,18 @@ pub enum PaymentEvent {
     },
     Expired,
     Canceled,
+    /// Reserve `amount_minor` of the refundable amount for a new refund.
+    RefundRequested {
+        refund_id: String,
+        amount_minor: i64,
+    },
+    RefundSucceeded {
+        refund_id: String,
+    },
+    /// The refund did not happen: its reservation is released.
+    RefundFailed {
+        refund_id: String,
+    },
 }
 
 impl PaymentEvent {
@@ -172,9 +223,13 @@ impl PaymentEvent {
             PaymentEvent::Failed { .. } => "failed",
             PaymentEvent::Expired => "expired",
             PaymentEvent::Canceled => "canceled",
+            PaymentEvent::RefundRequested { .. } => "refund_requested",
+            PaymentEvent::RefundSucceeded { .. } => "refund_succeeded",
+            PaymentEvent::RefundFailed { .. } => "refund_failed",
         }
     }
 
+    /// The status a payment-level event moves to (refund events derive theirs).
     fn target(&self) -> PaymentStatus {
         match self {
             PaymentEvent::Accepted { .. } => PaymentStatus::RequiresAction,
@@ -182,6 +237,9 @@ impl PaymentEvent {
             PaymentEvent::Failed { .. } => PaymentStatus::Failed,
             PaymentEvent::Expired => PaymentStatus::Expired,
             PaymentEvent::Canceled => PaymentStatus::Canceled,
+            PaymentEvent::RefundRequested { .. }
+            | PaymentEvent::RefundSucceeded { .. }
+            | PaymentEvent::RefundFailed { .. } => PaymentStatus::Succeeded,
         }
     }
 }
@@ -194,6 +252,15 @@ pub enum StaleReason {
     Late,
 }
 
+/// Why a refund cannot be reserved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// The payment was never paid (or is not paid yet).
+    NotRefundable,
+    /// More than what is left to refund.
+    ExceedsRefundable { refundable_minor: i64 },
+}
+
 /// What applying an event would do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -204,13 +271,79 @@ pub enum Decision {
     },
     /// Change nothing.
     Stale(StaleReason),
+    /// A refund that must not be made.
+    Refused(RefundRefusal),
 }
 
 impl Payment {
     /// Decides what `event` does to this payment; pure, so every writer decides the same.
     pub fn decide(&self, event: &PaymentEvent) -> Decision {
         use PaymentStatus as S;
+        match event {
+            PaymentEvent::RefundRequested {
+                refund_id,
+                amount_minor,
+            } => {
+                if self.refund_line(refund_id).is_some() {
+                    return Decision::Stale(StaleReason::Duplicate);
+                }
+                if !self.status.is_paid() {
+                    return Decision::Refused(RefundRefusal::NotRefundable);
+                }
+                let refundable_minor = self.refundable_minor();
+                if *amount_minor <= 0 || *amount_minor > refundable_minor {
+                    return Decision::Refused(RefundRefusal::ExceedsRefundable {
+                        refundable_minor,
+                    });
+                }
+                return Decision::Move {
+                    to: self.status,
+                    late_success: false,
+                };
+            }
+            PaymentEvent::RefundSucceeded { refund_id } => {
+                return match self.refund_line(refund_id) {
+                    Some(l) if l.state == RefundState::Pending => {
+                        let refunded = self.refunded_minor() + l.amount_minor;
+                        let to = if refunded >= self.amount.minor {
+                            S::Refunded
+                        } else {
+                            S::PartiallyRefunded
+                        };
+                        Decision::Move {
+                            to,
+                            late_success: false,
+                        }
+                    }
+                    Some(l) if l.state == RefundState::Succeeded => {
+                        Decision::Stale(StaleReason::Duplicate)
+                    }
+                    _ => Decision::Stale(StaleReason::Late),
+                };
+            }
+            PaymentEvent::RefundFailed { refund_id } => {
+                return match self.refund_line(refund_id) {
+                    Some(l) if l.state == RefundState::Pending => Decision::Move {
+                        to: self.status,
+                        late_success: false,
+                    },
+                    Some(l) if l.state == RefundState::Failed => {
+                        Decision::Stale(StaleReason::Duplicate)
+                    }
+                    _ => Decision::Stale(StaleReason::Late),
+                };
+            }
+            _ => {}
+        }
         let to = event.target();
+        // A paid payment only moves through its refunds.
+        if self.status.is_paid() && self.status != S::Succeeded {
+            return Decision::Stale(if *event == PaymentEvent::Succeeded {
+                StaleReason::Duplicate
+            } else {
+                StaleReason::Late
+            });
+        }
         if self.status == to {
             return Decision::Stale(StaleReason::Duplicate);
         }
@@ -232,6 +365,42 @@ impl Payment {
             },
             _ => Decision::Stale(StaleReason::Late),
         }
+    }
+
+    pub fn refund_line(&self, refund_id: &str) -> Option<&RefundLine> {
+        self.refunds.iter().find(|l| l.refund_id == refund_id)
+    }
+
+    fn set_refund_state(&mut self, refund_id: &str, state: RefundState) {
+        if let Some(l) = self.refunds.iter_mut().find(|l| l.refund_id == refund_id) {
+            l.state = state;
+        }
+    }
+
+    fn sum_refunds(&self, state: RefundState) -> i64 {
+        self.refunds
+            .iter()
+            .filter(|l| l.state == state)
+            .map(|l| l.amount_minor)
+            .sum()
+    }
+
+    /// Refunded and confirmed.
+    pub fn refunded_minor(&self) -> i64 {
+        self.sum_refunds(RefundState::Succeeded)
+    }
+
+    /// Reserved by refunds still under way.
+    pub fn refund_reserved_minor(&self) -> i64 {
+        self.sum_refunds(RefundState::Pending)
+    }
+
+    /// What can still be refunded: nothing unless paid.
+    pub fn refundable_minor(&self) -> i64 {
+        if !self.status.is_paid() {
+            return 0;
+        }
+        self.amount.minor - self.refunded_minor() - self.refund_reserved_minor()
     }
 
     /// Applies `event` if it moves the payment; returns whether it did. The caller writes the
@@ -258,6 +427,20 @@ impl Payment {
                     self.next_action = None;
                 }
                 PaymentEvent::Expired | PaymentEvent::Canceled => self.next_action = None,
+                PaymentEvent::RefundRequested {
+                    refund_id,
+                    amount_minor,
+                } => self.refunds.push(RefundLine {
+                    refund_id: refund_id.clone(),
+                    amount_minor: *amount_minor,
+                    state: RefundState::Pending,
+                }),
+                PaymentEvent::RefundSucceeded { refund_id } => {
+                    self.set_refund_state(refund_id, RefundState::Succeeded)
+                }
+                PaymentEvent::RefundFailed { refund_id } => {
+                    self.set_refund_state(refund_id, RefundState::Failed)
+                }
             }
             self.updated_at = now;
             self.version += 1;
@@ -293,6 +476,7 @@ mod tests {
             updated_at: Timestamp(0),
             expires_at: Timestamp(900_000),
             late_success: false,
+            refunds: Vec::new(),
             version: 1,
         }
     }
@@ -311,6 +495,18 @@ mod tests {
             }),
             Just(PaymentEvent::Expired),
             Just(PaymentEvent::Canceled),
+            (0..3u8, 1..12_000_000i64).prop_map(|(n, amount_minor)| {
+                PaymentEvent::RefundRequested {
+                    refund_id: format!("ref_{n}"),
+                    amount_minor,
+                }
+            }),
+            (0..3u8).prop_map(|n| PaymentEvent::RefundSucceeded {
+                refund_id: format!("ref_{n}")
+            }),
+            (0..3u8).prop_map(|n| PaymentEvent::RefundFailed {
+                refund_id: format!("ref_{n}")
+            }),
         ]
     }
 
@@ -325,22 +521,29 @@ mod tests {
                 let before = p.clone();
                 let decision = p.apply(e, Timestamp(i as i64 + 1));
                 prop_assert!(p.status.rank() >= before.status.rank(), "{:?} -> {:?} on {:?}", before.status, p.status, e);
-                if before.status == PaymentStatus::Succeeded {
-                    prop_assert_eq!(p.status, PaymentStatus::Succeeded);
+                if before.status.is_paid() {
+                    prop_assert!(p.status.is_paid(), "paid, then {:?}", p.status);
                 }
                 match decision {
                     Decision::Move { .. } => prop_assert_eq!(p.version, before.version + 1),
-                    Decision::Stale(_) => prop_assert_eq!(&p, &before),
+                    Decision::Stale(_) | Decision::Refused(_) => prop_assert_eq!(&p, &before),
+                }
+                // Refunds never add up to more than was paid, and a refund never un-happens.
+                prop_assert!(p.refunded_minor() + p.refund_reserved_minor() <= p.amount.minor);
+                prop_assert!(p.refunded_minor() >= before.refunded_minor());
+                if p.refunded_minor() > 0 {
+                    prop_assert!(matches!(p.status, PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded));
                 }
                 if *e == PaymentEvent::Succeeded {
                     seen_success = true;
                 }
                 // Applying the same event again changes nothing.
                 let again = p.clone();
-                prop_assert!(matches!(p.apply(e, Timestamp(1000)), Decision::Stale(_)));
+                let moved = matches!(p.apply(e, Timestamp(1000)), Decision::Move { .. });
+                prop_assert!(!moved, "applying {:?} twice moved the payment twice", e);
                 prop_assert_eq!(&p, &again);
             }
-            prop_assert_eq!(seen_success, p.status == PaymentStatus::Succeeded);
+            prop_assert_eq!(seen_success, p.status.is_paid());
         }
     }
 
@@ -373,6 +576,68 @@ mod tests {
         assert_eq!(d, Decision::Stale(StaleReason::Late));
         assert_eq!(p.status, PaymentStatus::Succeeded);
         assert!(p.failure.is_none());
+    }
+
+    #[test]
+    fn refunds_reserve_then_settle() {
+        let mut p = payment();
+        let req = |id: &str, amount_minor| PaymentEvent::RefundRequested {
+            refund_id: id.into(),
+            amount_minor,
+        };
+        assert_eq!(
+            p.decide(&req("r1", 100)),
+            Decision::Refused(RefundRefusal::NotRefundable)
+        );
+        p.apply(&PaymentEvent::Succeeded, Timestamp(1));
+        assert!(matches!(
+            p.apply(&req("r1", 10_000_000), Timestamp(2)),
+            Decision::Move { .. }
+        ));
+        assert_eq!(p.refundable_minor(), 5_000_000);
+        assert_eq!(
+            p.decide(&req("r2", 5_000_001)),
+            Decision::Refused(RefundRefusal::ExceedsRefundable {
+                refundable_minor: 5_000_000
+            })
+        );
+        assert_eq!(
+            p.decide(&req("r1", 10_000_000)),
+            Decision::Stale(StaleReason::Duplicate)
+        );
+        p.apply(&req("r2", 5_000_000), Timestamp(3));
+        assert_eq!(p.refundable_minor(), 0);
+        p.apply(
+            &PaymentEvent::RefundFailed {
+                refund_id: "r2".into(),
+            },
+            Timestamp(4),
+        );
+        assert_eq!(
+            p.refundable_minor(),
+            5_000_000,
+            "a failed refund gives its reservation back"
+        );
+        p.apply(
+            &PaymentEvent::RefundSucceeded {
+                refund_id: "r1".into(),
+            },
+            Timestamp(5),
+        );
+        assert_eq!(p.status, PaymentStatus::PartiallyRefunded);
+        p.apply(&req("r3", 5_000_000), Timestamp(6));
+        p.apply(
+            &PaymentEvent::RefundSucceeded {
+                refund_id: "r3".into(),
+            },
+            Timestamp(7),
+        );
+        assert_eq!(p.status, PaymentStatus::Refunded);
+        assert_eq!(p.refunded_minor(), 15_000_000);
+        assert_eq!(
+            p.decide(&PaymentEvent::Succeeded),
+            Decision::Stale(StaleReason::Duplicate)
+        );
     }
 
     #[test]

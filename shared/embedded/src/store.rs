@@ -3,10 +3,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
+use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
     ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, StoreError, WebhookDedupStore,
+    Merchant, MerchantStore, PaymentStore, RefundStore, StoreError, WebhookDedupStore,
 };
 
 fn idem_key(merchant: &MerchantId, key: &str) -> String {
@@ -21,6 +21,8 @@ struct State {
     idempotency: BTreeMap<String, IdempotencyRecord>,
     payments: BTreeMap<PaymentId, Payment>,
     history: BTreeMap<PaymentId, Vec<HistoryEntry>>,
+    #[serde(default)]
+    refunds: BTreeMap<PaymentId, Vec<Refund>>,
     webhooks: BTreeMap<String, Timestamp>,
 }
 
@@ -218,16 +220,8 @@ impl PaymentStore for EmbeddedStore {
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
         self.write(|s| {
-            match s.payments.get(&payment.id) {
-                Some(current) if current.version + 1 == payment.version => {}
-                _ => return Err(StoreError::Conflict),
-            }
-            let history = s.history.entry(payment.id.clone()).or_default();
-            if history.iter().any(|h| h.seq == entry.seq) {
-                return Err(StoreError::Conflict);
-            }
-            history.push(entry.clone());
-            s.payments.insert(payment.id.clone(), payment.clone());
+            check_payment_update(s, payment, entry)?;
+            apply_payment_update(s, payment, entry);
             Ok(())
         })
     }
@@ -238,6 +232,104 @@ impl PaymentStore for EmbeddedStore {
             h.sort_by_key(|e| e.seq);
             h
         }))
+    }
+}
+
+/// Whether `payment` (version bumped by one) and `entry` may be written over what is stored.
+fn check_payment_update(
+    s: &State,
+    payment: &Payment,
+    entry: &HistoryEntry,
+) -> Result<(), StoreError> {
+    match s.payments.get(&payment.id) {
+        Some(current) if current.version + 1 == payment.version => {}
+        _ => return Err(StoreError::Conflict),
+    }
+    if s.history
+        .get(&payment.id)
+        .is_some_and(|h| h.iter().any(|e| e.seq == entry.seq))
+    {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
+fn apply_payment_update(s: &mut State, payment: &Payment, entry: &HistoryEntry) {
+    s.history
+        .entry(payment.id.clone())
+        .or_default()
+        .push(entry.clone());
+    s.payments.insert(payment.id.clone(), payment.clone());
+}
+
+#[async_trait]
+impl RefundStore for EmbeddedStore {
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+        refund: &Refund,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            check_payment_update(s, payment, entry)?;
+            let refunds = s.refunds.get(&refund.payment_id);
+            if refunds.is_some_and(|r| r.iter().any(|x| x.id == refund.id)) {
+                return Err(StoreError::AlreadyExists);
+            }
+            apply_payment_update(s, payment, entry);
+            s.refunds
+                .entry(refund.payment_id.clone())
+                .or_default()
+                .push(refund.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, StoreError> {
+        Ok(self.read(|s| {
+            s.refunds
+                .get(payment_id)
+                .and_then(|r| r.iter().find(|x| &x.id == refund_id).cloned())
+        }))
+    }
+
+    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
+        Ok(self.read(|s| s.refunds.get(payment_id).cloned().unwrap_or_default()))
+    }
+
+    async fn update_refund(
+        &self,
+        refund: &Refund,
+        payment: Option<(&Payment, &HistoryEntry)>,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            let stored = s
+                .refunds
+                .get(&refund.payment_id)
+                .and_then(|r| r.iter().find(|x| x.id == refund.id));
+            match stored {
+                Some(current) if current.version + 1 == refund.version => {}
+                _ => return Err(StoreError::Conflict),
+            }
+            if let Some((p, e)) = payment {
+                check_payment_update(s, p, e)?;
+                apply_payment_update(s, p, e);
+            }
+            let list = s
+                .refunds
+                .get_mut(&refund.payment_id)
+                .expect("checked above");
+            let slot = list
+                .iter_mut()
+                .find(|x| x.id == refund.id)
+                .expect("checked above");
+            *slot = refund.clone();
+            Ok(())
+        })
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Options {
     /// With the AWS backend: the status-check queue's URL, or None to create
     /// `walletpay-status-checks` and use it.
     pub status_queue_url: Option<String>,
+    /// With the AWS backend: the refund-job queue's URL, or None to create
+    /// `walletpay-refunds` and use it.
+    pub refunds_queue_url: Option<String>,
     /// The use cases' tunables (tests shorten the waits).
     pub settings: Settings,
     /// Bound on one provider call.
@@ -66,6 +69,7 @@ impl Default for Options {
             table: "walletpay".into(),
             queue_url: None,
             status_queue_url: None,
+            refunds_queue_url: None,
             settings: Settings::default(),
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
@@ -80,6 +84,8 @@ pub struct Ports {
     pub payment_events_receiver: Arc<dyn QueueReceiver>,
     pub status_checks: Arc<dyn Queue>,
     pub status_checks_receiver: Arc<dyn QueueReceiver>,
+    pub refunds: Arc<dyn Queue>,
+    pub refunds_receiver: Arc<dyn QueueReceiver>,
     pub secrets: Arc<dyn Secrets>,
 }
 
@@ -102,6 +108,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             };
             let queue = in_process_queue(opts.visibility);
             let checks = in_process_queue(opts.visibility);
+            let refunds = in_process_queue(opts.visibility);
             let secrets = StaticSecrets::new().with("walletpay/xendit", &xendit_sandbox_secret());
             Ok(Ports {
                 store: Arc::new(store),
@@ -109,6 +116,8 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 payment_events_receiver: queue,
                 status_checks: checks.clone(),
                 status_checks_receiver: checks,
+                refunds: refunds.clone(),
+                refunds_receiver: refunds,
                 secrets: Arc::new(secrets),
             })
         }
@@ -131,6 +140,14 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             )
             .await?;
             let checks = Arc::new(SqsQueue::new(&config, checks_url));
+            let refunds_url = sqs_queue_url(
+                &config,
+                &opts.refunds_queue_url,
+                "walletpay-refunds",
+                opts.visibility,
+            )
+            .await?;
+            let refunds = Arc::new(SqsQueue::new(&config, refunds_url));
             let queue = Arc::new(SqsQueue::new(&config, url));
             let secrets = SecretsManager::new(&config);
             secrets
@@ -143,6 +160,8 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 payment_events_receiver: queue,
                 status_checks: checks.clone(),
                 status_checks_receiver: checks,
+                refunds: refunds.clone(),
+                refunds_receiver: refunds,
                 secrets: Arc::new(secrets),
             })
         }
@@ -268,6 +287,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         store: ports.store.clone(),
         payment_events: ports.payment_events.clone(),
         status_checks: ports.status_checks.clone(),
+        refunds: ports.refunds.clone(),
         clock: clock.clone(),
         adapters,
         settings: opts.settings.clone(),
@@ -291,6 +311,11 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         Consumer::StatusChecks,
         ports.status_checks_receiver.clone(),
     ));
+    let refunds = tokio::spawn(run_consumer(
+        app.clone(),
+        Consumer::Refunds,
+        ports.refunds_receiver.clone(),
+    ));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "server stopped");
@@ -303,7 +328,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         xendit,
         demo_merchant,
         demo_key,
-        tasks: vec![events, checks, server],
+        tasks: vec![events, checks, refunds, server],
     })
 }
 

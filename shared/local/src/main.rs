@@ -50,6 +50,7 @@ async fn main() {
         table: std::env::var("TABLE_NAME").unwrap_or_else(|_| "walletpay".into()),
         queue_url: std::env::var("PAYMENT_EVENTS_QUEUE_URL").ok(),
         status_queue_url: std::env::var("STATUS_CHECKS_QUEUE_URL").ok(),
+        refunds_queue_url: std::env::var("REFUNDS_QUEUE_URL").ok(),
         ..Options::default()
     };
     walletpay_api::runtime::init_tracing();

@@ -12,5 +12,5 @@ pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
     ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, Store, StoreError, WebhookDedupStore,
+    Merchant, MerchantStore, PaymentStore, RefundStore, Store, StoreError, WebhookDedupStore,
 };

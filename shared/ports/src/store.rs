@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use walletpay_domain::{MerchantId, Payment, PaymentId, PaymentStatus, Timestamp};
+use walletpay_domain::{
+    MerchantId, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,8 +62,12 @@ pub struct IdempotencyRecord {
     pub key: String,
     /// SHA-256 of the canonical request, to tell a replay from a reuse.
     pub request_hash: String,
-    /// The payment this request creates, chosen before anything else is written.
+    /// The payment this request creates (or, for a refund, refunds), chosen before
+    /// anything else is written.
     pub payment_id: PaymentId,
+    /// For a refund request, the refund it creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<RefundId>,
     pub state: IdempotencyState,
     /// While in progress, until when the request that holds it is presumed alive.
     pub lease_until: Timestamp,
@@ -149,6 +155,34 @@ pub trait PaymentStore: Send + Sync {
 }
 
 #[async_trait]
+pub trait RefundStore: Send + Sync {
+    /// Writes a new refund together with the payment change that reserves its amount
+    /// (conditional on the payment's version, as `update_payment`), all or nothing:
+    /// `Conflict` if the payment changed meanwhile.
+    async fn create_refund(
+        &self,
+        payment: &Payment,
+        entry: &HistoryEntry,
+        refund: &Refund,
+    ) -> Result<(), StoreError>;
+    async fn get_refund(
+        &self,
+        payment_id: &PaymentId,
+        refund_id: &RefundId,
+    ) -> Result<Option<Refund>, StoreError>;
+    /// A payment's refunds, oldest first.
+    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError>;
+    /// Writes `refund` (its version bumped by one by the caller; conditional on the stored
+    /// version being one less) and, when given, a payment change with its history entry
+    /// (conditional likewise), all or nothing.
+    async fn update_refund(
+        &self,
+        refund: &Refund,
+        payment: Option<(&Payment, &HistoryEntry)>,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
 pub trait WebhookDedupStore: Send + Sync {
     /// Records that a provider event was taken. Returns false if it was already recorded
     /// (and unexpired at `now`).
@@ -162,5 +196,11 @@ pub trait WebhookDedupStore: Send + Sync {
 }
 
 /// Everything the use cases keep.
-pub trait Store: MerchantStore + IdempotencyStore + PaymentStore + WebhookDedupStore {}
-impl<T: MerchantStore + IdempotencyStore + PaymentStore + WebhookDedupStore> Store for T {}
+pub trait Store:
+    MerchantStore + IdempotencyStore + PaymentStore + RefundStore + WebhookDedupStore
+{
+}
+impl<T: MerchantStore + IdempotencyStore + PaymentStore + RefundStore + WebhookDedupStore> Store
+    for T
+{
+}

@@ -1,8 +1,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use walletpay_domain::{
-    Country, Customer, Failure, Money, NextAction, PaymentEvent, PaymentId, Provider, Timestamp,
-    WalletId,
+    Country, Customer, Failure, Money, NextAction, PaymentEvent, PaymentId, Provider, RefundId,
+    RefundReason, Timestamp, WalletId,
 };
 
 /// What we ask a provider to charge.
@@ -51,6 +51,32 @@ pub struct ChargeCreated {
     pub provider_reference: String,
     pub status: ProviderStatus,
     pub next_action: Option<NextAction>,
+}
+
+/// What we ask a provider to refund.
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    /// Our refund id: the provider's idempotency key for this refund.
+    pub refund_id: &'a RefundId,
+    /// The provider's reference of the charge being refunded.
+    pub charge_reference: &'a str,
+    pub amount: Money,
+    pub reason: RefundReason,
+}
+
+/// Where a refund stands at the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Pending {
+        provider_reference: String,
+    },
+    Succeeded {
+        provider_reference: String,
+    },
+    Failed {
+        provider_reference: Option<String>,
+        failure: Failure,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +155,16 @@ pub trait WalletAdapter: Send + Sync {
     /// Asks the provider where a charge stands.
     async fn charge_status(&self, provider_reference: &str)
         -> Result<ProviderStatus, AdapterError>;
+
+    /// Refunds (part of) a charge. Retrying with the same refund id never refunds twice.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError>;
+
+    /// Asks the provider where a refund stands.
+    async fn refund_status(
+        &self,
+        charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError>;
 
     /// Cancels a charge the customer has not paid. `Ok(false)` when the provider has no way
     /// to cancel it (the caller then stops waiting on its side and keeps watching the charge).

@@ -12,6 +12,6 @@ mod adapter;
 pub mod xendit;
 
 pub use adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, WalletAdapter,
-    WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };

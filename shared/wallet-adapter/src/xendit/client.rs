@@ -1,11 +1,15 @@
 use super::mapping::{
     self, amount_literal, channel_code, charge_status, failure_from_code, parse_amount,
+    refund_outcome, refund_reason,
 };
 use super::signature::callback_token_matches;
-use super::wire::{Callback, ChannelProperties, Charge, CreateChargeBody, ErrorBody};
+use super::wire::{
+    Callback, ChannelProperties, Charge, CreateChargeBody, CreateRefundBody, ErrorBody,
+    RefundObject,
+};
 use crate::adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, WalletAdapter,
-    WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -73,9 +77,12 @@ impl Xendit {
         serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
     }
 
-    /// Sends a request and reads a charge, sorting every way it can go wrong into
-    /// declined (nothing charged), unknown (maybe charged) or configuration.
-    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Charge, AdapterError> {
+    /// Sends a request and reads the answer, sorting every way it can go wrong into
+    /// declined (nothing done), unknown (maybe done) or configuration.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, AdapterError> {
         let creds = self.credentials().await.map_err(AdapterError::Config)?;
         let resp = match req.basic_auth(&creds.secret_key, Some("")).send().await {
             Ok(r) => r,
@@ -95,7 +102,7 @@ impl Xendit {
             .map_err(|e| AdapterError::Unknown(format!("Xendit answer cut short: {e}")))?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
-                AdapterError::Unknown(format!("unreadable Xendit charge ({status}): {e}"))
+                AdapterError::Unknown(format!("unreadable Xendit answer ({status}): {e}"))
             });
         }
         let err: Option<ErrorBody> = serde_json::from_slice(&body).ok();
@@ -121,6 +128,14 @@ impl Xendit {
             ))),
         }
     }
+}
+
+/// A provider reference goes into a URL path: only Xendit's id characters are let through.
+fn safe_reference(r: &str) -> Result<(), AdapterError> {
+    let ok = !r.is_empty()
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then_some(()).ok_or(AdapterError::NotFound)
 }
 
 #[async_trait]
@@ -159,7 +174,7 @@ impl WalletAdapter for Xendit {
             metadata: Some(serde_json::json!({ "payment_id": req.payment_id.as_str() })),
         };
         let url = format!("{}/ewallets/charges", self.config.base_url);
-        let charge = self.call(self.http.post(url).json(&body)).await?;
+        let charge: Charge = self.call(self.http.post(url).json(&body)).await?;
         let status = charge_status(&charge)?;
         Ok(ChargeCreated {
             next_action: mapping::next_action(&charge.channel_code, charge.actions.as_ref()),
@@ -172,19 +187,53 @@ impl WalletAdapter for Xendit {
         &self,
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
-        if provider_reference.is_empty()
-            || !provider_reference
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(AdapterError::NotFound);
-        }
+        safe_reference(provider_reference)?;
         let url = format!(
             "{}/ewallets/charges/{provider_reference}",
             self.config.base_url
         );
-        let charge = self.call(self.http.get(url)).await?;
+        let charge: Charge = self.call(self.http.get(url)).await?;
         charge_status(&charge)
+    }
+
+    /// `POST /ewallets/charges/{id}/refunds` with our refund id as `x-idempotency-key`
+    /// (Xendit's idempotency header for POST requests), so a retried refund is not made twice.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        safe_reference(req.charge_reference)?;
+        let amount =
+            amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
+        let body = CreateRefundBody {
+            amount: RawValue::from_string(amount).expect("a decimal literal is valid JSON"),
+            reason: refund_reason(req.reason).into(),
+        };
+        let url = format!(
+            "{}/ewallets/charges/{}/refunds",
+            self.config.base_url, req.charge_reference
+        );
+        let refund: RefundObject = self
+            .call(
+                self.http
+                    .post(url)
+                    .header("x-idempotency-key", req.refund_id.as_str())
+                    .json(&body),
+            )
+            .await?;
+        refund_outcome(&refund)
+    }
+
+    async fn refund_status(
+        &self,
+        charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        safe_reference(charge_reference)?;
+        safe_reference(refund_reference)?;
+        let url = format!(
+            "{}/ewallets/charges/{charge_reference}/refunds/{refund_reference}",
+            self.config.base_url
+        );
+        let refund: RefundObject = self.call(self.http.get(url)).await?;
+        refund_outcome(&refund)
     }
 
     /// Xendit cannot cancel a pending e-wallet charge: `POST /ewallets/charges/{id}/void`

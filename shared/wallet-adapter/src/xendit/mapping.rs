@@ -95,6 +95,37 @@ pub fn charge_status(charge: &Charge) -> Result<ProviderStatus, AdapterError> {
     }
 }
 
+/// Our refund reasons in Xendit's words.
+pub fn refund_reason(reason: walletpay_domain::RefundReason) -> &'static str {
+    use walletpay_domain::RefundReason as R;
+    match reason {
+        R::RequestedByCustomer => "REQUESTED_BY_CUSTOMER",
+        R::Duplicate => "DUPLICATE",
+        R::Fraudulent => "FRAUDULENT",
+        R::Other => "OTHERS",
+    }
+}
+
+/// A refund object's `status` in our terms.
+pub fn refund_outcome(r: &super::wire::RefundObject) -> Result<crate::RefundOutcome, AdapterError> {
+    use crate::RefundOutcome as O;
+    match r.status.as_str() {
+        "PENDING" => Ok(O::Pending {
+            provider_reference: r.id.clone(),
+        }),
+        "SUCCEEDED" => Ok(O::Succeeded {
+            provider_reference: r.id.clone(),
+        }),
+        "FAILED" => Ok(O::Failed {
+            provider_reference: Some(r.id.clone()),
+            failure: failure_from_code(r.failure_code.as_deref().unwrap_or("UNKNOWN")),
+        }),
+        other => Err(AdapterError::Unknown(format!(
+            "unrecognised Xendit refund status {other:?}"
+        ))),
+    }
+}
+
 /// What the customer does next. OVO pushes to the app (no URL). Elsewhere the mobile deep
 /// link wins (social-commerce shoppers are on their phones), then the mobile web page, then
 /// the desktop page, then a QR string.

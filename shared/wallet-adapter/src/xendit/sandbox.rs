@@ -16,9 +16,20 @@
 //! `10100` answers 403 CHANNEL_NOT_ACTIVATED, `10101` 503 CHANNEL_UNAVAILABLE, `10102` 500
 //! SERVER_ERROR (no charge is made); `10999` makes the charge but answers only after
 //! [`SandboxConfig::slow_response`] (longer than a client's timeout: an unknown outcome).
+//!
+//! Refunds (`POST /ewallets/charges/{id}/refunds`, `GET .../refunds/{refund_id}`) honour
+//! `x-idempotency-key` (the same key returns the same refund) and succeed at once, except
+//! for magic amounts: `1111` stays PENDING until `POST /simulate-refund/{refund_id}`
+//! settles it, `2222` FAILS (INSUFFICIENT_MERCHANT_BALANCE), `3333` is made and succeeds
+//! but the answer is a 500 (an unknown outcome: the retry with the same key finds it).
+//! OVO charges cannot be refunded (403 REFUND_NOT_SUPPORTED); a refund above what is left
+//! answers 400 REFUND_AMOUNT_EXCEEDED; a charge that is not SUCCEEDED, 400
+//! INELIGIBLE_TRANSACTION. (These three codes are the sandbox's own names.)
 
 use super::mapping::{parse_amount, wallet_for_channel};
-use super::wire::{Actions, Callback, Charge, CreateChargeBody, ErrorBody};
+use super::wire::{
+    Actions, Callback, Charge, CreateChargeBody, CreateRefundBody, ErrorBody, RefundObject,
+};
 use super::{SANDBOX_CALLBACK_TOKEN, SANDBOX_SECRET_KEY};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -91,6 +102,8 @@ pub struct XenditSandbox {
 struct Inner {
     config: SandboxConfig,
     charges: Mutex<HashMap<String, Charge>>,
+    /// Refunds by id, and refund ids by idempotency key.
+    refunds: Mutex<(HashMap<String, RefundObject>, HashMap<String, String>)>,
     http: reqwest::Client,
 }
 
@@ -151,6 +164,7 @@ impl XenditSandbox {
             inner: Arc::new(Inner {
                 config,
                 charges: Mutex::new(HashMap::new()),
+                refunds: Mutex::new((HashMap::new(), HashMap::new())),
                 http: reqwest::Client::builder()
                     .timeout(std::time::Duration::from_secs(30))
                     .build()
@@ -169,6 +183,12 @@ impl XenditSandbox {
             .route("/ewallets/charges/{id}", get(get_charge))
             .route("/checkout/{id}", get(checkout_page).post(checkout_decide))
             .route("/simulate/{id}", post(simulate_api))
+            .route("/ewallets/charges/{id}/refunds", post(create_refund))
+            .route(
+                "/ewallets/charges/{id}/refunds/{refund_id}",
+                get(get_refund),
+            )
+            .route("/simulate-refund/{refund_id}", post(simulate_refund))
             .with_state(self.clone())
     }
 
@@ -181,6 +201,65 @@ impl XenditSandbox {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Every refund made so far.
+    pub fn refunds(&self) -> Vec<RefundObject> {
+        self.inner
+            .refunds
+            .lock()
+            .expect("sandbox lock")
+            .0
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Settles a PENDING refund; returns it, or None if there is no pending refund by that id.
+    pub fn settle_refund(&self, refund_id: &str, success: bool) -> Option<RefundObject> {
+        let mut refunds = self.inner.refunds.lock().expect("sandbox lock");
+        let r = refunds.0.get_mut(refund_id)?;
+        if r.status != "PENDING" {
+            return None;
+        }
+        r.status = if success { "SUCCEEDED" } else { "FAILED" }.into();
+        if !success {
+            r.failure_code = Some("REFUND_FAILED".into());
+        }
+        r.updated = now().to_string();
+        let out = r.clone();
+        drop(refunds);
+        self.recount_refunded(&out.charge_id);
+        Some(out)
+    }
+
+    /// Keeps the charge's `refunded_amount` equal to its succeeded refunds.
+    fn recount_refunded(&self, charge_id: &str) {
+        let mut charges = self.inner.charges.lock().expect("sandbox lock");
+        let Some(c) = charges.get_mut(charge_id) else {
+            return;
+        };
+        let Ok(currency) = c.currency.parse::<Currency>() else {
+            return;
+        };
+        let refunds = self.inner.refunds.lock().expect("sandbox lock");
+        let total: i64 = refunds
+            .0
+            .values()
+            .filter(|r| r.charge_id == charge_id && r.status == "SUCCEEDED")
+            .filter_map(|r| parse_amount(r.refund_amount.get(), currency).ok())
+            .map(|m| m.minor)
+            .sum();
+        c.refunded_amount = (total > 0).then(|| {
+            let m = walletpay_domain::Money {
+                minor: total,
+                currency,
+            };
+            RawValue::from_string(
+                super::mapping::amount_literal(m).unwrap_or_else(|_| m.decimal_string(2)),
+            )
+            .expect("a decimal literal is valid JSON")
+        });
     }
 
     pub fn charge(&self, id: &str) -> Option<Charge> {
@@ -545,5 +624,176 @@ async fn checkout_decide(
         Err(_) => {
             Redirect::to(&format!("{}/checkout/{id}", sb.inner.config.public_url)).into_response()
         }
+    }
+}
+
+async fn create_refund(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    Path(charge_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "API key format is invalid",
+        );
+    }
+    let key = headers
+        .get("x-idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(k) = &key {
+        let refunds = sb.inner.refunds.lock().expect("sandbox lock");
+        if let Some(existing) = refunds.1.get(k).and_then(|id| refunds.0.get(id)) {
+            return (StatusCode::OK, Json(existing.clone())).into_response();
+        }
+    }
+    let Some(charge) = sb.charge(&charge_id) else {
+        return error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found");
+    };
+    let req: CreateRefundBody = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return validation(&format!("invalid request body: {e}")),
+    };
+    if ![
+        "REQUESTED_BY_CUSTOMER",
+        "DUPLICATE",
+        "FRAUDULENT",
+        "CANCELLATION",
+        "OTHERS",
+    ]
+    .contains(&req.reason.as_str())
+    {
+        return validation("reason is not one of the allowed values");
+    }
+    if charge.channel_code == "ID_OVO" {
+        return error(
+            StatusCode::FORBIDDEN,
+            "REFUND_NOT_SUPPORTED",
+            "OVO one-time payments cannot be refunded",
+        );
+    }
+    if charge.status != "SUCCEEDED" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INELIGIBLE_TRANSACTION",
+            "Only SUCCEEDED charges can be refunded",
+        );
+    }
+    let Ok(currency) = charge.currency.parse::<Currency>() else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SERVER_ERROR",
+            "charge has no currency",
+        );
+    };
+    let amount = match parse_amount(req.amount.get(), currency) {
+        Ok(a) if a.minor > 0 => a,
+        _ => return validation("amount must be a positive number"),
+    };
+    let paid = parse_amount(charge.charge_amount.get(), currency)
+        .map(|m| m.minor)
+        .unwrap_or(0);
+    let taken: i64 = {
+        let refunds = sb.inner.refunds.lock().expect("sandbox lock");
+        refunds
+            .0
+            .values()
+            .filter(|r| r.charge_id == charge_id && r.status != "FAILED")
+            .filter_map(|r| parse_amount(r.refund_amount.get(), currency).ok())
+            .map(|m| m.minor)
+            .sum()
+    };
+    if amount.minor > paid - taken {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "REFUND_AMOUNT_EXCEEDED",
+            "Refund amount is more than what is left to refund",
+        );
+    }
+    let whole = amount.whole_major().ok();
+    let (status, failure) = match whole {
+        Some(1111) => ("PENDING", None),
+        Some(2222) => ("FAILED", Some("INSUFFICIENT_MERCHANT_BALANCE")),
+        _ => ("SUCCEEDED", None),
+    };
+    let at = now().to_string();
+    let refund = RefundObject {
+        id: format!("ewr_{}", uuid_v4()),
+        charge_id: charge_id.clone(),
+        status: status.into(),
+        currency: charge.currency.clone(),
+        channel_code: charge.channel_code.clone(),
+        capture_amount: charge
+            .capture_amount
+            .clone()
+            .unwrap_or(charge.charge_amount.clone()),
+        refund_amount: req.amount,
+        reason: req.reason,
+        failure_code: failure.map(str::to_string),
+        created: at.clone(),
+        updated: at,
+    };
+    {
+        let mut refunds = sb.inner.refunds.lock().expect("sandbox lock");
+        refunds.0.insert(refund.id.clone(), refund.clone());
+        if let Some(k) = key {
+            refunds.1.insert(k, refund.id.clone());
+        }
+    }
+    sb.recount_refunded(&charge_id);
+    if whole == Some(3333) {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SERVER_ERROR",
+            "An unexpected error occurred",
+        );
+    }
+    (StatusCode::OK, Json(refund)).into_response()
+}
+
+async fn get_refund(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    Path((charge_id, refund_id)): Path<(String, String)>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_API_KEY",
+            "API key format is invalid",
+        );
+    }
+    let refunds = sb.inner.refunds.lock().expect("sandbox lock");
+    match refunds.0.get(&refund_id) {
+        Some(r) if r.charge_id == charge_id => (StatusCode::OK, Json(r.clone())).into_response(),
+        _ => error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Refund not found"),
+    }
+}
+
+#[derive(Deserialize)]
+struct SimulateRefundBody {
+    outcome: String,
+}
+
+async fn simulate_refund(
+    State(sb): State<XenditSandbox>,
+    Path(refund_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let success = match serde_json::from_slice::<SimulateRefundBody>(&body) {
+        Ok(b) if b.outcome == "success" => true,
+        Ok(b) if b.outcome == "failed" => false,
+        _ => return validation("expected {\"outcome\": \"success\" | \"failed\"}"),
+    };
+    match sb.settle_refund(&refund_id, success) {
+        Some(r) => (StatusCode::OK, Json(r)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "DATA_NOT_FOUND",
+            "No pending refund by that id",
+        ),
     }
 }

@@ -83,3 +83,28 @@ pub struct ErrorBody {
     pub error_code: String,
     pub message: String,
 }
+
+/// `POST /ewallets/charges/{id}/refunds`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CreateRefundBody {
+    pub amount: Box<RawValue>,
+    /// `REQUESTED_BY_CUSTOMER`, `DUPLICATE`, `FRAUDULENT`, `CANCELLATION`, `OTHERS`.
+    pub reason: String,
+}
+
+/// The refund object (field names after Xendit's e-wallet refund reference; not confirmed
+/// by an official SDK).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundObject {
+    pub id: String,
+    pub charge_id: String,
+    pub status: String,
+    pub currency: String,
+    pub channel_code: String,
+    pub capture_amount: Box<RawValue>,
+    pub refund_amount: Box<RawValue>,
+    pub reason: String,
+    pub failure_code: Option<String>,
+    pub created: String,
+    pub updated: String,
+}

@@ -1,0 +1,638 @@
+//! Refunds: `POST /v1/payments/{id}/refunds`, `GET .../refunds[/{refund_id}]`, and the
+//! refund worker.
+//!
+//! The API reserves the amount on the payment's own refund ledger and writes the refund, in
+//! one conditional write, before any provider call: concurrent refunds can never add up to
+//! more than was paid. It then queues a job. The worker calls the provider with the refund
+//! id as the provider's idempotency key, retries what fails transiently with backoff
+//! (`Settings::refund_retry_delays`: 5 s, 30 s, 2 min, 10 min, 1 h, then every 4 h), and
+//! learns the outcome from the answer or later status checks. A refund that fails gives
+//! its reservation back; one that succeeds moves the payment to `partially_refunded` or
+//! `refunded`, in the same write.
+
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use crate::idempotency::{check_key, claim, finish, ms, request_hash, Claim};
+use crate::payments::{load_own, MAX_BODY_BYTES};
+use crate::status::send_due;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::Duration;
+use walletpay_domain::{
+    Decision, Failure, FailureCode, MerchantId, Money, Payment, PaymentEvent, PaymentId, Refund,
+    RefundId, RefundReason, RefundRefusal, RefundStatus, Timestamp,
+};
+use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState, QueueError, StoreError};
+use walletpay_wallet_adapter::{AdapterError, RefundOutcome, RefundRequest};
+
+/// The API's view of a refund.
+pub fn refund_json(r: &Refund) -> Value {
+    json!({
+        "id": r.id.as_str(),
+        "object": "refund",
+        "payment_id": r.payment_id.as_str(),
+        "amount": r.amount.minor,
+        "currency": r.amount.currency.code(),
+        "status": r.status.as_str(),
+        "reason": r.reason.as_str(),
+        "merchant_reference": r.merchant_reference,
+        "failure": r.failure,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+struct NewRefund {
+    amount: Option<i64>,
+    reason: RefundReason,
+    merchant_reference: Option<String>,
+}
+
+fn parse(body: &[u8]) -> Result<(NewRefund, Value), ApiError> {
+    let bad = |code, field: &str, msg: &str| ApiError::new(400, code, msg.to_string()).field(field);
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                400,
+                "invalid_json",
+                format!("The body is not valid JSON: {e}."),
+            )
+        })?
+    };
+    let obj = value
+        .as_object()
+        .ok_or_else(|| ApiError::new(400, "invalid_json", "The body must be a JSON object."))?;
+    let amount = match obj.get("amount") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(a) if a > 0 => Some(a),
+            _ => {
+                return Err(bad(
+                    "amount_invalid",
+                    "amount",
+                    "`amount` must be a positive integer in minor units.",
+                ))
+            }
+        },
+        Some(_) => {
+            return Err(bad(
+                "amount_invalid",
+                "amount",
+                "`amount` must be a positive integer in minor units.",
+            ))
+        }
+    };
+    let reason = match obj.get("reason") {
+        None | Some(Value::Null) => RefundReason::RequestedByCustomer,
+        Some(Value::String(s)) => RefundReason::parse(s).ok_or_else(|| {
+            bad(
+                "invalid_field",
+                "reason",
+                "`reason` is requested_by_customer, duplicate, fraudulent or other.",
+            )
+        })?,
+        Some(_) => return Err(bad("invalid_field", "reason", "`reason` must be a string.")),
+    };
+    let merchant_reference = match obj.get("merchant_reference") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s))
+            if !s.is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control) =>
+        {
+            Some(s.clone())
+        }
+        Some(_) => {
+            return Err(bad(
+                "invalid_field",
+                "merchant_reference",
+                "`merchant_reference` is a string of 1 to 128 characters.",
+            ))
+        }
+    };
+    Ok((
+        NewRefund {
+            amount,
+            reason,
+            merchant_reference,
+        },
+        value,
+    ))
+}
+
+fn not_refundable(p: &Payment) -> ApiError {
+    ApiError::new(
+        409,
+        "payment_not_refundable",
+        format!(
+            "Only succeeded payments can be refunded; this one is {}.",
+            p.status.as_str()
+        ),
+    )
+}
+
+fn exceeds(refundable_minor: i64, p: &Payment) -> ApiError {
+    ApiError::new(
+        422,
+        "refund_exceeds_refundable",
+        format!(
+            "At most {} can still be refunded.",
+            Money {
+                minor: refundable_minor,
+                currency: p.amount.currency
+            }
+        ),
+    )
+    .field("amount")
+}
+
+/// A refund job on the refunds queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundJob {
+    pub payment_id: PaymentId,
+    pub refund_id: RefundId,
+    pub due_at: Timestamp,
+    /// When the refund was requested: a job whose refund never got written is dropped
+    /// after a while.
+    pub requested_at: Timestamp,
+}
+
+async fn enqueue(app: &App, job: &RefundJob) -> Result<(), QueueError> {
+    let body = serde_json::to_string(job).expect("a refund job serialises");
+    send_due(app.refunds.as_ref(), &body, job.due_at, app.clock.now()).await
+}
+
+/// `POST /v1/payments/{id}/refunds`.
+pub async fn create_refund(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+) -> Result<Reply, ApiError> {
+    let key = check_key(idempotency_key)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            "The body is larger than 64 KiB.",
+        ));
+    }
+    let (new, value) = parse(body)?;
+    let payment = load_own(app, merchant, payment_id).await?;
+    if !payment.status.is_paid() {
+        return Err(not_refundable(&payment));
+    }
+    if let Some(a) = new.amount {
+        let m = Money {
+            minor: a,
+            currency: payment.amount.currency,
+        };
+        if m.whole_major().is_err() && m.currency == walletpay_domain::Currency::IDR {
+            return Err(ApiError::new(
+                422,
+                "amount_not_payable",
+                "IDR refunds must be whole rupiah.",
+            )
+            .field("amount"));
+        }
+        if a > payment.refundable_minor() {
+            return Err(exceeds(payment.refundable_minor(), &payment));
+        }
+    } else if payment.refundable_minor() == 0 {
+        return Err(exceeds(0, &payment));
+    }
+
+    let scoped_key = format!("refunds:{}:{key}", payment.id);
+    let now = app.clock.now();
+    let record = IdempotencyRecord {
+        merchant_id: merchant.clone(),
+        key: scoped_key.clone(),
+        request_hash: request_hash(&value),
+        payment_id: payment.id.clone(),
+        refund_id: Some(RefundId::new(now.millis(), rand::random())),
+        state: IdempotencyState::InProgress,
+        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
+    };
+    let refund_id = match claim(app, &record).await? {
+        Claim::Replay(reply) => return Ok(reply),
+        Claim::Owned(owned) => owned.refund_id.expect("refund claims carry a refund id"),
+    };
+    if let Some(existing) = app.store.get_refund(&payment.id, &refund_id).await? {
+        return finish(
+            app,
+            merchant,
+            &scoped_key,
+            201,
+            refund_json(&existing).to_string(),
+        )
+        .await;
+    }
+    // The job goes out before the refund is written, so a written refund always has one.
+    let job = RefundJob {
+        payment_id: payment.id.clone(),
+        refund_id: refund_id.clone(),
+        due_at: now,
+        requested_at: now,
+    };
+    if let Err(e) = enqueue(app, &job).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
+    let refund = match reserve(app, payment, &refund_id, &new).await {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            return Err(e);
+        }
+    };
+    finish(
+        app,
+        merchant,
+        &scoped_key,
+        201,
+        refund_json(&refund).to_string(),
+    )
+    .await
+}
+
+/// Reserves the amount and writes the refund, in one conditional write, re-reading the
+/// payment when a concurrent writer got there first.
+async fn reserve(
+    app: &App,
+    first: Payment,
+    refund_id: &RefundId,
+    new: &NewRefund,
+) -> Result<Refund, ApiError> {
+    let payment_id = first.id.clone();
+    let mut current = Some(first);
+    for attempt in 0..64u32 {
+        let mut p = match current.take() {
+            Some(p) => p,
+            None => app
+                .store
+                .get_payment(&payment_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("payment"))?,
+        };
+        let amount_minor = new.amount.unwrap_or_else(|| p.refundable_minor());
+        let event = PaymentEvent::RefundRequested {
+            refund_id: refund_id.to_string(),
+            amount_minor,
+        };
+        let now = app.clock.now();
+        let from = p.status;
+        match p.apply(&event, now) {
+            Decision::Refused(RefundRefusal::NotRefundable) => return Err(not_refundable(&p)),
+            Decision::Refused(RefundRefusal::ExceedsRefundable { refundable_minor }) => {
+                return Err(exceeds(refundable_minor, &p))
+            }
+            Decision::Stale(_) => {
+                // Our own reservation, written by a request that died: its refund is there.
+                return app
+                    .store
+                    .get_refund(&p.id, refund_id)
+                    .await?
+                    .ok_or_else(|| ApiError::internal("refund reserved but not written"));
+            }
+            Decision::Move { .. } => {}
+        }
+        let refund = Refund {
+            id: refund_id.clone(),
+            payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
+            amount: Money {
+                minor: amount_minor,
+                currency: p.amount.currency,
+            },
+            reason: new.reason,
+            merchant_reference: new.merchant_reference.clone(),
+            status: RefundStatus::Pending,
+            failure: None,
+            provider_reference: None,
+            attempts: 0,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let entry = history(&p, from, &event, "api", Some(refund_id.to_string()));
+        match app.store.create_refund(&p, &entry, &refund).await {
+            Ok(()) => return Ok(refund),
+            Err(StoreError::Conflict) => {
+                // Spread the retries of a burst of refunds a little.
+                let jitter = rand::random::<u64>() % (5 + attempt as u64 * 2);
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        409,
+        "refund_conflict",
+        "Too many refunds of this payment at once. Retry with the same Idempotency-Key.",
+    ))
+}
+
+fn history(
+    p: &Payment,
+    from: walletpay_domain::PaymentStatus,
+    event: &PaymentEvent,
+    source: &str,
+    detail: Option<String>,
+) -> HistoryEntry {
+    HistoryEntry {
+        payment_id: p.id.clone(),
+        seq: p.version,
+        at: p.updated_at,
+        event: event.name().to_string(),
+        from: Some(from),
+        to: p.status,
+        source: source.to_string(),
+        detail,
+    }
+}
+
+fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
+    RefundId::parse(id).ok_or_else(|| ApiError::not_found("refund"))
+}
+
+/// `GET /v1/payments/{id}/refunds/{refund_id}`.
+pub async fn get_refund(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+    refund_id: &str,
+) -> Result<Reply, ApiError> {
+    let p = load_own(app, merchant, payment_id).await?;
+    let refund_id = parse_refund_id(refund_id)?;
+    let r = app
+        .store
+        .get_refund(&p.id, &refund_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("refund"))?;
+    Ok(Reply::json(200, refund_json(&r).to_string()))
+}
+
+/// `GET /v1/payments/{id}/refunds`: all of a payment's refunds, oldest first (a payment has
+/// few, so one page).
+pub async fn list_refunds(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+) -> Result<Reply, ApiError> {
+    let p = load_own(app, merchant, payment_id).await?;
+    let refunds = app.store.list_refunds(&p.id).await?;
+    let data: Vec<Value> = refunds.iter().map(refund_json).collect();
+    Ok(Reply::json(
+        200,
+        json!({"data": data, "next_cursor": null}).to_string(),
+    ))
+}
+
+/// What the worker did with one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Worked {
+    /// The refund is final (now or already).
+    Done(RefundStatus),
+    /// Still pending; the next look is scheduled.
+    Retrying(u32),
+    /// Not due yet, sent on.
+    Deferred,
+    /// Left pending after the last attempt, for reconciliation.
+    GaveUp,
+    /// A job whose refund was never written.
+    Dropped,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error("unreadable refund job: {0}")]
+    Malformed(String),
+    #[error("refund {0} not written yet")]
+    NotYetWritten(RefundId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("refund {0} kept changing under us")]
+    Contention(RefundId),
+}
+
+/// Handles one refund job.
+pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkError> {
+    let job: RefundJob =
+        serde_json::from_str(body).map_err(|e| WorkError::Malformed(e.to_string()))?;
+    let now = app.clock.now();
+    if job.due_at > now {
+        send_due(app.refunds.as_ref(), body, job.due_at, now).await?;
+        return Ok(Worked::Deferred);
+    }
+    let Some(refund) = app
+        .store
+        .get_refund(&job.payment_id, &job.refund_id)
+        .await?
+    else {
+        // The API sends the job before it writes the refund; give it a few minutes.
+        if now.millis() - job.requested_at.millis() > 5 * 60 * 1000 {
+            return Ok(Worked::Dropped);
+        }
+        return Err(WorkError::NotYetWritten(job.refund_id));
+    };
+    if refund.status != RefundStatus::Pending {
+        return Ok(Worked::Done(refund.status));
+    }
+    let payment = app
+        .store
+        .get_payment(&job.payment_id)
+        .await?
+        .ok_or_else(|| WorkError::NotYetWritten(job.refund_id.clone()))?;
+    let Some(adapter) = app.adapters.get(payment.provider) else {
+        return settle(
+            app,
+            refund,
+            Err(Failure::new(
+                FailureCode::MerchantAuthenticationFailed,
+                None,
+            )),
+        )
+        .await;
+    };
+    let Some(charge) = payment.provider_reference.clone() else {
+        return settle(
+            app,
+            refund,
+            Err(Failure::new(
+                FailureCode::Unknown,
+                Some("NO_CHARGE_REFERENCE".into()),
+            )),
+        )
+        .await;
+    };
+    let outcome = match &refund.provider_reference {
+        Some(provider_ref) => adapter.refund_status(&charge, provider_ref).await,
+        None => {
+            adapter
+                .refund(&RefundRequest {
+                    refund_id: &refund.id,
+                    charge_reference: &charge,
+                    amount: refund.amount,
+                    reason: refund.reason,
+                })
+                .await
+        }
+    };
+    match outcome {
+        Ok(RefundOutcome::Succeeded { provider_reference }) => {
+            settle(app, with_reference(refund, provider_reference), Ok(())).await
+        }
+        Ok(RefundOutcome::Failed {
+            provider_reference,
+            failure,
+        }) => {
+            let r = match provider_reference {
+                Some(p) => with_reference(refund, p),
+                None => refund,
+            };
+            settle(app, r, Err(failure)).await
+        }
+        Ok(RefundOutcome::Pending { provider_reference }) => {
+            retry_later(app, with_reference(refund, provider_reference), &job).await
+        }
+        Err(AdapterError::Declined(failure)) => settle(app, refund, Err(failure)).await,
+        Err(AdapterError::Config(why)) => {
+            tracing::error!(refund = %refund.id, %why, "provider credentials missing or refused");
+            settle(
+                app,
+                refund,
+                Err(Failure::new(
+                    FailureCode::MerchantAuthenticationFailed,
+                    None,
+                )),
+            )
+            .await
+        }
+        Err(AdapterError::Unsupported(why)) => {
+            tracing::error!(refund = %refund.id, %why, "provider refused the refund request");
+            settle(
+                app,
+                refund,
+                Err(Failure::new(
+                    FailureCode::Unknown,
+                    Some("UNSUPPORTED_REQUEST".into()),
+                )),
+            )
+            .await
+        }
+        Err(e @ (AdapterError::Unknown(_) | AdapterError::NotFound)) => {
+            tracing::warn!(refund = %refund.id, error = %e, "refund outcome unknown; will ask again");
+            retry_later(app, refund, &job).await
+        }
+    }
+}
+
+fn with_reference(mut r: Refund, provider_reference: String) -> Refund {
+    r.provider_reference = Some(provider_reference);
+    r
+}
+
+/// Counts the attempt (and keeps the provider's reference), then schedules the next look.
+async fn retry_later(app: &App, mut refund: Refund, job: &RefundJob) -> Result<Worked, WorkError> {
+    let now = app.clock.now();
+    refund.attempts += 1;
+    refund.updated_at = now;
+    refund.version += 1;
+    match app.store.update_refund(&refund, None).await {
+        Ok(()) => {}
+        // Someone else moved it on; their job carries on.
+        Err(StoreError::Conflict) => return Ok(Worked::Retrying(refund.attempts)),
+        Err(e) => return Err(e.into()),
+    }
+    if refund.attempts >= app.settings.refund_max_attempts {
+        tracing::error!(refund = %refund.id, attempts = refund.attempts, "refund still pending after the last attempt; reconciliation will settle it");
+        return Ok(Worked::GaveUp);
+    }
+    let delays = &app.settings.refund_retry_delays;
+    let delay = delays
+        .get(refund.attempts as usize - 1)
+        .or(delays.last())
+        .copied()
+        .unwrap_or(Duration::from_secs(60));
+    let next = RefundJob {
+        due_at: now.plus_millis(ms(delay)),
+        ..job.clone()
+    };
+    enqueue(app, &next).await?;
+    Ok(Worked::Retrying(refund.attempts))
+}
+
+/// Makes a pending refund final and applies it to the payment, in one write: a success
+/// moves the payment to partially refunded or refunded, a failure releases the reservation.
+async fn settle(
+    app: &App,
+    first: Refund,
+    result: Result<(), Failure>,
+) -> Result<Worked, WorkError> {
+    let refund_id = first.id.clone();
+    let payment_id = first.payment_id.clone();
+    let reference = first.provider_reference.clone();
+    let (status, failure, event) = match result {
+        Ok(()) => (
+            RefundStatus::Succeeded,
+            None,
+            PaymentEvent::RefundSucceeded {
+                refund_id: refund_id.to_string(),
+            },
+        ),
+        Err(f) => (
+            RefundStatus::Failed,
+            Some(f),
+            PaymentEvent::RefundFailed {
+                refund_id: refund_id.to_string(),
+            },
+        ),
+    };
+    let mut current = Some(first);
+    for _ in 0..20 {
+        let mut refund = match current.take() {
+            Some(r) => r,
+            None => app
+                .store
+                .get_refund(&payment_id, &refund_id)
+                .await?
+                .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
+        };
+        if refund.status != RefundStatus::Pending {
+            return Ok(Worked::Done(refund.status));
+        }
+        if refund.provider_reference.is_none() {
+            refund.provider_reference = reference.clone();
+        }
+        let mut payment = app
+            .store
+            .get_payment(&payment_id)
+            .await?
+            .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?;
+        let now = app.clock.now();
+        let from = payment.status;
+        let decision = payment.apply(&event, now);
+        refund.settle(status, failure.clone(), now);
+        let entry = history(
+            &payment,
+            from,
+            &event,
+            "refund_worker",
+            Some(refund_id.to_string()),
+        );
+        let change = matches!(decision, Decision::Move { .. }).then_some((&payment, &entry));
+        match app.store.update_refund(&refund, change).await {
+            Ok(()) => {
+                tracing::info!(refund = %refund_id, status = status.as_str(), "refund settled");
+                return Ok(Worked::Done(status));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(WorkError::Contention(refund_id))
+}

@@ -1,0 +1,375 @@
+//! Refunds against the local stack, on both backends: full and partial refunds, the
+//! reservation under concurrency, refusals, provider failures, pending refunds and unknown
+//! outcomes retried with the provider's idempotency key.
+
+use serde_json::json;
+use std::time::Duration;
+use walletpay_app::Settings;
+use walletpay_local::{Backend, Options};
+use walletpay_tests::stack::{dana_order, start_with, Stack};
+
+fn fast() -> Options {
+    Options {
+        settings: Settings {
+            refund_retry_delays: vec![Duration::from_millis(200), Duration::from_millis(400)],
+            ..Settings::default()
+        },
+        ..Options::default()
+    }
+}
+
+async fn refund(
+    s: &Stack,
+    payment_id: &str,
+    idem: &str,
+    body: serde_json::Value,
+) -> walletpay_tests::stack::Answer {
+    s.post_json(
+        &format!("/v1/payments/{payment_id}/refunds"),
+        &s.local.demo_key,
+        idem,
+        &body,
+    )
+    .await
+}
+
+async fn full_refund(s: Stack) {
+    let p = s.paid("full", 15_000_000).await;
+    let id = p["id"].as_str().unwrap();
+    assert_eq!(p["amount_refundable"], 15_000_000);
+    let r = refund(
+        &s,
+        id,
+        "r-full",
+        json!({"reason": "requested_by_customer", "merchant_reference": "rma-1"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["amount"], 15_000_000,
+        "no amount means the whole refundable rest"
+    );
+    assert_eq!(r.body["currency"], "IDR");
+    assert_eq!(r.body["payment_id"], id);
+    assert_eq!(r.body["merchant_reference"], "rma-1");
+    let rid = r.body["id"].as_str().unwrap();
+    assert!(rid.starts_with("ref_"));
+    s.wait_for_refund(id, rid, "succeeded").await;
+    let after = s.wait_for(id, "refunded").await;
+    assert_eq!(after["amount_refunded"], 15_000_000);
+    assert_eq!(after["amount_refundable"], 0);
+    // The provider got whole rupiah, our refund id as its idempotency key, once.
+    let at_provider: Vec<_> = s
+        .local
+        .xendit
+        .refunds()
+        .into_iter()
+        .filter(|x| x.charge_id == p["provider_reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(at_provider.len(), 1);
+    assert_eq!(at_provider[0].refund_amount.get(), "150000");
+    assert_eq!(at_provider[0].reason, "REQUESTED_BY_CUSTOMER");
+    let list = s
+        .get_path(&format!("/v1/payments/{id}/refunds"), &s.local.demo_key)
+        .await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    assert!(list.body["next_cursor"].is_null());
+    // Nothing is left to refund.
+    let more = refund(&s, id, "r-more", json!({"amount": 100})).await;
+    assert_eq!(
+        (more.status, more.body["error"]["code"].as_str()),
+        (422, Some("refund_exceeds_refundable"))
+    );
+    let events: Vec<String> = s.history(id).await.into_iter().map(|h| h.event).collect();
+    assert_eq!(
+        events,
+        [
+            "created",
+            "accepted",
+            "succeeded",
+            "refund_requested",
+            "refund_succeeded"
+        ]
+    );
+}
+
+async fn two_partial_refunds(s: Stack) {
+    let p = s.paid("partial", 15_000_000).await;
+    let id = p["id"].as_str().unwrap();
+    let a = refund(&s, id, "r-a", json!({"amount": 5_000_000})).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    s.wait_for_refund(id, a.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let mid = s.wait_for(id, "partially_refunded").await;
+    assert_eq!(mid["amount_refunded"], 5_000_000);
+    assert_eq!(mid["amount_refundable"], 10_000_000);
+    let too_much = refund(&s, id, "r-b-big", json!({"amount": 10_000_100})).await;
+    assert_eq!(
+        (too_much.status, too_much.body["error"]["code"].as_str()),
+        (422, Some("refund_exceeds_refundable"))
+    );
+    let b = refund(&s, id, "r-b", json!({"amount": 10_000_000})).await;
+    assert_eq!(b.status, 201);
+    s.wait_for_refund(id, b.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let done = s.wait_for(id, "refunded").await;
+    assert_eq!(done["amount_refunded"], 15_000_000);
+}
+
+async fn concurrent_refunds_never_over_refund(s: Stack) {
+    let p = s.paid("burst", 15_000_000).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let s = std::sync::Arc::new(s);
+    let mut tasks = Vec::new();
+    for i in 0..25 {
+        let s = s.clone();
+        let id = id.clone();
+        // IDR 10,000 each: fifteen fit in IDR 150,000.
+        tasks.push(tokio::spawn(async move {
+            refund(&s, &id, &format!("burst-{i}"), json!({"amount": 1_000_000})).await
+        }));
+    }
+    let mut created = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let a = t.await.unwrap();
+        match a.status {
+            201 => created.push(a.body["id"].as_str().unwrap().to_string()),
+            422 => {
+                assert_eq!(a.body["error"]["code"], "refund_exceeds_refundable");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {}", a.body),
+        }
+    }
+    assert_eq!(created.len(), 15, "exactly what was paid is refundable");
+    assert_eq!(refused, 10);
+    for rid in &created {
+        s.wait_for_refund(&id, rid, "succeeded").await;
+    }
+    let done = s.wait_for(&id, "refunded").await;
+    assert_eq!(done["amount_refunded"], 15_000_000);
+    let charge = p["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local
+            .xendit
+            .refunds()
+            .iter()
+            .filter(|r| r.charge_id == charge)
+            .count(),
+        15
+    );
+}
+
+async fn refusals_and_idempotency(s: Stack) {
+    // Not paid: nothing to refund.
+    let unpaid = s.create("unpaid", &dana_order("unpaid")).await;
+    let uid = unpaid.body["id"].as_str().unwrap();
+    let r = refund(&s, uid, "r-unpaid", json!({})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (409, Some("payment_not_refundable"))
+    );
+    // Bad bodies and keys.
+    let p = s.paid("idem-refund", 15_000_000).await;
+    let id = p["id"].as_str().unwrap();
+    for (body, code, field) in [
+        (json!({"amount": 0}), "amount_invalid", "amount"),
+        (json!({"amount": "100"}), "amount_invalid", "amount"),
+        (json!({"reason": "changed_mind"}), "invalid_field", "reason"),
+        (json!({"amount": 150}), "amount_not_payable", "amount"),
+    ] {
+        let a = refund(&s, id, "r-bad", body.clone()).await;
+        assert_eq!(a.body["error"]["code"], code, "{body}");
+        assert_eq!(a.body["error"]["field"], field, "{body}");
+    }
+    let no_key = s
+        .post(&format!("/v1/payments/{id}/refunds"), &s.local.demo_key)
+        .await;
+    assert_eq!(no_key.body["error"]["code"], "idempotency_key_missing");
+    // The same key and body: one refund, replayed.
+    let first = refund(&s, id, "r-once", json!({"amount": 2_000_000})).await;
+    let again = refund(&s, id, "r-once", json!({"amount": 2_000_000})).await;
+    assert_eq!(first.status, 201);
+    assert!(again.replayed);
+    assert_eq!(again.body["id"], first.body["id"]);
+    let other = refund(&s, id, "r-once", json!({"amount": 3_000_000})).await;
+    assert_eq!(
+        (other.status, other.body["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused"))
+    );
+    s.wait_for_refund(id, first.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let charge = p["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local
+            .xendit
+            .refunds()
+            .iter()
+            .filter(|r| r.charge_id == charge)
+            .count(),
+        1
+    );
+    // Another merchant sees nothing.
+    let (_, other_key) = walletpay_app::auth::create_merchant(
+        s.local.app.store.as_ref(),
+        "Other",
+        walletpay_tests::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    let theirs = s
+        .post_json(
+            &format!("/v1/payments/{id}/refunds"),
+            &other_key,
+            "x",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(
+        s.get_path(
+            &format!(
+                "/v1/payments/{id}/refunds/{}",
+                first.body["id"].as_str().unwrap()
+            ),
+            &other_key
+        )
+        .await
+        .status,
+        404
+    );
+    assert_eq!(
+        s.get_path(
+            &format!("/v1/payments/{id}/refunds/ref_nope"),
+            &s.local.demo_key
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+async fn refund_refused_by_the_provider_releases_the_reservation(s: Stack) {
+    // OVO one-time payments cannot be refunded at Xendit.
+    let mut ovo = dana_order("ovo-refund");
+    ovo["wallet"] = json!("ovo");
+    let a = s.create("ovo-refund", &ovo).await;
+    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    let id = a.body["id"].as_str().unwrap();
+    s.wait_for(id, "succeeded").await;
+    let r = refund(&s, id, "r-ovo", json!({})).await;
+    assert_eq!(r.status, 201);
+    let failed = s
+        .wait_for_refund(id, r.body["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(failed["failure"]["provider_code"], "REFUND_NOT_SUPPORTED");
+    let p = s.get(id, &s.local.demo_key).await.body;
+    assert_eq!(p["status"], "succeeded");
+    assert_eq!(
+        p["amount_refundable"], 15_000_000,
+        "the reservation is given back"
+    );
+
+    // A refund the provider takes and then fails (magic IDR 2,222).
+    let q = s.paid("fails", 15_000_000).await;
+    let qid = q["id"].as_str().unwrap();
+    let r = refund(&s, qid, "r-2222", json!({"amount": 222_200})).await;
+    let failed = s
+        .wait_for_refund(qid, r.body["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(
+        failed["failure"]["provider_code"],
+        "INSUFFICIENT_MERCHANT_BALANCE"
+    );
+    assert_eq!(
+        s.get(qid, &s.local.demo_key).await.body["amount_refundable"],
+        15_000_000
+    );
+}
+
+async fn pending_refund_is_followed_up(s: Stack) {
+    let p = s.paid("pending", 15_000_000).await;
+    let id = p["id"].as_str().unwrap();
+    // Magic IDR 1,111: the provider keeps the refund PENDING.
+    let r = refund(&s, id, "r-1111", json!({"amount": 111_100})).await;
+    let rid = r.body["id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        s.get_path(
+            &format!("/v1/payments/{id}/refunds/{rid}"),
+            &s.local.demo_key
+        )
+        .await
+        .body["status"],
+        "pending"
+    );
+    let at_provider = s
+        .local
+        .xendit
+        .refunds()
+        .into_iter()
+        .find(|x| x.refund_amount.get() == "1111")
+        .unwrap();
+    s.local.xendit.settle_refund(&at_provider.id, true).unwrap();
+    s.wait_for_refund(id, rid, "succeeded").await;
+    assert_eq!(
+        s.wait_for(id, "partially_refunded").await["amount_refunded"],
+        111_100
+    );
+}
+
+async fn unknown_refund_outcome_is_retried_without_refunding_twice(s: Stack) {
+    let p = s.paid("unknown", 15_000_000).await;
+    let id = p["id"].as_str().unwrap();
+    // Magic IDR 3,333: the refund is made but the answer is a 500.
+    let r = refund(&s, id, "r-3333", json!({"amount": 333_300})).await;
+    s.wait_for_refund(id, r.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let charge = p["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local
+            .xendit
+            .refunds()
+            .iter()
+            .filter(|x| x.charge_id == charge)
+            .count(),
+        1,
+        "the retry found the same refund"
+    );
+    assert_eq!(
+        s.wait_for(id, "partially_refunded").await["amount_refunded"],
+        333_300
+    );
+}
+
+macro_rules! scenarios {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+            macro_rules! scenario {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(s) = start_with($backend, fast()).await else {
+                            return;
+                        };
+                        super::$name(s).await;
+                    }
+                };
+            }
+            scenario!(full_refund);
+            scenario!(two_partial_refunds);
+            scenario!(concurrent_refunds_never_over_refund);
+            scenario!(refusals_and_idempotency);
+            scenario!(refund_refused_by_the_provider_releases_the_reservation);
+            scenario!(pending_refund_is_followed_up);
+            scenario!(unknown_refund_outcome_is_retried_without_refunding_twice);
+        }
+    };
+}
+
+scenarios!(embedded, Backend::Embedded);
+scenarios!(aws, Backend::Aws);
