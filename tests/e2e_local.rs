@@ -585,6 +585,150 @@ async fn a_person_approves_on_the_checkout_page(s: Stack) {
     assert_eq!(p["failure"]["category"], "insufficient_balance");
 }
 
+async fn lists_payments_newest_first_with_filters_and_cursors(s: Stack) {
+    let key = s.local.demo_key.clone();
+    let mut ids = Vec::new();
+    for (i, wallet) in ["dana", "linkaja", "dana", "ovo", "linkaja", "dana"]
+        .iter()
+        .enumerate()
+    {
+        let mut o = dana_order(&format!("list-{i}"));
+        o["wallet"] = json!(wallet);
+        let a = s.create(&format!("list-{i}"), &o).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        ids.push(a.body["id"].as_str().unwrap().to_string());
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let ph = json!({"merchant_reference": "list-ph", "amount": 25000, "currency": "PHP", "country": "PH", "wallet": "gcash", "return_url": "https://shop.example/ph"});
+    ids.push(
+        s.create("list-ph", &ph).await.body["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    // Two DANA payments succeed.
+    for i in [0, 2] {
+        let p = s.get(&ids[i], &key).await;
+        s.simulate(p.body["provider_reference"].as_str().unwrap(), "success")
+            .await;
+        s.wait_for(&ids[i], "succeeded").await;
+    }
+    // Another shop's payment is never listed.
+    let (_, other) = walletpay_app::auth::create_merchant(
+        s.local.app.store.as_ref(),
+        "Other",
+        walletpay_tests::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    s.create_raw(
+        Some(&other),
+        Some("theirs"),
+        dana_order("theirs").to_string(),
+    )
+    .await;
+
+    // Pages of three, newest first, following the cursor.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/payments?limit=3&cursor={c}"),
+            None => "/v1/payments?limit=3".to_string(),
+        };
+        let page = s.get_path(&path, &key).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let data = page.body["data"].as_array().unwrap();
+        assert!(data.len() <= 3);
+        seen.extend(data.iter().map(|p| p["id"].as_str().unwrap().to_string()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+
+    let count = |q: &str| {
+        let s = &s;
+        let key = key.clone();
+        let q = q.to_string();
+        async move {
+            let a = s.get_path(&format!("/v1/payments?{q}"), &key).await;
+            assert_eq!(a.status, 200, "{q}: {}", a.body);
+            a.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        count("wallet=dana").await,
+        [ids[5].clone(), ids[2].clone(), ids[0].clone()]
+    );
+    assert_eq!(
+        count("status=succeeded").await,
+        [ids[2].clone(), ids[0].clone()]
+    );
+    assert_eq!(
+        count("wallet=dana&status=requires_action").await,
+        [ids[5].clone()]
+    );
+    assert_eq!(count("country=PH").await, [ids[6].clone()]);
+    let third = s.get(&ids[3], &key).await.body["created_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let after = count(&format!("created_after={third}")).await;
+    assert_eq!(after, newest_first[..4].to_vec());
+    let before = count(&format!("created_before={third}&limit=100")).await;
+    assert_eq!(before, newest_first[3..].to_vec());
+
+    for (q, field) in [
+        ("status=paid", "status"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("cursor=zz", "cursor"),
+        ("created_after=yesterday", "created_after"),
+        ("wallet=applepay", "wallet"),
+    ] {
+        let a = s.get_path(&format!("/v1/payments?{q}"), &key).await;
+        assert_eq!(
+            (
+                a.status,
+                a.body["error"]["code"].as_str(),
+                a.body["error"]["field"].as_str()
+            ),
+            (400, Some("invalid_parameter"), Some(field)),
+            "{q}"
+        );
+    }
+
+    let events = s
+        .get_path(&format!("/v1/payments/{}/events", ids[0]), &key)
+        .await;
+    assert_eq!(events.status, 200);
+    let names: Vec<&str> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["created", "accepted", "succeeded"]);
+    assert_eq!(events.body["data"][2]["from"], "requires_action");
+    assert_eq!(events.body["data"][2]["source"], "webhook");
+    assert_eq!(
+        s.get_path(&format!("/v1/payments/{}/events", ids[0]), &other)
+            .await
+            .status,
+        404
+    );
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -610,6 +754,7 @@ macro_rules! scenarios {
             scenario!(authentication_and_tenancy);
             scenario!(each_wallet_gets_its_customer_action);
             scenario!(a_person_approves_on_the_checkout_page);
+            scenario!(lists_payments_newest_first_with_filters_and_cursors);
         }
     };
 }

@@ -93,6 +93,46 @@ async fn get_payment(
     )
 }
 
+async fn list_payments(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let get = |k: &str| q.get(k).map(String::as_str);
+            let params = payments::ListParams {
+                status: get("status"),
+                wallet: get("wallet"),
+                country: get("country"),
+                created_after: get("created_after"),
+                created_before: get("created_before"),
+                limit: get("limit"),
+                cursor: get("cursor"),
+            };
+            payments::list_payments(&app, &merchant, &params).await
+        }
+        .await,
+    )
+}
+
+async fn payment_events(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    answer(
+        async {
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            payments::payment_events(&app, &merchant, &id).await
+        }
+        .await,
+    )
+}
+
 async fn cancel_payment(
     State(app): State<App>,
     headers: HeaderMap,
@@ -202,7 +242,8 @@ fn finish(router: Router<App>, app: App) -> Router {
 
 fn payment_routes() -> Router<App> {
     Router::new()
-        .route("/v1/payments", post(create_payment))
+        .route("/v1/payments", post(create_payment).get(list_payments))
+        .route("/v1/payments/{id}/events", get(payment_events))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/cancel", post(cancel_payment))
 }

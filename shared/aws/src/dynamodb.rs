@@ -27,8 +27,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
-    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, RefundStore, StoreError, WebhookDedupStore,
+    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
+    WebhookDedupStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -261,7 +262,7 @@ impl DynamoDbStore {
             "gsi1pk".into(),
             s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)),
         );
-        item.insert("gsi1sk".into(), s(format!("{}#{}", p.created_at, p.id)));
+        item.insert("gsi1sk".into(), s(listing_key(p)));
         Ok(item)
     }
 
@@ -522,6 +523,82 @@ impl PaymentStore for DynamoDbStore {
             Ok(())
         } else {
             Err(StoreError::Conflict)
+        }
+    }
+
+    async fn list_payments(
+        &self,
+        merchant: &MerchantId,
+        query: &PaymentQuery,
+    ) -> Result<(Vec<Payment>, bool), StoreError> {
+        let gsi1pk = format!("MERCHANT#{merchant}#PAYMENTS");
+        // The time bounds are a key condition; status, wallet and country filter the page.
+        // Key values cannot be empty: "0" sorts before every timestamp.
+        let lo = query
+            .created_after
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "0".to_string());
+        let hi = query
+            .created_before
+            .map(|t| format!("{t}#~"))
+            .unwrap_or_else(|| "~".to_string());
+        let mut filters = Vec::new();
+        let mut names = HashMap::new();
+        let mut values: Item = HashMap::from([
+            (":pk".to_string(), s(gsi1pk.clone())),
+            (":lo".to_string(), s(lo)),
+            (":hi".to_string(), s(hi)),
+        ]);
+        if let Some(st) = query.status {
+            filters.push("#status = :status");
+            names.insert("#status".to_string(), "status".to_string());
+            values.insert(":status".into(), s(st.as_str()));
+        }
+        if let Some(w) = query.wallet {
+            filters.push("wallet = :wallet");
+            values.insert(":wallet".into(), s(w.as_str()));
+        }
+        if let Some(c) = query.country {
+            filters.push("country = :country");
+            values.insert(":country".into(), s(c.as_str()));
+        }
+        let mut start: Option<Item> = query.after_key.as_ref().and_then(|k| {
+            let id = k.rsplit_once('#')?.1;
+            Some(HashMap::from([
+                ("gsi1pk".to_string(), s(gsi1pk.clone())),
+                ("gsi1sk".to_string(), s(k.clone())),
+                ("pk".to_string(), s(format!("PAYMENT#{id}"))),
+                ("sk".to_string(), s("PAYMENT")),
+            ]))
+        });
+        let mut out: Vec<Payment> = Vec::new();
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit((query.limit as i32 + 1).max(10))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode(item)?);
+                if out.len() > query.limit {
+                    out.truncate(query.limit);
+                    return Ok((out, true));
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok((out, false)),
+            }
         }
     }
 

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
-    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, RefundStore, StoreError, WebhookDedupStore,
+    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
+    WebhookDedupStore,
 };
 
 fn idem_key(merchant: &MerchantId, key: &str) -> String {
@@ -224,6 +225,32 @@ impl PaymentStore for EmbeddedStore {
             apply_payment_update(s, payment, entry);
             Ok(())
         })
+    }
+
+    async fn list_payments(
+        &self,
+        merchant: &MerchantId,
+        query: &PaymentQuery,
+    ) -> Result<(Vec<Payment>, bool), StoreError> {
+        Ok(self.read(|s| {
+            let mut mine: Vec<(String, &Payment)> = s
+                .payments
+                .values()
+                .filter(|p| &p.merchant_id == merchant)
+                .map(|p| (listing_key(p), p))
+                .filter(|(k, _)| query.after_key.as_ref().is_none_or(|after| k < after))
+                .filter(|(_, p)| query.matches(p))
+                .collect();
+            mine.sort_by(|a, b| b.0.cmp(&a.0));
+            let more = mine.len() > query.limit;
+            (
+                mine.into_iter()
+                    .take(query.limit)
+                    .map(|(_, p)| p.clone())
+                    .collect(),
+                more,
+            )
+        }))
     }
 
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {

@@ -11,6 +11,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
-    ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, IdempotencyStore,
-    Merchant, MerchantStore, PaymentStore, RefundStore, Store, StoreError, WebhookDedupStore,
+    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, Store,
+    StoreError, WebhookDedupStore,
 };

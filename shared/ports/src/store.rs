@@ -132,6 +132,34 @@ pub struct HistoryEntry {
     pub detail: Option<String>,
 }
 
+/// Which of a merchant's payments to list. Time bounds are inclusive; `after_key` is the
+/// listing key (`<created_at>#<payment id>`) of the last payment of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentQuery {
+    pub status: Option<PaymentStatus>,
+    pub wallet: Option<walletpay_domain::WalletId>,
+    pub country: Option<walletpay_domain::Country>,
+    pub created_after: Option<Timestamp>,
+    pub created_before: Option<Timestamp>,
+    pub limit: usize,
+    pub after_key: Option<String>,
+}
+
+impl PaymentQuery {
+    pub fn matches(&self, p: &Payment) -> bool {
+        self.status.is_none_or(|s| p.status == s)
+            && self.wallet.is_none_or(|w| p.wallet == w)
+            && self.country.is_none_or(|c| p.country == c)
+            && self.created_after.is_none_or(|t| p.created_at >= t)
+            && self.created_before.is_none_or(|t| p.created_at <= t)
+    }
+}
+
+/// The key a payment is listed by: newest first is descending order of this string.
+pub fn listing_key(p: &Payment) -> String {
+    format!("{}#{}", p.created_at, p.id)
+}
+
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
     /// Writes a new payment and its first history entry together; `AlreadyExists` if the id
@@ -152,6 +180,13 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The history, oldest first.
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// A merchant's payments, newest first: up to `query.limit` of them, and whether more
+    /// follow.
+    async fn list_payments(
+        &self,
+        merchant: &MerchantId,
+        query: &PaymentQuery,
+    ) -> Result<(Vec<Payment>, bool), StoreError>;
 }
 
 #[async_trait]
