@@ -729,6 +729,75 @@ async fn lists_payments_newest_first_with_filters_and_cursors(s: Stack) {
     );
 }
 
+async fn failures_speak_the_customers_language(s: Stack) {
+    use walletpay_domain::{failure_message, FailureCategory, Lang};
+    let a = s.create("lang", &dana_order("lang")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    s.simulate(
+        a.body["provider_reference"].as_str().unwrap(),
+        "insufficient_balance",
+    )
+    .await;
+    let p = s.wait_for(&id, "failed").await;
+    // No Accept-Language: the payment's country (Indonesia) decides.
+    assert_eq!(
+        p["failure"]["message"],
+        failure_message(FailureCategory::InsufficientBalance, Lang::Id)
+    );
+    assert_eq!(
+        p["failure"]["recovery"],
+        json!(["retry_same_wallet", "switch_wallet", "use_card"])
+    );
+    // The other Indonesian wallets this shop takes for IDR 150,000 (GoPay has no provider yet).
+    assert_eq!(
+        p["failure"]["alternatives"],
+        json!(["ovo", "shopeepay", "linkaja"])
+    );
+    for (header, lang) in [
+        ("th-TH,th;q=0.9", Lang::Th),
+        ("fr-FR, vi;q=0.5", Lang::Vi),
+        ("pt-BR", Lang::PtBr),
+        ("zh-CN", Lang::Zh),
+        ("ms", Lang::Ms),
+        ("en-US", Lang::En),
+        ("fr", Lang::Id),
+    ] {
+        let resp = s
+            .http
+            .get(s.url(&format!("/v1/payments/{id}")))
+            .header("authorization", format!("Bearer {}", s.local.demo_key))
+            .header("accept-language", header)
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(
+            body["failure"]["message"],
+            failure_message(FailureCategory::InsufficientBalance, lang),
+            "{header}"
+        );
+    }
+    // A Philippine payment speaks English.
+    let ph = json!({"merchant_reference": "lang-ph", "amount": 25000, "currency": "PHP", "country": "PH", "wallet": "gcash", "return_url": "https://shop.example/ph"});
+    let b = s.create("lang-ph", &ph).await;
+    s.simulate(
+        b.body["provider_reference"].as_str().unwrap(),
+        "risk_rejected",
+    )
+    .await;
+    let q = s.wait_for(b.body["id"].as_str().unwrap(), "failed").await;
+    assert_eq!(
+        q["failure"]["message"],
+        failure_message(FailureCategory::RiskRejected, Lang::En)
+    );
+    assert_eq!(q["failure"]["retryable"], false);
+    assert_eq!(
+        q["failure"]["recovery"],
+        json!(["switch_wallet", "use_card"])
+    );
+    assert_eq!(q["failure"]["alternatives"], json!(["maya", "grabpay"]));
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -755,6 +824,7 @@ macro_rules! scenarios {
             scenario!(each_wallet_gets_its_customer_action);
             scenario!(a_person_approves_on_the_checkout_page);
             scenario!(lists_payments_newest_first_with_filters_and_cursors);
+            scenario!(failures_speak_the_customers_language);
         }
     };
 }

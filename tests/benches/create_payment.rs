@@ -62,6 +62,7 @@ fn main() {
                     &merchant,
                     Some(&key),
                     b.as_bytes(),
+                    None,
                 )
                 .await
                 .expect("payment created");

@@ -8,6 +8,7 @@ use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use walletpay_app::payments::{self, MAX_BODY_BYTES};
 use walletpay_app::{auth, refunds, webhooks, ApiError, App, Reply};
+use walletpay_domain::Lang;
 
 /// Providers batch events; allow more than the API's own 64 KiB.
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
@@ -50,6 +51,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The language failures are explained in: `Accept-Language`, else the payment's country.
+fn lang(headers: &HeaderMap) -> Option<Lang> {
+    header(headers, "accept-language").and_then(Lang::from_accept_language)
+}
+
 async fn create_payment(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     answer(
         async {
@@ -58,8 +64,14 @@ async fn create_payment(State(app): State<App>, headers: HeaderMap, body: Body) 
             // Check the key before reading the body, so a missing key costs nothing.
             payments::check_idempotency_key(header(&headers, "idempotency-key"))?;
             let body = read_body(body, MAX_BODY_BYTES).await?;
-            payments::create_payment(&app, &merchant, header(&headers, "idempotency-key"), &body)
-                .await
+            payments::create_payment(
+                &app,
+                &merchant,
+                header(&headers, "idempotency-key"),
+                &body,
+                lang(&headers),
+            )
+            .await
         }
         .await,
     )
@@ -87,7 +99,7 @@ async fn get_payment(
                     .field("refresh"))
                 }
             };
-            payments::get_payment(&app, &merchant, &id, refresh).await
+            payments::get_payment(&app, &merchant, &id, refresh, lang(&headers)).await
         }
         .await,
     )
@@ -112,7 +124,7 @@ async fn list_payments(
                 limit: get("limit"),
                 cursor: get("cursor"),
             };
-            payments::list_payments(&app, &merchant, &params).await
+            payments::list_payments(&app, &merchant, &params, lang(&headers)).await
         }
         .await,
     )
@@ -142,7 +154,7 @@ async fn cancel_payment(
         async {
             let merchant =
                 auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            payments::cancel_payment(&app, &merchant, &id).await
+            payments::cancel_payment(&app, &merchant, &id, lang(&headers)).await
         }
         .await,
     )
@@ -166,6 +178,7 @@ async fn create_refund(
                 &id,
                 header(&headers, "idempotency-key"),
                 &body,
+                lang(&headers),
             )
             .await
         }
@@ -182,7 +195,7 @@ async fn list_refunds(
         async {
             let merchant =
                 auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            refunds::list_refunds(&app, &merchant, &id).await
+            refunds::list_refunds(&app, &merchant, &id, lang(&headers)).await
         }
         .await,
     )
@@ -197,7 +210,7 @@ async fn get_refund(
         async {
             let merchant =
                 auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            refunds::get_refund(&app, &merchant, &id, &refund_id).await
+            refunds::get_refund(&app, &merchant, &id, &refund_id, lang(&headers)).await
         }
         .await,
     )

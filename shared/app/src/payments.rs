@@ -14,8 +14,8 @@ use crate::view::payment_json;
 use serde_json::{Map, Value};
 use walletpay_domain::catalog::wallet_spec;
 use walletpay_domain::{
-    ActionKind, Country, Currency, Customer, Failure, FailureCode, MerchantId, Money, Payment,
-    PaymentEvent, PaymentId, PaymentStatus, WalletId,
+    ActionKind, Country, Currency, Customer, Failure, FailureCode, Lang, MerchantId, Money,
+    Payment, PaymentEvent, PaymentId, PaymentStatus, WalletId,
 };
 use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
 use walletpay_wallet_adapter::{AdapterError, ChargeRequest};
@@ -302,6 +302,7 @@ pub async fn create_payment(
     merchant: &MerchantId,
     idempotency_key: Option<&str>,
     body: &[u8],
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let key = check_idempotency_key(idempotency_key)?;
     if body.len() > MAX_BODY_BYTES {
@@ -340,7 +341,14 @@ pub async fn create_payment(
 
     // A taken-over claim may find its payment already written by the request that died.
     if let Some(existing) = app.store.get_payment(&payment_id).await? {
-        return finish(app, merchant, &scoped_key, 201, payment_json(&existing)).await;
+        return finish(
+            app,
+            merchant,
+            &scoped_key,
+            201,
+            payment_json(app, &existing, lang),
+        )
+        .await;
     }
 
     let payment = Payment {
@@ -457,7 +465,14 @@ pub async fn create_payment(
         .map_err(transition_error)?
         .0;
     }
-    finish(app, merchant, &scoped_key, 201, payment_json(&current)).await
+    finish(
+        app,
+        merchant,
+        &scoped_key,
+        201,
+        payment_json(app, &current, lang),
+    )
+    .await
 }
 
 /// The merchant's own payment, or 404 (also for another merchant's payment, so ids reveal
@@ -483,6 +498,7 @@ pub async fn get_payment(
     merchant: &MerchantId,
     id: &str,
     refresh: bool,
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let mut p = load_own(app, merchant, id).await?;
     if refresh && !matches!(p.status, PaymentStatus::Succeeded | PaymentStatus::Failed) {
@@ -490,17 +506,22 @@ pub async fn get_payment(
             .await
             .map_err(transition_error)?;
     }
-    Ok(Reply::json(200, payment_json(&p)))
+    Ok(Reply::json(200, payment_json(app, &p, lang)))
 }
 
 /// `POST /v1/payments/{id}/cancel`: the customer will not pay. Voids the charge at the
 /// provider where it can; where it cannot (a pending Xendit charge), the payment is marked
 /// `canceled` and the status checks keep watching the charge, so a payment the customer
 /// completes anyway is still recorded (`late_success`).
-pub async fn cancel_payment(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
+pub async fn cancel_payment(
+    app: &App,
+    merchant: &MerchantId,
+    id: &str,
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
     let p = load_own(app, merchant, id).await?;
     match p.status {
-        PaymentStatus::Canceled => return Ok(Reply::json(200, payment_json(&p))),
+        PaymentStatus::Canceled => return Ok(Reply::json(200, payment_json(app, &p, lang))),
         PaymentStatus::Processing | PaymentStatus::RequiresAction => {}
         other => {
             return Err(ApiError::new(
@@ -523,7 +544,7 @@ pub async fn cancel_payment(app: &App, merchant: &MerchantId, id: &str) -> Resul
     let (after, _) = transition(app, &id, Some(p), &PaymentEvent::Canceled, "api", None)
         .await
         .map_err(transition_error)?;
-    Ok(Reply::json(200, payment_json(&after)))
+    Ok(Reply::json(200, payment_json(app, &after, lang)))
 }
 
 /// The query of `GET /v1/payments`, as the API received it.
@@ -560,6 +581,7 @@ pub async fn list_payments(
     app: &App,
     merchant: &MerchantId,
     params: &ListParams<'_>,
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let time =
         |v: Option<&str>, field: &str| -> Result<Option<walletpay_domain::Timestamp>, ApiError> {
@@ -611,8 +633,10 @@ pub async fn list_payments(
     } else {
         None
     };
-    let data: Vec<crate::view::PaymentView<'_>> =
-        payments.iter().map(crate::view::PaymentView::of).collect();
+    let data: Vec<crate::view::PaymentView<'_>> = payments
+        .iter()
+        .map(|p| crate::view::PaymentView::render(app, p, lang))
+        .collect();
     let body = serde_json::json!({ "data": data, "next_cursor": next_cursor });
     Ok(Reply::json(200, body.to_string()))
 }

@@ -19,14 +19,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::Duration;
 use walletpay_domain::{
-    Decision, Failure, FailureCode, MerchantId, Money, Payment, PaymentEvent, PaymentId, Refund,
-    RefundId, RefundReason, RefundRefusal, RefundStatus, Timestamp,
+    Decision, Failure, FailureCode, Lang, MerchantId, Money, Payment, PaymentEvent, PaymentId,
+    Refund, RefundId, RefundReason, RefundRefusal, RefundStatus, Timestamp,
 };
 use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState, QueueError, StoreError};
 use walletpay_wallet_adapter::{AdapterError, RefundOutcome, RefundRequest};
 
-/// The API's view of a refund.
-pub fn refund_json(r: &Refund) -> Value {
+/// The API's view of a refund (a failure explained in `lang`, English by default).
+pub fn refund_json(r: &Refund, lang: Option<Lang>) -> Value {
+    let failure = r
+        .failure
+        .as_ref()
+        .map(|f| crate::view::FailureView::of(f, lang.unwrap_or(Lang::En), None));
     json!({
         "id": r.id.as_str(),
         "object": "refund",
@@ -36,7 +40,7 @@ pub fn refund_json(r: &Refund) -> Value {
         "status": r.status.as_str(),
         "reason": r.reason.as_str(),
         "merchant_reference": r.merchant_reference,
-        "failure": r.failure,
+        "failure": failure,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
     })
@@ -169,6 +173,7 @@ pub async fn create_refund(
     payment_id: &str,
     idempotency_key: Option<&str>,
     body: &[u8],
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let key = check_key(idempotency_key)?;
     if body.len() > MAX_BODY_BYTES {
@@ -225,7 +230,7 @@ pub async fn create_refund(
             merchant,
             &scoped_key,
             201,
-            refund_json(&existing).to_string(),
+            refund_json(&existing, lang).to_string(),
         )
         .await;
     }
@@ -252,7 +257,7 @@ pub async fn create_refund(
         merchant,
         &scoped_key,
         201,
-        refund_json(&refund).to_string(),
+        refund_json(&refund, lang).to_string(),
     )
     .await
 }
@@ -363,6 +368,7 @@ pub async fn get_refund(
     merchant: &MerchantId,
     payment_id: &str,
     refund_id: &str,
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let p = load_own(app, merchant, payment_id).await?;
     let refund_id = parse_refund_id(refund_id)?;
@@ -371,7 +377,7 @@ pub async fn get_refund(
         .get_refund(&p.id, &refund_id)
         .await?
         .ok_or_else(|| ApiError::not_found("refund"))?;
-    Ok(Reply::json(200, refund_json(&r).to_string()))
+    Ok(Reply::json(200, refund_json(&r, lang).to_string()))
 }
 
 /// `GET /v1/payments/{id}/refunds`: all of a payment's refunds, oldest first (a payment has
@@ -380,10 +386,11 @@ pub async fn list_refunds(
     app: &App,
     merchant: &MerchantId,
     payment_id: &str,
+    lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let p = load_own(app, merchant, payment_id).await?;
     let refunds = app.store.list_refunds(&p.id).await?;
-    let data: Vec<Value> = refunds.iter().map(refund_json).collect();
+    let data: Vec<Value> = refunds.iter().map(|r| refund_json(r, lang)).collect();
     Ok(Reply::json(
         200,
         json!({"data": data, "next_cursor": null}).to_string(),

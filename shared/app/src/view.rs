@@ -1,7 +1,43 @@
-//! The API's representation of a payment.
+//! The API's representation of a payment, in the customer's language.
 
+use crate::app::App;
 use serde::Serialize;
-use walletpay_domain::{Failure, NextAction, Payment, Timestamp};
+use walletpay_domain::catalog::wallets_in;
+use walletpay_domain::{
+    failure_message, Failure, FailureCategory, FailureCode, Lang, NextAction, Payment, Recovery,
+    Timestamp,
+};
+
+#[derive(Debug, Serialize)]
+pub struct FailureView<'a> {
+    pub code: FailureCode,
+    pub category: FailureCategory,
+    pub message: &'static str,
+    pub retryable: bool,
+    pub recovery: &'a [Recovery],
+    /// With `switch_wallet`: the other wallets this shop takes in the payment's country for
+    /// its amount, most used first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Vec<&'static str>>,
+    pub provider_code: Option<&'a str>,
+}
+
+impl<'a> FailureView<'a> {
+    pub fn of(f: &'a Failure, lang: Lang, alternatives: Option<Vec<&'static str>>) -> Self {
+        FailureView {
+            code: f.code,
+            category: f.category,
+            message: failure_message(f.category, lang),
+            retryable: f.retryable,
+            recovery: &f.recovery,
+            alternatives: f
+                .recovery
+                .contains(&Recovery::SwitchWallet)
+                .then(|| alternatives.unwrap_or_default()),
+            provider_code: f.provider_code.as_deref(),
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct PaymentView<'a> {
@@ -19,7 +55,7 @@ pub struct PaymentView<'a> {
     pub provider: &'static str,
     pub provider_reference: Option<&'a str>,
     pub next_action: Option<&'a NextAction>,
-    pub failure: Option<&'a Failure>,
+    pub failure: Option<FailureView<'a>>,
     pub merchant_reference: &'a str,
     pub description: Option<&'a str>,
     pub late_success: bool,
@@ -28,8 +64,20 @@ pub struct PaymentView<'a> {
     pub expires_at: Timestamp,
 }
 
+/// The wallets the customer can switch to: same country, the amount within their limits,
+/// a provider configured for them, the failed one left out.
+pub fn alternatives(app: &App, p: &Payment) -> Vec<&'static str> {
+    wallets_in(p.country)
+        .filter(|s| s.wallet != p.wallet)
+        .filter(|s| (s.min_minor..=s.max_minor).contains(&p.amount.minor))
+        .filter(|s| app.adapters.route(p.country, s.wallet).is_some())
+        .map(|s| s.wallet.as_str())
+        .collect()
+}
+
 impl<'a> PaymentView<'a> {
-    pub fn of(p: &'a Payment) -> Self {
+    pub fn render(app: &App, p: &'a Payment, lang: Option<Lang>) -> Self {
+        let lang = lang.unwrap_or_else(|| Lang::of_country(p.country));
         PaymentView {
             id: p.id.as_str(),
             object: "payment",
@@ -43,7 +91,10 @@ impl<'a> PaymentView<'a> {
             provider: p.provider.as_str(),
             provider_reference: p.provider_reference.as_deref(),
             next_action: p.next_action.as_ref(),
-            failure: p.failure.as_ref(),
+            failure: p
+                .failure
+                .as_ref()
+                .map(|f| FailureView::of(f, lang, Some(alternatives(app, p)))),
             merchant_reference: &p.merchant_reference,
             description: p.description.as_deref(),
             late_success: p.late_success,
@@ -54,6 +105,6 @@ impl<'a> PaymentView<'a> {
     }
 }
 
-pub fn payment_json(p: &Payment) -> String {
-    serde_json::to_string(&PaymentView::of(p)).expect("a payment view serialises")
+pub fn payment_json(app: &App, p: &Payment, lang: Option<Lang>) -> String {
+    serde_json::to_string(&PaymentView::render(app, p, lang)).expect("a payment view serialises")
 }

@@ -7,6 +7,7 @@ mod macros;
 pub mod catalog;
 pub mod failure;
 pub mod ids;
+pub mod messages;
 pub mod money;
 pub mod payment;
 pub mod refund;
@@ -15,6 +16,7 @@ pub mod time;
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
 pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
 pub use ids::{MerchantId, PaymentId};
+pub use messages::{failure_message, Lang};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{
     Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,
