@@ -92,6 +92,7 @@ async fn every_sample_event_gets_its_expected_answer() {
     p.id = PaymentId::parse(SAMPLE_PAYMENT).unwrap();
     let created = HistoryEntry {
         payment_id: p.id.clone(),
+        merchant_id: p.merchant_id.clone(),
         seq: 1,
         at: p.created_at,
         event: "created".into(),

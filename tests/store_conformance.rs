@@ -14,6 +14,7 @@ use walletpay_tests::{merchant_id, now, rand_u128, sample_payment};
 fn created_entry(p: &Payment) -> HistoryEntry {
     HistoryEntry {
         payment_id: p.id.clone(),
+        merchant_id: p.merchant_id.clone(),
         seq: 1,
         at: p.created_at,
         event: "created".into(),
@@ -27,6 +28,7 @@ fn created_entry(p: &Payment) -> HistoryEntry {
 fn next_entry(p: &Payment, from: PaymentStatus, event: &str) -> HistoryEntry {
     HistoryEntry {
         payment_id: p.id.clone(),
+        merchant_id: p.merchant_id.clone(),
         seq: p.version,
         at: p.updated_at,
         event: event.into(),

@@ -7,7 +7,7 @@ use axum::Router;
 use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use walletpay_app::payments::{self, MAX_BODY_BYTES};
-use walletpay_app::{auth, refunds, webhooks, ApiError, App, Reply};
+use walletpay_app::{auth, merchant, notifications, refunds, webhooks, ApiError, App, Reply};
 use walletpay_domain::Lang;
 
 /// Providers batch events; allow more than the API's own 64 KiB.
@@ -216,6 +216,61 @@ async fn get_refund(
     )
 }
 
+async fn list_events(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    answer(
+        async {
+            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            notifications::list_events(&app, &merchant, q.get("after").map(String::as_str), q.get("limit").map(String::as_str)).await
+        }
+        .await,
+    )
+}
+
+async fn redeliver_event(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    answer(
+        async {
+            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            notifications::redeliver(&app, &merchant, &id).await
+        }
+        .await,
+    )
+}
+
+async fn get_merchant(State(app): State<App>, headers: HeaderMap) -> Response {
+    answer(
+        async {
+            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            merchant::get_merchant(&app, &merchant).await
+        }
+        .await,
+    )
+}
+
+async fn update_merchant(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    answer(
+        async {
+            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            merchant::update_merchant(&app, &merchant, &body).await
+        }
+        .await,
+    )
+}
+
+async fn rotate_webhook_secret(State(app): State<App>, headers: HeaderMap) -> Response {
+    answer(
+        async {
+            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            merchant::rotate_webhook_secret(&app, &merchant).await
+        }
+        .await,
+    )
+}
+
 async fn receive_webhook(
     State(app): State<App>,
     Path(provider): Path<String>,
@@ -259,6 +314,10 @@ fn payment_routes() -> Router<App> {
         .route("/v1/payments/{id}/events", get(payment_events))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/cancel", post(cancel_payment))
+        .route("/v1/events", get(list_events))
+        .route("/v1/events/{id}/redeliver", post(redeliver_event))
+        .route("/v1/merchant", get(get_merchant).patch(update_merchant))
+        .route("/v1/merchant/webhook-secret", post(rotate_webhook_secret))
 }
 
 fn refund_routes() -> Router<App> {

@@ -7,6 +7,8 @@
 //! | `PAYMENT_EVENTS_QUEUE_URL` | the payment-events SQS queue | required |
 //! | `STATUS_CHECKS_QUEUE_URL` | the status-check SQS queue | required |
 //! | `REFUNDS_QUEUE_URL` | the refund-job SQS queue | required |
+//! | `NOTIFICATIONS_QUEUE_URL` | the merchant-notification SQS queue | required |
+//! | `NOTIFICATIONS_DLQ_URL` | where undeliverable notifications are parked | required |
 //! | `XENDIT_BASE_URL` | Xendit's API | `https://api.xendit.co` |
 //! | `XENDIT_SECRET_NAME` | Secrets Manager secret with Xendit's keys | `walletpay/xendit` |
 //! | `SECRETS_CACHE_SECONDS` | how long a secret is cached | `60` |
@@ -43,6 +45,41 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
     Adapters::new().with(Arc::new(Xendit::new(xendit, secrets)))
 }
 
+/// Delivers merchant notifications over HTTPS, with a bounded wait.
+pub struct HttpWebhookSender {
+    http: reqwest::Client,
+}
+
+impl HttpWebhookSender {
+    pub fn new() -> Self {
+        HttpWebhookSender {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .connect_timeout(Duration::from_secs(3))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("HTTP client"),
+        }
+    }
+}
+
+impl Default for HttpWebhookSender {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait::async_trait]
+impl walletpay_ports::webhooks::WebhookSender for HttpWebhookSender {
+    async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> Result<u16, String> {
+        let mut req = self.http.post(url).body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        req.send().await.map(|r| r.status().as_u16()).map_err(|e| e.to_string())
+    }
+}
+
 /// The whole application on AWS services.
 pub async fn app_from_env() -> Result<App, String> {
     let config = walletpay_aws::load_config().await;
@@ -53,6 +90,10 @@ pub async fn app_from_env() -> Result<App, String> {
         .map_err(|_| "STATUS_CHECKS_QUEUE_URL is not set".to_string())?;
     let refunds_url = std::env::var("REFUNDS_QUEUE_URL")
         .map_err(|_| "REFUNDS_QUEUE_URL is not set".to_string())?;
+    let notifications_url = std::env::var("NOTIFICATIONS_QUEUE_URL")
+        .map_err(|_| "NOTIFICATIONS_QUEUE_URL is not set".to_string())?;
+    let notifications_dlq_url = std::env::var("NOTIFICATIONS_DLQ_URL")
+        .map_err(|_| "NOTIFICATIONS_DLQ_URL is not set".to_string())?;
     let ttl = env_or("SECRETS_CACHE_SECONDS", "60")
         .parse()
         .map_err(|_| "SECRETS_CACHE_SECONDS must be a number".to_string())?;
@@ -65,6 +106,9 @@ pub async fn app_from_env() -> Result<App, String> {
         payment_events: Arc::new(SqsQueue::new(&config, queue_url)),
         status_checks: Arc::new(SqsQueue::new(&config, status_url)),
         refunds: Arc::new(SqsQueue::new(&config, refunds_url)),
+        notifications: Arc::new(SqsQueue::new(&config, notifications_url)),
+        notifications_dead: Arc::new(SqsQueue::new(&config, notifications_dlq_url)),
+        webhooks: Arc::new(HttpWebhookSender::new()),
         clock: Arc::new(SystemClock),
         adapters: adapters_from_env(secrets),
         settings: Settings::default(),

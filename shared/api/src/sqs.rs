@@ -21,6 +21,8 @@ pub enum Consumer {
     StatusChecks,
     /// Refund jobs: provider calls and refund status checks.
     Refunds,
+    /// Merchant notifications to deliver.
+    Notifications,
 }
 
 async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
@@ -50,6 +52,16 @@ async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
             }
             Err(e) => {
                 tracing::warn!(message_id = m.message_id, error = %e, "refund job will be retried");
+                false
+            }
+        },
+        Consumer::Notifications => match walletpay_app::notifications::deliver(app, m.body).await {
+            Ok(done) => {
+                tracing::debug!(message_id = m.message_id, ?done, "notification");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(message_id = m.message_id, error = %e, "notification job will be retried");
                 false
             }
         },

@@ -54,6 +54,15 @@ pub struct Settings {
     pub refund_retry_delays: Vec<Duration>,
     /// A refund still pending after this many provider calls is left to reconciliation.
     pub refund_max_attempts: u32,
+    /// Waits between a notification's delivery attempts; after the last, the dead-letter
+    /// queue. The default spans 45 hours.
+    pub notification_delays: Vec<Duration>,
+    /// An outbox entry older than this whose notification was never queued is queued by the
+    /// sweeper.
+    pub outbox_grace: Duration,
+    /// Whether merchant webhook URLs may be plain http or point at private addresses (the
+    /// local stack); never in production.
+    pub allow_insecure_webhook_urls: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +81,11 @@ impl Default for Settings {
                 .map(Duration::from_secs)
                 .to_vec(),
             refund_max_attempts: 30,
+            notification_delays: [10, 60, 300, 1800, 7200, 6 * 3600, 12 * 3600, 24 * 3600]
+                .map(Duration::from_secs)
+                .to_vec(),
+            outbox_grace: Duration::from_secs(60),
+            allow_insecure_webhook_urls: false,
         }
     }
 }
@@ -86,6 +100,12 @@ pub struct App {
     pub status_checks: Arc<dyn Queue>,
     /// Refund jobs for the refund worker (see `refunds`).
     pub refunds: Arc<dyn Queue>,
+    /// Merchant notifications waiting to be delivered (see `notifications`).
+    pub notifications: Arc<dyn Queue>,
+    /// Notifications that exhausted their retries.
+    pub notifications_dead: Arc<dyn Queue>,
+    /// How notifications reach merchants.
+    pub webhooks: Arc<dyn walletpay_ports::webhooks::WebhookSender>,
     pub clock: Arc<dyn Clock>,
     pub adapters: Adapters,
     pub settings: Settings,

@@ -56,11 +56,7 @@ pub async fn create_merchant(
         None => generate_key(),
     };
     let (key_id, secret) = parse_key(&key).expect("well-formed key");
-    let merchant = Merchant {
-        id: MerchantId::new(now.millis(), rand::random()),
-        name: name.to_string(),
-        created_at: now,
-    };
+    let merchant = Merchant::new(MerchantId::new(now.millis(), rand::random()), name, now);
     store.put_merchant(&merchant).await?;
     store
         .insert_api_key(&ApiKeyRecord {

@@ -6,6 +6,8 @@ pub mod auth;
 mod error;
 pub mod events;
 pub mod idempotency;
+pub mod merchant;
+pub mod notifications;
 pub mod payments;
 pub mod refunds;
 pub mod status;

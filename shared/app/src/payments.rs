@@ -375,6 +375,7 @@ pub async fn create_payment(
     };
     let created = HistoryEntry {
         payment_id: payment_id.clone(),
+        merchant_id: merchant.clone(),
         seq: 1,
         at: now,
         event: "created".into(),
@@ -394,6 +395,7 @@ pub async fn create_payment(
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
         return Err(e.into());
     }
+    crate::notifications::notify(app, &created).await;
 
     let charge = ChargeRequest {
         payment_id: &payment.id,

@@ -323,7 +323,10 @@ async fn reserve(
         };
         let entry = history(&p, from, &event, "api", Some(refund_id.to_string()));
         match app.store.create_refund(&p, &entry, &refund).await {
-            Ok(()) => return Ok(refund),
+            Ok(()) => {
+                crate::notifications::notify(app, &entry).await;
+                return Ok(refund);
+            }
             Err(StoreError::Conflict) => {
                 // Spread the retries of a burst of refunds a little.
                 let jitter = rand::random::<u64>() % (5 + attempt as u64 * 2);
@@ -348,6 +351,7 @@ fn history(
 ) -> HistoryEntry {
     HistoryEntry {
         payment_id: p.id.clone(),
+        merchant_id: p.merchant_id.clone(),
         seq: p.version,
         at: p.updated_at,
         event: event.name().to_string(),
@@ -635,6 +639,9 @@ async fn settle(
         match app.store.update_refund(&refund, change).await {
             Ok(()) => {
                 tracing::info!(refund = %refund_id, status = status.as_str(), "refund settled");
+                if change.is_some() {
+                    crate::notifications::notify(app, &entry).await;
+                }
                 return Ok(Worked::Done(status));
             }
             Err(StoreError::Conflict) => continue,
@@ -642,4 +649,38 @@ async fn settle(
         }
     }
     Err(WorkError::Contention(refund_id))
+}
+
+/// A success that arrived after the payment expired or was canceled: refunded at once if
+/// the merchant asked for that. The refund id derives from the payment, so however often
+/// this runs for one payment, one refund is made.
+pub async fn refund_late_success(app: &App, payment: &Payment) {
+    let merchant = match app.store.get_merchant(&payment.merchant_id).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(payment = %payment.id, error = %e, "cannot read the merchant's late-success setting");
+            return;
+        }
+    };
+    if !merchant.refund_late_successes {
+        return;
+    }
+    let seed = u128::from_str_radix(&hex::encode(&payment.id.body().as_bytes()[10..]), 16).unwrap_or(0);
+    let refund_id = RefundId::new(payment.created_at.millis(), seed);
+    let now = app.clock.now();
+    let job = RefundJob { payment_id: payment.id.clone(), refund_id: refund_id.clone(), due_at: now, requested_at: now };
+    if let Err(e) = enqueue(app, &job).await {
+        tracing::error!(payment = %payment.id, error = %e, "late-success refund not queued");
+        return;
+    }
+    let new = NewRefund {
+        amount: None,
+        reason: RefundReason::Other,
+        merchant_reference: Some("late_success".into()),
+    };
+    match reserve(app, payment.clone(), &refund_id, &new).await {
+        Ok(r) => tracing::info!(payment = %payment.id, refund = %r.id, "late success refunded automatically"),
+        Err(e) => tracing::error!(payment = %payment.id, code = e.code, "late-success refund not made"),
+    }
 }

@@ -50,6 +50,7 @@ pub async fn transition(
         );
         let entry = HistoryEntry {
             payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
             seq: p.version,
             at: p.updated_at,
             event: event.name().to_string(),
@@ -63,7 +64,13 @@ pub async fn transition(
             },
         };
         match app.store.update_payment(&p, &entry).await {
-            Ok(()) => return Ok((p, decision)),
+            Ok(()) => {
+                crate::notifications::notify(app, &entry).await;
+                if late {
+                    crate::refunds::refund_late_success(app, &p).await;
+                }
+                return Ok((p, decision));
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -12,7 +12,10 @@
 //! | webhook de-dup   | `WEBHOOK#<dedup key>`       | `WEBHOOK`         | yes |
 //!
 //! Payments also carry `gsi1pk = MERCHANT#<merchant id>#PAYMENTS`, `gsi1sk = <created_at>#<id>`
-//! so a merchant's payments can be listed newest first without a scan.
+//! so a merchant's payments can be listed newest first without a scan. History entries are
+//! the merchant's events: `gsi1pk = MERCHANT#<merchant id>#EVENTS`, `gsi1sk = <feed key>` for
+//! the event feed, and, until their notification is queued, `gsi2pk = OUTBOX#<shard 0-7>`,
+//! `gsi2sk = <feed key>` (a sparse index: the outbox).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -27,16 +30,24 @@ use serde::Serialize;
 use std::collections::HashMap;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
-    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
     IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
     WebhookDedupStore,
 };
 
 type Item = HashMap<String, AttributeValue>;
 
-/// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), index `gsi1` on
-/// `gsi1pk`/`gsi1sk` (S, all attributes), TTL attribute `ttl`, on-demand billing.
-pub const TABLE_DEFINITION: &str = "pk/sk (S), gsi1 on gsi1pk/gsi1sk (S), TTL on ttl";
+/// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), indexes `gsi1` on
+/// `gsi1pk`/`gsi1sk` and `gsi2` on `gsi2pk`/`gsi2sk` (S, all attributes), TTL attribute
+/// `ttl`, on-demand billing.
+pub const TABLE_DEFINITION: &str = "pk/sk (S), gsi1 on gsi1pk/gsi1sk, gsi2 on gsi2pk/gsi2sk (S), TTL on ttl";
+
+/// Outbox shards, so a flash sale's events do not all land on one index partition.
+const OUTBOX_SHARDS: u32 = 8;
+
+fn outbox_shard(id: &PaymentId) -> u32 {
+    id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % OUTBOX_SHARDS
+}
 
 #[derive(Clone)]
 pub struct DynamoDbStore {
@@ -61,7 +72,7 @@ fn encode<T: Serialize>(record: &T, pk: String, sk: String) -> Result<Item, Stor
 }
 
 fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
-    for k in ["pk", "sk", "ttl", "gsi1pk", "gsi1sk"] {
+    for k in ["pk", "sk", "ttl", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
         item.remove(k);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(e.to_string()))
@@ -153,6 +164,8 @@ impl DynamoDbStore {
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("gsi1pk"))
             .attribute_definitions(attr("gsi1sk"))
+            .attribute_definitions(attr("gsi2pk"))
+            .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(
@@ -160,6 +173,19 @@ impl DynamoDbStore {
                     .index_name("gsi1")
                     .key_schema(key("gsi1pk", KeyType::Hash))
                     .key_schema(key("gsi1sk", KeyType::Range))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .expect("index"),
+            )
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name("gsi2")
+                    .key_schema(key("gsi2pk", KeyType::Hash))
+                    .key_schema(key("gsi2sk", KeyType::Range))
                     .projection(
                         Projection::builder()
                             .projection_type(ProjectionType::All)
@@ -267,7 +293,13 @@ impl DynamoDbStore {
     }
 
     fn history_item(&self, h: &HistoryEntry) -> Result<Item, StoreError> {
-        encode(h, payment_pk(&h.payment_id), history_sk(h.seq))
+        let mut item = encode(h, payment_pk(&h.payment_id), history_sk(h.seq))?;
+        let key = feed_key(h);
+        item.insert("gsi1pk".into(), s(format!("MERCHANT#{}#EVENTS", h.merchant_id)));
+        item.insert("gsi1sk".into(), s(key.clone()));
+        item.insert("gsi2pk".into(), s(format!("OUTBOX#{}", outbox_shard(&h.payment_id))));
+        item.insert("gsi2sk".into(), s(key));
+        Ok(item)
     }
 
     /// The two writes of a payment change: the payment on condition of the version it was
@@ -524,6 +556,79 @@ impl PaymentStore for DynamoDbStore {
         } else {
             Err(StoreError::Conflict)
         }
+    }
+
+    async fn history_entry(&self, id: &PaymentId, seq: u64) -> Result<Option<HistoryEntry>, StoreError> {
+        self.get_item(payment_pk(id), &history_sk(seq)).await?.map(decode).transpose()
+    }
+
+    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(payment_pk(id)))
+            .key("sk", s(history_sk(seq)))
+            .update_expression("REMOVE gsi2pk, gsi2sk")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn outbox_before(&self, before: Timestamp, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut out: Vec<HistoryEntry> = Vec::new();
+        for shard in 0..OUTBOX_SHARDS {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi2")
+                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                .expression_attribute_values(":pk", s(format!("OUTBOX#{shard}")))
+                .expression_attribute_values(":before", s(before.to_string()))
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode(item)?);
+            }
+        }
+        out.sort_by_key(feed_key);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    async fn merchant_events(
+        &self,
+        merchant: &MerchantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("gsi1")
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+            .expression_attribute_values(":pk", s(format!("MERCHANT#{merchant}#EVENTS")))
+            .expression_attribute_values(":after", s(after.unwrap_or("0")))
+            .limit(limit as i32 + 1)
+            .send()
+            .await
+            .map_err(backend)?;
+        let mut out: Vec<HistoryEntry> = Vec::new();
+        for item in page.items.unwrap_or_default() {
+            out.push(decode(item)?);
+        }
+        let more = out.len() > limit;
+        out.truncate(limit);
+        Ok((out, more))
     }
 
     async fn list_payments(

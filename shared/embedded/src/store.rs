@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
-    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
     IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
     WebhookDedupStore,
 };
@@ -24,6 +24,9 @@ struct State {
     history: BTreeMap<PaymentId, Vec<HistoryEntry>>,
     #[serde(default)]
     refunds: BTreeMap<PaymentId, Vec<Refund>>,
+    /// History entries whose notification is not yet queued: `<payment id>#<seq>`.
+    #[serde(default)]
+    outbox: std::collections::BTreeSet<String>,
     webhooks: BTreeMap<String, Timestamp>,
 }
 
@@ -207,6 +210,7 @@ impl PaymentStore for EmbeddedStore {
             }
             s.payments.insert(payment.id.clone(), payment.clone());
             s.history.insert(payment.id.clone(), vec![entry.clone()]);
+            s.outbox.insert(outbox_key(&entry.payment_id, entry.seq));
             Ok(())
         })
     }
@@ -225,6 +229,53 @@ impl PaymentStore for EmbeddedStore {
             apply_payment_update(s, payment, entry);
             Ok(())
         })
+    }
+
+    async fn history_entry(&self, id: &PaymentId, seq: u64) -> Result<Option<HistoryEntry>, StoreError> {
+        Ok(self.read(|s| s.history.get(id).and_then(|h| h.iter().find(|e| e.seq == seq).cloned())))
+    }
+
+    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
+        self.write(|s| {
+            s.outbox.remove(&outbox_key(id, seq));
+            Ok(())
+        })
+    }
+
+    async fn outbox_before(&self, before: Timestamp, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.read(|s| {
+            let mut out: Vec<HistoryEntry> = s
+                .history
+                .values()
+                .flatten()
+                .filter(|e| e.at < before && s.outbox.contains(&outbox_key(&e.payment_id, e.seq)))
+                .cloned()
+                .collect();
+            out.sort_by_key(feed_key);
+            out.truncate(limit);
+            out
+        }))
+    }
+
+    async fn merchant_events(
+        &self,
+        merchant: &MerchantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+        Ok(self.read(|s| {
+            let mut mine: Vec<(String, &HistoryEntry)> = s
+                .history
+                .values()
+                .flatten()
+                .filter(|e| &e.merchant_id == merchant)
+                .map(|e| (feed_key(e), e))
+                .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+                .collect();
+            mine.sort_by(|a, b| a.0.cmp(&b.0));
+            let more = mine.len() > limit;
+            (mine.into_iter().take(limit).map(|(_, e)| e.clone()).collect(), more)
+        }))
     }
 
     async fn list_payments(
@@ -281,11 +332,16 @@ fn check_payment_update(
     Ok(())
 }
 
+fn outbox_key(id: &PaymentId, seq: u64) -> String {
+    format!("{id}#{seq}")
+}
+
 fn apply_payment_update(s: &mut State, payment: &Payment, entry: &HistoryEntry) {
     s.history
         .entry(payment.id.clone())
         .or_default()
         .push(entry.clone());
+    s.outbox.insert(outbox_key(&entry.payment_id, entry.seq));
     s.payments.insert(payment.id.clone(), payment.clone());
 }
 

@@ -49,6 +49,12 @@ pub struct Options {
     /// With the AWS backend: the refund-job queue's URL, or None to create
     /// `walletpay-refunds` and use it.
     pub refunds_queue_url: Option<String>,
+    /// With the AWS backend: the notification queue and its dead-letter queue, or None to
+    /// create `walletpay-notifications` and `walletpay-notifications-dead`.
+    pub notifications_queue_url: Option<String>,
+    pub notifications_dlq_url: Option<String>,
+    /// How often the outbox sweeper runs.
+    pub sweep_every: Duration,
     /// The use cases' tunables (tests shorten the waits).
     pub settings: Settings,
     /// Bound on one provider call.
@@ -70,6 +76,9 @@ impl Default for Options {
             queue_url: None,
             status_queue_url: None,
             refunds_queue_url: None,
+            notifications_queue_url: None,
+            notifications_dlq_url: None,
+            sweep_every: Duration::from_secs(30),
             settings: Settings::default(),
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
@@ -86,6 +95,10 @@ pub struct Ports {
     pub status_checks_receiver: Arc<dyn QueueReceiver>,
     pub refunds: Arc<dyn Queue>,
     pub refunds_receiver: Arc<dyn QueueReceiver>,
+    pub notifications: Arc<dyn Queue>,
+    pub notifications_receiver: Arc<dyn QueueReceiver>,
+    pub notifications_dead: Arc<dyn Queue>,
+    pub notifications_dead_receiver: Arc<dyn QueueReceiver>,
     pub secrets: Arc<dyn Secrets>,
 }
 
@@ -109,6 +122,8 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let queue = in_process_queue(opts.visibility);
             let checks = in_process_queue(opts.visibility);
             let refunds = in_process_queue(opts.visibility);
+            let notifications = in_process_queue(opts.visibility);
+            let dead = Arc::new(InProcessQueue::new(opts.visibility));
             let secrets = StaticSecrets::new().with("walletpay/xendit", &xendit_sandbox_secret());
             Ok(Ports {
                 store: Arc::new(store),
@@ -118,6 +133,10 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 status_checks_receiver: checks,
                 refunds: refunds.clone(),
                 refunds_receiver: refunds,
+                notifications: notifications.clone(),
+                notifications_receiver: notifications,
+                notifications_dead: dead.clone(),
+                notifications_dead_receiver: dead,
                 secrets: Arc::new(secrets),
             })
         }
@@ -148,6 +167,10 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             )
             .await?;
             let refunds = Arc::new(SqsQueue::new(&config, refunds_url));
+            let n_url = sqs_queue_url(&config, &opts.notifications_queue_url, "walletpay-notifications", opts.visibility).await?;
+            let notifications = Arc::new(SqsQueue::new(&config, n_url));
+            let d_url = sqs_queue_url(&config, &opts.notifications_dlq_url, "walletpay-notifications-dead", opts.visibility).await?;
+            let dead = Arc::new(SqsQueue::new(&config, d_url));
             let queue = Arc::new(SqsQueue::new(&config, url));
             let secrets = SecretsManager::new(&config);
             secrets
@@ -162,6 +185,10 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 status_checks_receiver: checks,
                 refunds: refunds.clone(),
                 refunds_receiver: refunds,
+                notifications: notifications.clone(),
+                notifications_receiver: notifications,
+                notifications_dead: dead.clone(),
+                notifications_dead_receiver: dead,
                 secrets: Arc::new(secrets),
             })
         }
@@ -210,6 +237,8 @@ pub struct LocalStack {
     pub xendit: XenditSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
+    /// Where undeliverable notifications end up (for tests and inspection).
+    pub notifications_dead: Arc<dyn QueueReceiver>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -288,9 +317,16 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         payment_events: ports.payment_events.clone(),
         status_checks: ports.status_checks.clone(),
         refunds: ports.refunds.clone(),
+        notifications: ports.notifications.clone(),
+        notifications_dead: ports.notifications_dead.clone(),
+        webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::new()),
         clock: clock.clone(),
         adapters,
-        settings: opts.settings.clone(),
+        // A local stack delivers to http://localhost receivers.
+        settings: Settings {
+            allow_insecure_webhook_urls: true,
+            ..opts.settings.clone()
+        },
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;
@@ -316,6 +352,23 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         Consumer::Refunds,
         ports.refunds_receiver.clone(),
     ));
+    let notifications = tokio::spawn(run_consumer(
+        app.clone(),
+        Consumer::Notifications,
+        ports.notifications_receiver.clone(),
+    ));
+    let sweeper = {
+        let app = app.clone();
+        let every = opts.sweep_every;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = walletpay_app::notifications::sweep_outbox(&app).await {
+                    tracing::warn!(error = %e, "outbox sweep failed");
+                }
+            }
+        })
+    };
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "server stopped");
@@ -328,7 +381,8 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         xendit,
         demo_merchant,
         demo_key,
-        tasks: vec![events, checks, refunds, server],
+        notifications_dead: ports.notifications_dead_receiver.clone(),
+        tasks: vec![events, checks, refunds, notifications, sweeper, server],
     })
 }
 

@@ -51,6 +51,8 @@ async fn main() {
         queue_url: std::env::var("PAYMENT_EVENTS_QUEUE_URL").ok(),
         status_queue_url: std::env::var("STATUS_CHECKS_QUEUE_URL").ok(),
         refunds_queue_url: std::env::var("REFUNDS_QUEUE_URL").ok(),
+        notifications_queue_url: std::env::var("NOTIFICATIONS_QUEUE_URL").ok(),
+        notifications_dlq_url: std::env::var("NOTIFICATIONS_DLQ_URL").ok(),
         ..Options::default()
     };
     walletpay_api::runtime::init_tracing();

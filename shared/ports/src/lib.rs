@@ -11,7 +11,19 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
-    listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
+    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
     IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, Store,
     StoreError, WebhookDedupStore,
 };
+
+pub mod webhooks {
+    //! Delivery of merchant notifications over HTTP.
+    use async_trait::async_trait;
+
+    /// POSTs a signed event to a merchant's URL; the answer's status code, or why there was
+    /// none (refused, timed out).
+    #[async_trait]
+    pub trait WebhookSender: Send + Sync {
+        async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> Result<u16, String>;
+    }
+}

@@ -24,6 +24,35 @@ pub struct Merchant {
     pub id: MerchantId,
     pub name: String,
     pub created_at: Timestamp,
+    /// Where events are delivered (none: the merchant polls `GET /v1/events`).
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The secret events are signed with.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// The secret before the last rotation, still signed with until `previous_secret_until`.
+    #[serde(default)]
+    pub previous_webhook_secret: Option<String>,
+    #[serde(default)]
+    pub previous_secret_until: Option<Timestamp>,
+    /// Refund automatically a success that arrives after the payment expired or was canceled.
+    #[serde(default)]
+    pub refund_late_successes: bool,
+}
+
+impl Merchant {
+    pub fn new(id: MerchantId, name: impl Into<String>, created_at: Timestamp) -> Self {
+        Merchant {
+            id,
+            name: name.into(),
+            created_at,
+            webhook_url: None,
+            webhook_secret: None,
+            previous_webhook_secret: None,
+            previous_secret_until: None,
+            refund_late_successes: false,
+        }
+    }
 }
 
 /// An API key as stored: only the SHA-256 of its secret part, never the key.
@@ -120,6 +149,8 @@ pub trait IdempotencyStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub payment_id: PaymentId,
+    /// Whose payment: every entry is also the merchant's event (notification, feed).
+    pub merchant_id: MerchantId,
     pub seq: u64,
     pub at: Timestamp,
     /// `created`, `accepted`, `succeeded`, `failed`, ...
@@ -155,6 +186,11 @@ impl PaymentQuery {
     }
 }
 
+/// The key an event is ordered by in a merchant's feed.
+pub fn feed_key(h: &HistoryEntry) -> String {
+    format!("{}#{}#{:020}", h.at, h.payment_id, h.seq)
+}
+
 /// The key a payment is listed by: newest first is descending order of this string.
 pub fn listing_key(p: &Payment) -> String {
     format!("{}#{}", p.created_at, p.id)
@@ -180,6 +216,30 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The history, oldest first.
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// One history entry.
+    async fn history_entry(
+        &self,
+        id: &PaymentId,
+        seq: u64,
+    ) -> Result<Option<HistoryEntry>, StoreError>;
+    /// Every history entry is written into the outbox; this takes it out once its
+    /// notification is safely queued.
+    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError>;
+    /// Entries still in the outbox that were written before `before`, oldest first.
+    async fn outbox_before(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError>;
+    /// A merchant's events (history entries of all its payments) in the order they happened,
+    /// after the feed key `after` (`<at>#<payment id>#<seq:020>`): up to `limit`, and whether
+    /// more follow.
+    async fn merchant_events(
+        &self,
+        merchant: &MerchantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, bool), StoreError>;
     /// A merchant's payments, newest first: up to `query.limit` of them, and whether more
     /// follow.
     async fn list_payments(
