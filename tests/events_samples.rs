@@ -181,6 +181,36 @@ async fn every_sample_event_gets_its_expected_answer() {
         assert_eq!(failed, want, "refund-worker/{file}");
     }
 
+    for (file, event, want) in samples("notifier") {
+        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+        let resp =
+            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::Notifications, sqs)
+                .await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "notifier/{file}");
+    }
+
+    for (file, event, want) in samples("outbox-sweeper") {
+        let scheduled: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =
+            serde_json::from_str(&event).expect("an EventBridge scheduled event");
+        assert_eq!(
+            scheduled.detail_type, "Scheduled Event",
+            "outbox-sweeper/{file}"
+        );
+        let swept = walletpay_app::notifications::sweep_outbox(&app).await;
+        assert_eq!(
+            swept.is_ok(),
+            want["handled"] == true,
+            "outbox-sweeper/{file}"
+        );
+    }
+
     for (file, event, want) in samples("wallet-webhook") {
         let (status, body) = call(walletpay_api::webhooks_router(app.clone()), &event).await;
         assert_eq!(

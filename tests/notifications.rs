@@ -39,16 +39,26 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) ->
 
 impl Receiver {
     async fn serve(fail_first: u32) -> (Receiver, String) {
-        let r = Receiver { fail_first, ..Receiver::default() };
+        let r = Receiver {
+            fail_first,
+            ..Receiver::default()
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks", listener.local_addr().unwrap());
-        let app = Router::new().route("/hooks", post(receive)).with_state(r.clone());
+        let app = Router::new()
+            .route("/hooks", post(receive))
+            .with_state(r.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         (r, url)
     }
 
     fn events(&self) -> Vec<Value> {
-        self.seen.lock().unwrap().iter().map(|(_, b)| serde_json::from_str(b).unwrap()).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, b)| serde_json::from_str(b).unwrap())
+            .collect()
     }
 
     async fn wait_for(&self, n: usize) -> Vec<Value> {
@@ -58,7 +68,11 @@ impl Receiver {
             if e.len() >= n {
                 return e;
             }
-            assert!(tokio::time::Instant::now() < deadline, "only {} of {n} events arrived", e.len());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} events arrived",
+                e.len()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -89,7 +103,11 @@ fn signed_with(headers: &HeaderMap, body: &str, secret: &str) -> bool {
 fn fast() -> Options {
     Options {
         settings: Settings {
-            notification_delays: vec![Duration::from_millis(100), Duration::from_millis(200), Duration::from_millis(300)],
+            notification_delays: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(200),
+                Duration::from_millis(300),
+            ],
             outbox_grace: Duration::from_millis(500),
             payment_ttl: Duration::from_secs(2),
             status_check_delays: vec![Duration::from_millis(300), Duration::from_millis(600)],
@@ -103,7 +121,14 @@ fn fast() -> Options {
 
 async fn subscribe(s: &Stack, url: &str) -> String {
     let key = &s.local.demo_key;
-    let patch = s.http.patch(s.url("/v1/merchant")).header("authorization", format!("Bearer {key}")).body(json!({"webhook_url": url}).to_string()).send().await.unwrap();
+    let patch = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(json!({"webhook_url": url}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(patch.status(), 200);
     let rotated = s.post("/v1/merchant/webhook-secret", key).await;
     assert_eq!(rotated.status, 201, "{}", rotated.body);
@@ -112,7 +137,10 @@ async fn subscribe(s: &Stack, url: &str) -> String {
     let me = s.get_path("/v1/merchant", key).await;
     assert_eq!(me.body["webhook_url"], url);
     assert_eq!(me.body["webhook_secret_set"], true);
-    assert!(me.body.get("webhook_secret").is_none(), "the secret is shown once only");
+    assert!(
+        me.body.get("webhook_secret").is_none(),
+        "the secret is shown once only"
+    );
     secret
 }
 
@@ -121,17 +149,33 @@ async fn events_are_delivered_signed_and_in_order(s: Stack) {
     let secret = subscribe(&s, &url).await;
     let p = s.paid("notify", 15_000_000).await;
     let events = rx.wait_for(3).await;
-    let mine: Vec<&Value> = events.iter().filter(|e| e["payment_id"] == p["id"]).collect();
+    let mine: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["payment_id"] == p["id"])
+        .collect();
     let types: Vec<&str> = mine.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["payment.created", "payment.requires_action", "payment.succeeded"]);
-    let seqs: Vec<u64> = mine.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "payment.created",
+            "payment.requires_action",
+            "payment.succeeded"
+        ]
+    );
+    let seqs: Vec<u64> = mine
+        .iter()
+        .map(|e| e["sequence"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, [1, 2, 3]);
     assert_eq!(mine[2]["data"]["status"], "succeeded");
     assert_eq!(mine[2]["data"]["previous_status"], "requires_action");
     assert_eq!(mine[2]["data"]["merchant_reference"], "notify");
     assert_eq!(mine[2]["data"]["amount"], 15_000_000);
     for (headers, body) in rx.seen.lock().unwrap().iter() {
-        assert!(signed_with(headers, body, &secret), "signature does not verify");
+        assert!(
+            signed_with(headers, body, &secret),
+            "signature does not verify"
+        );
         assert!(!signed_with(headers, body, "whsec_wrong"));
     }
 }
@@ -141,9 +185,16 @@ async fn a_failing_receiver_gets_every_event_in_the_end(s: Stack) {
     subscribe(&s, &url).await;
     let p = s.paid("flaky", 15_000_000).await;
     let events = rx.wait_for(3).await;
-    let ids: std::collections::HashSet<&str> = events.iter().filter(|e| e["payment_id"] == p["id"]).map(|e| e["id"].as_str().unwrap()).collect();
+    let ids: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e["payment_id"] == p["id"])
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 3, "all three events, each at least once");
-    assert!(*rx.attempts.lock().unwrap() >= 6, "three refusals, then three deliveries");
+    assert!(
+        *rx.attempts.lock().unwrap() >= 6,
+        "three refusals, then three deliveries"
+    );
 }
 
 async fn undeliverable_events_are_dead_lettered(s: Stack) {
@@ -154,15 +205,34 @@ async fn undeliverable_events_are_dead_lettered(s: Stack) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut dead = Vec::new();
     while dead.len() < 2 {
-        for m in s.local.notifications_dead.receive(10, Duration::from_millis(500)).await.unwrap() {
-            s.local.notifications_dead.delete(&m.receipt_handle).await.unwrap();
+        for m in s
+            .local
+            .notifications_dead
+            .receive(10, Duration::from_millis(500))
+            .await
+            .unwrap()
+        {
+            s.local
+                .notifications_dead
+                .delete(&m.receipt_handle)
+                .await
+                .unwrap();
             dead.push(serde_json::from_str::<Value>(&m.body).unwrap());
         }
-        assert!(tokio::time::Instant::now() < deadline, "nothing dead-lettered");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing dead-lettered"
+        );
     }
     let body = id.trim_start_matches("pay_");
-    assert!(dead.iter().all(|j| j["event_id"].as_str().unwrap().starts_with(&format!("evt_{body}_"))));
-    assert!(dead.iter().all(|j| j["attempt"] == 3), "after the initial try and three retries");
+    assert!(dead.iter().all(|j| j["event_id"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("evt_{body}_"))));
+    assert!(
+        dead.iter().all(|j| j["attempt"] == 3),
+        "after the initial try and three retries"
+    );
     assert!(*rx.attempts.lock().unwrap() >= 8);
 }
 
@@ -182,33 +252,75 @@ async fn feed_redelivery_and_rotation(s: Stack) {
         assert_eq!(page.body["has_more"], true);
         page.body["next_cursor"].as_str().unwrap().to_string()
     };
-    let rest = s.get_path(&format!("/v1/events?after={first_cursor}"), &key).await;
-    let rest_ids: Vec<&str> = rest.body["data"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
-    assert_eq!(rest_ids, data[1..].iter().map(|e| e["id"].as_str().unwrap()).collect::<Vec<_>>());
+    let rest = s
+        .get_path(&format!("/v1/events?after={first_cursor}"), &key)
+        .await;
+    let rest_ids: Vec<&str> = rest.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rest_ids,
+        data[1..]
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect::<Vec<_>>()
+    );
     // Nothing new: the cursor stays where it was.
     let end = rest.body["next_cursor"].as_str().unwrap().to_string();
     let none = s.get_path(&format!("/v1/events?after={end}"), &key).await;
     assert_eq!(none.body["data"].as_array().unwrap().len(), 0);
     assert_eq!(none.body["next_cursor"], end.as_str());
     let bad = s.get_path("/v1/events?after=nonsense", &key).await;
-    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (400, Some("after")));
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (400, Some("after"))
+    );
 
     // Rotate: deliveries now carry both signatures for a day.
     let rotated = s.post("/v1/merchant/webhook-secret", &key).await;
     let new_secret = rotated.body["secret"].as_str().unwrap().to_string();
-    let succeeded = data.iter().find(|e| e["type"] == "payment.succeeded").unwrap();
+    let succeeded = data
+        .iter()
+        .find(|e| e["type"] == "payment.succeeded")
+        .unwrap();
     let event_id = succeeded["id"].as_str().unwrap();
-    let again = s.post(&format!("/v1/events/{event_id}/redeliver"), &key).await;
+    let again = s
+        .post(&format!("/v1/events/{event_id}/redeliver"), &key)
+        .await;
     assert_eq!(again.status, 202);
     let events = rx.wait_for(4).await;
-    assert_eq!(events[3]["id"], event_id, "the same event, with its stable id");
+    assert_eq!(
+        events[3]["id"], event_id,
+        "the same event, with its stable id"
+    );
     let (headers, body) = rx.seen.lock().unwrap()[3].clone();
     assert!(signed_with(&headers, &body, &new_secret));
     assert!(signed_with(&headers, &body, &old_secret));
     // Another shop cannot redeliver or see it.
-    let (_, other) = walletpay_app::auth::create_merchant(s.local.app.store.as_ref(), "Other", walletpay_tests::now(), None).await.unwrap();
-    assert_eq!(s.post(&format!("/v1/events/{event_id}/redeliver"), &other).await.status, 404);
-    assert_eq!(s.get_path("/v1/events", &other).await.body["data"].as_array().unwrap().len(), 0);
+    let (_, other) = walletpay_app::auth::create_merchant(
+        s.local.app.store.as_ref(),
+        "Other",
+        walletpay_tests::now(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.post(&format!("/v1/events/{event_id}/redeliver"), &other)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        s.get_path("/v1/events", &other).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let _ = p;
 }
 
@@ -221,7 +333,10 @@ async fn the_sweeper_sends_what_was_never_queued(s: Stack) {
     let id = walletpay_domain::PaymentId::parse(a.body["id"].as_str().unwrap()).unwrap();
     let mut p = s.local.app.store.get_payment(&id).await.unwrap().unwrap();
     let from = p.status;
-    p.apply(&walletpay_domain::PaymentEvent::Canceled, walletpay_tests::now());
+    p.apply(
+        &walletpay_domain::PaymentEvent::Canceled,
+        walletpay_tests::now(),
+    );
     let entry = walletpay_ports::HistoryEntry {
         payment_id: p.id.clone(),
         merchant_id: p.merchant_id.clone(),
@@ -241,18 +356,32 @@ async fn the_sweeper_sends_what_was_never_queued(s: Stack) {
 
 async fn late_success_is_refunded_when_the_shop_asks(s: Stack) {
     let key = s.local.demo_key.clone();
-    let patch = s.http.patch(s.url("/v1/merchant")).header("authorization", format!("Bearer {key}")).body(json!({"refund_late_successes": true}).to_string()).send().await.unwrap();
+    let patch = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(json!({"refund_late_successes": true}).to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(patch.status(), 200);
     let a = s.create("late-refund", &dana_order("late-refund")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     s.wait_for(&id, "expired").await;
-    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success").await;
+    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
     let p = s.wait_for(&id, "refunded").await;
     assert_eq!(p["late_success"], true);
     assert_eq!(p["amount_refunded"], 15_000_000);
-    let refunds = s.get_path(&format!("/v1/payments/{id}/refunds"), &key).await;
+    let refunds = s
+        .get_path(&format!("/v1/payments/{id}/refunds"), &key)
+        .await;
     let list = refunds.body["data"].as_array().unwrap();
-    assert_eq!(list.len(), 1, "one automatic refund, whatever told us of the success");
+    assert_eq!(
+        list.len(),
+        1,
+        "one automatic refund, whatever told us of the success"
+    );
     assert_eq!(list[0]["merchant_reference"], "late_success");
     assert_eq!(list[0]["reason"], "other");
 }
@@ -265,7 +394,9 @@ macro_rules! scenarios {
                 ($name:ident) => {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
-                        let Some(s) = start_with($backend, fast()).await else { return };
+                        let Some(s) = start_with($backend, fast()).await else {
+                            return;
+                        };
                         super::$name(s).await;
                     }
                 };

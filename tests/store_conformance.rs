@@ -53,11 +53,12 @@ fn idem(merchant: &walletpay_domain::MerchantId, key: &str, at: Timestamp) -> Id
 }
 
 pub async fn merchants_and_keys(store: Arc<dyn Store>) {
-    let m = Merchant {
-        id: merchant_id(),
-        name: "Toko Batik".into(),
-        created_at: now(),
-    };
+    let mut m = Merchant::new(merchant_id(), "Toko Batik", now());
+    m.webhook_url = Some("https://toko.example/hooks".into());
+    m.webhook_secret = Some("whsec_abc".into());
+    m.previous_webhook_secret = Some("whsec_old".into());
+    m.previous_secret_until = Some(now().plus_seconds(60));
+    m.refund_late_successes = true;
     store.put_merchant(&m).await.unwrap();
     assert_eq!(store.get_merchant(&m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(store.get_merchant(&merchant_id()).await.unwrap(), None);
@@ -571,6 +572,73 @@ pub async fn refunds_reserve_and_settle_atomically(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn outbox_and_feed(store: Arc<dyn Store>) {
+    let merchant = merchant_id();
+    let mut p = sample_payment(&merchant);
+    store.insert_payment(&p, &created_entry(&p)).await.unwrap();
+    p.apply(&PaymentEvent::Succeeded, now());
+    store
+        .update_payment(&p, &next_entry(&p, PaymentStatus::Processing, "succeeded"))
+        .await
+        .unwrap();
+    let other = sample_payment(&merchant_id());
+    store
+        .insert_payment(&other, &created_entry(&other))
+        .await
+        .unwrap();
+
+    // Both of this payment's entries are in the outbox until cleared.
+    let later = now().plus_seconds(1);
+    let pending: Vec<(String, u64)> = store
+        .outbox_before(later, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.payment_id == p.id)
+        .map(|h| (h.event, h.seq))
+        .collect();
+    assert_eq!(
+        pending,
+        [("created".to_string(), 1), ("succeeded".to_string(), 2)]
+    );
+    store.clear_outbox(&p.id, 1).await.unwrap();
+    store.clear_outbox(&p.id, 1).await.unwrap();
+    let left: Vec<u64> = store
+        .outbox_before(later, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|h| h.payment_id == p.id)
+        .map(|h| h.seq)
+        .collect();
+    assert_eq!(left, [2]);
+    // Entries written after `before` are not due yet.
+    assert!(store
+        .outbox_before(p.created_at, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .all(|h| h.payment_id != p.id));
+
+    // The feed: this merchant's events only, in order, paged.
+    let (first, more) = store.merchant_events(&merchant, None, 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(more);
+    assert_eq!(first[0].seq, 1);
+    let cursor = walletpay_ports::feed_key(&first[0]);
+    let (rest, more) = store
+        .merchant_events(&merchant, Some(&cursor), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.iter().map(|h| h.seq).collect::<Vec<_>>(), [2]);
+    assert!(!more);
+    assert_eq!(
+        store.history_entry(&p.id, 2).await.unwrap().unwrap().event,
+        "succeeded"
+    );
+    assert_eq!(store.history_entry(&p.id, 9).await.unwrap(), None);
+}
+
 macro_rules! suite {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -597,6 +665,7 @@ macro_rules! suite {
             case!(idempotency_race_has_one_winner);
             case!(webhook_dedup);
             case!(refunds_reserve_and_settle_atomically);
+            case!(outbox_and_feed);
         }
     };
 }

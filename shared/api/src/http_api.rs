@@ -223,17 +223,29 @@ async fn list_events(
 ) -> Response {
     answer(
         async {
-            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            notifications::list_events(&app, &merchant, q.get("after").map(String::as_str), q.get("limit").map(String::as_str)).await
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            notifications::list_events(
+                &app,
+                &merchant,
+                q.get("after").map(String::as_str),
+                q.get("limit").map(String::as_str),
+            )
+            .await
         }
         .await,
     )
 }
 
-async fn redeliver_event(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn redeliver_event(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     answer(
         async {
-            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
             notifications::redeliver(&app, &merchant, &id).await
         }
         .await,
@@ -243,7 +255,8 @@ async fn redeliver_event(State(app): State<App>, headers: HeaderMap, Path(id): P
 async fn get_merchant(State(app): State<App>, headers: HeaderMap) -> Response {
     answer(
         async {
-            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
             merchant::get_merchant(&app, &merchant).await
         }
         .await,
@@ -253,7 +266,8 @@ async fn get_merchant(State(app): State<App>, headers: HeaderMap) -> Response {
 async fn update_merchant(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     answer(
         async {
-            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
             let body = read_body(body, MAX_BODY_BYTES).await?;
             merchant::update_merchant(&app, &merchant, &body).await
         }
@@ -264,7 +278,8 @@ async fn update_merchant(State(app): State<App>, headers: HeaderMap, body: Body)
 async fn rotate_webhook_secret(State(app): State<App>, headers: HeaderMap) -> Response {
     answer(
         async {
-            let merchant = auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let merchant =
+                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
             merchant::rotate_webhook_secret(&app, &merchant).await
         }
         .await,

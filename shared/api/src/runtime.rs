@@ -76,7 +76,10 @@ impl walletpay_ports::webhooks::WebhookSender for HttpWebhookSender {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        req.send().await.map(|r| r.status().as_u16()).map_err(|e| e.to_string())
+        req.send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -22,7 +22,10 @@ fn view(m: &Merchant) -> Value {
 }
 
 async fn load(app: &App, id: &MerchantId) -> Result<Merchant, ApiError> {
-    app.store.get_merchant(id).await?.ok_or_else(|| ApiError::not_found("merchant"))
+    app.store
+        .get_merchant(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("merchant"))
 }
 
 pub async fn get_merchant(app: &App, id: &MerchantId) -> Result<Reply, ApiError> {
@@ -33,14 +36,27 @@ pub async fn get_merchant(app: &App, id: &MerchantId) -> Result<Reply, ApiError>
 /// private ranges, link-local, metadata).
 fn private_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") || host.ends_with(".internal") {
+    if host.eq_ignore_ascii_case("localhost")
+        || host.ends_with(".localhost")
+        || host.ends_with(".internal")
+    {
         return true;
     }
     match host.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(ip)) => {
-            ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || ip.is_broadcast() || ip.octets()[0] == 0
+            ip.is_private()
+                || ip.is_loopback()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.octets()[0] == 0
         }
-        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80,
+        Ok(std::net::IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
         Err(_) => false,
     }
 }
@@ -50,7 +66,9 @@ fn check_url(app: &App, url: &str) -> Result<(), ApiError> {
     if url.len() > 2048 || url.contains(char::is_whitespace) {
         return Err(bad("`webhook_url` is not a URL."));
     }
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("`webhook_url` is not a URL."))?;
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("`webhook_url` is not a URL."))?;
     let host_port = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = match host_port.rsplit_once(':') {
         Some((h, p)) if !h.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -76,8 +94,13 @@ fn check_url(app: &App, url: &str) -> Result<(), ApiError> {
 
 /// `PATCH /v1/merchant` with `{"webhook_url": "https://..." | null, "refund_late_successes": bool}`.
 pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<Reply, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::new(400, "invalid_json", format!("The body is not valid JSON: {e}.")))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            400,
+            "invalid_json",
+            format!("The body is not valid JSON: {e}."),
+        )
+    })?;
     let obj = value
         .as_object()
         .ok_or_else(|| ApiError::new(400, "invalid_json", "The body must be a JSON object."))?;
@@ -91,9 +114,21 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
             }
             ("refund_late_successes", Value::Bool(b)) => m.refund_late_successes = *b,
             ("webhook_url" | "refund_late_successes", _) => {
-                return Err(ApiError::new(400, "invalid_field", format!("`{k}` has the wrong type.")).field(k.as_str()))
+                return Err(ApiError::new(
+                    400,
+                    "invalid_field",
+                    format!("`{k}` has the wrong type."),
+                )
+                .field(k.as_str()))
             }
-            _ => return Err(ApiError::new(400, "invalid_field", format!("`{k}` cannot be changed here.")).field(k.as_str())),
+            _ => {
+                return Err(ApiError::new(
+                    400,
+                    "invalid_field",
+                    format!("`{k}` cannot be changed here."),
+                )
+                .field(k.as_str()))
+            }
         }
     }
     app.store.put_merchant(&m).await?;
@@ -104,18 +139,24 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
 pub async fn rotate_webhook_secret(app: &App, id: &MerchantId) -> Result<Reply, ApiError> {
     let secret = {
         let mut rng = rand::rng();
-        let body: String = (0..40).map(|_| rng.sample(rand::distr::Alphanumeric) as char).collect();
+        let body: String = (0..40)
+            .map(|_| rng.sample(rand::distr::Alphanumeric) as char)
+            .collect();
         format!("whsec_{body}")
     };
     let mut m = load(app, id).await?;
     let now = app.clock.now();
     m.previous_webhook_secret = m.webhook_secret.take();
-    m.previous_secret_until = m.previous_webhook_secret.as_ref().map(|_| now.plus_seconds(24 * 3600));
+    m.previous_secret_until = m
+        .previous_webhook_secret
+        .as_ref()
+        .map(|_| now.plus_seconds(24 * 3600));
     m.webhook_secret = Some(secret.clone());
     app.store.put_merchant(&m).await?;
     Ok(Reply::json(
         201,
-        json!({"secret": secret, "previous_secret_valid_until": m.previous_secret_until}).to_string(),
+        json!({"secret": secret, "previous_secret_valid_until": m.previous_secret_until})
+            .to_string(),
     ))
 }
 
@@ -125,7 +166,18 @@ mod tests {
 
     #[test]
     fn private_hosts_are_recognised() {
-        for h in ["localhost", "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "[::1]", "0.0.0.0", "metadata.google.internal", "[fd00::1]"] {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "[::1]",
+            "0.0.0.0",
+            "metadata.google.internal",
+            "[fd00::1]",
+        ] {
             assert!(private_host(h), "{h}");
         }
         for h in ["shop.example", "203.0.113.7", "8.8.8.8", "[2001:db8::1]"] {

@@ -56,7 +56,11 @@ pub fn event_type(event: &str) -> &'static str {
 
 /// The event as merchants receive it.
 pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
-    let refund_id = h.event.starts_with("refund_").then(|| h.detail.clone()).flatten();
+    let refund_id = h
+        .event
+        .starts_with("refund_")
+        .then(|| h.detail.clone())
+        .flatten();
     json!({
         "id": event_id(h),
         "object": "event",
@@ -82,7 +86,10 @@ pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
 pub fn signature_header(merchant: &Merchant, t: i64, body: &str, now: Timestamp) -> Option<String> {
     let current = merchant.webhook_secret.as_deref()?;
     let mut header = format!("t={t},v1={}", hmac_hex(current, t, body));
-    if let (Some(prev), Some(until)) = (&merchant.previous_webhook_secret, merchant.previous_secret_until) {
+    if let (Some(prev), Some(until)) = (
+        &merchant.previous_webhook_secret,
+        merchant.previous_secret_until,
+    ) {
         if now < until {
             header.push_str(&format!(",v1={}", hmac_hex(prev, t, body)));
         }
@@ -109,13 +116,23 @@ pub struct NotificationJob {
 
 async fn enqueue(app: &App, job: &NotificationJob) -> Result<(), QueueError> {
     let body = serde_json::to_string(job).expect("a notification job serialises");
-    send_due(app.notifications.as_ref(), &body, job.due_at, app.clock.now()).await
+    send_due(
+        app.notifications.as_ref(),
+        &body,
+        job.due_at,
+        app.clock.now(),
+    )
+    .await
 }
 
 /// Queues the notification of an entry just written. A failure is logged, not returned:
 /// the entry stays in the outbox and the sweeper queues it.
 pub async fn notify(app: &App, h: &HistoryEntry) {
-    let job = NotificationJob { event_id: event_id(h), attempt: 0, due_at: app.clock.now() };
+    let job = NotificationJob {
+        event_id: event_id(h),
+        attempt: 0,
+        due_at: app.clock.now(),
+    };
     if let Err(e) = enqueue(app, &job).await {
         tracing::warn!(event = %job.event_id, error = %e, "notification not queued; the outbox sweeper will");
     }
@@ -160,14 +177,18 @@ pub enum NotifyError {
 
 /// Handles one delivery job.
 pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
-    let job: NotificationJob = serde_json::from_str(body).map_err(|e| NotifyError::Malformed(e.to_string()))?;
+    let job: NotificationJob =
+        serde_json::from_str(body).map_err(|e| NotifyError::Malformed(e.to_string()))?;
     let now = app.clock.now();
     if job.due_at > now {
         send_due(app.notifications.as_ref(), body, job.due_at, now).await?;
         return Ok(Delivered::Deferred);
     }
     let Some((payment_id, seq)) = parse_event_id(&job.event_id) else {
-        return Err(NotifyError::Malformed(format!("bad event id {}", job.event_id)));
+        return Err(NotifyError::Malformed(format!(
+            "bad event id {}",
+            job.event_id
+        )));
     };
     let (Some(entry), Some(payment)) = (
         app.store.history_entry(&payment_id, seq).await?,
@@ -187,25 +208,38 @@ pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
     };
     let payload = event_json(&entry, &payment).to_string();
     let t = now.unix_seconds();
-    let mut headers = vec![("content-type", "application/json".to_string()), ("user-agent", "walletpay-webhooks/1".to_string())];
+    let mut headers = vec![
+        ("content-type", "application/json".to_string()),
+        ("user-agent", "walletpay-webhooks/1".to_string()),
+    ];
     if let Some(sig) = signature_header(&merchant, t, &payload, now) {
         headers.push(("walletpay-signature", sig));
     }
     match app.webhooks.post(&url, &headers, &payload).await {
         Ok(status) if (200..300).contains(&status) => return Ok(Delivered::Delivered(status)),
-        Ok(status) => tracing::info!(event = %job.event_id, status, attempt = job.attempt, "merchant refused the notification"),
-        Err(why) => tracing::info!(event = %job.event_id, %why, attempt = job.attempt, "notification not delivered"),
+        Ok(status) => {
+            tracing::info!(event = %job.event_id, status, attempt = job.attempt, "merchant refused the notification")
+        }
+        Err(why) => {
+            tracing::info!(event = %job.event_id, %why, attempt = job.attempt, "notification not delivered")
+        }
     }
     let delays = &app.settings.notification_delays;
     match delays.get(job.attempt as usize) {
         Some(delay) => {
-            let next = NotificationJob { event_id: job.event_id, attempt: job.attempt + 1, due_at: now.plus_millis(ms(*delay)) };
+            let next = NotificationJob {
+                event_id: job.event_id,
+                attempt: job.attempt + 1,
+                due_at: now.plus_millis(ms(*delay)),
+            };
             enqueue(app, &next).await?;
             Ok(Delivered::Retrying(next.attempt))
         }
         None => {
             tracing::error!(event = %job.event_id, attempts = job.attempt + 1, "notification undeliverable; parked on the dead-letter queue");
-            app.notifications_dead.send(body, std::time::Duration::ZERO).await?;
+            app.notifications_dead
+                .send(body, std::time::Duration::ZERO)
+                .await?;
             Ok(Delivered::DeadLettered)
         }
     }
@@ -217,8 +251,14 @@ fn cursor_of(key: &str) -> String {
 
 /// `GET /v1/events?after=<cursor>&limit=`: the merchant's events in the order they
 /// happened. `next_cursor` is where to continue from (also when nothing new has happened).
-pub async fn list_events(app: &App, merchant: &MerchantId, after: Option<&str>, limit: Option<&str>) -> Result<Reply, ApiError> {
-    let invalid = |field: &str, m: &str| ApiError::new(400, "invalid_parameter", m.to_string()).field(field);
+pub async fn list_events(
+    app: &App,
+    merchant: &MerchantId,
+    after: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Reply, ApiError> {
+    let invalid =
+        |field: &str, m: &str| ApiError::new(400, "invalid_parameter", m.to_string()).field(field);
     let after_key = match after {
         None => None,
         Some(c) => Some(
@@ -236,9 +276,13 @@ pub async fn list_events(app: &App, merchant: &MerchantId, after: Option<&str>, 
             _ => return Err(invalid("limit", "`limit` is 1 to 200.")),
         },
     };
-    let (entries, more) = app.store.merchant_events(merchant, after_key.as_deref(), limit).await?;
+    let (entries, more) = app
+        .store
+        .merchant_events(merchant, after_key.as_deref(), limit)
+        .await?;
     let mut data = Vec::with_capacity(entries.len());
-    let mut payments: std::collections::HashMap<PaymentId, Payment> = std::collections::HashMap::new();
+    let mut payments: std::collections::HashMap<PaymentId, Payment> =
+        std::collections::HashMap::new();
     for h in &entries {
         if !payments.contains_key(&h.payment_id) {
             if let Some(p) = app.store.get_payment(&h.payment_id).await? {
@@ -249,19 +293,36 @@ pub async fn list_events(app: &App, merchant: &MerchantId, after: Option<&str>, 
             data.push(event_json(h, p));
         }
     }
-    let next = entries.last().map(|h| cursor_of(&feed_key(h))).or_else(|| after.map(str::to_string));
-    Ok(Reply::json(200, json!({"data": data, "next_cursor": next, "has_more": more}).to_string()))
+    let next = entries
+        .last()
+        .map(|h| cursor_of(&feed_key(h)))
+        .or_else(|| after.map(str::to_string));
+    Ok(Reply::json(
+        200,
+        json!({"data": data, "next_cursor": next, "has_more": more}).to_string(),
+    ))
 }
 
 /// `POST /v1/events/{id}/redeliver`: queues one event again.
 pub async fn redeliver(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
     let not_found = || ApiError::not_found("event");
     let (payment_id, seq) = parse_event_id(id).ok_or_else(not_found)?;
-    let entry = app.store.history_entry(&payment_id, seq).await?.ok_or_else(not_found)?;
+    let entry = app
+        .store
+        .history_entry(&payment_id, seq)
+        .await?
+        .ok_or_else(not_found)?;
     if &entry.merchant_id != merchant {
         return Err(not_found());
     }
-    let job = NotificationJob { event_id: event_id(&entry), attempt: 0, due_at: app.clock.now() };
+    let job = NotificationJob {
+        event_id: event_id(&entry),
+        attempt: 0,
+        due_at: app.clock.now(),
+    };
     enqueue(app, &job).await.map_err(ApiError::unavailable)?;
-    Ok(Reply::json(202, json!({"id": job.event_id, "redelivery": "queued"}).to_string()))
+    Ok(Reply::json(
+        202,
+        json!({"id": job.event_id, "redelivery": "queued"}).to_string(),
+    ))
 }

@@ -666,10 +666,16 @@ pub async fn refund_late_success(app: &App, payment: &Payment) {
     if !merchant.refund_late_successes {
         return;
     }
-    let seed = u128::from_str_radix(&hex::encode(&payment.id.body().as_bytes()[10..]), 16).unwrap_or(0);
+    let seed =
+        u128::from_str_radix(&hex::encode(&payment.id.body().as_bytes()[10..]), 16).unwrap_or(0);
     let refund_id = RefundId::new(payment.created_at.millis(), seed);
     let now = app.clock.now();
-    let job = RefundJob { payment_id: payment.id.clone(), refund_id: refund_id.clone(), due_at: now, requested_at: now };
+    let job = RefundJob {
+        payment_id: payment.id.clone(),
+        refund_id: refund_id.clone(),
+        due_at: now,
+        requested_at: now,
+    };
     if let Err(e) = enqueue(app, &job).await {
         tracing::error!(payment = %payment.id, error = %e, "late-success refund not queued");
         return;
@@ -680,7 +686,11 @@ pub async fn refund_late_success(app: &App, payment: &Payment) {
         merchant_reference: Some("late_success".into()),
     };
     match reserve(app, payment.clone(), &refund_id, &new).await {
-        Ok(r) => tracing::info!(payment = %payment.id, refund = %r.id, "late success refunded automatically"),
-        Err(e) => tracing::error!(payment = %payment.id, code = e.code, "late-success refund not made"),
+        Ok(r) => {
+            tracing::info!(payment = %payment.id, refund = %r.id, "late success refunded automatically")
+        }
+        Err(e) => {
+            tracing::error!(payment = %payment.id, code = e.code, "late-success refund not made")
+        }
     }
 }

@@ -40,13 +40,17 @@ type Item = HashMap<String, AttributeValue>;
 /// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), indexes `gsi1` on
 /// `gsi1pk`/`gsi1sk` and `gsi2` on `gsi2pk`/`gsi2sk` (S, all attributes), TTL attribute
 /// `ttl`, on-demand billing.
-pub const TABLE_DEFINITION: &str = "pk/sk (S), gsi1 on gsi1pk/gsi1sk, gsi2 on gsi2pk/gsi2sk (S), TTL on ttl";
+pub const TABLE_DEFINITION: &str =
+    "pk/sk (S), gsi1 on gsi1pk/gsi1sk, gsi2 on gsi2pk/gsi2sk (S), TTL on ttl";
 
 /// Outbox shards, so a flash sale's events do not all land on one index partition.
 const OUTBOX_SHARDS: u32 = 8;
 
 fn outbox_shard(id: &PaymentId) -> u32 {
-    id.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32)) % OUTBOX_SHARDS
+    id.as_str()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % OUTBOX_SHARDS
 }
 
 #[derive(Clone)]
@@ -295,9 +299,15 @@ impl DynamoDbStore {
     fn history_item(&self, h: &HistoryEntry) -> Result<Item, StoreError> {
         let mut item = encode(h, payment_pk(&h.payment_id), history_sk(h.seq))?;
         let key = feed_key(h);
-        item.insert("gsi1pk".into(), s(format!("MERCHANT#{}#EVENTS", h.merchant_id)));
+        item.insert(
+            "gsi1pk".into(),
+            s(format!("MERCHANT#{}#EVENTS", h.merchant_id)),
+        );
         item.insert("gsi1sk".into(), s(key.clone()));
-        item.insert("gsi2pk".into(), s(format!("OUTBOX#{}", outbox_shard(&h.payment_id))));
+        item.insert(
+            "gsi2pk".into(),
+            s(format!("OUTBOX#{}", outbox_shard(&h.payment_id))),
+        );
         item.insert("gsi2sk".into(), s(key));
         Ok(item)
     }
@@ -558,8 +568,15 @@ impl PaymentStore for DynamoDbStore {
         }
     }
 
-    async fn history_entry(&self, id: &PaymentId, seq: u64) -> Result<Option<HistoryEntry>, StoreError> {
-        self.get_item(payment_pk(id), &history_sk(seq)).await?.map(decode).transpose()
+    async fn history_entry(
+        &self,
+        id: &PaymentId,
+        seq: u64,
+    ) -> Result<Option<HistoryEntry>, StoreError> {
+        self.get_item(payment_pk(id), &history_sk(seq))
+            .await?
+            .map(decode)
+            .transpose()
     }
 
     async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
@@ -580,7 +597,11 @@ impl PaymentStore for DynamoDbStore {
         }
     }
 
-    async fn outbox_before(&self, before: Timestamp, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+    async fn outbox_before(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut out: Vec<HistoryEntry> = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
             let page = self

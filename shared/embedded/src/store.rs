@@ -231,8 +231,16 @@ impl PaymentStore for EmbeddedStore {
         })
     }
 
-    async fn history_entry(&self, id: &PaymentId, seq: u64) -> Result<Option<HistoryEntry>, StoreError> {
-        Ok(self.read(|s| s.history.get(id).and_then(|h| h.iter().find(|e| e.seq == seq).cloned())))
+    async fn history_entry(
+        &self,
+        id: &PaymentId,
+        seq: u64,
+    ) -> Result<Option<HistoryEntry>, StoreError> {
+        Ok(self.read(|s| {
+            s.history
+                .get(id)
+                .and_then(|h| h.iter().find(|e| e.seq == seq).cloned())
+        }))
     }
 
     async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
@@ -242,7 +250,11 @@ impl PaymentStore for EmbeddedStore {
         })
     }
 
-    async fn outbox_before(&self, before: Timestamp, limit: usize) -> Result<Vec<HistoryEntry>, StoreError> {
+    async fn outbox_before(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
         Ok(self.read(|s| {
             let mut out: Vec<HistoryEntry> = s
                 .history
@@ -274,7 +286,13 @@ impl PaymentStore for EmbeddedStore {
                 .collect();
             mine.sort_by(|a, b| a.0.cmp(&b.0));
             let more = mine.len() > limit;
-            (mine.into_iter().take(limit).map(|(_, e)| e.clone()).collect(), more)
+            (
+                mine.into_iter()
+                    .take(limit)
+                    .map(|(_, e)| e.clone())
+                    .collect(),
+                more,
+            )
         }))
     }
 

@@ -167,9 +167,21 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             )
             .await?;
             let refunds = Arc::new(SqsQueue::new(&config, refunds_url));
-            let n_url = sqs_queue_url(&config, &opts.notifications_queue_url, "walletpay-notifications", opts.visibility).await?;
+            let n_url = sqs_queue_url(
+                &config,
+                &opts.notifications_queue_url,
+                "walletpay-notifications",
+                opts.visibility,
+            )
+            .await?;
             let notifications = Arc::new(SqsQueue::new(&config, n_url));
-            let d_url = sqs_queue_url(&config, &opts.notifications_dlq_url, "walletpay-notifications-dead", opts.visibility).await?;
+            let d_url = sqs_queue_url(
+                &config,
+                &opts.notifications_dlq_url,
+                "walletpay-notifications-dead",
+                opts.visibility,
+            )
+            .await?;
             let dead = Arc::new(SqsQueue::new(&config, d_url));
             let queue = Arc::new(SqsQueue::new(&config, url));
             let secrets = SecretsManager::new(&config);

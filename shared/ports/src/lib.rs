@@ -24,6 +24,11 @@ pub mod webhooks {
     /// none (refused, timed out).
     #[async_trait]
     pub trait WebhookSender: Send + Sync {
-        async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> Result<u16, String>;
+        async fn post(
+            &self,
+            url: &str,
+            headers: &[(&str, String)],
+            body: &str,
+        ) -> Result<u16, String>;
     }
 }
