@@ -296,23 +296,34 @@ async fn pending_refund_is_followed_up(s: Stack) {
     // Magic IDR 1,111: the provider keeps the refund PENDING.
     let r = refund(&s, id, "r-1111", json!({"amount": 111_100})).await;
     let rid = r.body["id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(
-        s.get_path(
+    // Wait for the worker to have asked the provider (the job travels through the queue).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let at_provider = loop {
+        if let Some(r) = s
+            .local
+            .xendit
+            .refunds()
+            .into_iter()
+            .find(|x| x.refund_amount.get() == "1111")
+        {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refund never reached the provider"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(at_provider.status, "PENDING");
+    // The worker keeps looking while the provider says pending.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let ours = s
+        .get_path(
             &format!("/v1/payments/{id}/refunds/{rid}"),
-            &s.local.demo_key
+            &s.local.demo_key,
         )
-        .await
-        .body["status"],
-        "pending"
-    );
-    let at_provider = s
-        .local
-        .xendit
-        .refunds()
-        .into_iter()
-        .find(|x| x.refund_amount.get() == "1111")
-        .unwrap();
+        .await;
+    assert_eq!(ours.body["status"], "pending");
     s.local.xendit.settle_refund(&at_provider.id, true).unwrap();
     s.wait_for_refund(id, rid, "succeeded").await;
     assert_eq!(

@@ -21,13 +21,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TimeToLiveSpecification,
-    TransactWriteItem,
+    KeyType, Projection, ProjectionType, Put, ReturnConsumedCapacity, ScalarAttributeType,
+    TimeToLiveSpecification, TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
 use walletpay_ports::{
     feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
@@ -36,6 +38,81 @@ use walletpay_ports::{
 };
 
 type Item = HashMap<String, AttributeValue>;
+
+/// Read and write capacity units this store has consumed, as DynamoDB reports them
+/// (`ReturnConsumedCapacity::Total` on every call), in thousandths of a unit.
+#[derive(Debug, Default)]
+pub struct CapacityMeter {
+    read_milli: AtomicU64,
+    write_milli: AtomicU64,
+}
+
+impl CapacityMeter {
+    fn read(&self, units: f64) {
+        self.read_milli
+            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+    fn write(&self, units: f64) {
+        self.write_milli
+            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    }
+    /// (read units, write units) so far.
+    pub fn units(&self) -> (f64, f64) {
+        (
+            self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+        )
+    }
+    pub fn reset(&self) {
+        self.read_milli.store(0, Ordering::Relaxed);
+        self.write_milli.store(0, Ordering::Relaxed);
+    }
+}
+
+/// What an operation's answer says it consumed.
+trait Consumed {
+    fn units(&self) -> f64;
+}
+
+macro_rules! consumed_one {
+    ($($t:ty),+) => {$(
+        impl Consumed for $t {
+            fn units(&self) -> f64 {
+                self.consumed_capacity().and_then(|c| c.capacity_units()).unwrap_or(0.0)
+            }
+        }
+    )+};
+}
+consumed_one!(
+    aws_sdk_dynamodb::operation::get_item::GetItemOutput,
+    aws_sdk_dynamodb::operation::put_item::PutItemOutput,
+    aws_sdk_dynamodb::operation::update_item::UpdateItemOutput,
+    aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput,
+    aws_sdk_dynamodb::operation::query::QueryOutput
+);
+
+impl Consumed for aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput {
+    fn units(&self) -> f64 {
+        self.consumed_capacity()
+            .iter()
+            .filter_map(|c| c.capacity_units())
+            .sum()
+    }
+}
+
+/// Sends a request asking for its consumed capacity, and meters it.
+macro_rules! metered {
+    ($self:ident, $kind:ident, $builder:expr) => {{
+        let result = $builder
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        if let Ok(out) = &result {
+            $self.meter.$kind(out.units());
+        }
+        result
+    }};
+}
 
 /// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), indexes `gsi1` on
 /// `gsi1pk`/`gsi1sk` and `gsi2` on `gsi2pk`/`gsi2sk` (S, all attributes), TTL attribute
@@ -57,6 +134,7 @@ fn outbox_shard(id: &PaymentId) -> u32 {
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    meter: Arc<CapacityMeter>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -132,6 +210,7 @@ impl DynamoDbStore {
         DynamoDbStore {
             client: Client::new(config),
             table: table.into(),
+            meter: Arc::new(CapacityMeter::default()),
         }
     }
 
@@ -141,6 +220,11 @@ impl DynamoDbStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The capacity this store has consumed.
+    pub fn meter(&self) -> Arc<CapacityMeter> {
+        self.meter.clone()
     }
 
     /// Creates the table as `template.yaml` declares it (for local stand-ins and tests).
@@ -227,16 +311,17 @@ impl DynamoDbStore {
     }
 
     async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(backend)?;
+        let out = metered!(
+            self,
+            read,
+            self.client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .consistent_read(true)
+        )
+        .map_err(backend)?;
         Ok(out.item)
     }
 
@@ -258,13 +343,13 @@ impl DynamoDbStore {
 
     /// Writes all items or none; `Ok(false)` if a condition failed.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+        ) {
             Ok(_) => Ok(true),
             Err(e) => {
                 let cancelled_by_condition = e.as_service_error().is_some_and(|s| {
@@ -337,18 +422,19 @@ impl DynamoDbStore {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":prefix", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
+            let page = metered!(
+                self,
+                read,
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":pk", s(pk.clone()))
+                    .expression_attribute_values(":prefix", s(prefix))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+            )
+            .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
                 out.push(decode(item)?);
             }
@@ -365,13 +451,15 @@ impl DynamoDbStore {
 impl MerchantStore for DynamoDbStore {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         let item = encode(merchant, merchant_pk(&merchant.id), "MERCHANT".into())?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(backend)?;
+        metered!(
+            self,
+            write,
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+        )
+        .map_err(backend)?;
         Ok(())
     }
 
@@ -384,15 +472,15 @@ impl MerchantStore for DynamoDbStore {
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let item = encode(key, api_key_pk(&key.key_id), "APIKEY".into())?;
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+        ) {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(StoreError::AlreadyExists),
             Err(e) => Err(backend(e)),
@@ -417,16 +505,17 @@ impl IdempotencyStore for DynamoDbStore {
         let pk = idem_pk(&record.merchant_id, &record.key);
         let mut item = encode(record, pk.clone(), "IDEM".into())?;
         item.insert("ttl".into(), ttl(record.expires_at));
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            // Absent, or present but expired (TTL deletes lazily, so expired items linger).
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await;
+        let put = metered!(
+            self,
+            write,
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                // Absent, or present but expired (TTL deletes lazily, so expired items linger).
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", s(now.to_string()))
+        );
         match put {
             Ok(_) => Ok(Begin::Started),
             Err(e) if condition_failed(&e) => match self.get_item(pk, "IDEM").await? {
@@ -443,21 +532,21 @@ impl IdempotencyStore for DynamoDbStore {
         record: &IdempotencyRecord,
         previous_lease: Timestamp,
     ) -> Result<(), StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(idem_pk(&record.merchant_id, &record.key)))
-            .key("sk", s("IDEM"))
-            .update_expression("SET lease_until = :new")
-            .condition_expression("#st.#st = :in_progress AND lease_until = :prev")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":new", s(record.lease_until.to_string()))
-            .expression_attribute_values(":prev", s(previous_lease.to_string()))
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(idem_pk(&record.merchant_id, &record.key)))
+                .key("sk", s("IDEM"))
+                .update_expression("SET lease_until = :new")
+                .condition_expression("#st.#st = :in_progress AND lease_until = :prev")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":new", s(record.lease_until.to_string()))
+                .expression_attribute_values(":prev", s(previous_lease.to_string()))
+                .expression_attribute_values(":in_progress", s("in_progress"))
+        ) {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(StoreError::Conflict),
             Err(e) => Err(backend(e)),
@@ -487,20 +576,20 @@ impl IdempotencyStore for DynamoDbStore {
             body: body.to_string(),
         })
         .map_err(|e| StoreError::Backend(e.to_string()))?;
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(idem_pk(merchant, key)))
-            .key("sk", s("IDEM"))
-            .update_expression("SET #st = :completed")
-            .condition_expression("#st.#st = :in_progress")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":completed", state)
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(idem_pk(merchant, key)))
+                .key("sk", s("IDEM"))
+                .update_expression("SET #st = :completed")
+                .condition_expression("#st.#st = :in_progress")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":completed", state)
+                .expression_attribute_values(":in_progress", s("in_progress"))
+        ) {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(StoreError::Conflict),
             Err(e) => Err(backend(e)),
@@ -508,18 +597,18 @@ impl IdempotencyStore for DynamoDbStore {
     }
 
     async fn release_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError> {
-        match self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(idem_pk(merchant, key)))
-            .key("sk", s("IDEM"))
-            .condition_expression("#st.#st = :in_progress")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":in_progress", s("in_progress"))
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(idem_pk(merchant, key)))
+                .key("sk", s("IDEM"))
+                .condition_expression("#st.#st = :in_progress")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":in_progress", s("in_progress"))
+        ) {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(backend(e)),
@@ -580,17 +669,17 @@ impl PaymentStore for DynamoDbStore {
     }
 
     async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
-        match self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(payment_pk(id)))
-            .key("sk", s(history_sk(seq)))
-            .update_expression("REMOVE gsi2pk, gsi2sk")
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(payment_pk(id)))
+                .key("sk", s(history_sk(seq)))
+                .update_expression("REMOVE gsi2pk, gsi2sk")
+                .condition_expression("attribute_exists(pk)")
+        ) {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(backend(e)),
@@ -604,18 +693,19 @@ impl PaymentStore for DynamoDbStore {
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut out: Vec<HistoryEntry> = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi2")
-                .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-                .expression_attribute_values(":pk", s(format!("OUTBOX#{shard}")))
-                .expression_attribute_values(":before", s(before.to_string()))
-                .limit(limit as i32)
-                .send()
-                .await
-                .map_err(backend)?;
+            let page = metered!(
+                self,
+                read,
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("gsi2")
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
+                    .expression_attribute_values(":pk", s(format!("OUTBOX#{shard}")))
+                    .expression_attribute_values(":before", s(before.to_string()))
+                    .limit(limit as i32)
+            )
+            .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
                 out.push(decode(item)?);
             }
@@ -631,18 +721,19 @@ impl PaymentStore for DynamoDbStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("gsi1")
-            .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
-            .expression_attribute_values(":pk", s(format!("MERCHANT#{merchant}#EVENTS")))
-            .expression_attribute_values(":after", s(after.unwrap_or("0")))
-            .limit(limit as i32 + 1)
-            .send()
-            .await
-            .map_err(backend)?;
+        let page = metered!(
+            self,
+            read,
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name("gsi1")
+                .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
+                .expression_attribute_values(":pk", s(format!("MERCHANT#{merchant}#EVENTS")))
+                .expression_attribute_values(":after", s(after.unwrap_or("0")))
+                .limit(limit as i32 + 1)
+        )
+        .map_err(backend)?;
         let mut out: Vec<HistoryEntry> = Vec::new();
         for item in page.items.unwrap_or_default() {
             out.push(decode(item)?);
@@ -699,21 +790,22 @@ impl PaymentStore for DynamoDbStore {
         });
         let mut out: Vec<Payment> = Vec::new();
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
-                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
-                .limit((query.limit as i32 + 1).max(10))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(backend)?;
+            let page = metered!(
+                self,
+                read,
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("gsi1")
+                    .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
+                    .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                    .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
+                    .set_expression_attribute_values(Some(values.clone()))
+                    .scan_index_forward(false)
+                    .limit((query.limit as i32 + 1).max(10))
+                    .set_exclusive_start_key(start.take())
+            )
+            .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
                 out.push(decode(item)?);
                 if out.len() > query.limit {
@@ -801,19 +893,19 @@ impl WebhookDedupStore for DynamoDbStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> Result<bool, StoreError> {
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(webhook_pk(dedup_key)))
-            .item("sk", s("WEBHOOK"))
-            .item("expires_at", s(expires_at.to_string()))
-            .item("ttl", ttl(expires_at))
-            .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-            .expression_attribute_values(":now", s(now.to_string()))
-            .send()
-            .await
-        {
+        match metered!(
+            self,
+            write,
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(webhook_pk(dedup_key)))
+                .item("sk", s("WEBHOOK"))
+                .item("expires_at", s(expires_at.to_string()))
+                .item("ttl", ttl(expires_at))
+                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
+                .expression_attribute_values(":now", s(now.to_string()))
+        ) {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(backend(e)),

