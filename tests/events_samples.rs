@@ -6,6 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tower::ServiceExt;
+use walletpay_api::sqs::Consumer;
 use walletpay_domain::{NextAction, PaymentEvent, PaymentId, PaymentStatus};
 use walletpay_local::{Backend, Options};
 use walletpay_ports::HistoryEntry;
@@ -57,6 +58,22 @@ async fn call(router: axum::Router, event_json: &str) -> (u16, String) {
 async fn http_body_util_collect(body: axum::body::Body) -> String {
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// Feeds a queue consumer's sample batches to it and checks which messages it reports failed.
+async fn check_sqs_samples(app: &walletpay_app::App, function: &str, consumer: Consumer) {
+    for (file, event, want) in samples(function) {
+        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+        let resp = walletpay_api::sqs::handle(app, consumer, sqs).await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "{function}/{file}");
+    }
 }
 
 #[test]
@@ -127,20 +144,7 @@ async fn every_sample_event_gets_its_expected_answer() {
         );
     }
 
-    for (file, event, want) in samples("payment-events") {
-        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp =
-            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::PaymentEvents, sqs)
-                .await;
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        let want: Vec<String> =
-            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
-        assert_eq!(failed, want, "payment-events/{file}");
-    }
+    check_sqs_samples(&app, "payment-events", Consumer::PaymentEvents).await;
     let after = app.store.get_payment(&p.id).await.unwrap().unwrap();
     assert_eq!(
         after.status,
@@ -148,53 +152,16 @@ async fn every_sample_event_gets_its_expected_answer() {
         "the SQS sample applied its event"
     );
 
-    for (file, event, want) in samples("status-checks") {
-        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp =
-            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::StatusChecks, sqs).await;
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        let want: Vec<String> =
-            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
-        assert_eq!(failed, want, "status-checks/{file}");
-    }
+    check_sqs_samples(&app, "status-checks", Consumer::StatusChecks).await;
 
     for (file, event, want) in samples("refund") {
         let (status, body) = call(walletpay_api::refunds_router(app.clone()), &event).await;
         assert_eq!(Some(status as u64), want.as_u64(), "refund/{file}: {body}");
     }
 
-    for (file, event, want) in samples("refund-worker") {
-        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp =
-            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::Refunds, sqs).await;
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        let want: Vec<String> =
-            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
-        assert_eq!(failed, want, "refund-worker/{file}");
-    }
+    check_sqs_samples(&app, "refund-worker", Consumer::Refunds).await;
 
-    for (file, event, want) in samples("notifier") {
-        let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp =
-            walletpay_api::sqs::handle(&app, walletpay_api::sqs::Consumer::Notifications, sqs)
-                .await;
-        let failed: Vec<String> = resp
-            .batch_item_failures
-            .into_iter()
-            .map(|f| f.item_identifier)
-            .collect();
-        let want: Vec<String> =
-            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
-        assert_eq!(failed, want, "notifier/{file}");
-    }
+    check_sqs_samples(&app, "notifier", Consumer::Notifications).await;
 
     for (file, event, want) in samples("outbox-sweeper") {
         let scheduled: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =

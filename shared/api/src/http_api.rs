@@ -1,5 +1,6 @@
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -8,7 +9,7 @@ use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
 use walletpay_app::payments::{self, MAX_BODY_BYTES};
 use walletpay_app::{auth, merchant, notifications, refunds, webhooks, ApiError, App, Reply};
-use walletpay_domain::Lang;
+use walletpay_domain::{Lang, MerchantId};
 
 /// Providers batch events; allow more than the API's own 64 KiB.
 pub const MAX_WEBHOOK_BYTES: usize = 1024 * 1024;
@@ -56,22 +57,47 @@ fn lang(headers: &HeaderMap) -> Option<Lang> {
     header(headers, "accept-language").and_then(Lang::from_accept_language)
 }
 
-async fn create_payment(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+/// The authenticated merchant behind a request, and the language it asked for. Extracted
+/// before anything else, so an unauthenticated request costs one key lookup.
+struct Caller {
+    merchant: MerchantId,
+    lang: Option<Lang>,
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let merchant =
+            auth::authenticate(app.store.as_ref(), header(&parts.headers, "authorization"))
+                .await
+                .map_err(|e| respond(e.to_reply()))?;
+        Ok(Caller {
+            merchant,
+            lang: lang(&parts.headers),
+        })
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name).map(String::as_str)
+}
+
+async fn create_payment(
+    State(app): State<App>,
+    c: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     answer(
         async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
+            let key = header(&headers, "idempotency-key");
             // Check the key before reading the body, so a missing key costs nothing.
-            payments::check_idempotency_key(header(&headers, "idempotency-key"))?;
+            payments::check_idempotency_key(key)?;
             let body = read_body(body, MAX_BODY_BYTES).await?;
-            payments::create_payment(
-                &app,
-                &merchant,
-                header(&headers, "idempotency-key"),
-                &body,
-                lang(&headers),
-            )
-            .await
+            payments::create_payment(&app, &c.merchant, key, &body, c.lang).await
         }
         .await,
     )
@@ -79,15 +105,13 @@ async fn create_payment(State(app): State<App>, headers: HeaderMap, body: Body) 
 
 async fn get_payment(
     State(app): State<App>,
-    headers: HeaderMap,
+    c: Caller,
     Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    Query(q): Params,
 ) -> Response {
     answer(
         async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            let refresh = match query.get("refresh").map(String::as_str) {
+            let refresh = match param(&q, "refresh") {
                 None | Some("false") => false,
                 Some("true") => true,
                 Some(_) => {
@@ -99,191 +123,89 @@ async fn get_payment(
                     .field("refresh"))
                 }
             };
-            payments::get_payment(&app, &merchant, &id, refresh, lang(&headers)).await
+            payments::get_payment(&app, &c.merchant, &id, refresh, c.lang).await
         }
         .await,
     )
 }
 
-async fn list_payments(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn list_payments(State(app): State<App>, c: Caller, Query(q): Params) -> Response {
+    let params = payments::ListParams {
+        status: param(&q, "status"),
+        wallet: param(&q, "wallet"),
+        country: param(&q, "country"),
+        created_after: param(&q, "created_after"),
+        created_before: param(&q, "created_before"),
+        limit: param(&q, "limit"),
+        cursor: param(&q, "cursor"),
+    };
+    answer(payments::list_payments(&app, &c.merchant, &params, c.lang).await)
+}
+
+async fn payment_events(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+    answer(payments::payment_events(&app, &c.merchant, &id).await)
+}
+
+async fn cancel_payment(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+    answer(payments::cancel_payment(&app, &c.merchant, &id, c.lang).await)
+}
+
+async fn list_events(State(app): State<App>, c: Caller, Query(q): Params) -> Response {
+    answer(
+        notifications::list_events(&app, &c.merchant, param(&q, "after"), param(&q, "limit")).await,
+    )
+}
+
+async fn redeliver_event(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+    answer(notifications::redeliver(&app, &c.merchant, &id).await)
+}
+
+async fn get_merchant(State(app): State<App>, c: Caller) -> Response {
+    answer(merchant::get_merchant(&app, &c.merchant).await)
+}
+
+async fn update_merchant(State(app): State<App>, c: Caller, body: Body) -> Response {
     answer(
         async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            let get = |k: &str| q.get(k).map(String::as_str);
-            let params = payments::ListParams {
-                status: get("status"),
-                wallet: get("wallet"),
-                country: get("country"),
-                created_after: get("created_after"),
-                created_before: get("created_before"),
-                limit: get("limit"),
-                cursor: get("cursor"),
-            };
-            payments::list_payments(&app, &merchant, &params, lang(&headers)).await
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            merchant::update_merchant(&app, &c.merchant, &body).await
         }
         .await,
     )
 }
 
-async fn payment_events(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            payments::payment_events(&app, &merchant, &id).await
-        }
-        .await,
-    )
-}
-
-async fn cancel_payment(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            payments::cancel_payment(&app, &merchant, &id, lang(&headers)).await
-        }
-        .await,
-    )
+async fn rotate_webhook_secret(State(app): State<App>, c: Caller) -> Response {
+    answer(merchant::rotate_webhook_secret(&app, &c.merchant).await)
 }
 
 async fn create_refund(
     State(app): State<App>,
-    headers: HeaderMap,
+    c: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     answer(
         async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            payments::check_idempotency_key(header(&headers, "idempotency-key"))?;
+            let key = header(&headers, "idempotency-key");
+            payments::check_idempotency_key(key)?;
             let body = read_body(body, MAX_BODY_BYTES).await?;
-            refunds::create_refund(
-                &app,
-                &merchant,
-                &id,
-                header(&headers, "idempotency-key"),
-                &body,
-                lang(&headers),
-            )
-            .await
+            refunds::create_refund(&app, &c.merchant, &id, key, &body, c.lang).await
         }
         .await,
     )
 }
 
-async fn list_refunds(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            refunds::list_refunds(&app, &merchant, &id, lang(&headers)).await
-        }
-        .await,
-    )
+async fn list_refunds(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+    answer(refunds::list_refunds(&app, &c.merchant, &id, c.lang).await)
 }
 
 async fn get_refund(
     State(app): State<App>,
-    headers: HeaderMap,
+    c: Caller,
     Path((id, refund_id)): Path<(String, String)>,
 ) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            refunds::get_refund(&app, &merchant, &id, &refund_id, lang(&headers)).await
-        }
-        .await,
-    )
-}
-
-async fn list_events(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            notifications::list_events(
-                &app,
-                &merchant,
-                q.get("after").map(String::as_str),
-                q.get("limit").map(String::as_str),
-            )
-            .await
-        }
-        .await,
-    )
-}
-
-async fn redeliver_event(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            notifications::redeliver(&app, &merchant, &id).await
-        }
-        .await,
-    )
-}
-
-async fn get_merchant(State(app): State<App>, headers: HeaderMap) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            merchant::get_merchant(&app, &merchant).await
-        }
-        .await,
-    )
-}
-
-async fn update_merchant(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            let body = read_body(body, MAX_BODY_BYTES).await?;
-            merchant::update_merchant(&app, &merchant, &body).await
-        }
-        .await,
-    )
-}
-
-async fn rotate_webhook_secret(State(app): State<App>, headers: HeaderMap) -> Response {
-    answer(
-        async {
-            let merchant =
-                auth::authenticate(app.store.as_ref(), header(&headers, "authorization")).await?;
-            merchant::rotate_webhook_secret(&app, &merchant).await
-        }
-        .await,
-    )
+    answer(refunds::get_refund(&app, &c.merchant, &id, &refund_id, c.lang).await)
 }
 
 async fn receive_webhook(
