@@ -9,6 +9,7 @@
 //! - `sandbox.rs` (feature `sandbox`): a local simulator of the provider's API.
 
 mod adapter;
+pub mod adyen;
 pub mod xendit;
 
 pub use adapter::{
