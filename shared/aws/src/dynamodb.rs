@@ -243,6 +243,20 @@ impl DynamoDbStore {
                 .build()
                 .expect("key schema")
         };
+        // Both indexes: `<name>pk`/`<name>sk`, all attributes projected.
+        let index = |name: &str| {
+            GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(&format!("{name}pk"), KeyType::Hash))
+                .key_schema(key(&format!("{name}sk"), KeyType::Range))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("index")
+        };
         let created = self
             .client
             .create_table()
@@ -256,32 +270,8 @@ impl DynamoDbStore {
             .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name("gsi1")
-                    .key_schema(key("gsi1pk", KeyType::Hash))
-                    .key_schema(key("gsi1sk", KeyType::Range))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .expect("index"),
-            )
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name("gsi2")
-                    .key_schema(key("gsi2pk", KeyType::Hash))
-                    .key_schema(key("gsi2sk", KeyType::Range))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .expect("index"),
-            )
+            .global_secondary_indexes(index("gsi1"))
+            .global_secondary_indexes(index("gsi2"))
             .send()
             .await;
         match created {

@@ -148,46 +148,31 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let store = DynamoDbStore::new(&config, &opts.table);
             store.create_table().await.map_err(|e| e.to_string())?;
             let meter = store.meter();
-            let url = sqs_queue_url(
-                &config,
-                &opts.queue_url,
-                "walletpay-payment-events",
-                opts.visibility,
-            )
-            .await?;
-            let checks_url = sqs_queue_url(
+            let v = opts.visibility;
+            let queue = sqs_queue(&config, &opts.queue_url, "walletpay-payment-events", v).await?;
+            let checks = sqs_queue(
                 &config,
                 &opts.status_queue_url,
                 "walletpay-status-checks",
-                opts.visibility,
+                v,
             )
             .await?;
-            let checks = Arc::new(SqsQueue::new(&config, checks_url));
-            let refunds_url = sqs_queue_url(
-                &config,
-                &opts.refunds_queue_url,
-                "walletpay-refunds",
-                opts.visibility,
-            )
-            .await?;
-            let refunds = Arc::new(SqsQueue::new(&config, refunds_url));
-            let n_url = sqs_queue_url(
+            let refunds =
+                sqs_queue(&config, &opts.refunds_queue_url, "walletpay-refunds", v).await?;
+            let notifications = sqs_queue(
                 &config,
                 &opts.notifications_queue_url,
                 "walletpay-notifications",
-                opts.visibility,
+                v,
             )
             .await?;
-            let notifications = Arc::new(SqsQueue::new(&config, n_url));
-            let d_url = sqs_queue_url(
+            let dead = sqs_queue(
                 &config,
                 &opts.notifications_dlq_url,
                 "walletpay-notifications-dead",
-                opts.visibility,
+                v,
             )
             .await?;
-            let dead = Arc::new(SqsQueue::new(&config, d_url));
-            let queue = Arc::new(SqsQueue::new(&config, url));
             let secrets = SecretsManager::new(&config);
             secrets
                 .put("walletpay/xendit", &xendit_sandbox_secret())
@@ -218,6 +203,16 @@ fn in_process_queue(visibility: Duration) -> Arc<InProcessQueue> {
 }
 
 /// The queue at `url`, or one named `name` created (or found) for the local stack.
+async fn sqs_queue(
+    config: &aws_config::SdkConfig,
+    url: &Option<String>,
+    name: &str,
+    visibility: Duration,
+) -> Result<Arc<SqsQueue>, String> {
+    let url = sqs_queue_url(config, url, name, visibility).await?;
+    Ok(Arc::new(SqsQueue::new(config, url)))
+}
+
 async fn sqs_queue_url(
     config: &aws_config::SdkConfig,
     url: &Option<String>,
