@@ -10,6 +10,7 @@
 
 mod adapter;
 pub mod adyen;
+pub mod stripe;
 pub mod xendit;
 
 pub use adapter::{
