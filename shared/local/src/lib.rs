@@ -113,6 +113,22 @@ pub fn xendit_sandbox_secret() -> String {
     .to_string()
 }
 
+/// The store alone, for one-off commands: with the AWS backend it uses the table named by
+/// `opts.table` as it is (no queue, secret or table is created).
+pub async fn build_store(opts: &Options) -> Result<Arc<dyn Store>, String> {
+    match opts.backend {
+        Backend::Embedded => Ok(Arc::new(match &opts.data_dir {
+            Some(dir) => EmbeddedStore::open(dir)
+                .map_err(|e| format!("cannot open {}: {e}", dir.display()))?,
+            None => EmbeddedStore::in_memory(),
+        })),
+        Backend::Aws => {
+            let config = walletpay_aws::load_config().await;
+            Ok(Arc::new(DynamoDbStore::new(&config, &opts.table)))
+        }
+    }
+}
+
 pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
     match opts.backend {
         Backend::Embedded => {

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use walletpay_local::{build_ports, start, Backend, Options};
+use walletpay_local::{build_store, start, Backend, Options};
 
 #[derive(Parser)]
 #[command(name = "walletpay-local", about = "walletpay in one local process")]
@@ -68,16 +68,13 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
             if opts.backend == Backend::Embedded && opts.data_dir.is_none() {
                 return Err("an in-memory store forgets the merchant on exit: pass --data-dir DIR (the same one you serve with) or --backend aws".into());
             }
-            let ports = build_ports(&opts).await?;
+            // Only the store: against a deployed table nothing else is touched.
+            let store = build_store(&opts).await?;
             let now = walletpay_ports::Clock::now(&walletpay_ports::SystemClock);
-            let (merchant, key) = walletpay_app::auth::create_merchant(
-                ports.store.as_ref(),
-                &name,
-                now,
-                key.as_deref(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let (merchant, key) =
+                walletpay_app::auth::create_merchant(store.as_ref(), &name, now, key.as_deref())
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!("merchant {} ({})", merchant.id, merchant.name);
             println!("api key  {key}");
             println!("Keep the key: only its hash is stored.");
