@@ -86,19 +86,18 @@ impl Default for Options {
     }
 }
 
+/// A queue the local stack both sends to and drains (as Lambda's event source mapping would).
+pub trait Duplex: Queue + QueueReceiver {}
+impl<T: Queue + QueueReceiver> Duplex for T {}
+
 /// The ports of one backend.
 pub struct Ports {
     pub store: Arc<dyn Store>,
-    pub payment_events: Arc<dyn Queue>,
-    pub payment_events_receiver: Arc<dyn QueueReceiver>,
-    pub status_checks: Arc<dyn Queue>,
-    pub status_checks_receiver: Arc<dyn QueueReceiver>,
-    pub refunds: Arc<dyn Queue>,
-    pub refunds_receiver: Arc<dyn QueueReceiver>,
-    pub notifications: Arc<dyn Queue>,
-    pub notifications_receiver: Arc<dyn QueueReceiver>,
-    pub notifications_dead: Arc<dyn Queue>,
-    pub notifications_dead_receiver: Arc<dyn QueueReceiver>,
+    pub payment_events: Arc<dyn Duplex>,
+    pub status_checks: Arc<dyn Duplex>,
+    pub refunds: Arc<dyn Duplex>,
+    pub notifications: Arc<dyn Duplex>,
+    pub notifications_dead: Arc<dyn Duplex>,
     pub secrets: Arc<dyn Secrets>,
     /// With the AWS backend: the DynamoDB capacity the store consumes.
     pub capacity: Option<Arc<walletpay_aws::CapacityMeter>>,
@@ -145,16 +144,11 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let secrets = StaticSecrets::new().with("walletpay/xendit", &xendit_sandbox_secret());
             Ok(Ports {
                 store: Arc::new(store),
-                payment_events: queue.clone(),
-                payment_events_receiver: queue,
-                status_checks: checks.clone(),
-                status_checks_receiver: checks,
-                refunds: refunds.clone(),
-                refunds_receiver: refunds,
-                notifications: notifications.clone(),
-                notifications_receiver: notifications,
-                notifications_dead: dead.clone(),
-                notifications_dead_receiver: dead,
+                payment_events: queue,
+                status_checks: checks,
+                refunds,
+                notifications,
+                notifications_dead: dead,
                 secrets: Arc::new(secrets),
                 capacity: None,
             })
@@ -196,16 +190,11 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 .map_err(|e| e.to_string())?;
             Ok(Ports {
                 store: Arc::new(store),
-                payment_events: queue.clone(),
-                payment_events_receiver: queue,
-                status_checks: checks.clone(),
-                status_checks_receiver: checks,
-                refunds: refunds.clone(),
-                refunds_receiver: refunds,
-                notifications: notifications.clone(),
-                notifications_receiver: notifications,
-                notifications_dead: dead.clone(),
-                notifications_dead_receiver: dead,
+                payment_events: queue,
+                status_checks: checks,
+                refunds,
+                notifications,
+                notifications_dead: dead,
                 secrets: Arc::new(secrets),
                 capacity: Some(meter),
             })
@@ -370,22 +359,22 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let events = tokio::spawn(run_consumer(
         app.clone(),
         Consumer::PaymentEvents,
-        ports.payment_events_receiver.clone(),
+        ports.payment_events.clone(),
     ));
     let checks = tokio::spawn(run_consumer(
         app.clone(),
         Consumer::StatusChecks,
-        ports.status_checks_receiver.clone(),
+        ports.status_checks.clone(),
     ));
     let refunds = tokio::spawn(run_consumer(
         app.clone(),
         Consumer::Refunds,
-        ports.refunds_receiver.clone(),
+        ports.refunds.clone(),
     ));
     let notifications = tokio::spawn(run_consumer(
         app.clone(),
         Consumer::Notifications,
-        ports.notifications_receiver.clone(),
+        ports.notifications.clone(),
     ));
     let sweeper = {
         let app = app.clone();
@@ -411,7 +400,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         xendit,
         demo_merchant,
         demo_key,
-        notifications_dead: ports.notifications_dead_receiver.clone(),
+        notifications_dead: ports.notifications_dead.clone(),
         capacity: ports.capacity.clone(),
         tasks: vec![events, checks, refunds, notifications, sweeper, server],
     })
