@@ -25,56 +25,56 @@ pub enum Consumer {
     Notifications,
 }
 
+/// Logs what became of one message; true if it is done with (delete it).
+fn settled<T: std::fmt::Debug, E: std::fmt::Display>(
+    m: &Incoming<'_>,
+    what: &str,
+    result: Result<T, E>,
+    unreadable: impl Fn(&E) -> bool,
+) -> bool {
+    match result {
+        Ok(done) => {
+            tracing::debug!(message_id = m.message_id, ?done, "{what} handled");
+            true
+        }
+        Err(e) if unreadable(&e) => {
+            tracing::error!(message_id = m.message_id, error = %e, "unreadable {what}");
+            false
+        }
+        Err(e) => {
+            tracing::warn!(message_id = m.message_id, error = %e, "{what} will be retried");
+            false
+        }
+    }
+}
+
 async fn consume_one(app: &App, consumer: Consumer, m: &Incoming<'_>) -> bool {
+    use walletpay_app::{notifications, refunds, status};
     match consumer {
-        Consumer::PaymentEvents => match consume_payment_event(app, m.body).await {
-            Ok(applied) => {
-                tracing::debug!(
-                    message_id = m.message_id,
-                    ?applied,
-                    "payment event consumed"
-                );
-                true
-            }
-            Err(e @ ConsumeError::Malformed(_)) => {
-                tracing::error!(message_id = m.message_id, error = %e, "unreadable payment event");
-                false
-            }
-            Err(e) => {
-                tracing::warn!(message_id = m.message_id, error = %e, "payment event will be retried");
-                false
-            }
-        },
-        Consumer::Refunds => match walletpay_app::refunds::process_refund_job(app, m.body).await {
-            Ok(done) => {
-                tracing::debug!(message_id = m.message_id, ?done, "refund job");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(message_id = m.message_id, error = %e, "refund job will be retried");
-                false
-            }
-        },
-        Consumer::Notifications => match walletpay_app::notifications::deliver(app, m.body).await {
-            Ok(done) => {
-                tracing::debug!(message_id = m.message_id, ?done, "notification");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(message_id = m.message_id, error = %e, "notification job will be retried");
-                false
-            }
-        },
-        Consumer::StatusChecks => match walletpay_app::status::run_check(app, m.body).await {
-            Ok(done) => {
-                tracing::debug!(message_id = m.message_id, ?done, "status check");
-                true
-            }
-            Err(e) => {
-                tracing::warn!(message_id = m.message_id, error = %e, "status check will be retried");
-                false
-            }
-        },
+        Consumer::PaymentEvents => settled(
+            m,
+            "payment event",
+            consume_payment_event(app, m.body).await,
+            |e| matches!(e, ConsumeError::Malformed(_)),
+        ),
+        Consumer::Refunds => settled(
+            m,
+            "refund job",
+            refunds::process_refund_job(app, m.body).await,
+            |e| matches!(e, refunds::WorkError::Malformed(_)),
+        ),
+        Consumer::Notifications => settled(
+            m,
+            "notification job",
+            notifications::deliver(app, m.body).await,
+            |e| matches!(e, notifications::NotifyError::Malformed(_)),
+        ),
+        Consumer::StatusChecks => settled(
+            m,
+            "status check",
+            status::run_check(app, m.body).await,
+            |e| matches!(e, status::CheckError::Malformed(_)),
+        ),
     }
 }
 
