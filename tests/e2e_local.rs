@@ -461,14 +461,7 @@ async fn authentication_and_tenancy(s: Stack) {
     let mine = s.create("auth-1", &dana_order("auth")).await;
     assert_eq!(mine.status, 201);
     let id = mine.body["id"].as_str().unwrap();
-    let (_, other_key) = walletpay_app::auth::create_merchant(
-        s.local.app.store.as_ref(),
-        "Another Shop",
-        walletpay_tests::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let other_key = s.other_merchant().await;
     let theirs = s.get(id, &other_key).await;
     assert_eq!(
         theirs.status, 404,
@@ -614,14 +607,7 @@ async fn lists_payments_newest_first_with_filters_and_cursors(s: Stack) {
         s.wait_for(&ids[i], "succeeded").await;
     }
     // Another shop's payment is never listed.
-    let (_, other) = walletpay_app::auth::create_merchant(
-        s.local.app.store.as_ref(),
-        "Other",
-        walletpay_tests::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let other = s.other_merchant().await;
     s.create_raw(
         Some(&other),
         Some("theirs"),

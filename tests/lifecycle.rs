@@ -185,14 +185,7 @@ async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
         (409, Some("payment_not_cancelable"))
     );
     // Nor can another merchant's.
-    let (_, other) = walletpay_app::auth::create_merchant(
-        s.local.app.store.as_ref(),
-        "Other",
-        walletpay_tests::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let other = s.other_merchant().await;
     assert_eq!(
         s.post(&format!("/v1/payments/{id}/cancel"), &other)
             .await

@@ -300,14 +300,7 @@ async fn feed_redelivery_and_rotation(s: Stack) {
     assert!(signed_with(&headers, &body, &new_secret));
     assert!(signed_with(&headers, &body, &old_secret));
     // Another shop cannot redeliver or see it.
-    let (_, other) = walletpay_app::auth::create_merchant(
-        s.local.app.store.as_ref(),
-        "Other",
-        walletpay_tests::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let other = s.other_merchant().await;
     assert_eq!(
         s.post(&format!("/v1/events/{event_id}/redeliver"), &other)
             .await

@@ -211,14 +211,7 @@ async fn refusals_and_idempotency(s: Stack) {
         1
     );
     // Another merchant sees nothing.
-    let (_, other_key) = walletpay_app::auth::create_merchant(
-        s.local.app.store.as_ref(),
-        "Other",
-        walletpay_tests::now(),
-        None,
-    )
-    .await
-    .unwrap();
+    let other_key = s.other_merchant().await;
     let theirs = s
         .post_json(
             &format!("/v1/payments/{id}/refunds"),

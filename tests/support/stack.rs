@@ -172,6 +172,19 @@ impl Stack {
         }
     }
 
+    /// A second shop's API key, to check that nothing of the demo merchant's is theirs.
+    pub async fn other_merchant(&self) -> String {
+        walletpay_app::auth::create_merchant(
+            self.local.app.store.as_ref(),
+            "Other Shop",
+            crate::now(),
+            None,
+        )
+        .await
+        .expect("a second merchant")
+        .1
+    }
+
     /// `POST path` with no body as the merchant with `key`.
     pub async fn post(&self, path: &str, key: &str) -> Answer {
         let resp = self

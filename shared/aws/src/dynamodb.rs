@@ -114,12 +114,6 @@ macro_rules! metered {
     }};
 }
 
-/// What `template.yaml` declares, for readers: keys `pk`/`sk` (S), indexes `gsi1` on
-/// `gsi1pk`/`gsi1sk` and `gsi2` on `gsi2pk`/`gsi2sk` (S, all attributes), TTL attribute
-/// `ttl`, on-demand billing.
-pub const TABLE_DEFINITION: &str =
-    "pk/sk (S), gsi1 on gsi1pk/gsi1sk, gsi2 on gsi2pk/gsi2sk (S), TTL on ttl";
-
 /// Outbox shards, so a flash sale's events do not all land on one index partition.
 const OUTBOX_SHARDS: u32 = 8;
 

@@ -6,7 +6,7 @@ mod dynamodb;
 mod secrets;
 mod sqs;
 
-pub use dynamodb::{CapacityMeter, DynamoDbStore, TABLE_DEFINITION};
+pub use dynamodb::{CapacityMeter, DynamoDbStore};
 pub use secrets::SecretsManager;
 pub use sqs::SqsQueue;
 
