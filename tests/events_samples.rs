@@ -163,21 +163,6 @@ async fn every_sample_event_gets_its_expected_answer() {
 
     check_sqs_samples(&app, "notifier", Consumer::Notifications).await;
 
-    for (file, event, want) in samples("outbox-sweeper") {
-        let scheduled: aws_lambda_events::eventbridge::EventBridgeEvent<Value> =
-            serde_json::from_str(&event).expect("an EventBridge scheduled event");
-        assert_eq!(
-            scheduled.detail_type, "Scheduled Event",
-            "outbox-sweeper/{file}"
-        );
-        let swept = walletpay_app::notifications::sweep_outbox(&app).await;
-        assert_eq!(
-            swept.is_ok(),
-            want["handled"] == true,
-            "outbox-sweeper/{file}"
-        );
-    }
-
     for (file, event, want) in samples("wallet-webhook") {
         let (status, body) = call(walletpay_api::webhooks_router(app.clone()), &event).await;
         assert_eq!(

@@ -1,6 +1,7 @@
 //! Merchant notifications against the local stack, on both backends: signed delivery in
 //! order, retries against a receiver that fails, the dead-letter queue after the last
-//! retry, the event feed, redelivery, secret rotation, the outbox sweeper, and the
+//! retry, the event feed, redelivery, secret rotation, events of changes that lost their
+//! write never being sent, and the
 //! automatic refund of a late success.
 
 use axum::extract::State;
@@ -108,13 +109,11 @@ fn fast() -> Options {
                 Duration::from_millis(200),
                 Duration::from_millis(300),
             ],
-            outbox_grace: Duration::from_millis(500),
             payment_ttl: Duration::from_secs(2),
             status_check_delays: vec![Duration::from_millis(300), Duration::from_millis(600)],
             refund_retry_delays: vec![Duration::from_millis(200)],
             ..Settings::default()
         },
-        sweep_every: Duration::from_millis(250),
         ..Options::default()
     }
 }
@@ -317,34 +316,55 @@ async fn feed_redelivery_and_rotation(s: Stack) {
     let _ = p;
 }
 
-async fn the_sweeper_sends_what_was_never_queued(s: Stack) {
+async fn only_stored_changes_are_announced(s: Stack) {
+    use walletpay_domain::PaymentEvent;
     let (rx, url) = Receiver::serve(0).await;
     subscribe(&s, &url).await;
-    let a = s.create("swept", &dana_order("swept")).await;
+    let a = s.create("race", &dana_order("race")).await;
     rx.wait_for(2).await;
-    // A change written straight to the store, as by a writer that died before queuing.
     let id = walletpay_domain::PaymentId::parse(a.body["id"].as_str().unwrap()).unwrap();
-    let mut p = s.local.app.store.get_payment(&id).await.unwrap().unwrap();
-    let from = p.status;
-    p.apply(
-        &walletpay_domain::PaymentEvent::Canceled,
-        walletpay_tests::now(),
-    );
-    let entry = walletpay_ports::HistoryEntry {
-        payment_id: p.id.clone(),
-        merchant_id: p.merchant_id.clone(),
-        seq: p.version,
-        at: p.updated_at,
-        event: "canceled".into(),
-        from: Some(from),
-        to: p.status,
-        source: "api".into(),
-        detail: None,
+    let app = &s.local.app;
+    let read = app.store.get_payment(&id).await.unwrap().unwrap();
+    // Two writers read the same version and decide differently; each queues its event
+    // before writing, as every writer does. Only one write can land.
+    let change = |event: PaymentEvent, name: &str| {
+        let mut p = read.clone();
+        let from = p.status;
+        p.apply(&event, walletpay_tests::now());
+        let entry = walletpay_ports::HistoryEntry {
+            payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
+            seq: p.version,
+            at: p.updated_at,
+            event: name.into(),
+            from: Some(from),
+            to: p.status,
+            source: "api".into(),
+            detail: None,
+        };
+        (p, entry)
     };
-    s.local.app.store.update_payment(&p, &entry).await.unwrap();
+    let (lost, lost_entry) = change(PaymentEvent::Canceled, "canceled");
+    let (won, won_entry) = change(PaymentEvent::Expired, "expired");
+    walletpay_app::notifications::announce(app, &lost_entry, &lost)
+        .await
+        .unwrap();
+    walletpay_app::notifications::announce(app, &won_entry, &won)
+        .await
+        .unwrap();
+    app.store.update_payment(&won, &won_entry).await.unwrap();
+    assert!(matches!(
+        app.store.update_payment(&lost, &lost_entry).await,
+        Err(walletpay_ports::StoreError::Conflict)
+    ));
     let events = rx.wait_for(3).await;
-    assert_eq!(events[2]["type"], "payment.canceled");
+    assert_eq!(events[2]["type"], "payment.expired");
     assert_eq!(events[2]["payment_id"], id.as_str());
+    // Give the losing job every chance to be (wrongly) delivered.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let all = rx.events();
+    assert_eq!(all.len(), 3, "the change that was never stored is never announced");
+    assert!(all.iter().all(|e| e["type"] != "payment.canceled"));
 }
 
 async fn late_success_is_refunded_when_the_shop_asks(s: Stack) {
@@ -398,7 +418,7 @@ macro_rules! scenarios {
             scenario!(a_failing_receiver_gets_every_event_in_the_end);
             scenario!(undeliverable_events_are_dead_lettered);
             scenario!(feed_redelivery_and_rotation);
-            scenario!(the_sweeper_sends_what_was_never_queued);
+            scenario!(only_stored_changes_are_announced);
             scenario!(late_success_is_refunded_when_the_shop_asks);
         }
     };

@@ -389,48 +389,8 @@ pub async fn idempotency_race_has_one_winner(store: Arc<dyn Store>) {
     assert_eq!(started, 1);
 }
 
-pub async fn webhook_dedup(store: Arc<dyn Store>) {
-    let t = now();
-    let key = format!("xendit:ewallet.capture:ewc_{}:SUCCEEDED", rand_u128());
-    assert!(!store.webhook_seen(&key, t).await.unwrap());
-    assert!(store
-        .record_webhook(&key, t, t.plus_seconds(60))
-        .await
-        .unwrap());
-    assert!(!store
-        .record_webhook(&key, t, t.plus_seconds(60))
-        .await
-        .unwrap());
-    assert!(store.webhook_seen(&key, t).await.unwrap());
-    // After its TTL the record counts as absent even if the store has not deleted it.
-    let later = t.plus_seconds(61);
-    assert!(!store.webhook_seen(&key, later).await.unwrap());
-    assert!(store
-        .record_webhook(&key, later, later.plus_seconds(60))
-        .await
-        .unwrap());
-
-    let racing = format!("race:{}", rand_u128());
-    let mut tasks = Vec::new();
-    for _ in 0..12 {
-        let store = store.clone();
-        let k = racing.clone();
-        tasks.push(tokio::spawn(async move {
-            store
-                .record_webhook(&k, t, t.plus_seconds(60))
-                .await
-                .unwrap()
-        }));
-    }
-    let mut firsts = 0;
-    for task in tasks {
-        firsts += task.await.unwrap() as u32;
-    }
-    assert_eq!(firsts, 1);
-}
-
-pub async fn refunds_reserve_and_settle_atomically(store: Arc<dyn Store>) {
-    use walletpay_domain::{Refund, RefundId, RefundReason, RefundStatus};
+pub async fn refunds_ride_on_payment_versions(store: Arc<dyn Store>) {
+    use walletpay_domain::{RefundReason, RefundState};
     let mut p = sample_payment(&merchant_id());
     store.insert_payment(&p, &created_entry(&p)).await.unwrap();
     p.apply(&PaymentEvent::Succeeded, now());
@@ -440,141 +400,65 @@ pub async fn refunds_reserve_and_settle_atomically(store: Arc<dyn Store>) {
         .unwrap();
     let stale = p.clone();
 
-    let (pid, mid, currency) = (p.id.clone(), p.merchant_id.clone(), p.amount.currency);
-    let refund = |n: u128, amount: i64| Refund {
-        id: RefundId::new(now().millis(), n),
-        payment_id: pid.clone(),
-        merchant_id: mid.clone(),
-        amount: walletpay_domain::Money {
-            minor: amount,
-            currency,
+    // A reservation, with every detail of its refund, is one version of the payment.
+    p.apply(
+        &PaymentEvent::RefundRequested {
+            refund_id: "ref_1".into(),
+            amount_minor: 5_000_000,
         },
-        reason: RefundReason::RequestedByCustomer,
-        merchant_reference: None,
-        status: RefundStatus::Pending,
-        failure: None,
-        provider_reference: None,
-        attempts: 0,
-        created_at: now(),
-        updated_at: now(),
-        version: 1,
-    };
-    let r1 = refund(1, 5_000_000);
-    let ev = PaymentEvent::RefundRequested {
-        refund_id: r1.id.to_string(),
-        amount_minor: 5_000_000,
-    };
-    p.apply(&ev, now());
+        now(),
+    );
+    let line = p.refund_line_mut("ref_1").unwrap();
+    line.reason = RefundReason::Duplicate;
+    line.merchant_reference = Some("rma-7".into());
+    line.provider_reference = Some("rfd_9".into());
+    line.failure = Some(Failure::new(FailureCode::Unknown, Some("X".into())));
     store
-        .create_refund(
-            &p,
-            &next_entry(&p, PaymentStatus::Succeeded, "refund_requested"),
-            &r1,
-        )
+        .update_payment(&p, &next_entry(&p, PaymentStatus::Succeeded, "refund_requested"))
         .await
         .unwrap();
+    assert_eq!(store.get_payment(&p.id).await.unwrap(), Some(p.clone()));
 
-    // A second reservation decided on the stale payment is refused, and writes nothing.
-    let r2 = refund(2, 15_000_000);
+    // A second reservation decided on the stale payment is refused and writes nothing.
     let mut s2 = stale.clone();
     s2.apply(
         &PaymentEvent::RefundRequested {
-            refund_id: r2.id.to_string(),
+            refund_id: "ref_2".into(),
             amount_minor: 15_000_000,
         },
         now(),
     );
     assert!(matches!(
         store
-            .create_refund(
-                &s2,
-                &next_entry(&s2, PaymentStatus::Succeeded, "refund_requested"),
-                &r2
-            )
+            .update_payment(&s2, &next_entry(&s2, PaymentStatus::Succeeded, "refund_requested"))
             .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(store.get_refund(&p.id, &r2.id).await.unwrap(), None);
-    assert_eq!(store.list_refunds(&p.id).await.unwrap(), vec![r1.clone()]);
-    assert_eq!(
-        store
-            .get_payment(&p.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .refund_reserved_minor(),
-        5_000_000
-    );
+    let stored = store.get_payment(&p.id).await.unwrap().unwrap();
+    assert_eq!(stored.refunds.len(), 1);
+    assert_eq!(stored.refund_reserved_minor(), 5_000_000);
 
-    // Settling the refund and the payment together.
-    let mut done = r1.clone();
-    assert!(done.settle(RefundStatus::Succeeded, None, now()));
+    // Settling moves the ledger and the payment together.
     p.apply(
         &PaymentEvent::RefundSucceeded {
-            refund_id: r1.id.to_string(),
+            refund_id: "ref_1".into(),
         },
         now(),
     );
-    let entry = next_entry(&p, PaymentStatus::Succeeded, "refund_succeeded");
     store
-        .update_refund(&done, Some((&p, &entry)))
+        .update_payment(&p, &next_entry(&p, PaymentStatus::Succeeded, "refund_succeeded"))
         .await
         .unwrap();
     let stored = store.get_payment(&p.id).await.unwrap().unwrap();
     assert_eq!(stored.status, PaymentStatus::PartiallyRefunded);
+    assert_eq!(stored.refunds[0].state, RefundState::Succeeded);
     assert_eq!(stored.refunded_minor(), 5_000_000);
-    assert_eq!(
-        store
-            .get_refund(&p.id, &r1.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        RefundStatus::Succeeded
-    );
-
-    // A stale refund write changes neither the refund nor the payment.
-    let mut stale_refund = r1.clone();
-    stale_refund.settle(RefundStatus::Failed, None, now());
-    let mut p2 = stored.clone();
-    p2.version += 1;
-    let e2 = next_entry(&p2, PaymentStatus::PartiallyRefunded, "touch");
-    assert!(matches!(
-        store.update_refund(&stale_refund, Some((&p2, &e2))).await,
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        store.get_payment(&p.id).await.unwrap().unwrap().version,
-        stored.version
-    );
-    assert_eq!(
-        store
-            .get_refund(&p.id, &r1.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        RefundStatus::Succeeded
-    );
-    // A refund-only update (attempt counter) works on its own.
-    let mut counted = store.get_refund(&p.id, &r1.id).await.unwrap().unwrap();
-    counted.attempts += 1;
-    counted.version += 1;
-    store.update_refund(&counted, None).await.unwrap();
-    assert_eq!(
-        store
-            .get_refund(&p.id, &r1.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .attempts,
-        1
-    );
 }
 
-pub async fn outbox_and_feed(store: Arc<dyn Store>) {
+pub async fn versions_and_feed(store: Arc<dyn Store>) {
     let merchant = merchant_id();
     let mut p = sample_payment(&merchant);
+    let v1 = p.clone();
     store.insert_payment(&p, &created_entry(&p)).await.unwrap();
     p.apply(&PaymentEvent::Succeeded, now());
     store
@@ -587,56 +471,95 @@ pub async fn outbox_and_feed(store: Arc<dyn Store>) {
         .await
         .unwrap();
 
-    // Both of this payment's entries are in the outbox until cleared.
-    let later = now().plus_seconds(1);
-    let pending: Vec<(String, u64)> = store
-        .outbox_before(later, 1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.payment_id == p.id)
-        .map(|h| (h.event, h.seq))
-        .collect();
-    assert_eq!(
-        pending,
-        [("created".to_string(), 1), ("succeeded".to_string(), 2)]
-    );
-    store.clear_outbox(&p.id, 1).await.unwrap();
-    store.clear_outbox(&p.id, 1).await.unwrap();
-    let left: Vec<u64> = store
-        .outbox_before(later, 1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|h| h.payment_id == p.id)
-        .map(|h| h.seq)
-        .collect();
-    assert_eq!(left, [2]);
-    // Entries written after `before` are not due yet.
-    assert!(store
-        .outbox_before(p.created_at, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .all(|h| h.payment_id != p.id));
+    // Each version keeps the payment as it was after that change.
+    let first = store.payment_version(&p.id, 1).await.unwrap().unwrap();
+    assert_eq!(first.payment, v1);
+    assert_eq!(first.entry, created_entry(&v1));
+    let second = store.payment_version(&p.id, 2).await.unwrap().unwrap();
+    assert_eq!(second.payment, p);
+    assert_eq!(second.entry.event, "succeeded");
+    assert_eq!(store.payment_version(&p.id, 9).await.unwrap(), None);
 
-    // The feed: this merchant's events only, in order, paged.
-    let (first, more) = store.merchant_events(&merchant, None, 1).await.unwrap();
-    assert_eq!(first.len(), 1);
+    // The feed: this merchant's events only, in order, paged, each with its version.
+    let (page, more) = store.merchant_events(&merchant, None, 1).await.unwrap();
+    assert_eq!(page, vec![first.clone()]);
     assert!(more);
-    assert_eq!(first[0].seq, 1);
-    let cursor = walletpay_ports::feed_key(&first[0]);
+    let cursor = walletpay_ports::feed_key(&page[0].entry);
     let (rest, more) = store
         .merchant_events(&merchant, Some(&cursor), 10)
         .await
         .unwrap();
-    assert_eq!(rest.iter().map(|h| h.seq).collect::<Vec<_>>(), [2]);
+    assert_eq!(rest, vec![second]);
+    assert!(!more);
+}
+
+pub async fn listing_shows_latest_versions(store: Arc<dyn Store>) {
+    use walletpay_ports::PaymentQuery;
+    let merchant = merchant_id();
+    let mut ids = Vec::new();
+    for i in 0..3i64 {
+        let mut p = sample_payment(&merchant);
+        p.created_at = p.created_at.plus_millis(i);
+        store.insert_payment(&p, &created_entry(&p)).await.unwrap();
+        if i == 1 {
+            p.apply(&PaymentEvent::Succeeded, now());
+            store
+                .update_payment(&p, &next_entry(&p, PaymentStatus::Processing, "succeeded"))
+                .await
+                .unwrap();
+        }
+        ids.push(p.id);
+    }
+    let list = |q: PaymentQuery| {
+        let store = store.clone();
+        let merchant = merchant.clone();
+        async move {
+            let (ps, more) = store.list_payments(&merchant, &q).await.unwrap();
+            (ps.into_iter().map(|p| (p.id, p.status)).collect::<Vec<_>>(), more)
+        }
+    };
+    let all = PaymentQuery {
+        limit: 10,
+        ..Default::default()
+    };
+    let (newest_first, more) = list(all.clone()).await;
     assert!(!more);
     assert_eq!(
-        store.history_entry(&p.id, 2).await.unwrap().unwrap().event,
-        "succeeded"
+        newest_first,
+        vec![
+            (ids[2].clone(), PaymentStatus::Processing),
+            (ids[1].clone(), PaymentStatus::Succeeded),
+            (ids[0].clone(), PaymentStatus::Processing),
+        ]
     );
-    assert_eq!(store.history_entry(&p.id, 9).await.unwrap(), None);
+    // The status filter looks at each payment as it is now, not as it was created.
+    let (succeeded, _) = list(PaymentQuery {
+        status: Some(PaymentStatus::Succeeded),
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(succeeded, vec![(ids[1].clone(), PaymentStatus::Succeeded)]);
+    let (processing, _) = list(PaymentQuery {
+        status: Some(PaymentStatus::Processing),
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(processing.len(), 2);
+    // Pages of one, continued from the listing key of the last one seen.
+    let (page1, more) = list(PaymentQuery {
+        limit: 1,
+        ..all.clone()
+    })
+    .await;
+    assert!(more);
+    let last = store.get_payment(&page1[0].0).await.unwrap().unwrap();
+    let (page2, _) = list(PaymentQuery {
+        limit: 1,
+        after_key: Some(walletpay_ports::listing_key(&last)),
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(page2[0].0, ids[1]);
 }
 
 macro_rules! suite {
@@ -663,9 +586,9 @@ macro_rules! suite {
             case!(idempotency_expired_record_counts_as_absent);
             case!(idempotency_take_over_and_release);
             case!(idempotency_race_has_one_winner);
-            case!(webhook_dedup);
-            case!(refunds_reserve_and_settle_atomically);
-            case!(outbox_and_feed);
+            case!(refunds_ride_on_payment_versions);
+            case!(versions_and_feed);
+            case!(listing_shows_latest_versions);
         }
     };
 }

@@ -93,8 +93,16 @@ async fn run() {
             .count()
     };
     let mut rows: Vec<(&str, f64, f64)> = Vec::new();
-    let phase = |name: &'static str, rows: &mut Vec<(&str, f64, f64)>| {
+    // Per store operation over the whole life: (calls, RCU, WCU).
+    let mut ops: std::collections::BTreeMap<&str, (u64, f64, f64)> = Default::default();
+    let mut phase = |name: &'static str, rows: &mut Vec<(&str, f64, f64)>| {
         let (r, w) = meter.units();
+        for (op, n, r, w) in meter.by_operation() {
+            let e = ops.entry(op).or_default();
+            e.0 += n;
+            e.1 += r;
+            e.2 += w;
+        }
         meter.reset();
         rows.push((name, r, w));
     };
@@ -154,6 +162,10 @@ async fn run() {
         "total",
         tr + tw
     );
+    println!("  by store operation:");
+    for (op, (n, r, w)) in &ops {
+        println!("    {op:<30} x{n:<3} RCU {r:>5.1}   WCU {w:>5.1}");
+    }
     println!(
         "state changes: {changes} ({}); units per change: {:.2} (writes {:.2})",
         history

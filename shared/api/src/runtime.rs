@@ -115,5 +115,6 @@ pub async fn app_from_env() -> Result<App, String> {
         clock: Arc::new(SystemClock),
         adapters: adapters_from_env(secrets),
         settings: Settings::default(),
+        merchants: Default::default(),
     })
 }

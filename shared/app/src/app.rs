@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
-use walletpay_domain::{Country, Provider, WalletId};
-use walletpay_ports::{Clock, Queue, Store};
+use walletpay_domain::{Country, MerchantId, Provider, WalletId};
+use walletpay_ports::{Clock, Merchant, Queue, Store};
 use walletpay_wallet_adapter::WalletAdapter;
 
 /// The provider adapters this deployment has credentials for.
@@ -44,8 +44,6 @@ pub struct Settings {
     pub idempotency_lease: Duration,
     /// How long a concurrent duplicate request waits for the first to finish.
     pub idempotency_wait: Duration,
-    /// How long a provider event id is remembered for de-duplication.
-    pub webhook_dedup_ttl: Duration,
     /// Delays between status checks; the last one repeats (see `status`).
     pub status_check_delays: Vec<Duration>,
     /// After creation + this, status checks stop.
@@ -57,9 +55,6 @@ pub struct Settings {
     /// Waits between a notification's delivery attempts; after the last, the dead-letter
     /// queue. The default spans 45 hours.
     pub notification_delays: Vec<Duration>,
-    /// An outbox entry older than this whose notification was never queued is queued by the
-    /// sweeper.
-    pub outbox_grace: Duration,
     /// Whether merchant webhook URLs may be plain http or point at private addresses (the
     /// local stack); never in production.
     pub allow_insecure_webhook_urls: bool,
@@ -72,7 +67,6 @@ impl Default for Settings {
             idempotency_ttl: Duration::from_secs(24 * 3600),
             idempotency_lease: Duration::from_secs(60),
             idempotency_wait: Duration::from_secs(10),
-            webhook_dedup_ttl: Duration::from_secs(7 * 24 * 3600),
             status_check_delays: [10, 30, 120, 600, 3600, 4 * 3600]
                 .map(Duration::from_secs)
                 .to_vec(),
@@ -84,7 +78,6 @@ impl Default for Settings {
             notification_delays: [10, 60, 300, 1800, 7200, 6 * 3600, 12 * 3600, 24 * 3600]
                 .map(Duration::from_secs)
                 .to_vec(),
-            outbox_grace: Duration::from_secs(60),
             allow_insecure_webhook_urls: false,
         }
     }
@@ -109,4 +102,30 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub adapters: Adapters,
     pub settings: Settings,
+    /// Merchants' settings as recently read (see `merchant::cached`).
+    pub merchants: MerchantCache,
+}
+
+/// How long a process trusts a merchant's settings it read: a change made elsewhere (another
+/// Lambda instance) reaches its deliveries within this.
+pub const MERCHANT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Merchants' settings as recently read, per process.
+#[derive(Clone, Default)]
+pub struct MerchantCache(
+    Arc<std::sync::Mutex<std::collections::HashMap<MerchantId, (std::time::Instant, Merchant)>>>,
+);
+
+impl MerchantCache {
+    pub fn get(&self, id: &MerchantId) -> Option<Merchant> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .filter(|(at, _)| at.elapsed() < MERCHANT_CACHE_TTL)
+            .map(|(_, m)| m.clone())
+    }
+
+    pub fn put(&self, m: &Merchant) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(m.id.clone(), (std::time::Instant::now(), m.clone()));
+    }
 }

@@ -46,6 +46,8 @@ fn replay(status: u16, body: String) -> Reply {
 pub enum Claim {
     /// This request owns the key: here is its record (with the ids it creates).
     Owned(IdempotencyRecord),
+    /// This request took the key over from one that died: what that one wrote may exist.
+    TakenOver(IdempotencyRecord),
     /// The key was used before for this very request: here is its answer.
     Replay(Reply),
 }
@@ -93,7 +95,7 @@ pub async fn claim(app: &App, record: &IdempotencyRecord) -> Result<Claim, ApiEr
                     .take_over_idempotent(&renewed, existing.lease_until)
                     .await
                 {
-                    Ok(()) => return Ok(Claim::Owned(renewed)),
+                    Ok(()) => return Ok(Claim::TakenOver(renewed)),
                     Err(StoreError::Conflict) => {}
                     Err(e) => return Err(e.into()),
                 }

@@ -28,6 +28,22 @@ async fn load(app: &App, id: &MerchantId) -> Result<Merchant, ApiError> {
         .ok_or_else(|| ApiError::not_found("merchant"))
 }
 
+/// A merchant's settings for work done on its behalf (notifications, late successes): read
+/// through the process's cache, so each event does not read the merchant again.
+pub async fn cached(
+    app: &App,
+    id: &MerchantId,
+) -> Result<Option<Merchant>, walletpay_ports::StoreError> {
+    if let Some(m) = app.merchants.get(id) {
+        return Ok(Some(m));
+    }
+    let m = app.store.get_merchant(id).await?;
+    if let Some(m) = &m {
+        app.merchants.put(m);
+    }
+    Ok(m)
+}
+
 pub async fn get_merchant(app: &App, id: &MerchantId) -> Result<Reply, ApiError> {
     Ok(Reply::json(200, view(&load(app, id).await?).to_string()))
 }
@@ -132,6 +148,7 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
         }
     }
     app.store.put_merchant(&m).await?;
+    app.merchants.put(&m);
     Ok(Reply::json(200, view(&m).to_string()))
 }
 
@@ -153,6 +170,7 @@ pub async fn rotate_webhook_secret(app: &App, id: &MerchantId) -> Result<Reply, 
         .map(|_| now.plus_seconds(24 * 3600));
     m.webhook_secret = Some(secret.clone());
     app.store.put_merchant(&m).await?;
+    app.merchants.put(&m);
     Ok(Reply::json(
         201,
         json!({"secret": secret, "previous_secret_valid_until": m.previous_secret_until})

@@ -1,13 +1,15 @@
 //! Merchant notifications: every state change of a payment or refund is an event.
 //!
-//! Each change writes its history entry in the same conditional write as the change, and
-//! the entry is in the outbox until its notification is queued (the transactional outbox:
-//! nothing is sent that was not stored). After the write the writer queues the notification
-//! at once; the sweeper queues whatever stayed in the outbox longer than
-//! `Settings::outbox_grace` (nothing stored is left unsent). The notifier takes the entry
-//! out of the outbox when it first receives the job, then delivers it to the merchant's
-//! webhook URL, signed, at least once, retrying after 10 s, 1 min, 5 min, 30 min, 2 h, 6 h,
-//! 12 h and 24 h, then parks it on the dead-letter queue (which raises an alarm).
+//! The event is part of the change itself: the history entry is in the same conditional
+//! write as the new payment version. Its delivery job is queued *before* that write, carrying
+//! the event as it will be delivered, so a stored change can never be left without its job
+//! (if the process dies after the queue and before the write, or the write loses a race, the
+//! job finds nothing, or another change, at that version and is dropped). The notifier
+//! checks, on the first attempt, that the stored version holds exactly the job's entry; it
+//! then delivers the event to the merchant's webhook URL, signed, at least once, retrying
+//! after 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h and 24 h, then parks it on the
+//! dead-letter queue (which raises an alarm). Nothing scans for unsent events and nothing
+//! is written to mark them sent.
 //!
 //! Signature: header `Walletpay-Signature: t=<unix seconds>,v1=<hex>` where `<hex>` is
 //! HMAC-SHA256 with the merchant's webhook secret over `<t>.<raw body>`; during 24 h after a
@@ -112,7 +114,17 @@ pub struct NotificationJob {
     /// Deliveries tried so far.
     pub attempt: u32,
     pub due_at: Timestamp,
+    /// The change this event announces; the notifier delivers the event only once it has
+    /// found exactly this entry stored.
+    pub entry: HistoryEntry,
+    /// The event as the merchant receives it.
+    pub event: Value,
+    /// When the job was first queued: a change still not stored a while later never will be.
+    pub queued_at: Timestamp,
 }
+
+/// How long a job waits for its change to be stored before it is taken as never written.
+const UNWRITTEN_AFTER_MS: i64 = 5 * 60 * 1000;
 
 async fn enqueue(app: &App, job: &NotificationJob) -> Result<(), QueueError> {
     let body = serde_json::to_string(job).expect("a notification job serialises");
@@ -125,28 +137,22 @@ async fn enqueue(app: &App, job: &NotificationJob) -> Result<(), QueueError> {
     .await
 }
 
-/// Queues the notification of an entry just written. A failure is logged, not returned:
-/// the entry stays in the outbox and the sweeper queues it.
-pub async fn notify(app: &App, h: &HistoryEntry) {
-    let job = NotificationJob {
-        event_id: event_id(h),
-        attempt: 0,
-        due_at: app.clock.now(),
-    };
-    if let Err(e) = enqueue(app, &job).await {
-        tracing::warn!(event = %job.event_id, error = %e, "notification not queued; the outbox sweeper will");
-    }
-}
-
-/// Queues every outbox entry older than the grace period; returns how many.
-pub async fn sweep_outbox(app: &App) -> Result<usize, StoreError> {
-    let before = app.clock.now().plus_millis(-ms(app.settings.outbox_grace));
-    let stuck = app.store.outbox_before(before, 500).await?;
-    for h in &stuck {
-        tracing::warn!(event = %event_id(h), "outbox entry was never queued; queuing it now");
-        notify(app, h).await;
-    }
-    Ok(stuck.len())
+/// Queues the notification of a change about to be written (`p` is the payment after it).
+/// Call it before the write, and write only if it succeeded.
+pub async fn announce(app: &App, h: &HistoryEntry, p: &Payment) -> Result<(), QueueError> {
+    let now = app.clock.now();
+    enqueue(
+        app,
+        &NotificationJob {
+            event_id: event_id(h),
+            attempt: 0,
+            due_at: now,
+            entry: h.clone(),
+            event: event_json(h, p),
+            queued_at: now,
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +167,7 @@ pub enum Delivered {
     DeadLettered,
     /// Not due yet; sent on.
     Deferred,
-    /// The event does not exist (a malformed or stale job).
+    /// The change the job announces was never stored (its write failed or lost a race).
     Unknown,
 }
 
@@ -173,6 +179,9 @@ pub enum NotifyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The change may still be on its way to the store: try again shortly.
+    #[error("event {0} not stored yet")]
+    NotYetStored(String),
 }
 
 /// Handles one delivery job.
@@ -184,29 +193,35 @@ pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
         send_due(app.notifications.as_ref(), body, job.due_at, now).await?;
         return Ok(Delivered::Deferred);
     }
-    let Some((payment_id, seq)) = parse_event_id(&job.event_id) else {
-        return Err(NotifyError::Malformed(format!(
-            "bad event id {}",
-            job.event_id
-        )));
-    };
-    let (Some(entry), Some(payment)) = (
-        app.store.history_entry(&payment_id, seq).await?,
-        app.store.get_payment(&payment_id).await?,
-    ) else {
-        return Ok(Delivered::Unknown);
-    };
     if job.attempt == 0 {
-        // Queued: the outbox's work for this entry is done.
-        app.store.clear_outbox(&payment_id, seq).await?;
+        // The job is queued just before its write: a job this fresh may be a moment early.
+        let mut stored = None;
+        for wait_ms in [0u64, 50, 200] {
+            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+            stored = app
+                .store
+                .payment_version(&job.entry.payment_id, job.entry.seq)
+                .await?;
+            if stored.is_some() || now.millis() - job.queued_at.millis() > 10_000 {
+                break;
+            }
+        }
+        match stored {
+            Some(v) if v.entry == job.entry => {}
+            Some(_) => return Ok(Delivered::Unknown),
+            None if now.millis() - job.queued_at.millis() > UNWRITTEN_AFTER_MS => {
+                return Ok(Delivered::Unknown)
+            }
+            None => return Err(NotifyError::NotYetStored(job.event_id)),
+        }
     }
-    let Some(merchant) = app.store.get_merchant(&payment.merchant_id).await? else {
+    let Some(merchant) = crate::merchant::cached(app, &job.entry.merchant_id).await? else {
         return Ok(Delivered::Unknown);
     };
     let Some(url) = merchant.webhook_url.clone() else {
         return Ok(Delivered::NoEndpoint);
     };
-    let payload = event_json(&entry, &payment).to_string();
+    let payload = job.event.to_string();
     let t = now.unix_seconds();
     let mut headers = vec![
         ("content-type", "application/json".to_string()),
@@ -228,9 +243,9 @@ pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
     match delays.get(job.attempt as usize) {
         Some(delay) => {
             let next = NotificationJob {
-                event_id: job.event_id,
                 attempt: job.attempt + 1,
                 due_at: now.plus_millis(ms(*delay)),
+                ..job
             };
             enqueue(app, &next).await?;
             Ok(Delivered::Retrying(next.attempt))
@@ -276,26 +291,17 @@ pub async fn list_events(
             _ => return Err(invalid("limit", "`limit` is 1 to 200.")),
         },
     };
-    let (entries, more) = app
+    let (versions, more) = app
         .store
         .merchant_events(merchant, after_key.as_deref(), limit)
         .await?;
-    let mut data = Vec::with_capacity(entries.len());
-    let mut payments: std::collections::HashMap<PaymentId, Payment> =
-        std::collections::HashMap::new();
-    for h in &entries {
-        if !payments.contains_key(&h.payment_id) {
-            if let Some(p) = app.store.get_payment(&h.payment_id).await? {
-                payments.insert(h.payment_id.clone(), p);
-            }
-        }
-        if let Some(p) = payments.get(&h.payment_id) {
-            data.push(event_json(h, p));
-        }
-    }
-    let next = entries
+    let data: Vec<Value> = versions
+        .iter()
+        .map(|v| event_json(&v.entry, &v.payment))
+        .collect();
+    let next = versions
         .last()
-        .map(|h| cursor_of(&feed_key(h)))
+        .map(|v| cursor_of(&feed_key(&v.entry)))
         .or_else(|| after.map(str::to_string));
     Ok(Reply::json(
         200,
@@ -307,18 +313,22 @@ pub async fn list_events(
 pub async fn redeliver(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply, ApiError> {
     let not_found = || ApiError::not_found("event");
     let (payment_id, seq) = parse_event_id(id).ok_or_else(not_found)?;
-    let entry = app
+    let v = app
         .store
-        .history_entry(&payment_id, seq)
+        .payment_version(&payment_id, seq)
         .await?
         .ok_or_else(not_found)?;
-    if &entry.merchant_id != merchant {
+    if &v.entry.merchant_id != merchant {
         return Err(not_found());
     }
+    let now = app.clock.now();
     let job = NotificationJob {
-        event_id: event_id(&entry),
+        event_id: event_id(&v.entry),
         attempt: 0,
-        due_at: app.clock.now(),
+        due_at: now,
+        event: event_json(&v.entry, &v.payment),
+        entry: v.entry,
+        queued_at: now,
     };
     enqueue(app, &job).await.map_err(ApiError::unavailable)?;
     Ok(Reply::json(

@@ -337,19 +337,21 @@ pub async fn create_payment(
     let payment_id = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
         Claim::Owned(owned) => owned.payment_id,
+        Claim::TakenOver(owned) => {
+            // The request that died may have written the payment already.
+            if let Some(existing) = app.store.get_payment(&owned.payment_id).await? {
+                return finish(
+                    app,
+                    merchant,
+                    &scoped_key,
+                    201,
+                    payment_json(app, &existing, lang),
+                )
+                .await;
+            }
+            owned.payment_id
+        }
     };
-
-    // A taken-over claim may find its payment already written by the request that died.
-    if let Some(existing) = app.store.get_payment(&payment_id).await? {
-        return finish(
-            app,
-            merchant,
-            &scoped_key,
-            201,
-            payment_json(app, &existing, lang),
-        )
-        .await;
-    }
 
     let payment = Payment {
         id: payment_id.clone(),
@@ -390,12 +392,15 @@ pub async fn create_payment(
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
         return Err(ApiError::unavailable(e));
     }
+    if let Err(e) = crate::notifications::announce(app, &created, &payment).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
     if let Err(e) = app.store.insert_payment(&payment, &created).await {
         // Nothing was written: free the key so the client's retry starts afresh.
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
         return Err(e.into());
     }
-    crate::notifications::notify(app, &created).await;
 
     let charge = ChargeRequest {
         payment_id: &payment.id,

@@ -1,14 +1,16 @@
 //! Refunds: `POST /v1/payments/{id}/refunds`, `GET .../refunds[/{refund_id}]`, and the
 //! refund worker.
 //!
-//! The API reserves the amount on the payment's own refund ledger and writes the refund, in
-//! one conditional write, before any provider call: concurrent refunds can never add up to
-//! more than was paid. It then queues a job. The worker calls the provider with the refund
+//! A refund is part of its payment: the API reserves the amount on the payment's refund
+//! ledger and records the refund there, in one conditional write of the payment's next
+//! version, before any provider call, so concurrent refunds can never add up to more than
+//! was paid. Its job is queued just before that write. The worker calls the provider with the refund
 //! id as the provider's idempotency key, retries what fails transiently with backoff
 //! (`Settings::refund_retry_delays`: 5 s, 30 s, 2 min, 10 min, 1 h, then every 4 h), and
-//! learns the outcome from the answer or later status checks. A refund that fails gives
-//! its reservation back; one that succeeds moves the payment to `partially_refunded` or
-//! `refunded`, in the same write.
+//! learns the outcome from the answer or later status checks; the job carries the attempt
+//! count and the provider's refund reference between looks, so waiting writes nothing. A
+//! refund that fails gives its reservation back; one that succeeds moves the payment to
+//! `partially_refunded` or `refunded`, in the same write.
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
@@ -156,6 +158,12 @@ pub struct RefundJob {
     pub payment_id: PaymentId,
     pub refund_id: RefundId,
     pub due_at: Timestamp,
+    /// Provider calls made so far (the worker backs off between them).
+    #[serde(default)]
+    pub attempts: u32,
+    /// The provider's id for the refund once it answered with one, to ask about it next time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
     /// When the refund was requested: a job whose refund never got written is dropped
     /// after a while.
     pub requested_at: Timestamp,
@@ -222,23 +230,18 @@ pub async fn create_refund(
     };
     let refund_id = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
-        Claim::Owned(owned) => owned.refund_id.expect("refund claims carry a refund id"),
+        Claim::Owned(owned) | Claim::TakenOver(owned) => {
+            owned.refund_id.expect("refund claims carry a refund id")
+        }
     };
-    if let Some(existing) = app.store.get_refund(&payment.id, &refund_id).await? {
-        return finish(
-            app,
-            merchant,
-            &scoped_key,
-            201,
-            refund_json(&existing, lang).to_string(),
-        )
-        .await;
-    }
-    // The job goes out before the refund is written, so a written refund always has one.
+    // The job goes out before the refund is written, so a written refund always has one. (A
+    // taken-over claim whose refund the first request wrote finds it in `reserve`.)
     let job = RefundJob {
         payment_id: payment.id.clone(),
         refund_id: refund_id.clone(),
         due_at: now,
+        attempts: 0,
+        provider_reference: None,
         requested_at: now,
     };
     if let Err(e) = enqueue(app, &job).await {
@@ -295,38 +298,22 @@ async fn reserve(
             }
             Decision::Stale(_) => {
                 // Our own reservation, written by a request that died: its refund is there.
-                return app
-                    .store
-                    .get_refund(&p.id, refund_id)
-                    .await?
+                return find_refund(&p, refund_id)
                     .ok_or_else(|| ApiError::internal("refund reserved but not written"));
             }
             Decision::Move { .. } => {}
         }
-        let refund = Refund {
-            id: refund_id.clone(),
-            payment_id: p.id.clone(),
-            merchant_id: p.merchant_id.clone(),
-            amount: Money {
-                minor: amount_minor,
-                currency: p.amount.currency,
-            },
-            reason: new.reason,
-            merchant_reference: new.merchant_reference.clone(),
-            status: RefundStatus::Pending,
-            failure: None,
-            provider_reference: None,
-            attempts: 0,
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        if let Some(line) = p.refund_line_mut(refund_id.as_str()) {
+            line.reason = new.reason;
+            line.merchant_reference = new.merchant_reference.clone();
+        }
+        let refund = find_refund(&p, refund_id).expect("the line was just added");
         let entry = history(&p, from, &event, "api", Some(refund_id.to_string()));
-        match app.store.create_refund(&p, &entry, &refund).await {
-            Ok(()) => {
-                crate::notifications::notify(app, &entry).await;
-                return Ok(refund);
-            }
+        crate::notifications::announce(app, &entry, &p)
+            .await
+            .map_err(ApiError::unavailable)?;
+        match app.store.update_payment(&p, &entry).await {
+            Ok(()) => return Ok(refund),
             Err(StoreError::Conflict) => {
                 // Spread the retries of a burst of refunds a little.
                 let jitter = rand::random::<u64>() % (5 + attempt as u64 * 2);
@@ -362,6 +349,11 @@ fn history(
     }
 }
 
+/// A refund as its payment records it.
+pub fn find_refund(p: &Payment, id: &RefundId) -> Option<Refund> {
+    p.refund_line(id.as_str()).and_then(|l| Refund::of(p, l))
+}
+
 fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
     RefundId::parse(id).ok_or_else(|| ApiError::not_found("refund"))
 }
@@ -376,11 +368,7 @@ pub async fn get_refund(
 ) -> Result<Reply, ApiError> {
     let p = load_own(app, merchant, payment_id).await?;
     let refund_id = parse_refund_id(refund_id)?;
-    let r = app
-        .store
-        .get_refund(&p.id, &refund_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("refund"))?;
+    let r = find_refund(&p, &refund_id).ok_or_else(|| ApiError::not_found("refund"))?;
     Ok(Reply::json(200, refund_json(&r, lang).to_string()))
 }
 
@@ -393,8 +381,12 @@ pub async fn list_refunds(
     lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
     let p = load_own(app, merchant, payment_id).await?;
-    let refunds = app.store.list_refunds(&p.id).await?;
-    let data: Vec<Value> = refunds.iter().map(|r| refund_json(r, lang)).collect();
+    let data: Vec<Value> = p
+        .refunds
+        .iter()
+        .filter_map(|l| Refund::of(&p, l))
+        .map(|r| refund_json(&r, lang))
+        .collect();
     Ok(Reply::json(
         200,
         json!({"data": data, "next_cursor": null}).to_string(),
@@ -439,10 +431,9 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         send_due(app.refunds.as_ref(), body, job.due_at, now).await?;
         return Ok(Worked::Deferred);
     }
-    let Some(refund) = app
-        .store
-        .get_refund(&job.payment_id, &job.refund_id)
-        .await?
+    let payment = app.store.get_payment(&job.payment_id).await?;
+    let Some((payment, refund)) =
+        payment.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r)))
     else {
         // The API sends the job before it writes the refund; give it a few minutes.
         if now.millis() - job.requested_at.millis() > 5 * 60 * 1000 {
@@ -453,14 +444,14 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
     if refund.status != RefundStatus::Pending {
         return Ok(Worked::Done(refund.status));
     }
-    let payment = app
-        .store
-        .get_payment(&job.payment_id)
-        .await?
-        .ok_or_else(|| WorkError::NotYetWritten(job.refund_id.clone()))?;
+    let refund = match (&refund.provider_reference, &job.provider_reference) {
+        (None, Some(r)) => with_reference(refund, r.clone()),
+        _ => refund,
+    };
     let Some(adapter) = app.adapters.get(payment.provider) else {
         return settle(
             app,
+            payment.clone(),
             refund,
             Err(Failure::new(
                 FailureCode::MerchantAuthenticationFailed,
@@ -472,6 +463,7 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
     let Some(charge) = payment.provider_reference.clone() else {
         return settle(
             app,
+            payment.clone(),
             refund,
             Err(Failure::new(
                 FailureCode::Unknown,
@@ -495,7 +487,7 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
     };
     match outcome {
         Ok(RefundOutcome::Succeeded { provider_reference }) => {
-            settle(app, with_reference(refund, provider_reference), Ok(())).await
+            settle(app, payment.clone(), with_reference(refund, provider_reference), Ok(())).await
         }
         Ok(RefundOutcome::Failed {
             provider_reference,
@@ -505,16 +497,17 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
                 Some(p) => with_reference(refund, p),
                 None => refund,
             };
-            settle(app, r, Err(failure)).await
+            settle(app, payment.clone(), r, Err(failure)).await
         }
         Ok(RefundOutcome::Pending { provider_reference }) => {
             retry_later(app, with_reference(refund, provider_reference), &job).await
         }
-        Err(AdapterError::Declined(failure)) => settle(app, refund, Err(failure)).await,
+        Err(AdapterError::Declined(failure)) => settle(app, payment.clone(), refund, Err(failure)).await,
         Err(AdapterError::Config(why)) => {
             tracing::error!(refund = %refund.id, %why, "provider credentials missing or refused");
             settle(
                 app,
+                payment.clone(),
                 refund,
                 Err(Failure::new(
                     FailureCode::MerchantAuthenticationFailed,
@@ -527,6 +520,7 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
             tracing::error!(refund = %refund.id, %why, "provider refused the refund request");
             settle(
                 app,
+                payment.clone(),
                 refund,
                 Err(Failure::new(
                     FailureCode::Unknown,
@@ -547,46 +541,41 @@ fn with_reference(mut r: Refund, provider_reference: String) -> Refund {
     r
 }
 
-/// Counts the attempt (and keeps the provider's reference), then schedules the next look.
-async fn retry_later(app: &App, mut refund: Refund, job: &RefundJob) -> Result<Worked, WorkError> {
+/// Schedules the next look, counting the attempt and keeping the provider's reference in
+/// the job.
+async fn retry_later(app: &App, refund: Refund, job: &RefundJob) -> Result<Worked, WorkError> {
     let now = app.clock.now();
-    refund.attempts += 1;
-    refund.updated_at = now;
-    refund.version += 1;
-    match app.store.update_refund(&refund, None).await {
-        Ok(()) => {}
-        // Someone else moved it on; their job carries on.
-        Err(StoreError::Conflict) => return Ok(Worked::Retrying(refund.attempts)),
-        Err(e) => return Err(e.into()),
-    }
-    if refund.attempts >= app.settings.refund_max_attempts {
-        tracing::error!(refund = %refund.id, attempts = refund.attempts, "refund still pending after the last attempt; reconciliation will settle it");
+    let attempts = job.attempts + 1;
+    if attempts >= app.settings.refund_max_attempts {
+        tracing::error!(refund = %refund.id, attempts, provider_reference = ?refund.provider_reference, "refund still pending after the last attempt; reconciliation will settle it");
         return Ok(Worked::GaveUp);
     }
     let delays = &app.settings.refund_retry_delays;
     let delay = delays
-        .get(refund.attempts as usize - 1)
+        .get(attempts as usize - 1)
         .or(delays.last())
         .copied()
         .unwrap_or(Duration::from_secs(60));
     let next = RefundJob {
         due_at: now.plus_millis(ms(delay)),
+        attempts,
+        provider_reference: refund.provider_reference.clone(),
         ..job.clone()
     };
     enqueue(app, &next).await?;
-    Ok(Worked::Retrying(refund.attempts))
+    Ok(Worked::Retrying(attempts))
 }
 
 /// Makes a pending refund final and applies it to the payment, in one write: a success
 /// moves the payment to partially refunded or refunded, a failure releases the reservation.
 async fn settle(
     app: &App,
-    first: Refund,
+    first: Payment,
+    refund: Refund,
     result: Result<(), Failure>,
 ) -> Result<Worked, WorkError> {
-    let refund_id = first.id.clone();
-    let payment_id = first.payment_id.clone();
-    let reference = first.provider_reference.clone();
+    let refund_id = refund.id.clone();
+    let payment_id = first.id.clone();
     let (status, failure, event) = match result {
         Ok(()) => (
             RefundStatus::Succeeded,
@@ -605,29 +594,29 @@ async fn settle(
     };
     let mut current = Some(first);
     for _ in 0..20 {
-        let mut refund = match current.take() {
-            Some(r) => r,
+        let mut payment = match current.take() {
+            Some(p) => p,
             None => app
                 .store
-                .get_refund(&payment_id, &refund_id)
+                .get_payment(&payment_id)
                 .await?
                 .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
         };
-        if refund.status != RefundStatus::Pending {
-            return Ok(Worked::Done(refund.status));
-        }
-        if refund.provider_reference.is_none() {
-            refund.provider_reference = reference.clone();
-        }
-        let mut payment = app
-            .store
-            .get_payment(&payment_id)
-            .await?
-            .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?;
-        let now = app.clock.now();
         let from = payment.status;
-        let decision = payment.apply(&event, now);
-        refund.settle(status, failure.clone(), now);
+        match payment.apply(&event, app.clock.now()) {
+            Decision::Move { .. } => {}
+            // Already final (another job or a status check settled it).
+            _ => {
+                let now_status = find_refund(&payment, &refund_id).map(|r| r.status);
+                return Ok(Worked::Done(now_status.unwrap_or(status)));
+            }
+        }
+        if let Some(line) = payment.refund_line_mut(refund_id.as_str()) {
+            line.failure = failure.clone();
+            if line.provider_reference.is_none() {
+                line.provider_reference = refund.provider_reference.clone();
+            }
+        }
         let entry = history(
             &payment,
             from,
@@ -635,13 +624,10 @@ async fn settle(
             "refund_worker",
             Some(refund_id.to_string()),
         );
-        let change = matches!(decision, Decision::Move { .. }).then_some((&payment, &entry));
-        match app.store.update_refund(&refund, change).await {
+        crate::notifications::announce(app, &entry, &payment).await?;
+        match app.store.update_payment(&payment, &entry).await {
             Ok(()) => {
                 tracing::info!(refund = %refund_id, status = status.as_str(), "refund settled");
-                if change.is_some() {
-                    crate::notifications::notify(app, &entry).await;
-                }
                 return Ok(Worked::Done(status));
             }
             Err(StoreError::Conflict) => continue,
@@ -655,7 +641,7 @@ async fn settle(
 /// the merchant asked for that. The refund id derives from the payment, so however often
 /// this runs for one payment, one refund is made.
 pub async fn refund_late_success(app: &App, payment: &Payment) {
-    let merchant = match app.store.get_merchant(&payment.merchant_id).await {
+    let merchant = match crate::merchant::cached(app, &payment.merchant_id).await {
         Ok(Some(m)) => m,
         Ok(None) => return,
         Err(e) => {
@@ -674,6 +660,8 @@ pub async fn refund_late_success(app: &App, payment: &Payment) {
         payment_id: payment.id.clone(),
         refund_id: refund_id.clone(),
         due_at: now,
+        attempts: 0,
+        provider_reference: None,
         requested_at: now,
     };
     if let Err(e) = enqueue(app, &job).await {

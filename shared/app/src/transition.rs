@@ -10,10 +10,13 @@ pub enum TransitionError {
     Contention(PaymentId),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("notification not queued: {0}")]
+    Queue(#[from] walletpay_ports::QueueError),
 }
 
-/// Applies `event` to a payment with one conditional write (payment and history entry
-/// together), re-reading and deciding again when another writer got there first.
+/// Applies `event` to a payment with one conditional write (the new version with its history
+/// entry), re-reading and deciding again when another writer got there first. The change's
+/// notification is queued just before the write (see `notifications`).
 /// `start` is a copy already in hand, to save the first read.
 pub async fn transition(
     app: &App,
@@ -63,9 +66,9 @@ pub async fn transition(
                 _ => None,
             },
         };
+        crate::notifications::announce(app, &entry, &p).await?;
         match app.store.update_payment(&p, &entry).await {
             Ok(()) => {
-                crate::notifications::notify(app, &entry).await;
                 if late {
                     crate::refunds::refund_late_success(app, &p).await;
                 }

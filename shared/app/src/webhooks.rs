@@ -1,4 +1,4 @@
-//! `POST /v1/webhooks/{provider}`: authenticate, de-duplicate, enqueue, answer. No provider
+//! `POST /v1/webhooks/{provider}`: authenticate, enqueue, answer. No provider
 //! calls and no payment writes here: the payment-events consumer applies the events.
 
 use crate::app::App;
@@ -38,23 +38,15 @@ pub async fn receive_webhook(
             }
             WebhookError::Unavailable(why) => ApiError::unavailable(why),
         })?;
-    let now = app.clock.now();
-    let expires = now.plus_millis(app.settings.webhook_dedup_ttl.as_millis() as i64);
+    // No de-duplication here: a repeated or late event decides nothing new when it is
+    // applied (the payment's state machine calls it stale and writes nothing), so a
+    // duplicate costs a queue message, not a lookup and a write on every webhook.
     for event in events {
-        if app.store.webhook_seen(&event.dedup_key, now).await? {
-            tracing::info!(provider, dedup_key = %event.dedup_key, "duplicate webhook dropped");
-            continue;
-        }
         let message = serde_json::to_string(&event).map_err(ApiError::internal)?;
-        // Enqueue first, then remember: a crash in between makes the provider's retry enqueue
-        // it again (the consumer is idempotent), never lose it.
         app.payment_events
             .send(&message, Duration::ZERO)
             .await
             .map_err(ApiError::unavailable)?;
-        app.store
-            .record_webhook(&event.dedup_key, now, expires)
-            .await?;
     }
     let ack = adapter.webhook_ack();
     Ok(Reply {

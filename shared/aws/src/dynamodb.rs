@@ -1,28 +1,33 @@
-//! The DynamoDB store: one table, string keys `pk`/`sk`, one index `gsi1` and TTL on `ttl`.
-//! Records are stored as native attributes (via `serde_dynamo`) beside their keys.
+//! The DynamoDB store: one table, string keys `pk`/`sk`, two indexes and TTL on `ttl`.
+//! Merchants, API keys and idempotency records are stored as native attributes (via
+//! `serde_dynamo`) beside their keys.
 //!
 //! | item             | pk                          | sk                | ttl |
 //! |------------------|-----------------------------|-------------------|-----|
 //! | merchant         | `MERCHANT#<merchant id>`    | `MERCHANT`        |     |
 //! | API key          | `APIKEY#<key id>`           | `APIKEY`          |     |
 //! | idempotency key  | `IDEM#<merchant id>#<key>`  | `IDEM`            | yes |
-//! | payment          | `PAYMENT#<payment id>`      | `PAYMENT`         |     |
-//! | history entry    | `PAYMENT#<payment id>`      | `HISTORY#<seq:020>` |   |
-//! | refund           | `PAYMENT#<payment id>`      | `REFUND#<refund id>` |  |
-//! | webhook de-dup   | `WEBHOOK#<dedup key>`       | `WEBHOOK`         | yes |
+//! | payment version  | `PAYMENT#<payment id>`      | `V#<seq:010>`     |     |
 //!
-//! Payments also carry `gsi1pk = MERCHANT#<merchant id>#PAYMENTS`, `gsi1sk = <created_at>#<id>`
-//! so a merchant's payments can be listed newest first without a scan. History entries are
-//! the merchant's events: `gsi1pk = MERCHANT#<merchant id>#EVENTS`, `gsi1sk = <feed key>` for
-//! the event feed, and, until their notification is queued, `gsi2pk = OUTBOX#<shard 0-7>`,
-//! `gsi2sk = <feed key>` (a sparse index: the outbox).
+//! A payment is the sequence of its versions: every change puts one new item, `V#<n+1>`, on
+//! condition that it does not exist yet, so two writers who read version `n` cannot both
+//! write. The item holds the whole payment after the change (refunds included) and the
+//! change's history entry, as deflated JSON in one binary attribute `v`, so one put under
+//! 1 KB is the whole cost of a change: no transactions, no item that grows with the history. The latest
+//! version is one query (`ScanIndexForward = false`, `Limit = 1`).
+//!
+//! Every version is also one of the merchant's events: `gsi1pk = MERCHANT#<merchant>#EVENTS`,
+//! `gsi1sk = <feed key>` (projection ALL), which serves `GET /v1/events`. Version 1 alone
+//! carries `gsi2pk = MERCHANT#<merchant>#PAYMENTS`, `gsi2sk = <created_at>#<id>` (sparse,
+//! keys only), which lists a merchant's payments newest first without a scan; the listed
+//! payments' latest versions are then read one query each.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, Put, ReturnConsumedCapacity, ScalarAttributeType,
-    TimeToLiveSpecification, TransactWriteItem,
+    KeyType, Projection, ProjectionType, ReturnConsumedCapacity, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
@@ -30,11 +35,11 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
+use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
 use walletpay_ports::{
     feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
-    WebhookDedupStore,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion,
+    StoreError,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -45,16 +50,41 @@ type Item = HashMap<String, AttributeValue>;
 pub struct CapacityMeter {
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    /// Per operation: (calls, read milli-units, write milli-units).
+    by_op: std::sync::Mutex<std::collections::BTreeMap<&'static str, (u64, u64, u64)>>,
 }
 
 impl CapacityMeter {
-    fn read(&self, units: f64) {
-        self.read_milli
-            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    fn record(&self, op: &'static str, read: bool, units: f64) {
+        let milli = (units * 1000.0).round() as u64;
+        let total = if read {
+            &self.read_milli
+        } else {
+            &self.write_milli
+        };
+        total.fetch_add(milli, Ordering::Relaxed);
+        let mut by_op = self.by_op.lock().unwrap_or_else(|p| p.into_inner());
+        let e = by_op.entry(op).or_default();
+        e.0 += 1;
+        if read {
+            e.1 += milli
+        } else {
+            e.2 += milli
+        }
     }
-    fn write(&self, units: f64) {
-        self.write_milli
-            .fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
+    fn read(&self, op: &'static str, units: f64) {
+        self.record(op, true, units)
+    }
+    fn write(&self, op: &'static str, units: f64) {
+        self.record(op, false, units)
+    }
+    /// Per store operation: (name, calls, read units, write units).
+    pub fn by_operation(&self) -> Vec<(&'static str, u64, f64, f64)> {
+        let by_op = self.by_op.lock().unwrap_or_else(|p| p.into_inner());
+        by_op
+            .iter()
+            .map(|(k, (n, r, w))| (*k, *n, *r as f64 / 1000.0, *w as f64 / 1000.0))
+            .collect()
     }
     /// (read units, write units) so far.
     pub fn units(&self) -> (f64, f64) {
@@ -66,6 +96,7 @@ impl CapacityMeter {
     pub fn reset(&self) {
         self.read_milli.store(0, Ordering::Relaxed);
         self.write_milli.store(0, Ordering::Relaxed);
+        self.by_op.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -91,37 +122,18 @@ consumed_one!(
     aws_sdk_dynamodb::operation::query::QueryOutput
 );
 
-impl Consumed for aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput {
-    fn units(&self) -> f64 {
-        self.consumed_capacity()
-            .iter()
-            .filter_map(|c| c.capacity_units())
-            .sum()
-    }
-}
-
 /// Sends a request asking for its consumed capacity, and meters it.
 macro_rules! metered {
-    ($self:ident, $kind:ident, $builder:expr) => {{
+    ($self:ident, $kind:ident, $op:expr, $builder:expr) => {{
         let result = $builder
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         if let Ok(out) = &result {
-            $self.meter.$kind(out.units());
+            $self.meter.$kind($op, out.units());
         }
         result
     }};
-}
-
-/// Outbox shards, so a flash sale's events do not all land on one index partition.
-const OUTBOX_SHARDS: u32 = 8;
-
-fn outbox_shard(id: &PaymentId) -> u32 {
-    id.as_str()
-        .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
-        % OUTBOX_SHARDS
 }
 
 #[derive(Clone)]
@@ -154,15 +166,6 @@ fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-/// `:prev` = the version a record was read at, for a `version = :prev` condition.
-fn prev_version(version: u64) -> Result<Item, StoreError> {
-    let prev = version.checked_sub(1).ok_or(StoreError::Conflict)?;
-    Ok(HashMap::from([(
-        ":prev".to_string(),
-        AttributeValue::N(prev.to_string()),
-    )]))
-}
-
 fn ttl(at: Timestamp) -> AttributeValue {
     AttributeValue::N(at.unix_seconds().to_string())
 }
@@ -179,14 +182,107 @@ fn idem_pk(merchant: &MerchantId, key: &str) -> String {
 fn payment_pk(id: &PaymentId) -> String {
     format!("PAYMENT#{id}")
 }
-fn history_sk(seq: u64) -> String {
-    format!("HISTORY#{seq:020}")
+fn version_sk(seq: u64) -> String {
+    format!("V#{seq:010}")
 }
-fn refund_sk(id: &RefundId) -> String {
-    format!("REFUND#{id}")
+
+/// A history entry as a version item keeps it: the ids and `seq` are the item's own.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredEntry {
+    at: Timestamp,
+    event: String,
+    from: Option<walletpay_domain::PaymentStatus>,
+    to: walletpay_domain::PaymentStatus,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
-fn webhook_pk(key: &str) -> String {
-    format!("WEBHOOK#{key}")
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Backend(format!("stored payment version: {e}"))
+}
+
+/// What a version item stores, as compressed JSON in its one binary attribute `v`.
+#[derive(Serialize, serde::Deserialize)]
+struct StoredVersion {
+    p: Payment,
+    e: StoredEntry,
+}
+
+/// Deflated JSON: a payment version is about 1.1 KB of JSON and 0.6 KB deflated, which keeps
+/// the item and its feed copy under the 1 KB a write unit buys (AWS's advice for large
+/// attributes: compress them and store them as binary).
+fn pack(v: &StoredVersion) -> Result<Vec<u8>, StoreError> {
+    use std::io::Write;
+    let json = serde_json::to_vec(v).map_err(json_err)?;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&json)
+        .and_then(|_| z.finish())
+        .map_err(|e| StoreError::Backend(format!("compressing a payment version: {e}")))
+}
+
+fn unpack(bytes: &[u8]) -> Result<StoredVersion, StoreError> {
+    let z = flate2::read::DeflateDecoder::new(bytes);
+    serde_json::from_reader(z).map_err(json_err)
+}
+
+fn version_item(p: &Payment, h: &HistoryEntry) -> Result<Item, StoreError> {
+    let stored = StoredVersion {
+        p: p.clone(),
+        e: StoredEntry {
+            at: h.at,
+            event: h.event.clone(),
+            from: h.from,
+            to: h.to,
+            source: h.source.clone(),
+            detail: h.detail.clone(),
+        },
+    };
+    let mut item: Item = HashMap::from([
+        ("pk".to_string(), s(payment_pk(&p.id))),
+        ("sk".to_string(), s(version_sk(h.seq))),
+        (
+            "v".to_string(),
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(pack(&stored)?)),
+        ),
+        (
+            "gsi1pk".to_string(),
+            s(format!("MERCHANT#{}#EVENTS", p.merchant_id)),
+        ),
+        ("gsi1sk".to_string(), s(feed_key(h))),
+    ]);
+    if h.seq == 1 {
+        item.insert(
+            "gsi2pk".into(),
+            s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)),
+        );
+        item.insert("gsi2sk".into(), s(listing_key(p)));
+    }
+    Ok(item)
+}
+
+fn decode_version(item: &Item) -> Result<PaymentVersion, StoreError> {
+    let (Some(AttributeValue::B(v)), Some(AttributeValue::S(sk))) = (item.get("v"), item.get("sk"))
+    else {
+        return Err(StoreError::Backend("version item without `v` or `sk`".into()));
+    };
+    let StoredVersion { p: payment, e } = unpack(v.as_ref())?;
+    let seq = sk
+        .strip_prefix("V#")
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| StoreError::Backend("version item with a bad sort key".into()))?;
+    let entry = HistoryEntry {
+        payment_id: payment.id.clone(),
+        merchant_id: payment.merchant_id.clone(),
+        seq,
+        at: e.at,
+        event: e.event,
+        from: e.from,
+        to: e.to,
+        source: e.source,
+        detail: e.detail,
+    };
+    Ok(PaymentVersion { payment, entry })
 }
 
 /// Did a conditional PutItem/UpdateItem/DeleteItem fail its condition?
@@ -237,17 +333,14 @@ impl DynamoDbStore {
                 .build()
                 .expect("key schema")
         };
-        // Both indexes: `<name>pk`/`<name>sk`, all attributes projected.
-        let index = |name: &str| {
+        // Both indexes: `<name>pk`/`<name>sk`; the event feed projects everything, the
+        // payment listing only keys.
+        let index = |name: &str, projection: ProjectionType| {
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(&format!("{name}pk"), KeyType::Hash))
                 .key_schema(key(&format!("{name}sk"), KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(projection).build())
                 .build()
                 .expect("index")
         };
@@ -264,8 +357,8 @@ impl DynamoDbStore {
             .attribute_definitions(attr("gsi2sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
-            .global_secondary_indexes(index("gsi1"))
-            .global_secondary_indexes(index("gsi2"))
+            .global_secondary_indexes(index("gsi1", ProjectionType::All))
+            .global_secondary_indexes(index("gsi2", ProjectionType::KeysOnly))
             .send()
             .await;
         match created {
@@ -294,140 +387,107 @@ impl DynamoDbStore {
         Ok(())
     }
 
-    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+    async fn get_item(
+        &self,
+        op: &'static str,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        self.get_item_with(op, pk, sk, true).await
+    }
+
+    /// An item that never changes once written: an eventually consistent read (half the
+    /// cost), and a consistent one only when that found nothing (it may be seconds old).
+    async fn get_immutable(
+        &self,
+        op: &'static str,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        match self.get_item_with(op, pk.clone(), sk, false).await? {
+            Some(item) => Ok(Some(item)),
+            None => self.get_item_with(op, pk, sk, true).await,
+        }
+    }
+
+    async fn get_item_with(
+        &self,
+        op: &'static str,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> Result<Option<Item>, StoreError> {
         let out = metered!(
             self,
             read,
+            op,
             self.client
                 .get_item()
                 .table_name(&self.table)
                 .key("pk", s(pk))
                 .key("sk", s(sk))
-                .consistent_read(true)
+                .consistent_read(consistent)
         )
         .map_err(backend)?;
         Ok(out.item)
     }
 
-    fn put(
+    /// The latest version of a payment.
+    async fn latest_version(
         &self,
-        item: Item,
-        condition: &str,
-        values: Option<Item>,
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(backend)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        op: &'static str,
+        id: &PaymentId,
+        consistent: bool,
+    ) -> Result<Option<PaymentVersion>, StoreError> {
+        let out = metered!(
+            self,
+            read,
+            op,
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :v)")
+                .expression_attribute_values(":pk", s(payment_pk(id)))
+                .expression_attribute_values(":v", s("V#"))
+                .scan_index_forward(false)
+                .limit(1)
+                .consistent_read(consistent)
+        )
+        .map_err(backend)?;
+        out.items
+            .unwrap_or_default()
+            .first()
+            .map(decode_version)
+            .transpose()
     }
 
-    /// Writes all items or none; `Ok(false)` if a condition failed.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, StoreError> {
+    /// Puts a new version; false if that version exists already.
+    async fn put_version(
+        &self,
+        op: &'static str,
+        p: &Payment,
+        h: &HistoryEntry,
+    ) -> Result<bool, StoreError> {
+        if h.seq != p.version || h.payment_id != p.id {
+            return Err(StoreError::Backend(format!(
+                "history entry {}#{} does not belong to version {} of {}",
+                h.payment_id, h.seq, p.version, p.id
+            )));
+        }
         match metered!(
             self,
             write,
+            op,
             self.client
-                .transact_write_items()
-                .set_transact_items(Some(items))
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(version_item(p, h)?))
+                .condition_expression("attribute_not_exists(pk)")
         ) {
             Ok(_) => Ok(true),
-            Err(e) => {
-                let cancelled_by_condition = e.as_service_error().is_some_and(|s| {
-                    s.is_transaction_canceled_exception()
-                        && match s {
-                            aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t
-                                .cancellation_reasons()
-                                .iter()
-                                .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                            _ => false,
-                        }
-                });
-                if cancelled_by_condition {
-                    Ok(false)
-                } else {
-                    Err(backend(e))
-                }
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend(e)),
         }
-    }
-
-    fn payment_item(&self, p: &Payment) -> Result<Item, StoreError> {
-        let mut item = encode(p, payment_pk(&p.id), "PAYMENT".into())?;
-        item.insert(
-            "gsi1pk".into(),
-            s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)),
-        );
-        item.insert("gsi1sk".into(), s(listing_key(p)));
-        Ok(item)
-    }
-
-    fn history_item(&self, h: &HistoryEntry) -> Result<Item, StoreError> {
-        let mut item = encode(h, payment_pk(&h.payment_id), history_sk(h.seq))?;
-        let key = feed_key(h);
-        item.insert(
-            "gsi1pk".into(),
-            s(format!("MERCHANT#{}#EVENTS", h.merchant_id)),
-        );
-        item.insert("gsi1sk".into(), s(key.clone()));
-        item.insert(
-            "gsi2pk".into(),
-            s(format!("OUTBOX#{}", outbox_shard(&h.payment_id))),
-        );
-        item.insert("gsi2sk".into(), s(key));
-        Ok(item)
-    }
-
-    /// The two writes of a payment change: the payment on condition of the version it was
-    /// read at, and its new history entry.
-    fn payment_change(
-        &self,
-        p: &Payment,
-        entry: &HistoryEntry,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        Ok(vec![
-            self.put(
-                self.payment_item(p)?,
-                "version = :prev",
-                Some(prev_version(p.version)?),
-            )?,
-            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
-        ])
-    }
-
-    async fn query_prefix<T: DeserializeOwned>(
-        &self,
-        pk: String,
-        prefix: &str,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = metered!(
-                self,
-                read,
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":pk", s(pk.clone()))
-                    .expression_attribute_values(":prefix", s(prefix))
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start.take())
-            )
-            .map_err(backend)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(decode(item)?);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
     }
 }
 
@@ -438,6 +498,7 @@ impl MerchantStore for DynamoDbStore {
         metered!(
             self,
             write,
+            "put_merchant",
             self.client
                 .put_item()
                 .table_name(&self.table)
@@ -448,7 +509,7 @@ impl MerchantStore for DynamoDbStore {
     }
 
     async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-        self.get_item(merchant_pk(id), "MERCHANT")
+        self.get_item("get_merchant", merchant_pk(id), "MERCHANT")
             .await?
             .map(decode)
             .transpose()
@@ -459,6 +520,7 @@ impl MerchantStore for DynamoDbStore {
         match metered!(
             self,
             write,
+            "insert_api_key",
             self.client
                 .put_item()
                 .table_name(&self.table)
@@ -472,7 +534,7 @@ impl MerchantStore for DynamoDbStore {
     }
 
     async fn get_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
-        self.get_item(api_key_pk(key_id), "APIKEY")
+        self.get_immutable("get_api_key", api_key_pk(key_id), "APIKEY")
             .await?
             .map(decode)
             .transpose()
@@ -492,6 +554,7 @@ impl IdempotencyStore for DynamoDbStore {
         let put = metered!(
             self,
             write,
+            "begin_idempotent",
             self.client
                 .put_item()
                 .table_name(&self.table)
@@ -502,11 +565,13 @@ impl IdempotencyStore for DynamoDbStore {
         );
         match put {
             Ok(_) => Ok(Begin::Started),
-            Err(e) if condition_failed(&e) => match self.get_item(pk, "IDEM").await? {
-                Some(item) => Ok(Begin::Existing(decode(item)?)),
-                // Deleted between our write and our read: let the caller try again.
-                None => Err(StoreError::Conflict),
-            },
+            Err(e) if condition_failed(&e) => {
+                match self.get_item("begin_idempotent(read)", pk, "IDEM").await? {
+                    Some(item) => Ok(Begin::Existing(decode(item)?)),
+                    // Deleted between our write and our read: let the caller try again.
+                    None => Err(StoreError::Conflict),
+                }
+            }
             Err(e) => Err(backend(e)),
         }
     }
@@ -519,6 +584,7 @@ impl IdempotencyStore for DynamoDbStore {
         match metered!(
             self,
             write,
+            "take_over_idempotent",
             self.client
                 .update_item()
                 .table_name(&self.table)
@@ -542,7 +608,7 @@ impl IdempotencyStore for DynamoDbStore {
         merchant: &MerchantId,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get_item(idem_pk(merchant, key), "IDEM")
+        self.get_item("get_idempotent", idem_pk(merchant, key), "IDEM")
             .await?
             .map(decode)
             .transpose()
@@ -563,6 +629,7 @@ impl IdempotencyStore for DynamoDbStore {
         match metered!(
             self,
             write,
+            "complete_idempotent",
             self.client
                 .update_item()
                 .table_name(&self.table)
@@ -584,6 +651,7 @@ impl IdempotencyStore for DynamoDbStore {
         match metered!(
             self,
             write,
+            "release_idempotent",
             self.client
                 .delete_item()
                 .table_name(&self.table)
@@ -607,15 +675,10 @@ impl PaymentStore for DynamoDbStore {
         payment: &Payment,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        let items = vec![
-            self.put(
-                self.payment_item(payment)?,
-                "attribute_not_exists(pk)",
-                None,
-            )?,
-            self.put(self.history_item(entry)?, "attribute_not_exists(pk)", None)?,
-        ];
-        if self.transact(items).await? {
+        if payment.version != 1 {
+            return Err(StoreError::Backend("a new payment is version 1".into()));
+        }
+        if self.put_version("insert_payment", payment, entry).await? {
             Ok(())
         } else {
             Err(StoreError::AlreadyExists)
@@ -623,10 +686,10 @@ impl PaymentStore for DynamoDbStore {
     }
 
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        self.get_item(payment_pk(id), "PAYMENT")
+        Ok(self
+            .latest_version("get_payment", id, true)
             .await?
-            .map(decode)
-            .transpose()
+            .map(|v| v.payment))
     }
 
     async fn update_payment(
@@ -634,69 +697,26 @@ impl PaymentStore for DynamoDbStore {
         payment: &Payment,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
-        if self.transact(self.payment_change(payment, entry)?).await? {
+        if payment.version < 2 {
+            return Err(StoreError::Conflict);
+        }
+        if self.put_version("update_payment", payment, entry).await? {
             Ok(())
         } else {
             Err(StoreError::Conflict)
         }
     }
 
-    async fn history_entry(
+    async fn payment_version(
         &self,
         id: &PaymentId,
         seq: u64,
-    ) -> Result<Option<HistoryEntry>, StoreError> {
-        self.get_item(payment_pk(id), &history_sk(seq))
+    ) -> Result<Option<PaymentVersion>, StoreError> {
+        self.get_immutable("payment_version", payment_pk(id), &version_sk(seq))
             .await?
-            .map(decode)
+            .as_ref()
+            .map(decode_version)
             .transpose()
-    }
-
-    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
-        match metered!(
-            self,
-            write,
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(payment_pk(id)))
-                .key("sk", s(history_sk(seq)))
-                .update_expression("REMOVE gsi2pk, gsi2sk")
-                .condition_expression("attribute_exists(pk)")
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(backend(e)),
-        }
-    }
-
-    async fn outbox_before(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut out: Vec<HistoryEntry> = Vec::new();
-        for shard in 0..OUTBOX_SHARDS {
-            let page = metered!(
-                self,
-                read,
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("gsi2")
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk < :before")
-                    .expression_attribute_values(":pk", s(format!("OUTBOX#{shard}")))
-                    .expression_attribute_values(":before", s(before.to_string()))
-                    .limit(limit as i32)
-            )
-            .map_err(backend)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(decode(item)?);
-            }
-        }
-        out.sort_by_key(feed_key);
-        out.truncate(limit);
-        Ok(out)
     }
 
     async fn merchant_events(
@@ -704,10 +724,11 @@ impl PaymentStore for DynamoDbStore {
         merchant: &MerchantId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+    ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
         let page = metered!(
             self,
             read,
+            "merchant_events",
             self.client
                 .query()
                 .table_name(&self.table)
@@ -718,10 +739,12 @@ impl PaymentStore for DynamoDbStore {
                 .limit(limit as i32 + 1)
         )
         .map_err(backend)?;
-        let mut out: Vec<HistoryEntry> = Vec::new();
-        for item in page.items.unwrap_or_default() {
-            out.push(decode(item)?);
-        }
+        let mut out = page
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(decode_version)
+            .collect::<Result<Vec<_>, _>>()?;
         let more = out.len() > limit;
         out.truncate(limit);
         Ok((out, more))
@@ -732,9 +755,10 @@ impl PaymentStore for DynamoDbStore {
         merchant: &MerchantId,
         query: &PaymentQuery,
     ) -> Result<(Vec<Payment>, bool), StoreError> {
-        let gsi1pk = format!("MERCHANT#{merchant}#PAYMENTS");
-        // The time bounds are a key condition; status, wallet and country filter the page.
-        // Key values cannot be empty: "0" sorts before every timestamp.
+        let gsi2pk = format!("MERCHANT#{merchant}#PAYMENTS");
+        // The time bounds are a key condition; status, wallet and country are looked at on
+        // each payment's latest version. Key values cannot be empty: "0" sorts before every
+        // timestamp.
         let lo = query
             .created_after
             .map(|t| t.to_string())
@@ -743,33 +767,13 @@ impl PaymentStore for DynamoDbStore {
             .created_before
             .map(|t| format!("{t}#~"))
             .unwrap_or_else(|| "~".to_string());
-        let mut filters = Vec::new();
-        let mut names = HashMap::new();
-        let mut values: Item = HashMap::from([
-            (":pk".to_string(), s(gsi1pk.clone())),
-            (":lo".to_string(), s(lo)),
-            (":hi".to_string(), s(hi)),
-        ]);
-        if let Some(st) = query.status {
-            filters.push("#status = :status");
-            names.insert("#status".to_string(), "status".to_string());
-            values.insert(":status".into(), s(st.as_str()));
-        }
-        if let Some(w) = query.wallet {
-            filters.push("wallet = :wallet");
-            values.insert(":wallet".into(), s(w.as_str()));
-        }
-        if let Some(c) = query.country {
-            filters.push("country = :country");
-            values.insert(":country".into(), s(c.as_str()));
-        }
         let mut start: Option<Item> = query.after_key.as_ref().and_then(|k| {
             let id = k.rsplit_once('#')?.1;
             Some(HashMap::from([
-                ("gsi1pk".to_string(), s(gsi1pk.clone())),
-                ("gsi1sk".to_string(), s(k.clone())),
+                ("gsi2pk".to_string(), s(gsi2pk.clone())),
+                ("gsi2sk".to_string(), s(k.clone())),
                 ("pk".to_string(), s(format!("PAYMENT#{id}"))),
-                ("sk".to_string(), s("PAYMENT")),
+                ("sk".to_string(), s(version_sk(1))),
             ]))
         });
         let mut out: Vec<Payment> = Vec::new();
@@ -777,24 +781,42 @@ impl PaymentStore for DynamoDbStore {
             let page = metered!(
                 self,
                 read,
+                "list_payments",
                 self.client
                     .query()
                     .table_name(&self.table)
-                    .index_name("gsi1")
-                    .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
-                    .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
-                    .set_expression_attribute_names((!names.is_empty()).then(|| names.clone()))
-                    .set_expression_attribute_values(Some(values.clone()))
+                    .index_name("gsi2")
+                    .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":pk", s(gsi2pk.clone()))
+                    .expression_attribute_values(":lo", s(lo.clone()))
+                    .expression_attribute_values(":hi", s(hi.clone()))
                     .scan_index_forward(false)
                     .limit((query.limit as i32 + 1).max(10))
                     .set_exclusive_start_key(start.take())
             )
             .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
-                out.push(decode(item)?);
-                if out.len() > query.limit {
-                    out.truncate(query.limit);
-                    return Ok((out, true));
+                let Some(id) = (match item.get("pk") {
+                    Some(AttributeValue::S(pk)) => pk
+                        .strip_prefix("PAYMENT#")
+                        .and_then(PaymentId::parse),
+                    _ => None,
+                }) else {
+                    continue;
+                };
+                // A listing may lag a write by a moment: an eventually consistent read.
+                let Some(v) = self
+                    .latest_version("list_payments(latest)", &id, false)
+                    .await?
+                else {
+                    continue;
+                };
+                if query.matches(&v.payment) {
+                    out.push(v.payment);
+                    if out.len() > query.limit {
+                        out.truncate(query.limit);
+                        return Ok((out, true));
+                    }
                 }
             }
             match page.last_evaluated_key {
@@ -805,104 +827,30 @@ impl PaymentStore for DynamoDbStore {
     }
 
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.query_prefix(payment_pk(id), "HISTORY#").await
-    }
-}
-
-#[async_trait]
-impl RefundStore for DynamoDbStore {
-    async fn create_refund(
-        &self,
-        payment: &Payment,
-        entry: &HistoryEntry,
-        refund: &Refund,
-    ) -> Result<(), StoreError> {
-        let mut items = self.payment_change(payment, entry)?;
-        let item = encode(
-            refund,
-            payment_pk(&refund.payment_id),
-            refund_sk(&refund.id),
-        )?;
-        items.push(self.put(item, "attribute_not_exists(pk)", None)?);
-        if self.transact(items).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict)
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = metered!(
+                self,
+                read,
+                "payment_history",
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :v)")
+                    .expression_attribute_values(":pk", s(payment_pk(id)))
+                    .expression_attribute_values(":v", s("V#"))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+            )
+            .map_err(backend)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode_version(&item)?.entry);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
         }
-    }
-
-    async fn get_refund(
-        &self,
-        payment_id: &PaymentId,
-        refund_id: &RefundId,
-    ) -> Result<Option<Refund>, StoreError> {
-        self.get_item(payment_pk(payment_id), &refund_sk(refund_id))
-            .await?
-            .map(decode)
-            .transpose()
-    }
-
-    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        self.query_prefix(payment_pk(payment_id), "REFUND#").await
-    }
-
-    async fn update_refund(
-        &self,
-        refund: &Refund,
-        payment: Option<(&Payment, &HistoryEntry)>,
-    ) -> Result<(), StoreError> {
-        let item = encode(
-            refund,
-            payment_pk(&refund.payment_id),
-            refund_sk(&refund.id),
-        )?;
-        let mut items =
-            vec![self.put(item, "version = :prev", Some(prev_version(refund.version)?))?];
-        if let Some((p, e)) = payment {
-            items.extend(self.payment_change(p, e)?);
-        }
-        if self.transact(items).await? {
-            Ok(())
-        } else {
-            Err(StoreError::Conflict)
-        }
-    }
-}
-
-#[async_trait]
-impl WebhookDedupStore for DynamoDbStore {
-    async fn record_webhook(
-        &self,
-        dedup_key: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        match metered!(
-            self,
-            write,
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(webhook_pk(dedup_key)))
-                .item("sk", s("WEBHOOK"))
-                .item("expires_at", s(expires_at.to_string()))
-                .item("ttl", ttl(expires_at))
-                .condition_expression("attribute_not_exists(pk) OR expires_at <= :now")
-                .expression_attribute_values(":now", s(now.to_string()))
-        ) {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(backend(e)),
-        }
-    }
-
-    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        let item = self.get_item(webhook_pk(dedup_key), "WEBHOOK").await?;
-        Ok(item
-            .and_then(|i| match i.get("expires_at") {
-                Some(AttributeValue::S(e)) => Timestamp::parse_rfc3339(e),
-                _ => None,
-            })
-            .is_some_and(|exp| exp > now))
     }
 }

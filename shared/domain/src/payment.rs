@@ -16,6 +16,7 @@ use crate::catalog::{Country, Provider, WalletId};
 use crate::failure::Failure;
 use crate::ids::{MerchantId, PaymentId};
 use crate::money::Money;
+use crate::refund::RefundReason;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -150,11 +151,23 @@ pub enum RefundState {
     Failed,
 }
 
+/// One refund of a payment, kept in the payment itself: a refund is part of the payment it
+/// refunds, so every refund change is one conditional write of the payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundLine {
     pub refund_id: String,
     pub amount_minor: i64,
     pub state: RefundState,
+    pub reason: RefundReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// The provider's id for this refund, once it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -371,9 +384,15 @@ impl Payment {
         self.refunds.iter().find(|l| l.refund_id == refund_id)
     }
 
-    fn set_refund_state(&mut self, refund_id: &str, state: RefundState) {
-        if let Some(l) = self.refunds.iter_mut().find(|l| l.refund_id == refund_id) {
+    /// The line of a refund, to fill in what the provider said about it.
+    pub fn refund_line_mut(&mut self, refund_id: &str) -> Option<&mut RefundLine> {
+        self.refunds.iter_mut().find(|l| l.refund_id == refund_id)
+    }
+
+    fn set_refund_state(&mut self, refund_id: &str, state: RefundState, now: Timestamp) {
+        if let Some(l) = self.refund_line_mut(refund_id) {
             l.state = state;
+            l.updated_at = now;
         }
     }
 
@@ -434,12 +453,18 @@ impl Payment {
                     refund_id: refund_id.clone(),
                     amount_minor: *amount_minor,
                     state: RefundState::Pending,
+                    reason: RefundReason::Other,
+                    merchant_reference: None,
+                    failure: None,
+                    provider_reference: None,
+                    created_at: now,
+                    updated_at: now,
                 }),
                 PaymentEvent::RefundSucceeded { refund_id } => {
-                    self.set_refund_state(refund_id, RefundState::Succeeded)
+                    self.set_refund_state(refund_id, RefundState::Succeeded, now)
                 }
                 PaymentEvent::RefundFailed { refund_id } => {
-                    self.set_refund_state(refund_id, RefundState::Failed)
+                    self.set_refund_state(refund_id, RefundState::Failed, now)
                 }
             }
             self.updated_at = now;

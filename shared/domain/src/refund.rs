@@ -5,6 +5,7 @@
 use crate::failure::Failure;
 use crate::ids::{MerchantId, PaymentId};
 use crate::money::Money;
+use crate::payment::{Payment, RefundLine, RefundState};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,8 @@ string_enum!(
     }
 );
 
+/// A refund as the API shows it: one line of its payment's refund ledger, with the payment's
+/// ids and currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     pub id: RefundId,
@@ -44,28 +47,32 @@ pub struct Refund {
     pub failure: Option<Failure>,
     /// The provider's id for this refund, once it has one.
     pub provider_reference: Option<String>,
-    /// Provider calls made so far (the worker backs off between them).
-    pub attempts: u32,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    pub version: u64,
 }
 
 impl Refund {
-    /// Moves a pending refund to a final status; false if it was already final.
-    pub fn settle(
-        &mut self,
-        status: RefundStatus,
-        failure: Option<Failure>,
-        now: Timestamp,
-    ) -> bool {
-        if self.status != RefundStatus::Pending || status == RefundStatus::Pending {
-            return false;
-        }
-        self.status = status;
-        self.failure = failure;
-        self.updated_at = now;
-        self.version += 1;
-        true
+    /// The refund `line` of `payment`; `None` if the line's id is not a refund id.
+    pub fn of(payment: &Payment, line: &RefundLine) -> Option<Refund> {
+        Some(Refund {
+            id: RefundId::parse(&line.refund_id)?,
+            payment_id: payment.id.clone(),
+            merchant_id: payment.merchant_id.clone(),
+            amount: Money {
+                minor: line.amount_minor,
+                currency: payment.amount.currency,
+            },
+            reason: line.reason,
+            merchant_reference: line.merchant_reference.clone(),
+            status: match line.state {
+                RefundState::Pending => RefundStatus::Pending,
+                RefundState::Succeeded => RefundStatus::Succeeded,
+                RefundState::Failed => RefundStatus::Failed,
+            },
+            failure: line.failure.clone(),
+            provider_reference: line.provider_reference.clone(),
+            created_at: line.created_at,
+            updated_at: line.updated_at,
+        })
     }
 }

@@ -3,11 +3,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use walletpay_domain::{MerchantId, Payment, PaymentId, Refund, RefundId, Timestamp};
+use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
 use walletpay_ports::{
     feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, StoreError,
-    WebhookDedupStore,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion,
+    StoreError,
 };
 
 fn idem_key(merchant: &MerchantId, key: &str) -> String {
@@ -20,14 +20,8 @@ struct State {
     api_keys: BTreeMap<String, ApiKeyRecord>,
     /// Keyed by `idem_key(merchant, key)`.
     idempotency: BTreeMap<String, IdempotencyRecord>,
-    payments: BTreeMap<PaymentId, Payment>,
-    history: BTreeMap<PaymentId, Vec<HistoryEntry>>,
-    #[serde(default)]
-    refunds: BTreeMap<PaymentId, Vec<Refund>>,
-    /// History entries whose notification is not yet queued: `<payment id>#<seq>`.
-    #[serde(default)]
-    outbox: std::collections::BTreeSet<String>,
-    webhooks: BTreeMap<String, Timestamp>,
+    /// Every version of every payment, oldest first.
+    payments: BTreeMap<PaymentId, Vec<PaymentVersion>>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites
@@ -208,15 +202,19 @@ impl PaymentStore for EmbeddedStore {
             if s.payments.contains_key(&payment.id) {
                 return Err(StoreError::AlreadyExists);
             }
-            s.payments.insert(payment.id.clone(), payment.clone());
-            s.history.insert(payment.id.clone(), vec![entry.clone()]);
-            s.outbox.insert(outbox_key(&entry.payment_id, entry.seq));
+            s.payments
+                .insert(payment.id.clone(), vec![version(payment, entry)]);
             Ok(())
         })
     }
 
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-        Ok(self.read(|s| s.payments.get(id).cloned()))
+        Ok(self.read(|s| {
+            s.payments
+                .get(id)
+                .and_then(|v| v.last())
+                .map(|v| v.payment.clone())
+        }))
     }
 
     async fn update_payment(
@@ -225,47 +223,28 @@ impl PaymentStore for EmbeddedStore {
         entry: &HistoryEntry,
     ) -> Result<(), StoreError> {
         self.write(|s| {
-            check_payment_update(s, payment, entry)?;
-            apply_payment_update(s, payment, entry);
+            let versions = s
+                .payments
+                .get_mut(&payment.id)
+                .ok_or(StoreError::Conflict)?;
+            // The next version, and only the next: anything else lost a race.
+            if versions.len() as u64 + 1 != payment.version || entry.seq != payment.version {
+                return Err(StoreError::Conflict);
+            }
+            versions.push(version(payment, entry));
             Ok(())
         })
     }
 
-    async fn history_entry(
+    async fn payment_version(
         &self,
         id: &PaymentId,
         seq: u64,
-    ) -> Result<Option<HistoryEntry>, StoreError> {
+    ) -> Result<Option<PaymentVersion>, StoreError> {
         Ok(self.read(|s| {
-            s.history
+            s.payments
                 .get(id)
-                .and_then(|h| h.iter().find(|e| e.seq == seq).cloned())
-        }))
-    }
-
-    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError> {
-        self.write(|s| {
-            s.outbox.remove(&outbox_key(id, seq));
-            Ok(())
-        })
-    }
-
-    async fn outbox_before(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<HistoryEntry>, StoreError> {
-        Ok(self.read(|s| {
-            let mut out: Vec<HistoryEntry> = s
-                .history
-                .values()
-                .flatten()
-                .filter(|e| e.at < before && s.outbox.contains(&outbox_key(&e.payment_id, e.seq)))
-                .cloned()
-                .collect();
-            out.sort_by_key(feed_key);
-            out.truncate(limit);
-            out
+                .and_then(|v| v.iter().find(|v| v.entry.seq == seq).cloned())
         }))
     }
 
@@ -274,14 +253,14 @@ impl PaymentStore for EmbeddedStore {
         merchant: &MerchantId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<HistoryEntry>, bool), StoreError> {
+    ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
         Ok(self.read(|s| {
-            let mut mine: Vec<(String, &HistoryEntry)> = s
-                .history
+            let mut mine: Vec<(String, &PaymentVersion)> = s
+                .payments
                 .values()
                 .flatten()
-                .filter(|e| &e.merchant_id == merchant)
-                .map(|e| (feed_key(e), e))
+                .filter(|v| &v.entry.merchant_id == merchant)
+                .map(|v| (feed_key(&v.entry), v))
                 .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
                 .collect();
             mine.sort_by(|a, b| a.0.cmp(&b.0));
@@ -289,7 +268,7 @@ impl PaymentStore for EmbeddedStore {
             (
                 mine.into_iter()
                     .take(limit)
-                    .map(|(_, e)| e.clone())
+                    .map(|(_, v)| v.clone())
                     .collect(),
                 more,
             )
@@ -305,6 +284,7 @@ impl PaymentStore for EmbeddedStore {
             let mut mine: Vec<(String, &Payment)> = s
                 .payments
                 .values()
+                .filter_map(|v| v.last().map(|v| &v.payment))
                 .filter(|p| &p.merchant_id == merchant)
                 .map(|p| (listing_key(p), p))
                 .filter(|(k, _)| query.after_key.as_ref().is_none_or(|after| k < after))
@@ -324,134 +304,17 @@ impl PaymentStore for EmbeddedStore {
 
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
         Ok(self.read(|s| {
-            let mut h = s.history.get(id).cloned().unwrap_or_default();
-            h.sort_by_key(|e| e.seq);
-            h
+            s.payments
+                .get(id)
+                .map(|v| v.iter().map(|v| v.entry.clone()).collect())
+                .unwrap_or_default()
         }))
     }
 }
 
-/// Whether `payment` (version bumped by one) and `entry` may be written over what is stored.
-fn check_payment_update(
-    s: &State,
-    payment: &Payment,
-    entry: &HistoryEntry,
-) -> Result<(), StoreError> {
-    match s.payments.get(&payment.id) {
-        Some(current) if current.version + 1 == payment.version => {}
-        _ => return Err(StoreError::Conflict),
-    }
-    if s.history
-        .get(&payment.id)
-        .is_some_and(|h| h.iter().any(|e| e.seq == entry.seq))
-    {
-        return Err(StoreError::Conflict);
-    }
-    Ok(())
-}
-
-fn outbox_key(id: &PaymentId, seq: u64) -> String {
-    format!("{id}#{seq}")
-}
-
-fn apply_payment_update(s: &mut State, payment: &Payment, entry: &HistoryEntry) {
-    s.history
-        .entry(payment.id.clone())
-        .or_default()
-        .push(entry.clone());
-    s.outbox.insert(outbox_key(&entry.payment_id, entry.seq));
-    s.payments.insert(payment.id.clone(), payment.clone());
-}
-
-#[async_trait]
-impl RefundStore for EmbeddedStore {
-    async fn create_refund(
-        &self,
-        payment: &Payment,
-        entry: &HistoryEntry,
-        refund: &Refund,
-    ) -> Result<(), StoreError> {
-        self.write(|s| {
-            check_payment_update(s, payment, entry)?;
-            let refunds = s.refunds.get(&refund.payment_id);
-            if refunds.is_some_and(|r| r.iter().any(|x| x.id == refund.id)) {
-                return Err(StoreError::AlreadyExists);
-            }
-            apply_payment_update(s, payment, entry);
-            s.refunds
-                .entry(refund.payment_id.clone())
-                .or_default()
-                .push(refund.clone());
-            Ok(())
-        })
-    }
-
-    async fn get_refund(
-        &self,
-        payment_id: &PaymentId,
-        refund_id: &RefundId,
-    ) -> Result<Option<Refund>, StoreError> {
-        Ok(self.read(|s| {
-            s.refunds
-                .get(payment_id)
-                .and_then(|r| r.iter().find(|x| &x.id == refund_id).cloned())
-        }))
-    }
-
-    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError> {
-        Ok(self.read(|s| s.refunds.get(payment_id).cloned().unwrap_or_default()))
-    }
-
-    async fn update_refund(
-        &self,
-        refund: &Refund,
-        payment: Option<(&Payment, &HistoryEntry)>,
-    ) -> Result<(), StoreError> {
-        self.write(|s| {
-            let stored = s
-                .refunds
-                .get(&refund.payment_id)
-                .and_then(|r| r.iter().find(|x| x.id == refund.id));
-            match stored {
-                Some(current) if current.version + 1 == refund.version => {}
-                _ => return Err(StoreError::Conflict),
-            }
-            if let Some((p, e)) = payment {
-                check_payment_update(s, p, e)?;
-                apply_payment_update(s, p, e);
-            }
-            let list = s
-                .refunds
-                .get_mut(&refund.payment_id)
-                .expect("checked above");
-            let slot = list
-                .iter_mut()
-                .find(|x| x.id == refund.id)
-                .expect("checked above");
-            *slot = refund.clone();
-            Ok(())
-        })
-    }
-}
-
-#[async_trait]
-impl WebhookDedupStore for EmbeddedStore {
-    async fn record_webhook(
-        &self,
-        dedup_key: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        self.write(|s| match s.webhooks.get(dedup_key) {
-            Some(exp) if *exp > now => Ok(false),
-            _ => {
-                s.webhooks.insert(dedup_key.to_string(), expires_at);
-                Ok(true)
-            }
-        })
-    }
-
-    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError> {
-        Ok(self.read(|s| matches!(s.webhooks.get(dedup_key), Some(exp) if *exp > now)))
+fn version(payment: &Payment, entry: &HistoryEntry) -> PaymentVersion {
+    PaymentVersion {
+        payment: payment.clone(),
+        entry: entry.clone(),
     }
 }

@@ -53,8 +53,6 @@ pub struct Options {
     /// create `walletpay-notifications` and `walletpay-notifications-dead`.
     pub notifications_queue_url: Option<String>,
     pub notifications_dlq_url: Option<String>,
-    /// How often the outbox sweeper runs.
-    pub sweep_every: Duration,
     /// The use cases' tunables (tests shorten the waits).
     pub settings: Settings,
     /// Bound on one provider call.
@@ -78,7 +76,6 @@ impl Default for Options {
             refunds_queue_url: None,
             notifications_queue_url: None,
             notifications_dlq_url: None,
-            sweep_every: Duration::from_secs(30),
             settings: Settings::default(),
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
@@ -346,6 +343,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
             allow_insecure_webhook_urls: true,
             ..opts.settings.clone()
         },
+        merchants: Default::default(),
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;
@@ -376,18 +374,6 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         Consumer::Notifications,
         ports.notifications.clone(),
     ));
-    let sweeper = {
-        let app = app.clone();
-        let every = opts.sweep_every;
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                if let Err(e) = walletpay_app::notifications::sweep_outbox(&app).await {
-                    tracing::warn!(error = %e, "outbox sweep failed");
-                }
-            }
-        })
-    };
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "server stopped");
@@ -402,7 +388,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),
         capacity: ports.capacity.clone(),
-        tasks: vec![events, checks, refunds, notifications, sweeper, server],
+        tasks: vec![events, checks, refunds, notifications, server],
     })
 }
 

@@ -12,8 +12,8 @@ pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
     feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, RefundStore, Store,
-    StoreError, WebhookDedupStore,
+    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion, Store,
+    StoreError,
 };
 
 pub mod webhooks {

@@ -3,9 +3,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use walletpay_domain::{
-    MerchantId, Payment, PaymentId, PaymentStatus, Refund, RefundId, Timestamp,
-};
+use walletpay_domain::{MerchantId, Payment, PaymentId, PaymentStatus, RefundId, Timestamp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -144,8 +142,7 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release_idempotent(&self, merchant: &MerchantId, key: &str) -> Result<(), StoreError>;
 }
 
-/// One line of a payment's history. `seq` is the payment's version after the change, so the
-/// version condition on the payment also makes the history key unique.
+/// One line of a payment's history: the change that made version `seq` of the payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub payment_id: PaymentId,
@@ -196,19 +193,29 @@ pub fn listing_key(p: &Payment) -> String {
     format!("{}#{}", p.created_at, p.id)
 }
 
+/// A payment as it stood after one change, with the history entry of that change. Payments
+/// are stored as their sequence of versions: every change adds one, on condition that no
+/// other writer added it first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentVersion {
+    pub payment: Payment,
+    pub entry: HistoryEntry,
+}
+
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// Writes a new payment and its first history entry together; `AlreadyExists` if the id
-    /// is taken (nothing is written then).
+    /// Writes a new payment (version 1) and its first history entry together;
+    /// `AlreadyExists` if the id is taken (nothing is written then).
     async fn insert_payment(
         &self,
         payment: &Payment,
         entry: &HistoryEntry,
     ) -> Result<(), StoreError>;
+    /// The latest version of a payment.
     async fn get_payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
-    /// Writes `payment` (whose version the caller has bumped by one) and `entry` together, on
-    /// condition that the stored version is `payment.version - 1`; `Conflict` otherwise, and
-    /// then nothing is written.
+    /// Adds version `payment.version` (the caller bumped it by one from the version it read)
+    /// with its history entry, on condition that no version with that number exists;
+    /// `Conflict` otherwise, and then nothing is written.
     async fn update_payment(
         &self,
         payment: &Payment,
@@ -216,22 +223,13 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The history, oldest first.
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError>;
-    /// One history entry.
-    async fn history_entry(
+    /// One version: the payment after change `seq`, and that change's history entry.
+    async fn payment_version(
         &self,
         id: &PaymentId,
         seq: u64,
-    ) -> Result<Option<HistoryEntry>, StoreError>;
-    /// Every history entry is written into the outbox; this takes it out once its
-    /// notification is safely queued.
-    async fn clear_outbox(&self, id: &PaymentId, seq: u64) -> Result<(), StoreError>;
-    /// Entries still in the outbox that were written before `before`, oldest first.
-    async fn outbox_before(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<HistoryEntry>, StoreError>;
-    /// A merchant's events (history entries of all its payments) in the order they happened,
+    ) -> Result<Option<PaymentVersion>, StoreError>;
+    /// A merchant's events (every version of all its payments) in the order they happened,
     /// after the feed key `after` (`<at>#<payment id>#<seq:020>`): up to `limit`, and whether
     /// more follow.
     async fn merchant_events(
@@ -239,9 +237,9 @@ pub trait PaymentStore: Send + Sync {
         merchant: &MerchantId,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<HistoryEntry>, bool), StoreError>;
-    /// A merchant's payments, newest first: up to `query.limit` of them, and whether more
-    /// follow.
+    ) -> Result<(Vec<PaymentVersion>, bool), StoreError>;
+    /// A merchant's payments (latest versions), newest first: up to `query.limit` of them,
+    /// and whether more follow.
     async fn list_payments(
         &self,
         merchant: &MerchantId,
@@ -249,53 +247,6 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(Vec<Payment>, bool), StoreError>;
 }
 
-#[async_trait]
-pub trait RefundStore: Send + Sync {
-    /// Writes a new refund together with the payment change that reserves its amount
-    /// (conditional on the payment's version, as `update_payment`), all or nothing:
-    /// `Conflict` if the payment changed meanwhile.
-    async fn create_refund(
-        &self,
-        payment: &Payment,
-        entry: &HistoryEntry,
-        refund: &Refund,
-    ) -> Result<(), StoreError>;
-    async fn get_refund(
-        &self,
-        payment_id: &PaymentId,
-        refund_id: &RefundId,
-    ) -> Result<Option<Refund>, StoreError>;
-    /// A payment's refunds, oldest first.
-    async fn list_refunds(&self, payment_id: &PaymentId) -> Result<Vec<Refund>, StoreError>;
-    /// Writes `refund` (its version bumped by one by the caller; conditional on the stored
-    /// version being one less) and, when given, a payment change with its history entry
-    /// (conditional likewise), all or nothing.
-    async fn update_refund(
-        &self,
-        refund: &Refund,
-        payment: Option<(&Payment, &HistoryEntry)>,
-    ) -> Result<(), StoreError>;
-}
-
-#[async_trait]
-pub trait WebhookDedupStore: Send + Sync {
-    /// Records that a provider event was taken. Returns false if it was already recorded
-    /// (and unexpired at `now`).
-    async fn record_webhook(
-        &self,
-        dedup_key: &str,
-        now: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<bool, StoreError>;
-    async fn webhook_seen(&self, dedup_key: &str, now: Timestamp) -> Result<bool, StoreError>;
-}
-
 /// Everything the use cases keep.
-pub trait Store:
-    MerchantStore + IdempotencyStore + PaymentStore + RefundStore + WebhookDedupStore
-{
-}
-impl<T: MerchantStore + IdempotencyStore + PaymentStore + RefundStore + WebhookDedupStore> Store
-    for T
-{
-}
+pub trait Store: MerchantStore + IdempotencyStore + PaymentStore {}
+impl<T: MerchantStore + IdempotencyStore + PaymentStore> Store for T {}
