@@ -363,7 +363,11 @@ async fn only_stored_changes_are_announced(s: Stack) {
     // Give the losing job every chance to be (wrongly) delivered.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let all = rx.events();
-    assert_eq!(all.len(), 3, "the change that was never stored is never announced");
+    assert_eq!(
+        all.len(),
+        3,
+        "the change that was never stored is never announced"
+    );
     assert!(all.iter().all(|e| e["type"] != "payment.canceled"));
 }
 

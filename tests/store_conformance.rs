@@ -414,7 +414,10 @@ pub async fn refunds_ride_on_payment_versions(store: Arc<dyn Store>) {
     line.provider_reference = Some("rfd_9".into());
     line.failure = Some(Failure::new(FailureCode::Unknown, Some("X".into())));
     store
-        .update_payment(&p, &next_entry(&p, PaymentStatus::Succeeded, "refund_requested"))
+        .update_payment(
+            &p,
+            &next_entry(&p, PaymentStatus::Succeeded, "refund_requested"),
+        )
         .await
         .unwrap();
     assert_eq!(store.get_payment(&p.id).await.unwrap(), Some(p.clone()));
@@ -430,7 +433,10 @@ pub async fn refunds_ride_on_payment_versions(store: Arc<dyn Store>) {
     );
     assert!(matches!(
         store
-            .update_payment(&s2, &next_entry(&s2, PaymentStatus::Succeeded, "refund_requested"))
+            .update_payment(
+                &s2,
+                &next_entry(&s2, PaymentStatus::Succeeded, "refund_requested")
+            )
             .await,
         Err(StoreError::Conflict)
     ));
@@ -446,7 +452,10 @@ pub async fn refunds_ride_on_payment_versions(store: Arc<dyn Store>) {
         now(),
     );
     store
-        .update_payment(&p, &next_entry(&p, PaymentStatus::Succeeded, "refund_succeeded"))
+        .update_payment(
+            &p,
+            &next_entry(&p, PaymentStatus::Succeeded, "refund_succeeded"),
+        )
         .await
         .unwrap();
     let stored = store.get_payment(&p.id).await.unwrap().unwrap();
@@ -515,7 +524,10 @@ pub async fn listing_shows_latest_versions(store: Arc<dyn Store>) {
         let merchant = merchant.clone();
         async move {
             let (ps, more) = store.list_payments(&merchant, &q).await.unwrap();
-            (ps.into_iter().map(|p| (p.id, p.status)).collect::<Vec<_>>(), more)
+            (
+                ps.into_iter().map(|p| (p.id, p.status)).collect::<Vec<_>>(),
+                more,
+            )
         }
     };
     let all = PaymentQuery {

@@ -1,5 +1,5 @@
-//! Lambda: `POST /v1/webhooks/{provider}` (API Gateway HTTP API). Verifies, de-duplicates
-//! and enqueues; never calls a provider.
+//! Lambda: `POST /v1/webhooks/{provider}` (API Gateway HTTP API). Verifies and enqueues;
+//! never calls a provider or touches the table.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -487,7 +487,13 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
     };
     match outcome {
         Ok(RefundOutcome::Succeeded { provider_reference }) => {
-            settle(app, payment.clone(), with_reference(refund, provider_reference), Ok(())).await
+            settle(
+                app,
+                payment.clone(),
+                with_reference(refund, provider_reference),
+                Ok(()),
+            )
+            .await
         }
         Ok(RefundOutcome::Failed {
             provider_reference,
@@ -502,7 +508,9 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         Ok(RefundOutcome::Pending { provider_reference }) => {
             retry_later(app, with_reference(refund, provider_reference), &job).await
         }
-        Err(AdapterError::Declined(failure)) => settle(app, payment.clone(), refund, Err(failure)).await,
+        Err(AdapterError::Declined(failure)) => {
+            settle(app, payment.clone(), refund, Err(failure)).await
+        }
         Err(AdapterError::Config(why)) => {
             tracing::error!(refund = %refund.id, %why, "provider credentials missing or refused");
             settle(

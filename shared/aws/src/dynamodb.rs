@@ -264,7 +264,9 @@ fn version_item(p: &Payment, h: &HistoryEntry) -> Result<Item, StoreError> {
 fn decode_version(item: &Item) -> Result<PaymentVersion, StoreError> {
     let (Some(AttributeValue::B(v)), Some(AttributeValue::S(sk))) = (item.get("v"), item.get("sk"))
     else {
-        return Err(StoreError::Backend("version item without `v` or `sk`".into()));
+        return Err(StoreError::Backend(
+            "version item without `v` or `sk`".into(),
+        ));
     };
     let StoredVersion { p: payment, e } = unpack(v.as_ref())?;
     let seq = sk
@@ -797,9 +799,9 @@ impl PaymentStore for DynamoDbStore {
             .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
                 let Some(id) = (match item.get("pk") {
-                    Some(AttributeValue::S(pk)) => pk
-                        .strip_prefix("PAYMENT#")
-                        .and_then(PaymentId::parse),
+                    Some(AttributeValue::S(pk)) => {
+                        pk.strip_prefix("PAYMENT#").and_then(PaymentId::parse)
+                    }
                     _ => None,
                 }) else {
                     continue;

@@ -223,7 +223,9 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The history, oldest first.
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError>;
-    /// One version: the payment after change `seq`, and that change's history entry.
+    /// One version: the payment after change `seq`, and that change's history entry. A
+    /// version never changes once written; one written a moment ago may not be visible
+    /// yet to a reader elsewhere.
     async fn payment_version(
         &self,
         id: &PaymentId,

@@ -117,8 +117,6 @@ pub struct ProviderEvent {
     pub status: ProviderStatus,
     /// The amount the provider says the charge is for, to check against the payment.
     pub amount: Option<Money>,
-    /// Same provider event, same key: used to drop duplicates.
-    pub dedup_key: String,
     pub occurred_at: Option<Timestamp>,
 }
 

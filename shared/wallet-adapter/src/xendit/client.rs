@@ -282,7 +282,6 @@ impl WalletAdapter for Xendit {
         Ok(vec![ProviderEvent {
             provider: Provider::Xendit,
             payment_id,
-            dedup_key: format!("xendit:{}:{}:{}", cb.event, cb.data.id, cb.data.status),
             provider_reference: cb.data.id,
             status,
             amount,
