@@ -90,8 +90,12 @@ async fn lost_callback_is_resolved_by_a_status_check(s: Stack) {
         .xendit
         .settle(
             reference,
-            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
-            false,
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
+                    walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+                )
+            },
         )
         .await
         .unwrap();
@@ -109,8 +113,12 @@ async fn lost_failure_is_resolved_by_a_status_check(s: Stack) {
         .xendit
         .settle(
             reference,
-            walletpay_wallet_adapter::xendit::sandbox::Outcome::InsufficientBalance,
-            false,
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
+                    walletpay_wallet_adapter::xendit::sandbox::Outcome::InsufficientBalance,
+                )
+            },
         )
         .await
         .unwrap();
@@ -169,8 +177,12 @@ async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
         .xendit
         .settle(
             a.body["provider_reference"].as_str().unwrap(),
-            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
-            false,
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
+                    walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+                )
+            },
         )
         .await
         .unwrap();
@@ -225,8 +237,12 @@ async fn refresh_asks_the_provider_now(s: Stack) {
         .xendit
         .settle(
             a.body["provider_reference"].as_str().unwrap(),
-            walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
-            false,
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
+                    walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+                )
+            },
         )
         .await
         .unwrap();

@@ -22,13 +22,20 @@ impl Adapters {
         self.0.iter().find(|a| a.provider() == provider)
     }
 
-    /// The adapter to use for a wallet: the first provider in the catalog's order of
-    /// preference that is configured here and takes the wallet in that country.
-    pub fn route(&self, country: Country, wallet: WalletId) -> Option<&Arc<dyn WalletAdapter>> {
+    /// The adapter to use for a wallet: `preferred` if it is configured here and takes the
+    /// wallet, else the first provider in the catalog's order that does.
+    pub fn route(
+        &self,
+        country: Country,
+        wallet: WalletId,
+        preferred: Option<Provider>,
+    ) -> Option<&Arc<dyn WalletAdapter>> {
         let spec = walletpay_domain::catalog::wallet_spec(country, wallet)?;
-        spec.providers
-            .iter()
-            .filter_map(|p| self.get(*p))
+        preferred
+            .into_iter()
+            .chain(spec.providers.iter().copied())
+            .filter(|p| spec.providers.contains(p))
+            .filter_map(|p| self.get(p))
             .find(|a| a.supports(country, wallet))
     }
 }

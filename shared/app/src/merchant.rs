@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::error::{ApiError, Reply};
 use rand::Rng;
 use serde_json::{json, Value};
-use walletpay_domain::MerchantId;
+use walletpay_domain::{Country, MerchantId, Provider, WalletId};
 use walletpay_ports::Merchant;
 
 fn view(m: &Merchant) -> Value {
@@ -17,6 +17,7 @@ fn view(m: &Merchant) -> Value {
         "webhook_url": m.webhook_url,
         "webhook_secret_set": m.webhook_secret.is_some(),
         "refund_late_successes": m.refund_late_successes,
+        "wallet_providers": m.wallet_providers,
         "created_at": m.created_at,
     })
 }
@@ -108,7 +109,50 @@ fn check_url(app: &App, url: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `PATCH /v1/merchant` with `{"webhook_url": "https://..." | null, "refund_late_successes": bool}`.
+/// One `wallet_providers` entry: `"<country>:<wallet>": "<provider>"` (null removes it). The
+/// provider must be one the catalog lists for that wallet.
+fn set_wallet_provider(m: &mut Merchant, key: &str, provider: &Value) -> Result<(), ApiError> {
+    let bad = |msg: String| {
+        ApiError::new(400, "invalid_field", msg).field(format!("wallet_providers.{key}"))
+    };
+    let spec = key
+        .split_once(':')
+        .and_then(|(c, w)| Some((Country::parse(c)?, WalletId::parse(w)?)))
+        .and_then(|(c, w)| walletpay_domain::catalog::wallet_spec(c, w))
+        .ok_or_else(|| {
+            bad(format!(
+                "`{key}` is not a wallet of the catalog (`<country>:<wallet>`)."
+            ))
+        })?;
+    let canonical = format!("{}:{}", spec.country, spec.wallet);
+    match provider {
+        Value::Null => {
+            m.wallet_providers.remove(&canonical);
+        }
+        Value::String(p) => {
+            let p = Provider::parse(p)
+                .filter(|p| spec.providers.contains(p))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "{} in {} is served by: {}.",
+                        spec.wallet,
+                        spec.country,
+                        spec.providers
+                            .iter()
+                            .map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?;
+            m.wallet_providers.insert(canonical, p);
+        }
+        _ => return Err(bad("a provider name or null".into())),
+    }
+    Ok(())
+}
+
+/// `PATCH /v1/merchant` with `{"webhook_url": "https://..." | null, "refund_late_successes":
+/// bool, "wallet_providers": {"<country>:<wallet>": "<provider>" | null}}`.
 pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<Reply, ApiError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         ApiError::new(
@@ -129,7 +173,12 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
                 m.webhook_url = Some(url.clone());
             }
             ("refund_late_successes", Value::Bool(b)) => m.refund_late_successes = *b,
-            ("webhook_url" | "refund_late_successes", _) => {
+            ("wallet_providers", Value::Object(choices)) => {
+                for (key, provider) in choices {
+                    set_wallet_provider(&mut m, key, provider)?;
+                }
+            }
+            ("webhook_url" | "refund_late_successes" | "wallet_providers", _) => {
                 return Err(ApiError::new(
                     400,
                     "invalid_field",

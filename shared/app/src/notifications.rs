@@ -194,18 +194,12 @@ pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
         return Ok(Delivered::Deferred);
     }
     if job.attempt == 0 {
-        // The job is queued just before its write: a job this fresh may be a moment early.
-        let mut stored = None;
-        for wait_ms in [0u64, 50, 200] {
-            tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
-            stored = app
-                .store
-                .payment_version(&job.entry.payment_id, job.entry.seq)
-                .await?;
-            if stored.is_some() || now.millis() - job.queued_at.millis() > 10_000 {
-                break;
-            }
-        }
+        let (id, seq) = (&job.entry.payment_id, job.entry.seq);
+        let stored = if now.millis() - job.queued_at.millis() > 10_000 {
+            app.store.payment_version(id, seq).await?
+        } else {
+            crate::transition::read_soon(|| app.store.payment_version(id, seq)).await?
+        };
         match stored {
             Some(v) if v.entry == job.entry => {}
             Some(_) => return Ok(Delivered::Unknown),

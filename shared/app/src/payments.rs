@@ -313,13 +313,21 @@ pub async fn create_payment(
         ));
     }
     let (new, value) = parse_new_payment(body)?;
-    let adapter = app.adapters.route(new.country, new.wallet).ok_or_else(|| {
-        unprocessable(
-            "wallet_unavailable",
-            "wallet",
-            format!("{} is not available for this shop yet.", new.wallet),
-        )
-    })?;
+    let preferred = crate::merchant::cached(app, merchant).await?.and_then(|m| {
+        m.wallet_providers
+            .get(&format!("{}:{}", new.country, new.wallet))
+            .copied()
+    });
+    let adapter = app
+        .adapters
+        .route(new.country, new.wallet, preferred)
+        .ok_or_else(|| {
+            unprocessable(
+                "wallet_unavailable",
+                "wallet",
+                format!("{} is not available for this shop yet.", new.wallet),
+            )
+        })?;
 
     let scoped_key = format!("payments:{key}");
     let now = app.clock.now();
@@ -402,17 +410,7 @@ pub async fn create_payment(
         return Err(e.into());
     }
 
-    let charge = ChargeRequest {
-        payment_id: &payment.id,
-        amount: payment.amount,
-        country: payment.country,
-        wallet: payment.wallet,
-        customer: &payment.customer,
-        return_url: payment.return_url.as_deref(),
-        description: payment.description.as_deref(),
-        expires_at: payment.expires_at,
-    };
-    let outcome = adapter.create_charge(&charge).await;
+    let outcome = adapter.create_charge(&charge_request(&payment)).await;
     let mut events: Vec<(PaymentEvent, Option<String>)> = Vec::new();
     match outcome {
         Ok(created) => {
@@ -480,6 +478,20 @@ pub async fn create_payment(
         payment_json(app, &current, lang),
     )
     .await
+}
+
+/// What the provider is asked to charge for a payment.
+pub(crate) fn charge_request(payment: &Payment) -> ChargeRequest<'_> {
+    ChargeRequest {
+        payment_id: &payment.id,
+        amount: payment.amount,
+        country: payment.country,
+        wallet: payment.wallet,
+        customer: &payment.customer,
+        return_url: payment.return_url.as_deref(),
+        description: payment.description.as_deref(),
+        expires_at: payment.expires_at,
+    }
 }
 
 /// The merchant's own payment, or 404 (also for another merchant's payment, so ids reveal

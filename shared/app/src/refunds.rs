@@ -431,10 +431,12 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         send_due(app.refunds.as_ref(), body, job.due_at, now).await?;
         return Ok(Worked::Deferred);
     }
-    let payment = app.store.get_payment(&job.payment_id).await?;
-    let Some((payment, refund)) =
-        payment.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r)))
-    else {
+    let found = crate::transition::read_soon(|| async {
+        let p = app.store.get_payment(&job.payment_id).await?;
+        Ok::<_, StoreError>(p.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r))))
+    })
+    .await?;
+    let Some((payment, refund)) = found else {
         // The API sends the job before it writes the refund; give it a few minutes.
         if now.millis() - job.requested_at.millis() > 5 * 60 * 1000 {
             return Ok(Worked::Dropped);

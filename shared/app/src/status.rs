@@ -116,6 +116,15 @@ pub async fn refresh(
     let now = app.clock.now();
     let overdue = now >= payment.expires_at;
     let mut event = None;
+    let payment = match (
+        &payment.provider_reference,
+        app.adapters.get(payment.provider),
+    ) {
+        (None, Some(adapter)) if payment.status == PaymentStatus::Processing => {
+            recover(app, adapter.as_ref(), payment, source).await?
+        }
+        _ => payment,
+    };
     if let (Some(reference), Some(adapter)) = (
         &payment.provider_reference,
         app.adapters.get(payment.provider),
@@ -142,6 +151,43 @@ pub async fn refresh(
         }
         None => Ok(payment),
     }
+}
+
+/// A payment whose create had an unknown outcome has no provider reference: asks the
+/// provider for the charge made for it (where the provider can say without charging
+/// again) and records it as the create's answer would have been.
+async fn recover(
+    app: &App,
+    adapter: &dyn walletpay_wallet_adapter::WalletAdapter,
+    payment: Payment,
+    source: &str,
+) -> Result<Payment, TransitionError> {
+    let found = match adapter
+        .recover_charge(&crate::payments::charge_request(&payment))
+        .await
+    {
+        Ok(Some(created)) => created,
+        Ok(None) => return Ok(payment),
+        Err(e) => {
+            tracing::info!(payment = %payment.id, error = %e, "the charge behind an unknown create is still unknown");
+            return Ok(payment);
+        }
+    };
+    let reference = found.provider_reference.clone();
+    let id = payment.id.clone();
+    let (p, _) = transition(
+        app,
+        &id,
+        Some(payment),
+        &PaymentEvent::Accepted {
+            provider_reference: found.provider_reference,
+            next_action: found.next_action,
+        },
+        source,
+        Some(&reference),
+    )
+    .await?;
+    Ok(p)
 }
 
 /// Handles one status-check message.

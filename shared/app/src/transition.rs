@@ -80,3 +80,20 @@ pub async fn transition(
     }
     Err(TransitionError::Contention(id.clone()))
 }
+
+/// For a job queued just before the write it is about: reads until that write shows (up to
+/// three tries over 250 ms), since the job can reach its consumer a moment before the write
+/// lands. `None` if it still does not show; the job then goes back to its queue.
+pub async fn read_soon<T, E, F, Fut>(mut read: F) -> Result<Option<T>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, E>>,
+{
+    for wait_ms in [0u64, 50, 200] {
+        tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
+        if let Some(found) = read().await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}

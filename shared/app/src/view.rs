@@ -70,7 +70,7 @@ pub fn alternatives(app: &App, p: &Payment) -> Vec<&'static str> {
     wallets_in(p.country)
         .filter(|s| s.wallet != p.wallet)
         .filter(|s| (s.min_minor..=s.max_minor).contains(&p.amount.minor))
-        .filter(|s| app.adapters.route(p.country, s.wallet).is_some())
+        .filter(|s| app.adapters.route(p.country, s.wallet, None).is_some())
         .map(|s| s.wallet.as_str())
         .collect()
 }

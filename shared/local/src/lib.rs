@@ -16,6 +16,10 @@ use walletpay_app::{auth, Adapters, App, Settings};
 use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
 use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{Clock, Queue, QueueReceiver, Secrets, StaticSecrets, Store, SystemClock};
+use walletpay_wallet_adapter::stripe::sandbox::{
+    SandboxConfig as StripeSandboxConfig, StripeSandbox,
+};
+use walletpay_wallet_adapter::stripe::{Stripe, StripeConfig};
 use walletpay_wallet_adapter::xendit::sandbox::{SandboxConfig, XenditSandbox};
 use walletpay_wallet_adapter::xendit::{
     Xendit, XenditConfig, SANDBOX_CALLBACK_TOKEN, SANDBOX_SECRET_KEY,
@@ -109,6 +113,21 @@ pub fn xendit_sandbox_secret() -> String {
     .to_string()
 }
 
+/// Every sandbox's credentials, by the secret name its adapter reads.
+pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
+    vec![
+        ("walletpay/xendit", xendit_sandbox_secret()),
+        (
+            "walletpay/stripe",
+            serde_json::json!({
+                "secret_key": walletpay_wallet_adapter::stripe::SANDBOX_SECRET_KEY,
+                "webhook_secret": walletpay_wallet_adapter::stripe::SANDBOX_WEBHOOK_SECRET,
+            })
+            .to_string(),
+        ),
+    ]
+}
+
 /// The store alone, for one-off commands: with the AWS backend it uses the table named by
 /// `opts.table` as it is (no queue, secret or table is created).
 pub async fn build_store(opts: &Options) -> Result<Arc<dyn Store>, String> {
@@ -138,7 +157,9 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let refunds = in_process_queue(opts.visibility);
             let notifications = in_process_queue(opts.visibility);
             let dead = Arc::new(InProcessQueue::new(opts.visibility));
-            let secrets = StaticSecrets::new().with("walletpay/xendit", &xendit_sandbox_secret());
+            let secrets = sandbox_secrets()
+                .iter()
+                .fold(StaticSecrets::new(), |s, (name, value)| s.with(name, value));
             Ok(Ports {
                 store: Arc::new(store),
                 payment_events: queue,
@@ -181,10 +202,9 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             )
             .await?;
             let secrets = SecretsManager::new(&config);
-            secrets
-                .put("walletpay/xendit", &xendit_sandbox_secret())
-                .await
-                .map_err(|e| e.to_string())?;
+            for (name, value) in sandbox_secrets() {
+                secrets.put(name, &value).await.map_err(|e| e.to_string())?;
+            }
             Ok(Ports {
                 store: Arc::new(store),
                 payment_events: queue,
@@ -249,6 +269,7 @@ pub struct LocalStack {
     pub base_url: String,
     pub app: App,
     pub xendit: XenditSandbox,
+    pub stripe: StripeSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -325,8 +346,17 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let xendit = XenditSandbox::new(sandbox_config);
     let mut xendit_config = XenditConfig::new(format!("{base_url}/sandbox/xendit"));
     xendit_config.timeout = opts.provider_timeout;
-    let adapters =
-        Adapters::new().with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())));
+    let mut stripe_sandbox = StripeSandboxConfig::new(
+        format!("{base_url}/sandbox/stripe"),
+        format!("{base_url}/v1/webhooks/stripe"),
+    );
+    stripe_sandbox.slow_response = opts.sandbox_slow_response;
+    let stripe = StripeSandbox::new(stripe_sandbox);
+    let mut stripe_config = StripeConfig::new(format!("{base_url}/sandbox/stripe"));
+    stripe_config.timeout = opts.provider_timeout;
+    let adapters = Adapters::new()
+        .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
+        .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
@@ -350,6 +380,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
 
     let router = walletpay_api::router(app.clone())
         .nest("/sandbox/xendit", xendit.router())
+        .nest("/sandbox/stripe", stripe.router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -384,6 +415,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         base_url,
         app,
         xendit,
+        stripe,
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),

@@ -36,6 +36,10 @@ pub struct Merchant {
     /// Refund automatically a success that arrives after the payment expired or was canceled.
     #[serde(default)]
     pub refund_late_successes: bool,
+    /// Where several providers serve a wallet: the one this shop uses, by `<country>:<wallet>`
+    /// (`"ID:dana": "adyen"`). Wallets not named go to the first provider the catalog lists.
+    #[serde(default)]
+    pub wallet_providers: std::collections::BTreeMap<String, walletpay_domain::Provider>,
 }
 
 impl Merchant {
@@ -49,6 +53,7 @@ impl Merchant {
             previous_webhook_secret: None,
             previous_secret_until: None,
             refund_late_successes: false,
+            wallet_providers: Default::default(),
         }
     }
 }

@@ -150,6 +150,17 @@ pub trait WalletAdapter: Send + Sync {
     /// Creates the charge. The provider's own idempotency key is our payment id.
     async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError>;
 
+    /// After an unknown outcome on create (we never learned the provider's reference):
+    /// finds the charge made for this payment, without ever making a second one, where the
+    /// provider offers a way (an idempotent replay, or a lookup by our reference). `None`
+    /// when it offers none or made nothing.
+    async fn recover_charge(
+        &self,
+        _req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        Ok(None)
+    }
+
     /// Asks the provider where a charge stands.
     async fn charge_status(&self, provider_reference: &str)
         -> Result<ProviderStatus, AdapterError>;

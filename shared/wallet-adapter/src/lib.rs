@@ -10,6 +10,8 @@
 
 mod adapter;
 pub mod adyen;
+#[cfg(feature = "sandbox")]
+pub mod sandbox_kit;
 pub mod stripe;
 pub mod xendit;
 

@@ -94,7 +94,18 @@ pub struct Refund {
     pub failure_reason: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
     pub created: i64,
+}
+
+/// `{"object": "list", "data": [...], "has_more", "url"}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct List<T> {
+    pub object: String,
+    pub data: Vec<T>,
+    pub has_more: bool,
+    pub url: String,
 }
 
 /// A webhook event; `data.object` is a PaymentIntent or a Refund depending on `type`.

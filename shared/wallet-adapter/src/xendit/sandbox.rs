@@ -9,8 +9,11 @@
 //! Simulated outcomes and the `failure_code` each produces:
 //! `success` (SUCCEEDED), `insufficient_balance` (INSUFFICIENT_BALANCE), `user_cancelled`
 //! (USER_DECLINED_PAYMENT), `expired` (USER_DID_NOT_AUTHORIZE_THE_PAYMENT), `risk_rejected`
-//! (ACCOUNT_ACCESS_BLOCKED), `timeout` (PARTNER_TIMEOUT_ERROR). `"send_callback": false` in the
-//! simulate body settles the charge without a callback (a lost webhook).
+//! (ACCOUNT_ACCESS_BLOCKED), `limit_exceeded` (MAXIMUM_LIMIT_REACHED), `invalid_account`
+//! (INVALID_ACCOUNT_DETAILS), `timeout` (PARTNER_TIMEOUT_ERROR). In the simulate body,
+//! `"send_callback": false` settles the charge without a callback (a lost webhook),
+//! `"duplicate": true` sends it twice, `"stale_after": true` follows it with one carrying
+//! the charge as it was before (out of order).
 //!
 //! Magic amounts on create (whole units of the currency), after Xendit's own test amounts:
 //! `10100` answers 403 CHANNEL_NOT_ACTIVATED, `10101` 503 CHANNEL_UNAVAILABLE, `10102` 500
@@ -41,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use walletpay_domain::{Currency, Timestamp};
+use walletpay_domain::Currency;
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -69,28 +72,20 @@ impl SandboxConfig {
     }
 }
 
-/// The outcomes a test or a person can give a pending charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Success,
-    InsufficientBalance,
-    UserCancelled,
-    Expired,
-    RiskRejected,
-    Timeout,
-}
+use crate::sandbox_kit::{now, uuid_v4};
+pub use crate::sandbox_kit::{Outcome, SimulateBody};
 
-impl Outcome {
-    fn result(self) -> (&'static str, Option<&'static str>) {
-        match self {
-            Outcome::Success => ("SUCCEEDED", None),
-            Outcome::InsufficientBalance => ("FAILED", Some("INSUFFICIENT_BALANCE")),
-            Outcome::UserCancelled => ("FAILED", Some("USER_DECLINED_PAYMENT")),
-            Outcome::Expired => ("FAILED", Some("USER_DID_NOT_AUTHORIZE_THE_PAYMENT")),
-            Outcome::RiskRejected => ("FAILED", Some("ACCOUNT_ACCESS_BLOCKED")),
-            Outcome::Timeout => ("FAILED", Some("PARTNER_TIMEOUT_ERROR")),
-        }
+/// Xendit's status and `failure_code` for an outcome.
+fn xendit_result(o: Outcome) -> (&'static str, Option<&'static str>) {
+    match o {
+        Outcome::Success => ("SUCCEEDED", None),
+        Outcome::InsufficientBalance => ("FAILED", Some("INSUFFICIENT_BALANCE")),
+        Outcome::UserCancelled => ("FAILED", Some("USER_DECLINED_PAYMENT")),
+        Outcome::Expired => ("FAILED", Some("USER_DID_NOT_AUTHORIZE_THE_PAYMENT")),
+        Outcome::RiskRejected => ("FAILED", Some("ACCOUNT_ACCESS_BLOCKED")),
+        Outcome::LimitExceeded => ("FAILED", Some("MAXIMUM_LIMIT_REACHED")),
+        Outcome::InvalidAccount => ("FAILED", Some("INVALID_ACCOUNT_DETAILS")),
+        Outcome::Timeout => ("FAILED", Some("PARTNER_TIMEOUT_ERROR")),
     }
 }
 
@@ -134,28 +129,6 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn validation(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "API_VALIDATION_ERROR", message)
-}
-
-fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp(d.as_millis() as i64)
-}
-
-fn uuid_v4() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
 
 impl XenditSandbox {
@@ -273,36 +246,38 @@ impl XenditSandbox {
 
     /// Settles a pending charge with `outcome` and sends the callback.
     pub async fn simulate(&self, id: &str, outcome: Outcome) -> Result<Simulated, SimulateError> {
-        self.settle(id, outcome, true).await
+        self.settle(id, &SimulateBody::plain(outcome)).await
     }
 
-    /// Settles a pending charge with `outcome`, sending the callback only if `callback`.
-    pub async fn settle(
-        &self,
-        id: &str,
-        outcome: Outcome,
-        callback: bool,
-    ) -> Result<Simulated, SimulateError> {
-        let charge = {
+    /// Settles a pending charge and sends its callbacks as `how` says: none, once, twice,
+    /// or once followed by a stale one carrying the charge as it was before.
+    pub async fn settle(&self, id: &str, how: &SimulateBody) -> Result<Simulated, SimulateError> {
+        let (charge, before) = {
             let mut charges = self.inner.charges.lock().expect("sandbox lock");
             let c = charges.get_mut(id).ok_or(SimulateError::NotFound)?;
             if c.status != "PENDING" {
                 return Err(SimulateError::NotPending(c.status.clone()));
             }
-            let (status, failure) = outcome.result();
+            let before = c.clone();
+            let (status, failure) = xendit_result(how.outcome);
             c.status = status.into();
             c.failure_code = failure.map(str::to_string);
             if status == "SUCCEEDED" {
                 c.capture_amount = Some(c.charge_amount.clone());
             }
             c.updated = now().to_string();
-            c.clone()
+            (c.clone(), before)
         };
-        let callback_status = if callback {
-            self.send_callback(&charge).await
-        } else {
-            None
-        };
+        let mut callback_status = None;
+        if how.send_callback {
+            callback_status = self.send_callback(&charge).await;
+            if how.duplicate {
+                self.send_callback(&charge).await;
+            }
+            if how.stale_after {
+                self.send_callback(&before).await;
+            }
+        }
         Ok(Simulated {
             charge,
             callback_status,
@@ -519,17 +494,6 @@ async fn get_charge(
     }
 }
 
-#[derive(Deserialize)]
-struct SimulateBody {
-    outcome: Outcome,
-    #[serde(default = "yes")]
-    send_callback: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
 async fn simulate_api(
     State(sb): State<XenditSandbox>,
     Path(id): Path<String>,
@@ -539,7 +503,7 @@ async fn simulate_api(
         Ok(r) => r,
         Err(e) => return validation(&format!("expected {{\"outcome\": ...}}: {e}")),
     };
-    match sb.settle(&id, req.outcome, req.send_callback).await {
+    match sb.settle(&id, &req).await {
         Ok(done) => (StatusCode::OK, Json(done)).into_response(),
         Err(SimulateError::NotFound) => {
             error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found")
@@ -552,13 +516,6 @@ async fn simulate_api(
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 async fn checkout_page(State(sb): State<XenditSandbox>, Path(id): Path<String>) -> Response {
     let Some(c) = sb.charge(&id) else {
         return (
@@ -567,44 +524,21 @@ async fn checkout_page(State(sb): State<XenditSandbox>, Path(id): Path<String>) 
         )
             .into_response();
     };
-    let amount = RawValue::get(&c.charge_amount).to_string();
-    let buttons = if c.status == "PENDING" {
-        [
-            ("success", "Approve payment"),
-            ("insufficient_balance", "Decline: insufficient balance"),
-            ("user_cancelled", "Cancel"),
-            ("risk_rejected", "Decline: account blocked"),
-        ]
-        .iter()
-        .map(|(o, label)| format!(r#"<button name="outcome" value="{o}">{label}</button>"#))
-        .collect::<Vec<_>>()
-        .join("\n")
-    } else {
-        format!("<p>This payment is {}.</p>", escape(&c.status))
-    };
-    Html(format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><title>Xendit sandbox checkout</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto}}button{{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}}</style></head>
-<body><h1>{channel}</h1><p>Pay <strong>{currency} {amount}</strong></p><p>Reference {reference}</p>
-<form method="post">{buttons}</form><p><small>Xendit sandbox: no real money moves.</small></p></body></html>"#,
-        channel = escape(&c.channel_code),
-        currency = escape(&c.currency),
-        amount = escape(&amount),
-        reference = escape(&c.reference_id),
-    ))
+    let amount = format!("{} {}", c.currency, RawValue::get(&c.charge_amount));
+    crate::sandbox_kit::checkout_page(
+        "Xendit",
+        &c.channel_code,
+        &amount,
+        &c.reference_id,
+        (c.status != "PENDING").then_some(c.status.as_str()),
+    )
     .into_response()
-}
-
-#[derive(Deserialize)]
-struct DecideForm {
-    outcome: Outcome,
 }
 
 async fn checkout_decide(
     State(sb): State<XenditSandbox>,
     Path(id): Path<String>,
-    Form(form): Form<DecideForm>,
+    Form(form): Form<crate::sandbox_kit::DecideForm>,
 ) -> Response {
     match sb.simulate(&id, form.outcome).await {
         Ok(done) => {
@@ -616,9 +550,11 @@ async fn checkout_decide(
             };
             match target {
                 Some(url) => Redirect::to(&url).into_response(),
-                None => {
-                    Html(format!("<p>Payment {}.</p>", escape(&done.charge.status))).into_response()
-                }
+                None => Html(format!(
+                    "<p>Payment {}.</p>",
+                    crate::sandbox_kit::escape(&done.charge.status)
+                ))
+                .into_response(),
             }
         }
         Err(_) => {

@@ -1,0 +1,311 @@
+//! What the provider sandboxes share: the outcomes a tester gives a pending charge, the
+//! simulate request and how it delivers webhooks, the magic amounts, the checkout page, an
+//! idempotency-key memory, ids, time and CSV.
+
+use axum::response::Html;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use walletpay_domain::{Money, Timestamp};
+
+/// The outcomes a test or a person can give a pending charge: one per customer-side failure
+/// category, and success. Each sandbox answers with its provider's own code for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    InsufficientBalance,
+    UserCancelled,
+    Expired,
+    RiskRejected,
+    LimitExceeded,
+    InvalidAccount,
+    /// The wallet did not answer the provider in time (`network_error`).
+    Timeout,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Success,
+        Outcome::InsufficientBalance,
+        Outcome::UserCancelled,
+        Outcome::Expired,
+        Outcome::RiskRejected,
+        Outcome::LimitExceeded,
+        Outcome::InvalidAccount,
+        Outcome::Timeout,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::InsufficientBalance => "insufficient_balance",
+            Outcome::UserCancelled => "user_cancelled",
+            Outcome::Expired => "expired",
+            Outcome::RiskRejected => "risk_rejected",
+            Outcome::LimitExceeded => "limit_exceeded",
+            Outcome::InvalidAccount => "invalid_account",
+            Outcome::Timeout => "timeout",
+        }
+    }
+
+    /// The failure category a payment settled this way ends in (`None` for success).
+    pub fn category(self) -> Option<&'static str> {
+        match self {
+            Outcome::Success => None,
+            Outcome::InsufficientBalance => Some("insufficient_balance"),
+            Outcome::UserCancelled => Some("user_cancelled"),
+            Outcome::Expired => Some("expired"),
+            Outcome::RiskRejected => Some("risk_rejected"),
+            Outcome::LimitExceeded => Some("limit_exceeded"),
+            Outcome::InvalidAccount => Some("invalid_account"),
+            Outcome::Timeout => Some("network_error"),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Success => "Approve payment",
+            Outcome::InsufficientBalance => "Decline: insufficient balance",
+            Outcome::UserCancelled => "Cancel",
+            Outcome::Expired => "Let it expire",
+            Outcome::RiskRejected => "Decline: account blocked",
+            Outcome::LimitExceeded => "Decline: over the wallet's limit",
+            Outcome::InvalidAccount => "Decline: account not usable",
+            Outcome::Timeout => "Wallet does not answer",
+        }
+    }
+}
+
+/// `POST .../simulate/{provider_reference}`: settle a pending charge, and how its webhooks go.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SimulateBody {
+    pub outcome: Outcome,
+    /// `false`: settle without any webhook (a lost webhook; a status check must find it).
+    #[serde(default = "yes")]
+    pub send_callback: bool,
+    /// Send the webhook twice.
+    #[serde(default)]
+    pub duplicate: bool,
+    /// After the final webhook, send one carrying the charge as it was before (an
+    /// out-of-order delivery).
+    #[serde(default)]
+    pub stale_after: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SimulateBody {
+    pub fn plain(outcome: Outcome) -> Self {
+        SimulateBody {
+            outcome,
+            send_callback: true,
+            duplicate: false,
+            stale_after: false,
+        }
+    }
+}
+
+/// Magic amounts, in whole units of the currency, shared by the Stripe, Adyen and Midtrans
+/// sandboxes (Xendit's follow Xendit's own test amounts). They fit every wallet's limits.
+pub mod magic {
+    /// Create is refused: the wallet is unavailable at the provider.
+    pub const UNAVAILABLE: i64 = 1101;
+    /// Create answers 500 and makes nothing.
+    pub const SERVER_ERROR: i64 = 1102;
+    /// Create makes the charge but answers only after the configured slow response (longer
+    /// than a client's timeout: an unknown outcome).
+    pub const SLOW: i64 = 1109;
+    /// A refund of this amount stays pending until `simulate-refund`.
+    pub const REFUND_PENDING: i64 = 1111;
+    /// A refund of this amount is refused by the provider.
+    pub const REFUND_FAILS: i64 = 2222;
+    /// A refund of this amount is made, but the answer is a 500.
+    pub const REFUND_LOST: i64 = 3333;
+}
+
+/// The amount in whole units when it has no fraction (what magic values are compared with).
+pub fn whole(amount: Money) -> Option<i64> {
+    amount.whole_major().ok()
+}
+
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(d.as_millis() as i64)
+}
+
+pub fn uuid_v4() -> String {
+    let mut b: [u8; 16] = rand::random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `n` random characters from `[0-9A-Za-z]`.
+pub fn alnum(n: usize) -> String {
+    const CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    (0..n)
+        .map(|_| CHARS[rand::random::<u32>() as usize % CHARS.len()] as char)
+        .collect()
+}
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The page a customer approves or declines a sandbox charge on. `state` is `None` while
+/// the charge waits (buttons are shown), else the charge's final status.
+pub fn checkout_page(
+    provider: &str,
+    method: &str,
+    amount: &str,
+    reference: &str,
+    state: Option<&str>,
+) -> Html<String> {
+    let body = match state {
+        None => Outcome::ALL
+            .iter()
+            .map(|o| {
+                format!(
+                    r#"<button name="outcome" value="{}">{}</button>"#,
+                    o.name(),
+                    o.label()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Some(s) => format!("<p>This payment is {}.</p>", escape(s)),
+    };
+    Html(format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{provider} sandbox checkout</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto}}button{{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}}</style></head>
+<body><h1>{method}</h1><p>Pay <strong>{amount}</strong></p><p>Reference {reference}</p>
+<form method="post">{body}</form><p><small>{provider} sandbox: no real money moves.</small></p></body></html>"#,
+        provider = escape(provider),
+        method = escape(method),
+        amount = escape(amount),
+        reference = escape(reference),
+    ))
+}
+
+/// The form the checkout page posts.
+#[derive(Debug, Deserialize)]
+pub struct DecideForm {
+    pub outcome: Outcome,
+}
+
+/// What a provider remembers per idempotency key: a fingerprint of the request and the
+/// answer it gave, replayed for the same request and refused for another.
+#[derive(Default)]
+pub struct IdempotencyMemory(Mutex<HashMap<String, (String, u16, String)>>);
+
+pub enum Remembered {
+    /// Same key, same request: this answer again.
+    Replay(u16, String),
+    /// Same key, another request.
+    Mismatch,
+    New,
+}
+
+impl IdempotencyMemory {
+    pub fn check(&self, key: &str, fingerprint: &str) -> Remembered {
+        let map = self.0.lock().expect("sandbox lock");
+        match map.get(key) {
+            Some((f, status, body)) if f == fingerprint => {
+                Remembered::Replay(*status, body.clone())
+            }
+            Some(_) => Remembered::Mismatch,
+            None => Remembered::New,
+        }
+    }
+
+    pub fn remember(&self, key: &str, fingerprint: &str, status: u16, body: &str) {
+        self.0.lock().expect("sandbox lock").insert(
+            key.to_string(),
+            (fingerprint.to_string(), status, body.to_string()),
+        );
+    }
+}
+
+/// One CSV line: fields quoted when they need it (RFC 4180).
+pub fn csv_line(fields: &[String]) -> String {
+    let mut out = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push_str("\r\n");
+    out
+}
+
+/// `YYYY-MM-DD` of a timestamp (UTC), for settlement reports by day.
+pub fn day_of(t: Timestamp) -> String {
+    t.to_string()[..10].to_string()
+}
+
+/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), as EMV QR payloads end with.
+pub fn crc16_ccitt_false(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0xFFFF;
+    for &b in data {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// An EMV merchant-presented QR payload from its top-level fields, with its CRC.
+pub fn emv_payload(fields: &[(&str, String)]) -> String {
+    let mut s: String = fields
+        .iter()
+        .map(|(id, v)| format!("{id}{:02}{v}", v.len()))
+        .collect();
+    s.push_str("6304");
+    format!("{s}{:04X}", crc16_ccitt_false(s.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc_check_value() {
+        // The CRC-16/CCITT-FALSE check value (CRC catalogue): "123456789" -> 0x29B1.
+        assert_eq!(crc16_ccitt_false(b"123456789"), 0x29B1);
+    }
+
+    #[test]
+    fn csv_quotes_only_what_needs_it() {
+        assert_eq!(
+            csv_line(&["a".into(), "b,c".into(), "say \"hi\"".into()]),
+            "a,\"b,c\",\"say \"\"hi\"\"\"\r\n"
+        );
+    }
+}

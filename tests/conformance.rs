@@ -1,0 +1,560 @@
+//! One conformance suite for every adapter: the same scenarios run against every (provider,
+//! wallet) pair through that provider's sandbox over HTTP, on the local stack. A new
+//! provider gets them by being added to `PROVIDERS`.
+//!
+//! Scenarios: success; each failure category (the customer's, and the wallet unavailable at
+//! create); a create that times out, resolved by a status check (or, where the provider
+//! has no way to find a charge it never named, by its webhook); duplicate and out-of-order
+//! webhooks; forged and replayed webhooks rejected; a full refund; two partial refunds; a
+//! refund the provider refuses.
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use walletpay_app::Settings;
+use walletpay_local::{Backend, Options};
+use walletpay_tests::stack::{start_with, Answer, Stack};
+use walletpay_wallet_adapter::sandbox_kit::{magic, Outcome};
+
+/// A provider under test: its wallets, and the sandbox's magic amounts (whole units).
+struct ProviderCase {
+    name: &'static str,
+    /// (country, wallet) pairs this provider serves.
+    wallets: &'static [(&'static str, &'static str)],
+    /// Create is refused: the wallet is unavailable.
+    unavailable: i64,
+    /// Create makes the charge and answers after the client gave up.
+    slow: i64,
+    /// Whether the provider can name a charge whose create timed out (an idempotent replay
+    /// or a lookup by our reference); if not, its webhook resolves the payment.
+    recovers_unknown_create: bool,
+}
+
+const PROVIDERS: &[ProviderCase] = &[
+    ProviderCase {
+        name: "xendit",
+        wallets: &[
+            ("ID", "dana"),
+            ("ID", "ovo"),
+            ("ID", "shopeepay"),
+            ("ID", "linkaja"),
+            ("PH", "gcash"),
+            ("PH", "maya"),
+            ("PH", "grabpay"),
+            ("VN", "momo"),
+            ("VN", "zalopay"),
+            ("TH", "truemoney"),
+            ("TH", "rabbit_line_pay"),
+            ("TH", "shopeepay"),
+        ],
+        unavailable: 10101,
+        slow: 10999,
+        recovers_unknown_create: false,
+    },
+    ProviderCase {
+        name: "stripe",
+        wallets: &[
+            ("TH", "promptpay"),
+            ("BR", "pix"),
+            ("MY", "grabpay"),
+            ("SG", "grabpay"),
+        ],
+        unavailable: magic::UNAVAILABLE,
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+    },
+];
+
+/// Every payment in the suite is for this many whole units (above every refund magic value,
+/// within every wallet's limits).
+const AMOUNT_MAJOR: i64 = 3000;
+
+fn currency_of(country: &str) -> (&'static str, u32) {
+    match country {
+        "ID" => ("IDR", 2),
+        "TH" => ("THB", 2),
+        "MY" => ("MYR", 2),
+        "PH" => ("PHP", 2),
+        "VN" => ("VND", 0),
+        "BR" => ("BRL", 2),
+        "SG" => ("SGD", 2),
+        other => panic!("no currency for {other}"),
+    }
+}
+
+fn minor(country: &str, major: i64) -> i64 {
+    major * 10i64.pow(currency_of(country).1)
+}
+
+fn order(country: &str, wallet: &str, major: i64, reference: &str) -> Value {
+    json!({
+        "merchant_reference": reference,
+        "amount": minor(country, major),
+        "currency": currency_of(country).0,
+        "country": country,
+        "wallet": wallet,
+        "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"},
+        "return_url": "https://shop.example/thanks",
+        "description": "Conformance"
+    })
+}
+
+async fn stack() -> Stack {
+    let opts = Options {
+        settings: Settings {
+            status_check_delays: vec![Duration::from_millis(300), Duration::from_millis(500)],
+            refund_retry_delays: vec![Duration::from_millis(200)],
+            ..Settings::default()
+        },
+        provider_timeout: Duration::from_millis(700),
+        sandbox_slow_response: Duration::from_millis(1500),
+        ..Options::default()
+    };
+    start_with(Backend::Embedded, opts)
+        .await
+        .expect("the embedded stack needs nothing")
+}
+
+/// Routes `country:wallet` to `provider` for the demo merchant.
+async fn choose(s: &Stack, provider: &str, country: &str, wallet: &str) {
+    let resp = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {}", s.local.demo_key))
+        .body(json!({"wallet_providers": {format!("{country}:{wallet}"): provider}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+async fn simulate(s: &Stack, provider: &str, reference: &str, body: Value) -> Answer {
+    let resp = s
+        .http
+        .post(s.url(&format!("/sandbox/{provider}/simulate/{reference}")))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let a = Stack::answer(resp).await;
+    assert_eq!(a.status, 200, "simulate at {provider}: {}", a.body);
+    a
+}
+
+/// Creates a payment of `major` units and checks it waits for the customer.
+async fn create(
+    s: &Stack,
+    p: &ProviderCase,
+    country: &str,
+    wallet: &str,
+    major: i64,
+    tag: &str,
+) -> Value {
+    let reference = format!("{}-{country}-{wallet}-{tag}", p.name);
+    let a = s
+        .create(&reference, &order(country, wallet, major, &reference))
+        .await;
+    assert_eq!(a.status, 201, "{reference}: {}", a.body);
+    a.body
+}
+
+async fn paid(s: &Stack, p: &ProviderCase, country: &str, wallet: &str, tag: &str) -> Value {
+    let a = create(s, p, country, wallet, AMOUNT_MAJOR, tag).await;
+    assert_eq!(a["status"], "requires_action", "{a}");
+    let reference = a["provider_reference"].as_str().unwrap();
+    simulate(s, p.name, reference, json!({"outcome": "success"})).await;
+    s.wait_for(a["id"].as_str().unwrap(), "succeeded").await
+}
+
+async fn events(s: &Stack, id: &str) -> Vec<String> {
+    s.history(id).await.into_iter().map(|h| h.event).collect()
+}
+
+/// Runs `scenario` for every wallet of every provider, each on the provider it names.
+macro_rules! conformance {
+    ($($scenario:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $scenario() {
+            let s = stack().await;
+            for p in PROVIDERS {
+                for (country, wallet) in p.wallets {
+                    choose(&s, p.name, country, wallet).await;
+                    scenarios::$scenario(&s, p, country, wallet).await;
+                }
+            }
+        }
+    )*};
+}
+
+conformance!(
+    success,
+    each_failure_category,
+    wallet_unavailable_at_create,
+    timeout_then_resolution,
+    duplicate_and_reordered_webhooks,
+    forged_and_replayed_webhooks_rejected,
+    full_refund,
+    two_partial_refunds,
+    refund_refused_by_the_provider,
+);
+
+mod scenarios {
+    use super::*;
+
+    pub async fn success(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
+        let a = create(s, p, country, wallet, AMOUNT_MAJOR, "ok").await;
+        assert_eq!(a["status"], "requires_action", "{a}");
+        assert!(a["next_action"]["type"].is_string(), "{a}");
+        let id = a["id"].as_str().unwrap();
+        simulate(
+            s,
+            p.name,
+            a["provider_reference"].as_str().unwrap(),
+            json!({"outcome": "success"}),
+        )
+        .await;
+        let done = s.wait_for(id, "succeeded").await;
+        assert_eq!(done["amount"], minor(country, AMOUNT_MAJOR));
+        assert_eq!(events(s, id).await, ["created", "accepted", "succeeded"]);
+    }
+
+    pub async fn each_failure_category(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
+        for outcome in Outcome::ALL.iter().filter(|o| **o != Outcome::Success) {
+            let a = create(s, p, country, wallet, AMOUNT_MAJOR, outcome.name()).await;
+            let id = a["id"].as_str().unwrap();
+            simulate(
+                s,
+                p.name,
+                a["provider_reference"].as_str().unwrap(),
+                json!({"outcome": outcome.name()}),
+            )
+            .await;
+            let failed = s.wait_for(id, "failed").await;
+            assert_eq!(
+                failed["failure"]["category"],
+                outcome.category().unwrap(),
+                "{} {country} {wallet} {}: {failed}",
+                p.name,
+                outcome.name()
+            );
+        }
+    }
+
+    pub async fn wallet_unavailable_at_create(
+        s: &Stack,
+        p: &ProviderCase,
+        country: &str,
+        wallet: &str,
+    ) {
+        let a = create(s, p, country, wallet, p.unavailable, "unavailable").await;
+        assert_eq!(a["status"], "failed", "{a}");
+        assert_eq!(a["failure"]["category"], "wallet_unavailable", "{a}");
+    }
+
+    pub async fn timeout_then_resolution(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
+        let a = create(s, p, country, wallet, p.slow, "slow").await;
+        assert_eq!(a["status"], "processing", "a timeout is not a failure: {a}");
+        let id = a["id"].as_str().unwrap();
+        if p.recovers_unknown_create {
+            // The status check finds the charge the timed-out create made...
+            let found = s.wait_for(id, "requires_action").await;
+            let reference = found["provider_reference"]
+                .as_str()
+                .expect("recovered reference");
+            // ...and, with the webhook lost, finds it paid.
+            simulate(
+                s,
+                p.name,
+                reference,
+                json!({"outcome": "success", "send_callback": false}),
+            )
+            .await;
+            s.wait_for(id, "succeeded").await;
+            let h = s.history(id).await;
+            assert_eq!(h.last().unwrap().source, "status_check", "{h:?}");
+        } else {
+            // The provider cannot be asked about a charge it never named to us: its webhook
+            // (which carries our payment id) settles the payment.
+            let reference = sandbox_reference(s, p, id).expect("the sandbox made the charge");
+            simulate(s, p.name, &reference, json!({"outcome": "success"})).await;
+            s.wait_for(id, "succeeded").await;
+        }
+        assert_eq!(sandbox_charges(s, p, id), 1, "one charge, never two");
+    }
+
+    pub async fn duplicate_and_reordered_webhooks(
+        s: &Stack,
+        p: &ProviderCase,
+        country: &str,
+        wallet: &str,
+    ) {
+        let a = create(s, p, country, wallet, AMOUNT_MAJOR, "dup").await;
+        let id = a["id"].as_str().unwrap();
+        simulate(
+            s,
+            p.name,
+            a["provider_reference"].as_str().unwrap(),
+            json!({"outcome": "success", "duplicate": true, "stale_after": true}),
+        )
+        .await;
+        s.wait_for(id, "succeeded").await;
+        // The stale webhook (sent last) changes nothing, and the duplicate adds nothing.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            s.get(id, &s.local.demo_key).await.body["status"],
+            "succeeded"
+        );
+        assert_eq!(events(s, id).await, ["created", "accepted", "succeeded"]);
+    }
+
+    pub async fn forged_and_replayed_webhooks_rejected(
+        s: &Stack,
+        p: &ProviderCase,
+        country: &str,
+        wallet: &str,
+    ) {
+        let a = create(s, p, country, wallet, AMOUNT_MAJOR, "forged").await;
+        let id = a["id"].as_str().unwrap().to_string();
+        let reference = a["provider_reference"].as_str().unwrap().to_string();
+        let forged = webhooks::forged_success(p.name, &a);
+        assert_eq!(
+            post_webhook(s, p.name, forged).await,
+            401,
+            "{} forged webhook",
+            p.name
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            s.get(&id, &s.local.demo_key).await.body["status"],
+            "requires_action"
+        );
+        assert_eq!(events(s, &id).await, ["created", "accepted"]);
+
+        simulate(s, p.name, &reference, json!({"outcome": "success"})).await;
+        s.wait_for(&id, "succeeded").await;
+        let before = events(s, &id).await;
+        // The genuine success message, captured and sent again later: refused where the
+        // provider's signature covers a time; elsewhere it can add nothing.
+        let (replay, timestamped) = webhooks::replayed_success(p.name, &a);
+        let answer = post_webhook(s, p.name, replay).await;
+        if timestamped {
+            assert_eq!(answer, 401, "{} replayed webhook", p.name);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            s.get(&id, &s.local.demo_key).await.body["status"],
+            "succeeded"
+        );
+        assert_eq!(events(s, &id).await, before);
+    }
+
+    async fn refund(s: &Stack, id: &str, amount: Option<i64>, idem: &str) -> Value {
+        let body = match amount {
+            Some(a) => json!({"amount": a}),
+            None => json!({}),
+        };
+        let r = s
+            .post_json(
+                &format!("/v1/payments/{id}/refunds"),
+                &s.local.demo_key,
+                idem,
+                &body,
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
+    /// Some providers cannot refund some wallets (Xendit: OVO one-time payments).
+    fn refundable(p: &ProviderCase, wallet: &str) -> bool {
+        !(p.name == "xendit" && wallet == "ovo")
+    }
+
+    pub async fn full_refund(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
+        let paid = paid(s, p, country, wallet, "full").await;
+        let id = paid["id"].as_str().unwrap();
+        let r = refund(s, id, None, &format!("{id}-r")).await;
+        assert_eq!(r["amount"], minor(country, AMOUNT_MAJOR));
+        if !refundable(p, wallet) {
+            s.wait_for_refund(id, r["id"].as_str().unwrap(), "failed")
+                .await;
+            s.wait_for(id, "succeeded").await;
+            return;
+        }
+        s.wait_for_refund(id, r["id"].as_str().unwrap(), "succeeded")
+            .await;
+        s.wait_for(id, "refunded").await;
+    }
+
+    pub async fn two_partial_refunds(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
+        if !refundable(p, wallet) {
+            return;
+        }
+        let paid = paid(s, p, country, wallet, "partial").await;
+        let id = paid["id"].as_str().unwrap();
+        let third = minor(country, AMOUNT_MAJOR / 3);
+        let r1 = refund(s, id, Some(third), &format!("{id}-r1")).await;
+        let r2 = refund(s, id, Some(third), &format!("{id}-r2")).await;
+        s.wait_for_refund(id, r1["id"].as_str().unwrap(), "succeeded")
+            .await;
+        s.wait_for_refund(id, r2["id"].as_str().unwrap(), "succeeded")
+            .await;
+        let after = s.wait_for(id, "partially_refunded").await;
+        assert_eq!(
+            after["amount_refundable"],
+            minor(country, AMOUNT_MAJOR) - 2 * third,
+            "{after}"
+        );
+    }
+
+    pub async fn refund_refused_by_the_provider(
+        s: &Stack,
+        p: &ProviderCase,
+        country: &str,
+        wallet: &str,
+    ) {
+        let paid = paid(s, p, country, wallet, "refused").await;
+        let id = paid["id"].as_str().unwrap();
+        let r = refund(
+            s,
+            id,
+            Some(minor(country, magic::REFUND_FAILS)),
+            &format!("{id}-r"),
+        )
+        .await;
+        let failed = s
+            .wait_for_refund(id, r["id"].as_str().unwrap(), "failed")
+            .await;
+        assert!(failed["failure"]["category"].is_string(), "{failed}");
+        let after = s.wait_for(id, "succeeded").await;
+        assert_eq!(
+            after["amount_refundable"],
+            minor(country, AMOUNT_MAJOR),
+            "the reservation is given back: {after}"
+        );
+    }
+}
+
+/// The provider's reference for our payment, from the sandbox itself.
+fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<String> {
+    match p.name {
+        "xendit" => s
+            .local
+            .xendit
+            .charges()
+            .into_iter()
+            .find(|c| c.reference_id == payment_id)
+            .map(|c| c.id),
+        "stripe" => s.local.stripe.intent_for(payment_id).map(|pi| pi.id),
+        other => panic!("no sandbox lookup for {other}"),
+    }
+}
+
+fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
+    match p.name {
+        "xendit" => s.charges_for(payment_id),
+        "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
+        other => panic!("no sandbox lookup for {other}"),
+    }
+}
+
+async fn post_webhook(
+    s: &Stack,
+    provider: &str,
+    (headers, body): (Vec<(String, String)>, String),
+) -> u16 {
+    let mut req = s
+        .http
+        .post(s.url(&format!("/v1/webhooks/{provider}")))
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+/// Webhooks as each provider would send them, signed right or wrong.
+mod webhooks {
+    use super::*;
+    use walletpay_wallet_adapter::stripe;
+    use walletpay_wallet_adapter::xendit;
+
+    type Webhook = (Vec<(String, String)>, String);
+
+    fn xendit_body(payment: &Value) -> String {
+        let (currency, exp) = currency_of(payment["country"].as_str().unwrap());
+        let major = payment["amount"].as_i64().unwrap() / 10i64.pow(exp);
+        json!({
+            "event": "ewallet.capture",
+            "business_id": "5f27a14a9bf05c73dd040bc8",
+            "created": "2026-11-25T10:00:00.000Z",
+            "data": {
+                "id": payment["provider_reference"], "business_id": "5f27a14a9bf05c73dd040bc8",
+                "reference_id": payment["id"], "status": "SUCCEEDED", "currency": currency,
+                "charge_amount": major, "capture_amount": major, "checkout_method": "ONE_TIME_PAYMENT",
+                "channel_code": "ID_DANA", "is_redirect_required": true, "capture_now": true,
+                "created": "2026-11-25T10:00:00.000Z", "updated": "2026-11-25T10:00:01.000Z"
+            }
+        })
+        .to_string()
+    }
+
+    fn stripe_body(payment: &Value, created: i64) -> String {
+        json!({
+            "id": "evt_1captured", "object": "event", "type": "payment_intent.succeeded",
+            "created": created, "livemode": false, "api_version": "2024-06-20",
+            "data": {"object": {
+                "id": payment["provider_reference"], "object": "payment_intent",
+                "amount": payment["amount"], "amount_received": payment["amount"],
+                "currency": payment["currency"].as_str().unwrap().to_lowercase(),
+                "status": "succeeded", "created": created,
+                "metadata": {"payment_id": payment["id"]}, "payment_method_types": ["promptpay"]
+            }}
+        })
+        .to_string()
+    }
+
+    fn stripe_signed(secret: &str, t: i64, body: String) -> Webhook {
+        let header = stripe::signature::header(secret, t, body.as_bytes());
+        (vec![("stripe-signature".into(), header)], body)
+    }
+
+    /// A success message for the payment, signed with a key that is not the account's.
+    pub fn forged_success(provider: &str, payment: &Value) -> Webhook {
+        let now = walletpay_tests::now().unix_seconds();
+        match provider {
+            "xendit" => (
+                vec![("x-callback-token".into(), "not-the-token".into())],
+                xendit_body(payment),
+            ),
+            "stripe" => stripe_signed("whsec_forger", now, stripe_body(payment, now)),
+            other => panic!("no forger for {other}"),
+        }
+    }
+
+    /// The genuine success message as it was sent a while ago; and whether the provider's
+    /// signature covers a time (so the replay itself is refused).
+    pub fn replayed_success(provider: &str, payment: &Value) -> (Webhook, bool) {
+        let then = walletpay_tests::now().unix_seconds() - 600;
+        match provider {
+            "xendit" => (
+                (
+                    vec![(
+                        "x-callback-token".into(),
+                        xendit::SANDBOX_CALLBACK_TOKEN.into(),
+                    )],
+                    xendit_body(payment),
+                ),
+                false,
+            ),
+            "stripe" => (
+                stripe_signed(
+                    stripe::SANDBOX_WEBHOOK_SECRET,
+                    then,
+                    stripe_body(payment, then),
+                ),
+                true,
+            ),
+            other => panic!("no replay for {other}"),
+        }
+    }
+}
