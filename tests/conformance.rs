@@ -27,6 +27,9 @@ struct ProviderCase {
     /// Whether the provider can name a charge whose create timed out (an idempotent replay
     /// or a lookup by our reference); if not, its webhook resolves the payment.
     recovers_unknown_create: bool,
+    /// Whether the provider can be asked where a charge stands; if not (Adyen), outcomes
+    /// come by webhook only, which it retries until accepted.
+    status_query: bool,
 }
 
 const PROVIDERS: &[ProviderCase] = &[
@@ -49,6 +52,7 @@ const PROVIDERS: &[ProviderCase] = &[
         unavailable: 10101,
         slow: 10999,
         recovers_unknown_create: false,
+        status_query: true,
     },
     ProviderCase {
         name: "stripe",
@@ -61,6 +65,24 @@ const PROVIDERS: &[ProviderCase] = &[
         unavailable: magic::UNAVAILABLE,
         slow: magic::SLOW,
         recovers_unknown_create: true,
+        status_query: true,
+    },
+    ProviderCase {
+        name: "adyen",
+        wallets: &[
+            ("ID", "dana"),
+            ("ID", "gopay"),
+            ("PH", "gcash"),
+            ("VN", "momo"),
+            ("MY", "touch_n_go"),
+            ("MY", "grabpay"),
+            ("TH", "truemoney"),
+            ("BR", "pix"),
+        ],
+        unavailable: magic::UNAVAILABLE,
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+        status_query: false,
     },
 ];
 
@@ -260,17 +282,18 @@ mod scenarios {
             let reference = found["provider_reference"]
                 .as_str()
                 .expect("recovered reference");
-            // ...and, with the webhook lost, finds it paid.
-            simulate(
-                s,
-                p.name,
-                reference,
-                json!({"outcome": "success", "send_callback": false}),
-            )
-            .await;
-            s.wait_for(id, "succeeded").await;
-            let h = s.history(id).await;
-            assert_eq!(h.last().unwrap().source, "status_check", "{h:?}");
+            if p.status_query {
+                // ...and, with the webhook lost, finds it paid.
+                let lost = json!({"outcome": "success", "send_callback": false});
+                simulate(s, p.name, reference, lost).await;
+                s.wait_for(id, "succeeded").await;
+                let h = s.history(id).await;
+                assert_eq!(h.last().unwrap().source, "status_check", "{h:?}");
+            } else {
+                // ...whose outcome then comes by webhook (the provider cannot be asked).
+                simulate(s, p.name, reference, json!({"outcome": "success"})).await;
+                s.wait_for(id, "succeeded").await;
+            }
         } else {
             // The provider cannot be asked about a charge it never named to us: its webhook
             // (which carries our payment id) settles the payment.
@@ -445,6 +468,11 @@ fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<St
             .find(|c| c.reference_id == payment_id)
             .map(|c| c.id),
         "stripe" => s.local.stripe.intent_for(payment_id).map(|pi| pi.id),
+        "adyen" => s
+            .local
+            .adyen
+            .payment_for(payment_id)
+            .map(|p| p.psp_reference),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -453,6 +481,7 @@ fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
     match p.name {
         "xendit" => s.charges_for(payment_id),
         "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
+        "adyen" => usize::from(s.local.adyen.payment_for(payment_id).is_some()),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -513,6 +542,43 @@ mod webhooks {
         .to_string()
     }
 
+    /// An AUTHORISATION success notification for the payment, signed with `hmac_key`.
+    fn adyen_signed(hmac_key: &str, payment: &Value) -> Webhook {
+        use walletpay_wallet_adapter::adyen::{mapping, signature};
+        let currency: walletpay_domain::Currency =
+            payment["currency"].as_str().unwrap().parse().unwrap();
+        let amount = mapping::adyen_amount(walletpay_domain::Money {
+            minor: payment["amount"].as_i64().unwrap(),
+            currency,
+        })
+        .unwrap();
+        let psp = payment["provider_reference"].as_str().unwrap();
+        let reference = payment["id"].as_str().unwrap();
+        let fields = signature::SignedFields {
+            psp_reference: psp,
+            original_reference: "",
+            merchant_account_code: walletpay_wallet_adapter::adyen::SANDBOX_MERCHANT_ACCOUNT,
+            merchant_reference: reference,
+            value: amount.value,
+            currency: currency.code(),
+            event_code: "AUTHORISATION",
+            success: "true",
+        };
+        let sig = signature::sign(hmac_key, &fields.signing_string()).unwrap();
+        let body = json!({"live": "false", "notificationItems": [{"NotificationRequestItem": {
+            "additionalData": {"hmacSignature": sig},
+            "amount": {"currency": currency.code(), "value": amount.value},
+            "eventCode": "AUTHORISATION", "eventDate": "2026-11-25T10:00:00+00:00",
+            "merchantAccountCode": walletpay_wallet_adapter::adyen::SANDBOX_MERCHANT_ACCOUNT,
+            "merchantReference": reference, "pspReference": psp,
+            "paymentMethod": "dana", "reason": "", "success": "true"
+        }}]});
+        (
+            vec![("content-type".into(), "application/json".into())],
+            body.to_string(),
+        )
+    }
+
     fn stripe_signed(secret: &str, t: i64, body: String) -> Webhook {
         let header = stripe::signature::header(secret, t, body.as_bytes());
         (vec![("stripe-signature".into(), header)], body)
@@ -527,6 +593,7 @@ mod webhooks {
                 xendit_body(payment),
             ),
             "stripe" => stripe_signed("whsec_forger", now, stripe_body(payment, now)),
+            "adyen" => adyen_signed(&"AB".repeat(32), payment),
             other => panic!("no forger for {other}"),
         }
     }
@@ -553,6 +620,10 @@ mod webhooks {
                     stripe_body(payment, then),
                 ),
                 true,
+            ),
+            "adyen" => (
+                adyen_signed(walletpay_wallet_adapter::adyen::SANDBOX_HMAC_KEY, payment),
+                false,
             ),
             other => panic!("no replay for {other}"),
         }

@@ -12,6 +12,8 @@ pub enum Applied {
     Moved(PaymentStatus),
     /// Duplicate or late: nothing changed.
     Stale,
+    /// A refund of the payment is final (by this event or already).
+    Refund(walletpay_domain::RefundStatus),
     /// Not for us or not trustworthy; dropped with a log line saying why.
     Ignored(&'static str),
 }
@@ -24,6 +26,9 @@ pub enum ConsumeError {
     /// Worth retrying (store unavailable, payment not visible yet, contention).
     #[error(transparent)]
     Transient(#[from] TransitionError),
+    /// A refund event that could not be applied yet (or at all: retried, then dead-lettered).
+    #[error(transparent)]
+    Refund(#[from] crate::refunds::WorkError),
 }
 
 /// Applies one queued message.
@@ -41,6 +46,15 @@ pub async fn apply_provider_event(
         tracing::warn!(provider = %event.provider, reference = %event.provider_reference, "event for a charge we did not create");
         return Ok(Applied::Ignored("unmatched"));
     };
+    if let Some(update) = &event.refund {
+        return match crate::refunds::apply_refund_update(app, id, update).await? {
+            crate::refunds::Worked::Done(status) => {
+                tracing::info!(payment = %id, refund = %update.provider_reference, status = status.as_str(), "refund final");
+                Ok(Applied::Refund(status))
+            }
+            _ => Ok(Applied::Ignored("refund_not_pending")),
+        };
+    }
     let Some(payment_event) = event.status.to_event() else {
         return Ok(Applied::Ignored("pending"));
     };

@@ -414,6 +414,10 @@ pub enum WorkError {
     Malformed(String),
     #[error("refund {0} not written yet")]
     NotYetWritten(RefundId),
+    /// A provider's refund webhook names a refund no refund of the payment has recorded
+    /// (yet: the worker records it when the provider answers).
+    #[error("no refund with provider reference {0} (yet)")]
+    Unmatched(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -508,6 +512,11 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
             settle(app, payment.clone(), r, Err(failure)).await
         }
         Ok(RefundOutcome::Pending { provider_reference }) => {
+            if refund.provider_reference.is_none() {
+                // The provider took it: its reference goes on the refund now, so the
+                // provider's webhook about this refund can be matched to it.
+                record_submitted(app, payment.clone(), &refund.id, &provider_reference).await?;
+            }
             retry_later(app, with_reference(refund, provider_reference), &job).await
         }
         Err(AdapterError::Declined(failure)) => {
@@ -645,6 +654,86 @@ async fn settle(
         }
     }
     Err(WorkError::Contention(refund_id))
+}
+
+/// A refund's outcome from the provider's webhook: settles the refund of `payment_id` whose
+/// provider reference it names. `NotYetWritten` if no refund has that reference yet (the
+/// worker records it as soon as the provider answers; the message is retried).
+pub async fn apply_refund_update(
+    app: &App,
+    payment_id: &PaymentId,
+    update: &walletpay_wallet_adapter::RefundUpdate,
+) -> Result<Worked, WorkError> {
+    let payment = app.store.get_payment(payment_id).await?.ok_or_else(|| {
+        WorkError::Malformed(format!("refund event for unknown payment {payment_id}"))
+    })?;
+    let line = payment
+        .refunds
+        .iter()
+        .find(|l| l.provider_reference.as_deref() == Some(update.provider_reference.as_str()))
+        .cloned();
+    let Some(line) = line else {
+        return Err(WorkError::Unmatched(update.provider_reference.clone()));
+    };
+    let Some(refund) = Refund::of(&payment, &line) else {
+        return Ok(Worked::Dropped);
+    };
+    if refund.status != RefundStatus::Pending {
+        return Ok(Worked::Done(refund.status));
+    }
+    settle(app, payment, refund, update.outcome.clone()).await
+}
+
+/// Records the provider's reference of a refund it took but has not settled (one version
+/// of the payment, announced as `refund.updated`; the refund stays pending).
+async fn record_submitted(
+    app: &App,
+    first: Payment,
+    refund_id: &RefundId,
+    provider_reference: &str,
+) -> Result<(), WorkError> {
+    let payment_id = first.id.clone();
+    let mut current = Some(first);
+    for _ in 0..20 {
+        let mut p = match current.take() {
+            Some(p) => p,
+            None => app
+                .store
+                .get_payment(&payment_id)
+                .await?
+                .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
+        };
+        let Some(line) = p.refund_line_mut(refund_id.as_str()) else {
+            return Ok(());
+        };
+        if line.state != walletpay_domain::RefundState::Pending || line.provider_reference.is_some()
+        {
+            return Ok(());
+        }
+        let now = app.clock.now();
+        line.provider_reference = Some(provider_reference.to_string());
+        line.updated_at = now;
+        p.version += 1;
+        p.updated_at = now;
+        let entry = HistoryEntry {
+            payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
+            seq: p.version,
+            at: now,
+            event: "refund_submitted".into(),
+            from: Some(p.status),
+            to: p.status,
+            source: "refund_worker".into(),
+            detail: Some(refund_id.to_string()),
+        };
+        crate::notifications::announce(app, &entry, &p).await?;
+        match app.store.update_payment(&p, &entry).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => current = None,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(WorkError::Contention(refund_id.clone()))
 }
 
 /// A success that arrived after the payment expired or was canceled: refunded at once if

@@ -16,6 +16,8 @@ use walletpay_app::{auth, Adapters, App, Settings};
 use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
 use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{Clock, Queue, QueueReceiver, Secrets, StaticSecrets, Store, SystemClock};
+use walletpay_wallet_adapter::adyen::sandbox::{AdyenSandbox, SandboxConfig as AdyenSandboxConfig};
+use walletpay_wallet_adapter::adyen::{Adyen, AdyenConfig, CHECKOUT_API_VERSION};
 use walletpay_wallet_adapter::stripe::sandbox::{
     SandboxConfig as StripeSandboxConfig, StripeSandbox,
 };
@@ -117,6 +119,15 @@ pub fn xendit_sandbox_secret() -> String {
 pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
     vec![
         ("walletpay/xendit", xendit_sandbox_secret()),
+        (
+            "walletpay/adyen",
+            serde_json::json!({
+                "api_key": walletpay_wallet_adapter::adyen::SANDBOX_API_KEY,
+                "merchant_account": walletpay_wallet_adapter::adyen::SANDBOX_MERCHANT_ACCOUNT,
+                "hmac_key": walletpay_wallet_adapter::adyen::SANDBOX_HMAC_KEY,
+            })
+            .to_string(),
+        ),
         (
             "walletpay/stripe",
             serde_json::json!({
@@ -270,6 +281,7 @@ pub struct LocalStack {
     pub app: App,
     pub xendit: XenditSandbox,
     pub stripe: StripeSandbox,
+    pub adyen: AdyenSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -354,9 +366,19 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let stripe = StripeSandbox::new(stripe_sandbox);
     let mut stripe_config = StripeConfig::new(format!("{base_url}/sandbox/stripe"));
     stripe_config.timeout = opts.provider_timeout;
+    let mut adyen_sandbox = AdyenSandboxConfig::new(
+        format!("{base_url}/sandbox/adyen"),
+        format!("{base_url}/v1/webhooks/adyen"),
+    );
+    adyen_sandbox.slow_response = opts.sandbox_slow_response;
+    let adyen = AdyenSandbox::new(adyen_sandbox);
+    let mut adyen_config =
+        AdyenConfig::new(format!("{base_url}/sandbox/adyen/{CHECKOUT_API_VERSION}"));
+    adyen_config.timeout = opts.provider_timeout;
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
-        .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())));
+        .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())))
+        .with(Arc::new(Adyen::new(adyen_config, ports.secrets.clone())));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
@@ -381,6 +403,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let router = walletpay_api::router(app.clone())
         .nest("/sandbox/xendit", xendit.router())
         .nest("/sandbox/stripe", stripe.router())
+        .nest("/sandbox/adyen", adyen.router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -416,6 +439,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         app,
         xendit,
         stripe,
+        adyen,
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),

@@ -118,6 +118,18 @@ pub struct ProviderEvent {
     /// The amount the provider says the charge is for, to check against the payment.
     pub amount: Option<Money>,
     pub occurred_at: Option<Timestamp>,
+    /// Set when the event is about a refund of the charge (then `status` says nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundUpdate>,
+}
+
+/// A refund's outcome as a provider's webhook reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundUpdate {
+    /// The provider's id of the refund (what its refund call answered).
+    pub provider_reference: String,
+    /// `Ok` for a refund made, `Err` with the reason for one refused.
+    pub outcome: Result<(), Failure>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -17,5 +17,5 @@ pub mod xendit;
 
 pub use adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };

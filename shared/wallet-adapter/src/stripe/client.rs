@@ -446,6 +446,7 @@ impl WalletAdapter for Stripe {
             provider_reference: pi.id,
             amount,
             occurred_at: Some(Timestamp(event.created * 1000)),
+            refund: None,
         }])
     }
 

@@ -286,6 +286,7 @@ impl WalletAdapter for Xendit {
             status,
             amount,
             occurred_at: Timestamp::parse_rfc3339(&cb.data.updated),
+            refund: None,
         }])
     }
 

@@ -1,0 +1,392 @@
+use super::mapping::{
+    adyen_amount, failure_from_reason, from_adyen, method_type, next_action, result_status,
+};
+use super::signature::{verify, SignedFields};
+use super::wire::{
+    ErrorBody, ModificationResponse, Notification, PaymentMethod, PaymentRequest, PaymentResponse,
+    RefundRequest as AdyenRefund,
+};
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_domain::{
+    Country, Failure, FailureCode, PaymentId, Provider, RefundReason, Timestamp, WalletId,
+};
+use walletpay_ports::Secrets;
+
+/// The JSON held in the Secrets port under [`AdyenConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdyenCredentials {
+    pub api_key: String,
+    pub merchant_account: String,
+    /// The webhook HMAC key, hex, from the Customer Area.
+    pub hmac_key: String,
+    /// The key before the last rotation, accepted while Adyen may still sign with it.
+    #[serde(default)]
+    pub previous_hmac_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdyenConfig {
+    /// The Checkout API with its version: `https://checkout-test.adyen.com/v71` for test,
+    /// the account's live prefix URL in production; the sandbox's locally.
+    pub base_url: String,
+    pub secret_name: String,
+    /// Bound on one call to Adyen; past it the outcome is unknown, not failed.
+    pub timeout: Duration,
+}
+
+/// The one place the Checkout API version is chosen.
+pub const CHECKOUT_API_VERSION: &str = "v71";
+
+impl AdyenConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        AdyenConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/adyen".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct Adyen {
+    http: reqwest::Client,
+    config: AdyenConfig,
+    secrets: Arc<dyn Secrets>,
+}
+
+fn reason_text(r: RefundReason) -> &'static str {
+    match r {
+        RefundReason::RequestedByCustomer => "CUSTOMER REQUEST",
+        RefundReason::Duplicate => "DUPLICATE",
+        RefundReason::Fraudulent => "FRAUD",
+        RefundReason::Other => "OTHER",
+    }
+}
+
+/// A psp reference goes into a URL path: Adyen's are 16 alphanumerics.
+fn safe_psp(r: &str) -> Result<(), AdapterError> {
+    let ok = !r.is_empty() && r.len() <= 64 && r.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(()).ok_or(AdapterError::NotFound)
+}
+
+impl Adyen {
+    pub fn new(config: AdyenConfig, secrets: Arc<dyn Secrets>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("HTTP client");
+        Adyen {
+            http,
+            config,
+            secrets,
+        }
+    }
+
+    async fn credentials(&self) -> Result<AdyenCredentials, String> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+    }
+
+    /// POSTs `body` with the `X-API-Key` and an `Idempotency-Key`, sorting every way it can
+    /// go wrong into declined, unknown or configuration.
+    async fn post<B: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &self,
+        creds: &AdyenCredentials,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> Result<T, AdapterError> {
+        let resp = match self
+            .http
+            .post(format!("{}{path}", self.config.base_url))
+            .header("x-api-key", &creds.api_key)
+            .header("idempotency-key", idempotency_key)
+            .json(body)
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("CONNECTION_REFUSED".into()),
+                )))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("Adyen call failed: {e}"))),
+        };
+        let status = resp.status();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Adyen answer cut short: {e}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                AdapterError::Unknown(format!("unreadable Adyen answer ({status}): {e}"))
+            });
+        }
+        let err: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        match status.as_u16() {
+            404 => Err(AdapterError::NotFound),
+            s if s >= 500 || s == 429 => Err(AdapterError::Unknown(format!(
+                "Adyen answered {status} {}: {}",
+                err.error_code, err.message
+            ))),
+            401 | 403 => Err(AdapterError::Config(format!(
+                "Adyen refused our credentials: {} {}",
+                err.error_code, err.message
+            ))),
+            // 422 with errorType "validation"/"configuration": nothing was made.
+            _ => Err(AdapterError::Unsupported(format!(
+                "{} {}: {}",
+                err.error_type, err.error_code, err.message
+            ))),
+        }
+    }
+
+    fn request(
+        &self,
+        creds: &AdyenCredentials,
+        req: &ChargeRequest<'_>,
+    ) -> Result<PaymentRequest, AdapterError> {
+        let method = method_type(req.country, req.wallet).ok_or_else(|| {
+            AdapterError::Unsupported(format!("{} in {} at Adyen", req.wallet, req.country))
+        })?;
+        let amount =
+            adyen_amount(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
+        let return_url = req.return_url.ok_or_else(|| {
+            AdapterError::Unsupported("Adyen needs a return_url for wallet payments".into())
+        })?;
+        Ok(PaymentRequest {
+            merchant_account: creds.merchant_account.clone(),
+            amount,
+            reference: req.payment_id.to_string(),
+            payment_method: PaymentMethod {
+                kind: method.into(),
+            },
+            return_url: return_url.into(),
+            country_code: req.country.as_str().into(),
+            shopper_email: req.customer.email.clone(),
+            telephone_number: req.customer.phone.clone(),
+            shopper_statement: None,
+        })
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for Adyen {
+    fn provider(&self) -> Provider {
+        Provider::Adyen
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        method_type(country, wallet).is_some()
+    }
+
+    /// `POST /payments` with our payment id as `reference` and `Idempotency-Key`.
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let body = self.request(&creds, req)?;
+        let r: PaymentResponse = self
+            .post(&creds, "/payments", &body, req.payment_id.as_str())
+            .await?;
+        let status = result_status(&r);
+        let reference = r.psp_reference.clone().ok_or_else(|| {
+            AdapterError::Unknown(format!(
+                "Adyen answered {} without a pspReference",
+                r.result_code
+            ))
+        })?;
+        if let ProviderStatus::Failed { failure } = &status {
+            // Refused at once: nothing to wait for.
+            if r.action.is_none() {
+                return Err(AdapterError::Declined(failure.clone()));
+            }
+        }
+        Ok(ChargeCreated {
+            provider_reference: reference,
+            next_action: next_action(r.action.as_ref()),
+            status,
+        })
+    }
+
+    /// The same request under the same `Idempotency-Key` (kept by Adyen at least 31 days):
+    /// Adyen answers with the payment the first request made.
+    async fn recover_charge(
+        &self,
+        req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        match self.create_charge(req).await {
+            Ok(c) => Ok(Some(c)),
+            Err(AdapterError::Declined(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adyen's Checkout API has no payment lookup: outcomes arrive by webhook (which Adyen
+    /// retries until it is accepted). A charge is reported pending until then.
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        safe_psp(provider_reference)?;
+        Ok(ProviderStatus::Pending)
+    }
+
+    /// `POST /payments/{pspReference}/refunds` with our refund id as `reference` and
+    /// `Idempotency-Key`. Adyen answers `received`; the outcome is the REFUND webhook.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        safe_psp(req.charge_reference)?;
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let body = AdyenRefund {
+            merchant_account: creds.merchant_account.clone(),
+            amount: adyen_amount(req.amount)
+                .map_err(|e| AdapterError::Unsupported(e.to_string()))?,
+            reference: req.refund_id.to_string(),
+            merchant_refund_reason: Some(reason_text(req.reason).into()),
+        };
+        let r: ModificationResponse = self
+            .post(
+                &creds,
+                &format!("/payments/{}/refunds", req.charge_reference),
+                &body,
+                req.refund_id.as_str(),
+            )
+            .await?;
+        Ok(RefundOutcome::Pending {
+            provider_reference: r.psp_reference,
+        })
+    }
+
+    /// No refund lookup either: still pending until the REFUND webhook says.
+    async fn refund_status(
+        &self,
+        _charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        safe_psp(refund_reference)?;
+        Ok(RefundOutcome::Pending {
+            provider_reference: refund_reference.to_string(),
+        })
+    }
+
+    /// Wallet payments awaiting the shopper cannot be cancelled at Adyen (cancels apply to
+    /// authorised, uncaptured payments): we stop waiting and keep watching.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+        safe_psp(provider_reference)?;
+        Ok(false)
+    }
+
+    /// Every item must carry a valid HMAC (current key, or the previous one during a
+    /// rotation); one bad item refuses the whole batch.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(WebhookError::Unavailable)?;
+        let n: Notification =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let keys = [
+            creds.hmac_key.as_str(),
+            creds.previous_hmac_key.as_deref().unwrap_or(""),
+        ];
+        let keys: Vec<&str> = keys.into_iter().filter(|k| !k.is_empty()).collect();
+        let mut out = Vec::new();
+        for wrapper in &n.notification_items {
+            let item = &wrapper.item;
+            let presented = item
+                .additional_data
+                .as_ref()
+                .and_then(|d| d.get("hmacSignature"))
+                .ok_or(WebhookError::Unauthenticated)?;
+            let fields = SignedFields {
+                psp_reference: &item.psp_reference,
+                original_reference: item.original_reference.as_deref().unwrap_or(""),
+                merchant_account_code: &item.merchant_account_code,
+                merchant_reference: &item.merchant_reference,
+                value: item.amount.value,
+                currency: &item.amount.currency,
+                event_code: &item.event_code,
+                success: &item.success,
+            };
+            if !verify(&keys, &fields, presented) {
+                return Err(WebhookError::Unauthenticated);
+            }
+            let success = item.success == "true";
+            let amount = item
+                .amount
+                .currency
+                .parse()
+                .ok()
+                .map(|c| from_adyen(item.amount.value, c));
+            let occurred_at = Timestamp::parse_rfc3339(&item.event_date);
+            let payment_id = PaymentId::parse(&item.merchant_reference);
+            let charge = |status: ProviderStatus| ProviderEvent {
+                provider: Provider::Adyen,
+                payment_id: payment_id.clone(),
+                provider_reference: item.psp_reference.clone(),
+                status,
+                amount,
+                occurred_at,
+                refund: None,
+            };
+            let refund = |outcome: Result<(), Failure>| ProviderEvent {
+                provider: Provider::Adyen,
+                payment_id: payment_id.clone(),
+                provider_reference: item.original_reference.clone().unwrap_or_default(),
+                status: ProviderStatus::Pending,
+                amount: None,
+                occurred_at,
+                refund: Some(RefundUpdate {
+                    provider_reference: item.psp_reference.clone(),
+                    outcome,
+                }),
+            };
+            let refused = || failure_from_reason(&item.reason);
+            match (item.event_code.as_str(), success) {
+                ("AUTHORISATION", true) => out.push(charge(ProviderStatus::Succeeded)),
+                ("AUTHORISATION", false) => {
+                    out.push(charge(ProviderStatus::Failed { failure: refused() }))
+                }
+                ("OFFER_CLOSED", true) => out.push(charge(ProviderStatus::Failed {
+                    failure: failure_from_reason("OFFER_CLOSED"),
+                })),
+                ("CANCELLATION", true) => {
+                    let mut e = charge(ProviderStatus::Canceled);
+                    e.provider_reference = item
+                        .original_reference
+                        .clone()
+                        .unwrap_or_else(|| item.psp_reference.clone());
+                    out.push(e)
+                }
+                ("REFUND", true) => out.push(refund(Ok(()))),
+                ("REFUND", false) | ("REFUND_FAILED", _) => out.push(refund(Err(refused()))),
+                // Other events (REPORT_AVAILABLE, CAPTURE, ...) are accepted and not used.
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adyen accepts any 2xx; `[accepted]` is the answer its documentation shows.
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "text/plain",
+            body: "[accepted]".into(),
+        }
+    }
+}
