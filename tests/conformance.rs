@@ -20,8 +20,10 @@ struct ProviderCase {
     name: &'static str,
     /// (country, wallet) pairs this provider serves.
     wallets: &'static [(&'static str, &'static str)],
-    /// Create is refused: the wallet is unavailable.
-    unavailable: i64,
+    /// Create is refused: the wallet is unavailable (where the provider has such an answer).
+    unavailable: Option<i64>,
+    /// The failure outcomes the provider can tell apart.
+    outcomes: &'static [Outcome],
     /// Create makes the charge and answers after the client gave up.
     slow: i64,
     /// Whether the provider can name a charge whose create timed out (an idempotent replay
@@ -49,7 +51,8 @@ const PROVIDERS: &[ProviderCase] = &[
             ("TH", "rabbit_line_pay"),
             ("TH", "shopeepay"),
         ],
-        unavailable: 10101,
+        unavailable: Some(10101),
+        outcomes: &ALL_FAILURES,
         slow: 10999,
         recovers_unknown_create: false,
         status_query: true,
@@ -62,7 +65,8 @@ const PROVIDERS: &[ProviderCase] = &[
             ("MY", "grabpay"),
             ("SG", "grabpay"),
         ],
-        unavailable: magic::UNAVAILABLE,
+        unavailable: Some(magic::UNAVAILABLE),
+        outcomes: &ALL_FAILURES,
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: true,
@@ -79,11 +83,36 @@ const PROVIDERS: &[ProviderCase] = &[
             ("TH", "truemoney"),
             ("BR", "pix"),
         ],
-        unavailable: magic::UNAVAILABLE,
+        unavailable: Some(magic::UNAVAILABLE),
+        outcomes: &ALL_FAILURES,
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: false,
     },
+    ProviderCase {
+        name: "midtrans",
+        wallets: &[("ID", "gopay"), ("ID", "shopeepay")],
+        unavailable: None,
+        // Midtrans reports declines only as deny, cancel or expire.
+        outcomes: &[
+            Outcome::UserCancelled,
+            Outcome::Expired,
+            Outcome::RiskRejected,
+        ],
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+        status_query: true,
+    },
+];
+
+const ALL_FAILURES: [Outcome; 7] = [
+    Outcome::InsufficientBalance,
+    Outcome::UserCancelled,
+    Outcome::Expired,
+    Outcome::RiskRejected,
+    Outcome::LimitExceeded,
+    Outcome::InvalidAccount,
+    Outcome::Timeout,
 ];
 
 /// Every payment in the suite is for this many whole units (above every refund magic value,
@@ -121,9 +150,13 @@ fn order(country: &str, wallet: &str, major: i64, reference: &str) -> Value {
 }
 
 async fn stack() -> Stack {
+    stack_with_checks(vec![Duration::from_millis(300), Duration::from_millis(500)]).await
+}
+
+async fn stack_with_checks(status_check_delays: Vec<Duration>) -> Stack {
     let opts = Options {
         settings: Settings {
-            status_check_delays: vec![Duration::from_millis(300), Duration::from_millis(500)],
+            status_check_delays,
             refund_retry_delays: vec![Duration::from_millis(200)],
             ..Settings::default()
         },
@@ -240,7 +273,7 @@ mod scenarios {
     }
 
     pub async fn each_failure_category(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
-        for outcome in Outcome::ALL.iter().filter(|o| **o != Outcome::Success) {
+        for outcome in p.outcomes {
             let a = create(s, p, country, wallet, AMOUNT_MAJOR, outcome.name()).await;
             let id = a["id"].as_str().unwrap();
             simulate(
@@ -267,7 +300,10 @@ mod scenarios {
         country: &str,
         wallet: &str,
     ) {
-        let a = create(s, p, country, wallet, p.unavailable, "unavailable").await;
+        let Some(magic) = p.unavailable else {
+            return;
+        };
+        let a = create(s, p, country, wallet, magic, "unavailable").await;
         assert_eq!(a["status"], "failed", "{a}");
         assert_eq!(a["failure"]["category"], "wallet_unavailable", "{a}");
     }
@@ -482,6 +518,7 @@ fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
         "xendit" => s.charges_for(payment_id),
         "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
         "adyen" => usize::from(s.local.adyen.payment_for(payment_id).is_some()),
+        "midtrans" => usize::from(s.local.midtrans.order(payment_id).is_some()),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -579,6 +616,26 @@ mod webhooks {
         )
     }
 
+    /// A settlement notification for the payment, signed with `server_key`.
+    fn midtrans_signed(server_key: &str, payment: &Value) -> Webhook {
+        let order = payment["id"].as_str().unwrap();
+        let gross = format!("{}.00", payment["amount"].as_i64().unwrap() / 100);
+        let sig = walletpay_wallet_adapter::midtrans::signature::signature_key(
+            order, "200", &gross, server_key,
+        );
+        let body = json!({
+            "transaction_time": "2026-11-25 17:00:00", "transaction_status": "settlement",
+            "transaction_id": "b0c0a0d0-0000-4000-8000-000000000001", "status_message": "midtrans payment notification",
+            "status_code": "200", "signature_key": sig, "settlement_time": "2026-11-25 17:00:05",
+            "payment_type": "gopay", "order_id": order, "merchant_id": "G141532850",
+            "gross_amount": gross, "fraud_status": "accept", "currency": "IDR"
+        });
+        (
+            vec![("content-type".into(), "application/json".into())],
+            body.to_string(),
+        )
+    }
+
     fn stripe_signed(secret: &str, t: i64, body: String) -> Webhook {
         let header = stripe::signature::header(secret, t, body.as_bytes());
         (vec![("stripe-signature".into(), header)], body)
@@ -594,6 +651,7 @@ mod webhooks {
             ),
             "stripe" => stripe_signed("whsec_forger", now, stripe_body(payment, now)),
             "adyen" => adyen_signed(&"AB".repeat(32), payment),
+            "midtrans" => midtrans_signed("SB-Mid-server-forged", payment),
             other => panic!("no forger for {other}"),
         }
     }
@@ -625,7 +683,41 @@ mod webhooks {
                 adyen_signed(walletpay_wallet_adapter::adyen::SANDBOX_HMAC_KEY, payment),
                 false,
             ),
+            "midtrans" => (
+                midtrans_signed(
+                    walletpay_wallet_adapter::midtrans::SANDBOX_SERVER_KEY,
+                    payment,
+                ),
+                false,
+            ),
             other => panic!("no replay for {other}"),
         }
     }
+}
+
+/// Midtrans's notification carries no time, so even a correctly signed one is only a hint:
+/// nothing changes until Midtrans itself says so when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_midtrans_notification_only_triggers_a_status_check() {
+    // No scheduled status check runs during the test: only the notification can ask.
+    let s = stack_with_checks(vec![Duration::from_secs(600)]).await;
+    let p = PROVIDERS.iter().find(|p| p.name == "midtrans").unwrap();
+    choose(&s, "midtrans", "ID", "gopay").await;
+    let a = create(&s, p, "ID", "gopay", AMOUNT_MAJOR, "hint").await;
+    let id = a["id"].as_str().unwrap();
+    let genuine = || webhooks::replayed_success("midtrans", &a).0;
+    // Signed with the right key, but Midtrans still has the order pending.
+    assert_eq!(post_webhook(&s, "midtrans", genuine()).await, 200);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        s.get(id, &s.local.demo_key).await.body["status"],
+        "requires_action"
+    );
+    assert_eq!(events(&s, id).await, ["created", "accepted"]);
+    // Paid at Midtrans (its own notification lost): the same message now confirms it.
+    let lost = json!({"outcome": "success", "send_callback": false});
+    simulate(&s, "midtrans", id, lost).await;
+    assert_eq!(post_webhook(&s, "midtrans", genuine()).await, 200);
+    s.wait_for(id, "succeeded").await;
+    assert_eq!(s.history(id).await.last().unwrap().source, "webhook");
 }

@@ -40,9 +40,31 @@ fn env_or(name: &str, default: &str) -> String {
 
 /// The provider adapters, given where their secrets live.
 pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
+    use walletpay_wallet_adapter::adyen::{Adyen, AdyenConfig};
+    use walletpay_wallet_adapter::midtrans::{Midtrans, MidtransConfig};
+    use walletpay_wallet_adapter::stripe::{Stripe, StripeConfig};
     let mut xendit = XenditConfig::new(env_or("XENDIT_BASE_URL", "https://api.xendit.co"));
     xendit.secret_name = env_or("XENDIT_SECRET_NAME", "walletpay/xendit");
-    Adapters::new().with(Arc::new(Xendit::new(xendit, secrets)))
+    let mut stripe = StripeConfig::new(env_or("STRIPE_BASE_URL", "https://api.stripe.com"));
+    stripe.secret_name = env_or("STRIPE_SECRET_NAME", "walletpay/stripe");
+    let mut adyen = AdyenConfig::new(env_or(
+        "ADYEN_BASE_URL",
+        &format!(
+            "https://checkout-test.adyen.com/{}",
+            walletpay_wallet_adapter::adyen::CHECKOUT_API_VERSION
+        ),
+    ));
+    adyen.secret_name = env_or("ADYEN_SECRET_NAME", "walletpay/adyen");
+    let mut midtrans = MidtransConfig::new(env_or(
+        "MIDTRANS_BASE_URL",
+        "https://api.sandbox.midtrans.com",
+    ));
+    midtrans.secret_name = env_or("MIDTRANS_SECRET_NAME", "walletpay/midtrans");
+    Adapters::new()
+        .with(Arc::new(Xendit::new(xendit, secrets.clone())))
+        .with(Arc::new(Stripe::new(stripe, secrets.clone())))
+        .with(Arc::new(Adyen::new(adyen, secrets.clone())))
+        .with(Arc::new(Midtrans::new(midtrans, secrets)))
 }
 
 /// Delivers merchant notifications over HTTPS, with a bounded wait.

@@ -80,6 +80,17 @@ pub async fn apply_provider_event(
             return Ok(Applied::Ignored("amount_mismatch"));
         }
     }
+    if event.confirm {
+        // A hint only: ask the provider, and apply what it says.
+        let before = payment.status;
+        let after = crate::status::refresh(app, payment, "webhook").await?;
+        return Ok(if after.status != before {
+            tracing::info!(payment = %id, status = after.status.as_str(), "payment moved (confirmed with the provider)");
+            Applied::Moved(after.status)
+        } else {
+            Applied::Stale
+        });
+    }
     let (after, decision) = transition(
         app,
         id,

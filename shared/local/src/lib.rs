@@ -18,6 +18,10 @@ use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{Clock, Queue, QueueReceiver, Secrets, StaticSecrets, Store, SystemClock};
 use walletpay_wallet_adapter::adyen::sandbox::{AdyenSandbox, SandboxConfig as AdyenSandboxConfig};
 use walletpay_wallet_adapter::adyen::{Adyen, AdyenConfig, CHECKOUT_API_VERSION};
+use walletpay_wallet_adapter::midtrans::sandbox::{
+    MidtransSandbox, SandboxConfig as MidtransSandboxConfig,
+};
+use walletpay_wallet_adapter::midtrans::{Midtrans, MidtransConfig};
 use walletpay_wallet_adapter::stripe::sandbox::{
     SandboxConfig as StripeSandboxConfig, StripeSandbox,
 };
@@ -125,6 +129,13 @@ pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
                 "api_key": walletpay_wallet_adapter::adyen::SANDBOX_API_KEY,
                 "merchant_account": walletpay_wallet_adapter::adyen::SANDBOX_MERCHANT_ACCOUNT,
                 "hmac_key": walletpay_wallet_adapter::adyen::SANDBOX_HMAC_KEY,
+            })
+            .to_string(),
+        ),
+        (
+            "walletpay/midtrans",
+            serde_json::json!({
+                "server_key": walletpay_wallet_adapter::midtrans::SANDBOX_SERVER_KEY,
             })
             .to_string(),
         ),
@@ -282,6 +293,7 @@ pub struct LocalStack {
     pub xendit: XenditSandbox,
     pub stripe: StripeSandbox,
     pub adyen: AdyenSandbox,
+    pub midtrans: MidtransSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -375,10 +387,22 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let mut adyen_config =
         AdyenConfig::new(format!("{base_url}/sandbox/adyen/{CHECKOUT_API_VERSION}"));
     adyen_config.timeout = opts.provider_timeout;
+    let mut midtrans_sandbox = MidtransSandboxConfig::new(
+        format!("{base_url}/sandbox/midtrans"),
+        format!("{base_url}/v1/webhooks/midtrans"),
+    );
+    midtrans_sandbox.slow_response = opts.sandbox_slow_response;
+    let midtrans = MidtransSandbox::new(midtrans_sandbox);
+    let mut midtrans_config = MidtransConfig::new(format!("{base_url}/sandbox/midtrans"));
+    midtrans_config.timeout = opts.provider_timeout;
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
         .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())))
-        .with(Arc::new(Adyen::new(adyen_config, ports.secrets.clone())));
+        .with(Arc::new(Adyen::new(adyen_config, ports.secrets.clone())))
+        .with(Arc::new(Midtrans::new(
+            midtrans_config,
+            ports.secrets.clone(),
+        )));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
@@ -404,6 +428,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         .nest("/sandbox/xendit", xendit.router())
         .nest("/sandbox/stripe", stripe.router())
         .nest("/sandbox/adyen", adyen.router())
+        .nest("/sandbox/midtrans", midtrans.router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -440,6 +465,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         xendit,
         stripe,
         adyen,
+        midtrans,
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),

@@ -121,6 +121,11 @@ pub struct ProviderEvent {
     /// Set when the event is about a refund of the charge (then `status` says nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund: Option<RefundUpdate>,
+    /// The body cannot be trusted on its own (no timestamp or payload signature that rules
+    /// out a replay): the consumer asks the provider where the charge stands instead of
+    /// applying `status`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
 }
 
 /// A refund's outcome as a provider's webhook reports it.

@@ -10,6 +10,7 @@
 
 mod adapter;
 pub mod adyen;
+pub mod midtrans;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_kit;
 pub mod stripe;

@@ -342,6 +342,7 @@ impl WalletAdapter for Adyen {
                 amount,
                 occurred_at,
                 refund: None,
+                confirm: false,
             };
             let refund = |outcome: Result<(), Failure>| ProviderEvent {
                 provider: Provider::Adyen,
@@ -354,6 +355,7 @@ impl WalletAdapter for Adyen {
                     provider_reference: item.psp_reference.clone(),
                     outcome,
                 }),
+                confirm: false,
             };
             let refused = || failure_from_reason(&item.reason);
             match (item.event_code.as_str(), success) {

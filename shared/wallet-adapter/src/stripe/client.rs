@@ -447,6 +447,7 @@ impl WalletAdapter for Stripe {
             amount,
             occurred_at: Some(Timestamp(event.created * 1000)),
             refund: None,
+            confirm: false,
         }])
     }
 

@@ -287,6 +287,7 @@ impl WalletAdapter for Xendit {
             amount,
             occurred_at: Timestamp::parse_rfc3339(&cb.data.updated),
             refund: None,
+            confirm: false,
         }])
     }
 

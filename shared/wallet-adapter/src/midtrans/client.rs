@@ -1,0 +1,339 @@
+use super::mapping::{gross_amount, next_action, parse_gross, payment_type, transaction_status};
+use super::signature::verify;
+use super::wire::{
+    ChargeRequest as MidtransCharge, CustomerDetails, GopayOptions,
+    RefundRequest as MidtransRefund, ShopeepayOptions, Transaction, TransactionDetails,
+};
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_domain::{Country, Failure, FailureCode, PaymentId, Provider, WalletId};
+use walletpay_ports::Secrets;
+
+/// The JSON held in the Secrets port under [`MidtransConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct MidtransCredentials {
+    pub server_key: String,
+    /// Still accepted on notifications while a key rotation is under way.
+    #[serde(default)]
+    pub previous_server_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MidtransConfig {
+    /// `https://api.midtrans.com` in production, `https://api.sandbox.midtrans.com` for
+    /// Midtrans's own sandbox; ours locally.
+    pub base_url: String,
+    pub secret_name: String,
+    pub timeout: Duration,
+}
+
+impl MidtransConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        MidtransConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/midtrans".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct Midtrans {
+    http: reqwest::Client,
+    config: MidtransConfig,
+    secrets: Arc<dyn Secrets>,
+}
+
+/// An order id goes into a URL path: ours are `pay_` + base32.
+fn safe_order(r: &str) -> Result<(), AdapterError> {
+    let ok = !r.is_empty()
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    ok.then_some(()).ok_or(AdapterError::NotFound)
+}
+
+impl Midtrans {
+    pub fn new(config: MidtransConfig, secrets: Arc<dyn Secrets>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("HTTP client");
+        Midtrans {
+            http,
+            config,
+            secrets,
+        }
+    }
+
+    async fn credentials(&self) -> Result<MidtransCredentials, String> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+    }
+
+    /// Sends a request with Basic auth (server key, empty password). Midtrans often answers
+    /// HTTP 200 with an error in `status_code`, so both are read.
+    async fn call(&self, req: reqwest::RequestBuilder) -> Result<Transaction, AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let resp = match req
+            .basic_auth(&creds.server_key, Some(""))
+            .header("accept", "application/json")
+            .send()
+            .await
+        {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("CONNECTION_REFUSED".into()),
+                )))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("Midtrans call failed: {e}"))),
+        };
+        let http = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Midtrans answer cut short: {e}")))?;
+        let t: Transaction = match serde_json::from_slice(&body) {
+            Ok(t) => t,
+            Err(_) if http >= 500 => {
+                return Err(AdapterError::Unknown(format!("Midtrans answered {http}")))
+            }
+            Err(e) => {
+                return Err(AdapterError::Unknown(format!(
+                    "unreadable Midtrans answer ({http}): {e}"
+                )))
+            }
+        };
+        let code: u16 = t.status_code.parse().unwrap_or(http);
+        match code {
+            200..=202 | 407 => Ok(t),
+            404 => Err(AdapterError::NotFound),
+            401 => Err(AdapterError::Config(format!(
+                "Midtrans refused our server key: {}",
+                t.status_message
+            ))),
+            c if c >= 500 || http >= 500 => Err(AdapterError::Unknown(format!(
+                "Midtrans answered {c}: {}",
+                t.status_message
+            ))),
+            // 400 validation, 402 channel not activated, 406 duplicate order id, 412/414
+            // refund refused: nothing was done.
+            402 => Err(AdapterError::Declined(Failure::new(
+                FailureCode::AccountNotActivated,
+                Some("402".into()),
+            ))),
+            c => Err(AdapterError::Unsupported(format!(
+                "Midtrans {c}: {}",
+                t.status_message
+            ))),
+        }
+    }
+
+    fn created(t: Transaction) -> Result<ChargeCreated, AdapterError> {
+        let order = t
+            .order_id
+            .clone()
+            .ok_or_else(|| AdapterError::Unknown("Midtrans answered without an order_id".into()))?;
+        Ok(ChargeCreated {
+            next_action: next_action(&t.actions),
+            status: transaction_status(&t),
+            provider_reference: order,
+        })
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for Midtrans {
+    fn provider(&self) -> Provider {
+        Provider::Midtrans
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        payment_type(country, wallet).is_some()
+    }
+
+    /// `POST /v2/charge` with our payment id as `order_id` (Midtrans refuses a second
+    /// charge with the same order id, 406). The provider reference we keep is the order id:
+    /// status, cancel and refund all address it.
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        let kind = payment_type(req.country, req.wallet).ok_or_else(|| {
+            AdapterError::Unsupported(format!("{} in {} at Midtrans", req.wallet, req.country))
+        })?;
+        let body = MidtransCharge {
+            payment_type: kind.into(),
+            transaction_details: TransactionDetails {
+                order_id: req.payment_id.to_string(),
+                gross_amount: gross_amount(req.amount).map_err(AdapterError::Unsupported)?,
+            },
+            customer_details: Some(CustomerDetails {
+                email: req.customer.email.clone(),
+                phone: req.customer.phone.clone(),
+            }),
+            gopay: (kind == "gopay").then(|| GopayOptions {
+                enable_callback: req.return_url.is_some(),
+                callback_url: req.return_url.map(str::to_string),
+            }),
+            shopeepay: (kind == "shopeepay").then(|| ShopeepayOptions {
+                callback_url: req.return_url.map(str::to_string),
+            }),
+        };
+        let t = self
+            .call(
+                self.http
+                    .post(format!("{}/v2/charge", self.config.base_url))
+                    .json(&body),
+            )
+            .await?;
+        Self::created(t)
+    }
+
+    /// Midtrans can be asked about an order by our own id.
+    async fn recover_charge(
+        &self,
+        req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        match self
+            .call(self.http.get(format!(
+                "{}/v2/{}/status",
+                self.config.base_url, req.payment_id
+            )))
+            .await
+        {
+            Ok(t) => Self::created(t).map(Some),
+            Err(AdapterError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        safe_order(provider_reference)?;
+        let t = self
+            .call(self.http.get(format!(
+                "{}/v2/{provider_reference}/status",
+                self.config.base_url
+            )))
+            .await?;
+        Ok(transaction_status(&t))
+    }
+
+    /// `POST /v2/{order_id}/refund` with our refund id as `refund_key` (Midtrans's
+    /// idempotency key for refunds). GoPay and ShopeePay refunds are approved or refused at
+    /// once.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        safe_order(req.charge_reference)?;
+        let body = MidtransRefund {
+            refund_key: req.refund_id.to_string(),
+            amount: gross_amount(req.amount).map_err(AdapterError::Unsupported)?,
+            reason: Some(req.reason.as_str().into()),
+        };
+        let answer = self
+            .call(
+                self.http
+                    .post(format!(
+                        "{}/v2/{}/refund",
+                        self.config.base_url, req.charge_reference
+                    ))
+                    .json(&body),
+            )
+            .await;
+        match answer {
+            Ok(t) => Ok(RefundOutcome::Succeeded {
+                provider_reference: t
+                    .refund_chargeback_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| req.refund_id.to_string()),
+            }),
+            Err(AdapterError::Unsupported(why)) => Ok(RefundOutcome::Failed {
+                provider_reference: None,
+                failure: Failure::new(FailureCode::Unknown, Some(why)),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Midtrans has no refund lookup; a refund whose answer was lost is asked again with
+    /// the same `refund_key`, which Midtrans answers with the refund already made.
+    async fn refund_status(
+        &self,
+        _charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        Ok(RefundOutcome::Pending {
+            provider_reference: refund_reference.to_string(),
+        })
+    }
+
+    /// `POST /v2/{order_id}/cancel` cancels a pending GoPay/ShopeePay transaction.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+        safe_order(provider_reference)?;
+        match self
+            .call(self.http.post(format!(
+                "{}/v2/{provider_reference}/cancel",
+                self.config.base_url
+            )))
+            .await
+        {
+            Ok(t) => Ok(t.transaction_status.as_deref() == Some("cancel")),
+            Err(AdapterError::Unsupported(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Checks `signature_key`; the event then only asks for a status check (`confirm`),
+    /// since nothing in the notification rules out a replay.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(WebhookError::Unavailable)?;
+        let t: Transaction =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let (Some(order), Some(gross), Some(sig)) =
+            (&t.order_id, &t.gross_amount, &t.signature_key)
+        else {
+            return Err(WebhookError::Unauthenticated);
+        };
+        let keys = [
+            creds.server_key.as_str(),
+            creds.previous_server_key.as_deref().unwrap_or(""),
+        ];
+        if !verify(order, &t.status_code, gross, &keys, sig) {
+            return Err(WebhookError::Unauthenticated);
+        }
+        Ok(vec![ProviderEvent {
+            provider: Provider::Midtrans,
+            payment_id: PaymentId::parse(order),
+            provider_reference: order.clone(),
+            status: transaction_status(&t),
+            amount: parse_gross(gross),
+            occurred_at: None,
+            refund: None,
+            confirm: true,
+        }])
+    }
+
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "application/json",
+            body: r#"{"received":true}"#.into(),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Midtrans Core API bodies (`/v2/charge`, status, refund, cancel, notifications), as far
+//! as GoPay and ShopeePay read them. Midtrans writes amounts and codes as strings in answers.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransactionDetails {
+    pub order_id: String,
+    /// Whole rupiah, a JSON integer.
+    pub gross_amount: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CustomerDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GopayOptions {
+    pub enable_callback: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShopeepayOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChargeRequest {
+    /// `gopay` or `shopeepay`.
+    pub payment_type: String,
+    pub transaction_details: TransactionDetails,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_details: Option<CustomerDetails>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gopay: Option<GopayOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopeepay: Option<ShopeepayOptions>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Action {
+    /// `generate-qr-code`, `deeplink-redirect`, `get-status`, `cancel`.
+    pub name: String,
+    pub method: String,
+    pub url: String,
+}
+
+/// The transaction as charge, status and notifications show it. `status_code` is a string
+/// (`"201"` pending, `"200"` done, `"202"` denied, `"407"` expired, `"404"` unknown ...),
+/// also when the HTTP status is 200.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Transaction {
+    pub status_code: String,
+    #[serde(default)]
+    pub status_message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    /// `"3000.00"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gross_amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_time: Option<String>,
+    /// `pending, settlement, capture, deny, cancel, expire, refund, partial_refund`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud_status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
+    /// Notifications only: `lowerhex(SHA-512(order_id + status_code + gross_amount + server key))`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_key: Option<String>,
+    /// Refund answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_amount: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_chargeback_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundRequest {
+    /// Our refund id: Midtrans's idempotency key for refunds.
+    pub refund_key: String,
+    /// Whole rupiah.
+    pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
