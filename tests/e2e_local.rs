@@ -336,7 +336,13 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
         ),
         (
             "no-provider-yet",
-            with(&|v| v["wallet"] = json!("gopay")),
+            with(&|v| {
+                // Boost (Malaysia) is in the catalog, but no provider reaches it yet.
+                v["wallet"] = json!("boost");
+                v["country"] = json!("MY");
+                v["currency"] = json!("MYR");
+                v["amount"] = json!(10000);
+            }),
             422,
             "wallet_unavailable",
             Some("wallet"),
@@ -734,10 +740,10 @@ async fn failures_speak_the_customers_language(s: Stack) {
         p["failure"]["recovery"],
         json!(["retry_same_wallet", "switch_wallet", "use_card"])
     );
-    // The other Indonesian wallets this shop takes for IDR 150,000 (GoPay has no provider yet).
+    // The other Indonesian wallets this shop takes for IDR 150,000, by market share.
     assert_eq!(
         p["failure"]["alternatives"],
-        json!(["ovo", "shopeepay", "linkaja"])
+        json!(["ovo", "gopay", "shopeepay", "linkaja"])
     );
     for (header, lang) in [
         ("th-TH,th;q=0.9", Lang::Th),

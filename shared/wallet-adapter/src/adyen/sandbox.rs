@@ -42,7 +42,7 @@ use axum::{Form, Json, Router};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use walletpay_domain::{Money, Timestamp};
+use walletpay_domain::Timestamp;
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -390,12 +390,20 @@ impl AdyenSandbox {
             "Modification Merchant Reference",
             "Batch Number",
         ];
-        let money = |value: i64, a: &Amount| {
-            Money {
-                minor: value,
-                currency: a.currency,
+        // Amounts in major units with Adyen's own decimals (IDR: none).
+        let money = |value: i64, a: &Amount| match adyen_exponent(a.currency) {
+            0 => value.to_string(),
+            e => {
+                let unit = 10i64.pow(e);
+                let sign = if value < 0 { "-" } else { "" };
+                let v = value.abs();
+                format!(
+                    "{sign}{}.{:0width$}",
+                    v / unit,
+                    v % unit,
+                    width = e as usize
+                )
             }
-            .decimal_string(adyen_exponent(a.currency))
         };
         let when = |t: Timestamp| t.to_string()[..19].replace('T', " ");
         let mut out = csv_line(&COLUMNS.map(String::from));
