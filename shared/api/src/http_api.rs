@@ -103,6 +103,20 @@ async fn create_payment(
     )
 }
 
+async fn list_wallets(State(app): State<App>, c: Caller, Query(q): Params) -> Response {
+    answer(
+        walletpay_app::wallets::list_wallets(
+            &app,
+            &c.merchant,
+            param(&q, "country"),
+            param(&q, "amount"),
+            param(&q, "currency"),
+            c.lang,
+        )
+        .await,
+    )
+}
+
 async fn get_payment(
     State(app): State<App>,
     c: Caller,
@@ -254,6 +268,7 @@ fn payment_routes() -> Router<App> {
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}/redeliver", post(redeliver_event))
         .route("/v1/merchant", get(get_merchant).patch(update_merchant))
+        .route("/v1/wallets", get(list_wallets))
         .route("/v1/merchant/webhook-secret", post(rotate_webhook_secret))
 }
 

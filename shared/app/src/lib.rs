@@ -13,6 +13,7 @@ pub mod refunds;
 pub mod status;
 mod transition;
 pub mod view;
+pub mod wallets;
 pub mod webhooks;
 
 pub use app::{Adapters, App, Settings};

@@ -5,6 +5,7 @@
 // Amounts below are written <major>_<minor digits> (IDR 20,000,000.00 is 20_000_000_00).
 #![allow(clippy::inconsistent_digit_grouping)]
 
+use crate::messages::Lang;
 use crate::money::Currency;
 
 string_enum!(
@@ -91,6 +92,21 @@ pub struct WalletSpec {
     pub action: ActionKind,
     /// Providers that can serve this wallet in this country, preferred first.
     pub providers: &'static [Provider],
+    /// Names that differ from `display_name` in a language (brands mostly keep theirs).
+    pub local_names: &'static [(Lang, &'static str)],
+    /// The key of the wallet's logo in a checkout's asset set (`<country>/<wallet>`).
+    pub logo: &'static str,
+}
+
+impl WalletSpec {
+    /// The wallet's name as shoppers reading `lang` know it.
+    pub fn name_in(&self, lang: Lang) -> &'static str {
+        self.local_names
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, n)| *n)
+            .unwrap_or(self.display_name)
+    }
 }
 
 use ActionKind as A;
@@ -109,6 +125,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 100_00,
         max_minor: 20_000_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "id/dana",
         providers: &[P::Xendit, P::Adyen, P::Dana],
     },
     WalletSpec {
@@ -118,6 +136,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 100_00,
         max_minor: 20_000_000_00,
         action: A::Push,
+        local_names: &[],
+        logo: "id/ovo",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -127,6 +147,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 100_00,
         max_minor: 20_000_000_00,
         action: A::Deeplink,
+        local_names: &[],
+        logo: "id/gopay",
         providers: &[P::Midtrans, P::Adyen],
     },
     WalletSpec {
@@ -136,6 +158,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 100_00,
         max_minor: 20_000_000_00,
         action: A::Deeplink,
+        local_names: &[],
+        logo: "id/shopeepay",
         providers: &[P::Xendit, P::Midtrans],
     },
     WalletSpec {
@@ -145,6 +169,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 100_00,
         max_minor: 20_000_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "id/linkaja",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -154,6 +180,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 150_000_00,
         action: A::Qr,
+        local_names: &[(Lang::Th, "พร้อมเพย์")],
+        logo: "th/promptpay",
         providers: &[P::Stripe, P::Promptpay],
     },
     WalletSpec {
@@ -163,6 +191,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Redirect,
+        local_names: &[(Lang::Th, "ทรูมันนี่ วอลเล็ท")],
+        logo: "th/truemoney",
         providers: &[P::Xendit, P::Adyen],
     },
     WalletSpec {
@@ -172,6 +202,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Redirect,
+        local_names: &[(Lang::Th, "แรบบิท ไลน์ เพย์")],
+        logo: "th/rabbit_line_pay",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -181,6 +213,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Deeplink,
+        local_names: &[],
+        logo: "th/shopeepay",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -190,6 +224,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 10_000_00,
         action: A::Redirect,
+        local_names: &[(Lang::Ms, "Touch 'n Go eWallet")],
+        logo: "my/touch_n_go",
         providers: &[P::Adyen],
     },
     WalletSpec {
@@ -199,6 +235,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 5_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "my/grabpay",
         providers: &[P::Adyen, P::Stripe],
     },
     WalletSpec {
@@ -208,6 +246,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 5_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "my/boost",
         providers: &[],
     },
     WalletSpec {
@@ -217,6 +257,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "ph/gcash",
         providers: &[P::Xendit, P::Adyen],
     },
     WalletSpec {
@@ -226,6 +268,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "ph/maya",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -235,6 +279,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 100_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "ph/grabpay",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -244,6 +290,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_000,
         max_minor: 50_000_000,
         action: A::Redirect,
+        local_names: &[(Lang::Vi, "Ví MoMo")],
+        logo: "vn/momo",
         providers: &[P::Xendit, P::Adyen],
     },
     WalletSpec {
@@ -253,6 +301,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_000,
         max_minor: 50_000_000,
         action: A::Redirect,
+        local_names: &[(Lang::Vi, "Ví ZaloPay")],
+        logo: "vn/zalopay",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -262,6 +312,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1,
         max_minor: 1_000_000_00,
         action: A::Qr,
+        local_names: &[],
+        logo: "br/pix",
         providers: &[P::Stripe, P::Adyen, P::Pix],
     },
     WalletSpec {
@@ -271,6 +323,8 @@ pub static CATALOG: &[WalletSpec] = &[
         min_minor: 1_00,
         max_minor: 5_000_00,
         action: A::Redirect,
+        local_names: &[],
+        logo: "sg/grabpay",
         providers: &[P::Stripe],
     },
 ];
@@ -325,6 +379,9 @@ mod tests {
             "DANA"
         );
         assert!(wallet_spec(Country::TH, WalletId::Dana).is_none());
+        let momo = wallet_spec(Country::VN, WalletId::Momo).unwrap();
+        assert_eq!(momo.name_in(Lang::Vi), "Ví MoMo");
+        assert_eq!(momo.name_in(Lang::En), "MoMo");
         assert_eq!(
             wallets_in(Country::ID)
                 .map(|s| s.wallet)

@@ -1,0 +1,83 @@
+//! `GET /v1/wallets?country=ID&amount=15000000&currency=IDR`: the wallets a shop can offer for
+//! one order, best first (the catalog's order of market share), with what a checkout needs
+//! to show them: name in the shopper's language, logo key, the customer action, limits, and
+//! the provider that would take the payment.
+
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use serde_json::{json, Value};
+use walletpay_domain::{catalog, Country, Lang, MerchantId};
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::new(400, "invalid_parameter", message.to_string()).field(field)
+}
+
+pub async fn list_wallets(
+    app: &App,
+    merchant: &MerchantId,
+    country: Option<&str>,
+    amount: Option<&str>,
+    currency: Option<&str>,
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let country = country
+        .ok_or_else(|| {
+            invalid(
+                "country",
+                "`country` is required (ID, TH, MY, PH, VN, BR, SG).",
+            )
+        })
+        .and_then(|c| {
+            Country::parse(c).ok_or_else(|| invalid("country", "Not a served country."))
+        })?;
+    let amount = match amount {
+        None => None,
+        Some(a) => match a.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                return Err(invalid(
+                    "amount",
+                    "`amount` is a positive integer in minor units.",
+                ))
+            }
+        },
+    };
+    if let Some(c) = currency {
+        if c != country.currency().code() {
+            return Err(ApiError::new(
+                422,
+                "currency_mismatch",
+                format!("{country} pays in {}.", country.currency().code()),
+            )
+            .field("currency"));
+        }
+    }
+    let lang = lang.unwrap_or_else(|| Lang::of_country(country));
+    let choices = crate::merchant::cached(app, merchant)
+        .await?
+        .map(|m| m.wallet_providers)
+        .unwrap_or_default();
+    let data: Vec<Value> = catalog::wallets_in(country)
+        .filter(|s| amount.is_none_or(|a| (s.min_minor..=s.max_minor).contains(&a)))
+        .filter_map(|s| {
+            let preferred = choices.get(&format!("{}:{}", s.country, s.wallet)).copied();
+            let adapter = app.adapters.route(s.country, s.wallet, preferred)?;
+            Some(json!({
+                "object": "wallet",
+                "wallet": s.wallet.as_str(),
+                "country": s.country.as_str(),
+                "currency": s.country.currency().code(),
+                "name": s.name_in(lang),
+                "logo": s.logo,
+                "action": s.action.as_str(),
+                "min_amount": s.min_minor,
+                "max_amount": s.max_minor,
+                "provider": adapter.provider().as_str(),
+            }))
+        })
+        .collect();
+    Ok(Reply::json(
+        200,
+        json!({"data": data, "next_cursor": null}).to_string(),
+    ))
+}
