@@ -5,6 +5,7 @@
 mod macros;
 
 pub mod catalog;
+pub mod emv;
 pub mod failure;
 pub mod ids;
 pub mod messages;

@@ -265,41 +265,12 @@ pub fn day_of(t: Timestamp) -> String {
     t.to_string()[..10].to_string()
 }
 
-/// CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), as EMV QR payloads end with.
-pub fn crc16_ccitt_false(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in data {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
 /// An EMV merchant-presented QR payload from its top-level fields, with its CRC.
-pub fn emv_payload(fields: &[(&str, String)]) -> String {
-    let mut s: String = fields
-        .iter()
-        .map(|(id, v)| format!("{id}{:02}{v}", v.len()))
-        .collect();
-    s.push_str("6304");
-    format!("{s}{:04X}", crc16_ccitt_false(s.as_bytes()))
-}
+pub use walletpay_domain::emv::encode as emv_payload;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn crc_check_value() {
-        // The CRC-16/CCITT-FALSE check value (CRC catalogue): "123456789" -> 0x29B1.
-        assert_eq!(crc16_ccitt_false(b"123456789"), 0x29B1);
-    }
 
     #[test]
     fn csv_quotes_only_what_needs_it() {

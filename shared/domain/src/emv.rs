@@ -1,0 +1,379 @@
+//! EMV merchant-presented QR payloads (EMVCo MPM): the BR Code of Pix and Thai QR /
+//! PromptPay. A payload is a run of fields `<id: 2 digits><length: 2 digits><value>`; some
+//! values are themselves such runs (templates 26-51, 62); the last field is `63`, a
+//! CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF) over everything before it
+//! including `6304`, as 4 upper-case hex digits.
+
+use crate::money::{Currency, Money};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmvError {
+    #[error("field at {0} is cut short")]
+    Truncated(usize),
+    #[error("field id or length at {0} is not two digits")]
+    NotDigits(usize),
+    #[error("the payload does not end with a CRC field (6304XXXX)")]
+    NoCrc,
+    #[error("CRC is {found}, the payload's is {computed}")]
+    BadCrc { found: String, computed: String },
+    #[error("field {0} is missing")]
+    Missing(&'static str),
+    #[error("field {field} is wrong: {why}")]
+    Invalid { field: &'static str, why: String },
+}
+
+/// CRC-16/CCITT-FALSE.
+pub fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0xFFFF;
+    for &b in data {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// Fields as `id, value`, in order. Values longer than 99 bytes cannot be encoded.
+pub fn fields(s: &str) -> Result<Vec<(&str, &str)>, EmvError> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < s.len() {
+        let head = s.get(i..i + 4).ok_or(EmvError::Truncated(i))?;
+        if !head.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(EmvError::NotDigits(i));
+        }
+        let len: usize = head[2..].parse().map_err(|_| EmvError::NotDigits(i))?;
+        let value = s.get(i + 4..i + 4 + len).ok_or(EmvError::Truncated(i))?;
+        out.push((&head[..2], value));
+        i += 4 + len;
+    }
+    Ok(out)
+}
+
+fn tlv(id: &str, value: &str) -> String {
+    debug_assert!(value.len() <= 99, "EMV values are at most 99 bytes");
+    format!("{id}{:02}{value}", value.len())
+}
+
+/// A payload from its top-level fields, with its CRC.
+pub fn encode(fields: &[(&str, String)]) -> String {
+    let mut s: String = fields.iter().map(|(id, v)| tlv(id, v)).collect();
+    s.push_str("6304");
+    let crc = crc16(s.as_bytes());
+    format!("{s}{crc:04X}")
+}
+
+/// Checks the structure and the CRC; returns the fields without the CRC.
+pub fn validate(payload: &str) -> Result<Vec<(&str, &str)>, EmvError> {
+    let body = payload.get(..payload.len().saturating_sub(4)).unwrap_or("");
+    if payload.len() < 8 || !body.ends_with("6304") {
+        return Err(EmvError::NoCrc);
+    }
+    let found = &payload[payload.len() - 4..];
+    let computed = format!("{:04X}", crc16(body.as_bytes()));
+    if !found.eq_ignore_ascii_case(&computed) {
+        return Err(EmvError::BadCrc {
+            found: found.to_string(),
+            computed,
+        });
+    }
+    let mut all = fields(payload)?;
+    match all.pop() {
+        Some(("63", _)) => Ok(all),
+        _ => Err(EmvError::NoCrc),
+    }
+}
+
+fn get<'a>(f: &[(&str, &'a str)], id: &str) -> Option<&'a str> {
+    f.iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
+}
+
+fn amount_field(m: Money) -> String {
+    m.decimal_string(m.currency.exponent().max(2))
+}
+
+/// A Pix BR Code: static (a key) or dynamic (the location URL of a charge, `cob`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrCode {
+    /// The receiver's Pix key (static codes).
+    pub key: Option<String>,
+    /// The charge's location, without `https://` (dynamic codes).
+    pub url: Option<String>,
+    /// At most 25 characters.
+    pub merchant_name: String,
+    /// At most 15 characters.
+    pub merchant_city: String,
+    pub amount: Option<Money>,
+    /// The transaction id (`***` when the payer's app should not send one).
+    pub txid: String,
+}
+
+const PIX_GUI: &str = "br.gov.bcb.pix";
+
+impl BrCode {
+    /// The payload (`pixCopiaECola`) after the BCB's "Manual de Padrões para Iniciação do
+    /// Pix": `00` = 01, `01` = 12 for a dynamic (single-use) code, `26` = {GUI, key or URL},
+    /// `52` = 0000, `53` = 986, `54` amount, `58` = BR, `59` name, `60` city, `62` = {`05`
+    /// txid}, `63` CRC.
+    pub fn payload(&self) -> Result<String, EmvError> {
+        let invalid = |field, why: &str| EmvError::Invalid {
+            field,
+            why: why.to_string(),
+        };
+        if self.merchant_name.is_empty() || self.merchant_name.len() > 25 {
+            return Err(invalid("59", "merchant name is 1 to 25 characters"));
+        }
+        if self.merchant_city.is_empty() || self.merchant_city.len() > 15 {
+            return Err(invalid("60", "merchant city is 1 to 15 characters"));
+        }
+        if self.txid.is_empty() || self.txid.len() > 25 {
+            return Err(invalid("62.05", "txid is 1 to 25 characters"));
+        }
+        let account = match (&self.key, &self.url) {
+            (Some(k), None) => tlv("00", PIX_GUI) + &tlv("01", k),
+            (None, Some(u)) => tlv("00", PIX_GUI) + &tlv("25", u),
+            _ => return Err(invalid("26", "exactly one of a key or a location URL")),
+        };
+        let mut f: Vec<(&str, String)> = vec![("00", "01".into())];
+        if self.url.is_some() {
+            f.push(("01", "12".into()));
+        }
+        f.push(("26", account));
+        f.push(("52", "0000".into()));
+        f.push(("53", "986".into()));
+        if let Some(a) = self.amount {
+            if a.currency != Currency::BRL || a.minor <= 0 {
+                return Err(invalid("54", "a positive BRL amount"));
+            }
+            f.push(("54", amount_field(a)));
+        }
+        f.push(("58", "BR".into()));
+        f.push(("59", self.merchant_name.clone()));
+        f.push(("60", self.merchant_city.clone()));
+        f.push(("62", tlv("05", &self.txid)));
+        Ok(encode(&f))
+    }
+
+    /// Reads and validates a BR Code.
+    pub fn parse(payload: &str) -> Result<BrCode, EmvError> {
+        let f = validate(payload)?;
+        if get(&f, "00") != Some("01") {
+            return Err(EmvError::Missing("00"));
+        }
+        let account = fields(get(&f, "26").ok_or(EmvError::Missing("26"))?)?;
+        if !get(&account, "00").is_some_and(|g| g.eq_ignore_ascii_case(PIX_GUI)) {
+            return Err(EmvError::Invalid {
+                field: "26.00",
+                why: "not a Pix account".into(),
+            });
+        }
+        if get(&f, "53") != Some("986") {
+            return Err(EmvError::Invalid {
+                field: "53",
+                why: "not BRL".into(),
+            });
+        }
+        let amount = get(&f, "54")
+            .map(|a| {
+                Money::parse_decimal(a, Currency::BRL).map_err(|e| EmvError::Invalid {
+                    field: "54",
+                    why: e.to_string(),
+                })
+            })
+            .transpose()?;
+        let extra = fields(get(&f, "62").ok_or(EmvError::Missing("62"))?)?;
+        Ok(BrCode {
+            key: get(&account, "01").map(str::to_string),
+            url: get(&account, "25").map(str::to_string),
+            merchant_name: get(&f, "59").ok_or(EmvError::Missing("59"))?.to_string(),
+            merchant_city: get(&f, "60").ok_or(EmvError::Missing("60"))?.to_string(),
+            amount,
+            txid: get(&extra, "05")
+                .ok_or(EmvError::Missing("62.05"))?
+                .to_string(),
+        })
+    }
+}
+
+/// A dynamic Thai QR bill payment (PromptPay tag 30): the biller id identifies the
+/// merchant's account at its bank, `ref1` (and `ref2`) our payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromptPayBill {
+    /// The biller id (tax id + suffix), 15 digits.
+    pub biller_id: String,
+    /// At most 20 upper-case letters and digits.
+    pub ref1: String,
+    pub ref2: Option<String>,
+    pub amount: Money,
+}
+
+const PROMPTPAY_BILL_AID: &str = "A000000677010112";
+
+impl PromptPayBill {
+    /// `00` = 01, `01` = 12 (dynamic), `30` = {AID, `01` biller id, `02` ref1, `03` ref2},
+    /// `53` = 764, `54` amount with 2 decimals, `58` = TH, `63` CRC.
+    pub fn payload(&self) -> Result<String, EmvError> {
+        let invalid = |field, why: &str| EmvError::Invalid {
+            field,
+            why: why.to_string(),
+        };
+        if self.biller_id.len() != 15 || !self.biller_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("30.01", "biller id is 15 digits"));
+        }
+        let good_ref = |r: &str| {
+            !r.is_empty()
+                && r.len() <= 20
+                && r.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        if !good_ref(&self.ref1) || !self.ref2.as_deref().is_none_or(good_ref) {
+            return Err(invalid(
+                "30.02",
+                "references are 1 to 20 upper-case letters and digits",
+            ));
+        }
+        if self.amount.currency != Currency::THB || self.amount.minor <= 0 {
+            return Err(invalid("54", "a positive THB amount"));
+        }
+        let mut bill =
+            tlv("00", PROMPTPAY_BILL_AID) + &tlv("01", &self.biller_id) + &tlv("02", &self.ref1);
+        if let Some(r2) = &self.ref2 {
+            bill.push_str(&tlv("03", r2));
+        }
+        Ok(encode(&[
+            ("00", "01".into()),
+            ("01", "12".into()),
+            ("30", bill),
+            ("53", "764".into()),
+            ("54", amount_field(self.amount)),
+            ("58", "TH".into()),
+        ]))
+    }
+
+    /// Reads and validates a PromptPay bill-payment QR.
+    pub fn parse(payload: &str) -> Result<PromptPayBill, EmvError> {
+        let f = validate(payload)?;
+        let bill = fields(get(&f, "30").ok_or(EmvError::Missing("30"))?)?;
+        if get(&bill, "00") != Some(PROMPTPAY_BILL_AID) {
+            return Err(EmvError::Invalid {
+                field: "30.00",
+                why: "not a PromptPay bill payment".into(),
+            });
+        }
+        if get(&f, "53") != Some("764") {
+            return Err(EmvError::Invalid {
+                field: "53",
+                why: "not THB".into(),
+            });
+        }
+        let amount = get(&f, "54").ok_or(EmvError::Missing("54"))?;
+        Ok(PromptPayBill {
+            biller_id: get(&bill, "01")
+                .ok_or(EmvError::Missing("30.01"))?
+                .to_string(),
+            ref1: get(&bill, "02")
+                .ok_or(EmvError::Missing("30.02"))?
+                .to_string(),
+            ref2: get(&bill, "03").map(str::to_string),
+            amount: Money::parse_decimal(amount, Currency::THB).map_err(|e| EmvError::Invalid {
+                field: "54",
+                why: e.to_string(),
+            })?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example of the BCB's "Manual de Padrões para Iniciação do Pix" (v2.2.1, p. 25):
+    /// a static code for key 123e4567-e12b-12d1-a456-426655440000, Fulano de Tal, BRASILIA.
+    const BCB_EXAMPLE: &str = "00020126580014br.gov.bcb.pix0136123e4567-e12b-12d1-a456-4266554400005204000053039865802BR5913Fulano de Tal6008BRASILIA62070503***63041D3D";
+
+    #[test]
+    fn crc_check_value() {
+        // The CRC catalogue's check value for CRC-16/CCITT-FALSE.
+        assert_eq!(crc16(b"123456789"), 0x29B1);
+    }
+
+    #[test]
+    fn the_bcb_example_is_built_and_read_back() {
+        let code = BrCode {
+            key: Some("123e4567-e12b-12d1-a456-426655440000".into()),
+            url: None,
+            merchant_name: "Fulano de Tal".into(),
+            merchant_city: "BRASILIA".into(),
+            amount: None,
+            txid: "***".into(),
+        };
+        assert_eq!(code.payload().unwrap(), BCB_EXAMPLE);
+        assert_eq!(BrCode::parse(BCB_EXAMPLE).unwrap(), code);
+    }
+
+    #[test]
+    fn a_changed_character_fails_the_crc() {
+        let tampered = BCB_EXAMPLE.replace("Fulano", "Fulana");
+        assert!(matches!(
+            BrCode::parse(&tampered),
+            Err(EmvError::BadCrc { .. })
+        ));
+        assert!(matches!(validate("000201"), Err(EmvError::NoCrc)));
+        assert!(BrCode::parse(&BCB_EXAMPLE[..BCB_EXAMPLE.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn dynamic_codes_carry_the_location_and_amount() {
+        let code = BrCode {
+            key: None,
+            url: Some("pix.example.com/qr/v2/cobv/9d36b84fc70b478fb95c12729b90ca25".into()),
+            merchant_name: "WALLETPAY".into(),
+            merchant_city: "SAO PAULO".into(),
+            amount: Some(Money {
+                minor: 12_345,
+                currency: Currency::BRL,
+            }),
+            txid: "***".into(),
+        };
+        let p = code.payload().unwrap();
+        assert!(p.starts_with("000201010212"), "{p}");
+        assert!(p.contains("5406123.45"), "{p}");
+        assert_eq!(BrCode::parse(&p).unwrap(), code);
+    }
+
+    /// A Krungthai shop QR as printed (a published real-world bill-payment payload).
+    #[test]
+    fn a_published_thai_bill_payment_qr_validates() {
+        let shop = "00020101021130730016A0000006770101120115010753700088205021916151060181105030020307PIRASIT53037645802TH620807040000630443A3";
+        let f = validate(shop).unwrap();
+        let bill = fields(get(&f, "30").unwrap()).unwrap();
+        assert_eq!(get(&bill, "00"), Some("A000000677010112"));
+        assert_eq!(get(&bill, "01"), Some("010753700088205"));
+    }
+
+    #[test]
+    fn promptpay_bills_round_trip() {
+        let bill = PromptPayBill {
+            biller_id: "010753600031508".into(),
+            ref1: "PAY01M8AB8MAKQQG641".into(),
+            ref2: None,
+            amount: Money {
+                minor: 30_000,
+                currency: Currency::THB,
+            },
+        };
+        let p = bill.payload().unwrap();
+        assert!(p.contains("5406300.00"), "{p}");
+        assert_eq!(PromptPayBill::parse(&p).unwrap(), bill);
+        let lower = PromptPayBill {
+            ref1: "pay_1".into(),
+            ..bill
+        };
+        assert!(lower.payload().is_err());
+    }
+}
