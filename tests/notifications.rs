@@ -112,6 +112,7 @@ fn fast() -> Options {
             payment_ttl: Duration::from_secs(2),
             status_check_delays: vec![Duration::from_millis(300), Duration::from_millis(600)],
             refund_retry_delays: vec![Duration::from_millis(200)],
+            feed_settle: Duration::from_millis(1500),
             ..Settings::default()
         },
         ..Options::default()
@@ -241,6 +242,15 @@ async fn feed_redelivery_and_rotation(s: Stack) {
     let old_secret = subscribe(&s, &url).await;
     let p = s.paid("feed", 15_000_000).await;
     rx.wait_for(3).await;
+    // Delivered at once, but in the feed only once settled (a cursor must never pass an
+    // event that another writer has yet to make visible).
+    let fresh = s.get_path("/v1/events", &key).await;
+    assert!(
+        fresh.body["data"].as_array().unwrap().len() < 3,
+        "the last event is still within the settle window"
+    );
+    assert_eq!(fresh.body["has_more"], true);
+    tokio::time::sleep(Duration::from_millis(1600)).await;
 
     let all = s.get_path("/v1/events", &key).await;
     assert_eq!(all.status, 200);

@@ -62,6 +62,8 @@ pub struct Settings {
     /// Waits between a notification's delivery attempts; after the last, the dead-letter
     /// queue. The default spans 45 hours.
     pub notification_delays: Vec<Duration>,
+    /// `GET /v1/events` shows events this much after they happened (see `list_events`).
+    pub feed_settle: Duration,
     /// Whether merchant webhook URLs may be plain http or point at private addresses (the
     /// local stack); never in production.
     pub allow_insecure_webhook_urls: bool,
@@ -85,6 +87,7 @@ impl Default for Settings {
             notification_delays: [10, 60, 300, 1800, 7200, 6 * 3600, 12 * 3600, 24 * 3600]
                 .map(Duration::from_secs)
                 .to_vec(),
+            feed_settle: Duration::from_secs(10),
             allow_insecure_webhook_urls: false,
         }
     }

@@ -26,6 +26,9 @@ pub enum ConsumeError {
     /// Worth retrying (store unavailable, payment not visible yet, contention).
     #[error(transparent)]
     Transient(#[from] TransitionError),
+    /// A provider's hint that could not be confirmed with the provider yet.
+    #[error("could not confirm the event for {0} with the provider")]
+    Unconfirmed(walletpay_domain::PaymentId),
     /// A refund event that could not be applied yet (or at all: retried, then dead-lettered).
     #[error(transparent)]
     Refund(#[from] crate::refunds::WorkError),
@@ -83,7 +86,11 @@ pub async fn apply_provider_event(
     if event.confirm {
         // A hint only: ask the provider, and apply what it says.
         let before = payment.status;
-        let after = crate::status::refresh(app, payment, "webhook").await?;
+        let (after, answered) = crate::status::ask(app, payment, "webhook").await?;
+        if !answered {
+            // The hint must not be lost: the message comes back and asks again.
+            return Err(ConsumeError::Unconfirmed(id.clone()));
+        }
         return Ok(if after.status != before {
             tracing::info!(payment = %id, status = after.status.as_str(), "payment moved (confirmed with the provider)");
             Applied::Moved(after.status)

@@ -285,10 +285,18 @@ pub async fn list_events(
             _ => return Err(invalid("limit", "`limit` is 1 to 200.")),
         },
     };
-    let (versions, more) = app
+    let (mut versions, mut more) = app
         .store
         .merchant_events(merchant, after_key.as_deref(), limit)
         .await?;
+    // Events are ordered by when they happened, but become visible a moment later (another
+    // writer's clock, the index catching up). The feed shows only events older than the
+    // settle window, so a cursor never passes an event that has yet to appear.
+    let settled = app.clock.now().plus_millis(-ms(app.settings.feed_settle));
+    if let Some(cut) = versions.iter().position(|v| v.entry.at > settled) {
+        versions.truncate(cut);
+        more = true;
+    }
     let data: Vec<Value> = versions
         .iter()
         .map(|v| event_json(&v.entry, &v.payment))

@@ -644,14 +644,8 @@ pub async fn list_payments(
             })
             .transpose()?,
     };
-    let (payments, more) = app.store.list_payments(merchant, &query).await?;
-    let next_cursor = if more {
-        payments
-            .last()
-            .map(|p| encode_cursor(&walletpay_ports::listing_key(p)))
-    } else {
-        None
-    };
+    let (payments, next) = app.store.list_payments(merchant, &query).await?;
+    let next_cursor = next.as_deref().map(encode_cursor);
     let data: Vec<crate::view::PaymentView<'_>> = payments
         .iter()
         .map(|p| crate::view::PaymentView::render(app, p, lang))

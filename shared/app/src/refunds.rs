@@ -251,7 +251,12 @@ pub async fn create_refund(
     let refund = match reserve(app, payment, &refund_id, &new).await {
         Ok(r) => r,
         Err(e) => {
-            let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            // A refusal wrote nothing: the key is free for a corrected request. A store
+            // error may have written the reservation: the key stays taken, so a retry
+            // takes it over with the same refund id and finds it.
+            if e.status < 500 {
+                let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            }
             return Err(e);
         }
     };
@@ -478,12 +483,14 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         )
         .await;
     };
+    let asking_create = refund.provider_reference.is_none();
     let outcome = match &refund.provider_reference {
         Some(provider_ref) => adapter.refund_status(&charge, provider_ref).await,
         None => {
             adapter
                 .refund(&RefundRequest {
                     refund_id: &refund.id,
+                    payment_id: &payment.id,
                     charge_reference: &charge,
                     amount: refund.amount,
                     reason: refund.reason,
@@ -519,23 +526,16 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
             }
             retry_later(app, with_reference(refund, provider_reference), &job).await
         }
-        Err(AdapterError::Declined(failure)) => {
+        // Only the provider's own refusal of the refund request fails a refund. Asking
+        // about one it took, a connection that never opened, or our own configuration
+        // tells nothing about whether money moved: those wait and ask again (after the last
+        // attempt, reconciliation settles it).
+        Err(AdapterError::Declined(failure))
+            if asking_create && failure.code != FailureCode::WalletUnavailable =>
+        {
             settle(app, payment.clone(), refund, Err(failure)).await
         }
-        Err(AdapterError::Config(why)) => {
-            tracing::error!(refund = %refund.id, %why, "provider credentials missing or refused");
-            settle(
-                app,
-                payment.clone(),
-                refund,
-                Err(Failure::new(
-                    FailureCode::MerchantAuthenticationFailed,
-                    None,
-                )),
-            )
-            .await
-        }
-        Err(AdapterError::Unsupported(why)) => {
+        Err(AdapterError::Unsupported(why)) if asking_create => {
             tracing::error!(refund = %refund.id, %why, "provider refused the refund request");
             settle(
                 app,
@@ -548,7 +548,11 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
             )
             .await
         }
-        Err(e @ (AdapterError::Unknown(_) | AdapterError::NotFound)) => {
+        Err(AdapterError::Config(why)) => {
+            tracing::error!(refund = %refund.id, %why, "provider credentials missing or refused; refund waits");
+            retry_later(app, refund, &job).await
+        }
+        Err(e) => {
             tracing::warn!(refund = %refund.id, error = %e, "refund outcome unknown; will ask again");
             retry_later(app, refund, &job).await
         }
@@ -671,6 +675,10 @@ pub async fn apply_refund_update(
         .refunds
         .iter()
         .find(|l| l.provider_reference.as_deref() == Some(update.provider_reference.as_str()))
+        .or_else(|| {
+            let ours = update.refund_id.as_deref()?;
+            payment.refunds.iter().find(|l| l.refund_id == ours)
+        })
         .cloned();
     let Some(line) = line else {
         return Err(WorkError::Unmatched(update.provider_reference.clone()));

@@ -107,15 +107,26 @@ fn worth_checking(p: &Payment) -> bool {
 }
 
 /// Asks the provider about one payment now and applies the answer. Used by the status
-/// checks and by `GET /v1/payments/{id}?refresh=true`.
+/// checks and by `GET /v1/payments/{id}?refresh=true`. A payment past its expiry that the
+/// provider could not be asked about is left as it is (it may have been paid).
 pub async fn refresh(
     app: &App,
     payment: Payment,
     source: &str,
 ) -> Result<Payment, TransitionError> {
+    Ok(ask(app, payment, source).await?.0)
+}
+
+/// As `refresh`, and whether the provider answered.
+pub async fn ask(
+    app: &App,
+    payment: Payment,
+    source: &str,
+) -> Result<(Payment, bool), TransitionError> {
     let now = app.clock.now();
     let overdue = now >= payment.expires_at;
     let mut event = None;
+    let mut answered = true;
     let payment = match (
         &payment.provider_reference,
         app.adapters.get(payment.provider),
@@ -134,22 +145,23 @@ pub async fn refresh(
             Ok(status) => event = status.to_event(),
             Err(AdapterError::NotFound) => {}
             Err(e) => {
+                answered = false;
                 tracing::warn!(payment = %payment.id, error = %e, "status check could not reach the provider")
             }
         }
     }
-    if event.is_none() && overdue && !payment.status.is_terminal() {
+    if event.is_none() && overdue && answered && !payment.status.is_terminal() {
         event = Some(PaymentEvent::Expired);
     }
     match event {
         Some(e) => {
             let reference = payment.provider_reference.clone();
             let id = payment.id.clone();
-            transition(app, &id, Some(payment), &e, source, reference.as_deref())
-                .await
-                .map(|(p, _)| p)
+            let (p, _) =
+                transition(app, &id, Some(payment), &e, source, reference.as_deref()).await?;
+            Ok((p, answered))
         }
-        None => Ok(payment),
+        None => Ok((payment, answered)),
     }
 }
 

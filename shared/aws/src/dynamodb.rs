@@ -487,7 +487,17 @@ impl DynamoDbStore {
                 .condition_expression("attribute_not_exists(pk)")
         ) {
             Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) if condition_failed(&e) => {
+                // Another writer's version, or our own: the SDK retries a put whose first
+                // try landed but whose answer was lost, and the retry then finds it.
+                let stored = self
+                    .get_item(op, payment_pk(&p.id), &version_sk(h.seq))
+                    .await?
+                    .as_ref()
+                    .map(decode_version)
+                    .transpose()?;
+                Ok(stored.is_some_and(|v| v.payment == *p && v.entry == *h))
+            }
             Err(e) => Err(backend(e)),
         }
     }
@@ -756,11 +766,14 @@ impl PaymentStore for DynamoDbStore {
         &self,
         merchant: &MerchantId,
         query: &PaymentQuery,
-    ) -> Result<(Vec<Payment>, bool), StoreError> {
+    ) -> Result<(Vec<Payment>, Option<String>), StoreError> {
+        /// A filtered listing reads at most this many payments per call, and answers with a
+        /// cursor where it stopped.
+        const EVALUATED_PER_CALL: usize = 200;
         let gsi2pk = format!("MERCHANT#{merchant}#PAYMENTS");
         // The time bounds are a key condition; status, wallet and country are looked at on
-        // each payment's latest version. Key values cannot be empty: "0" sorts before every
-        // timestamp.
+        // each payment's latest version (read consistently: a filter must see the status
+        // as it is). Key values cannot be empty: "0" sorts before every timestamp.
         let lo = query
             .created_after
             .map(|t| t.to_string())
@@ -779,6 +792,9 @@ impl PaymentStore for DynamoDbStore {
             ]))
         });
         let mut out: Vec<Payment> = Vec::new();
+        let mut evaluated = 0usize;
+        // The listing key of the last payment looked at: where the next page starts.
+        let mut last_key: Option<String> = None;
         loop {
             let page = metered!(
                 self,
@@ -798,6 +814,10 @@ impl PaymentStore for DynamoDbStore {
             )
             .map_err(backend)?;
             for item in page.items.unwrap_or_default() {
+                let key = match item.get("gsi2sk") {
+                    Some(AttributeValue::S(k)) => k.clone(),
+                    _ => continue,
+                };
                 let Some(id) = (match item.get("pk") {
                     Some(AttributeValue::S(pk)) => {
                         pk.strip_prefix("PAYMENT#").and_then(PaymentId::parse)
@@ -806,24 +826,25 @@ impl PaymentStore for DynamoDbStore {
                 }) else {
                     continue;
                 };
-                // A listing may lag a write by a moment: an eventually consistent read.
+                if out.len() == query.limit || evaluated == EVALUATED_PER_CALL {
+                    // More follow: continue after the last payment looked at.
+                    return Ok((out, last_key));
+                }
+                evaluated += 1;
+                last_key = Some(key);
                 let Some(v) = self
-                    .latest_version("list_payments(latest)", &id, false)
+                    .latest_version("list_payments(latest)", &id, true)
                     .await?
                 else {
                     continue;
                 };
                 if query.matches(&v.payment) {
                     out.push(v.payment);
-                    if out.len() > query.limit {
-                        out.truncate(query.limit);
-                        return Ok((out, true));
-                    }
                 }
             }
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok((out, false)),
+                _ => return Ok((out, None)),
             }
         }
     }

@@ -14,7 +14,7 @@ fn idem_key(merchant: &MerchantId, key: &str) -> String {
     format!("{merchant}#{key}")
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct State {
     merchants: BTreeMap<MerchantId, Merchant>,
     api_keys: BTreeMap<String, ApiKeyRecord>,
@@ -67,15 +67,19 @@ impl EmbeddedStore {
         f: impl FnOnce(&mut State) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut state = self.state.lock().expect("store lock");
-        let out = f(&mut state)?;
-        if let Some(file) = &self.file {
-            let bytes =
-                serde_json::to_vec(&*state).map_err(|e| StoreError::Backend(e.to_string()))?;
-            let tmp = file.with_extension("json.tmp");
-            std::fs::write(&tmp, bytes)
-                .and_then(|_| std::fs::rename(&tmp, file))
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
-        }
+        let Some(file) = &self.file else {
+            return f(&mut state);
+        };
+        // Change a copy, persist it, and only then let it be seen: a write that could not
+        // be persisted leaves nothing behind.
+        let mut next = state.clone();
+        let out = f(&mut next)?;
+        let bytes = serde_json::to_vec(&next).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let tmp = file.with_extension("json.tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, file))
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        *state = next;
         Ok(out)
     }
 
@@ -227,6 +231,13 @@ impl PaymentStore for EmbeddedStore {
                 .payments
                 .get_mut(&payment.id)
                 .ok_or(StoreError::Conflict)?;
+            // The same write again (a retry whose first try landed) is not a conflict.
+            if versions
+                .iter()
+                .any(|v| v.entry == *entry && v.payment == *payment)
+            {
+                return Ok(());
+            }
             // The next version, and only the next: anything else lost a race.
             if versions.len() as u64 + 1 != payment.version || entry.seq != payment.version {
                 return Err(StoreError::Conflict);
@@ -279,7 +290,7 @@ impl PaymentStore for EmbeddedStore {
         &self,
         merchant: &MerchantId,
         query: &PaymentQuery,
-    ) -> Result<(Vec<Payment>, bool), StoreError> {
+    ) -> Result<(Vec<Payment>, Option<String>), StoreError> {
         Ok(self.read(|s| {
             let mut mine: Vec<(String, &Payment)> = s
                 .payments
@@ -292,13 +303,13 @@ impl PaymentStore for EmbeddedStore {
                 .collect();
             mine.sort_by(|a, b| b.0.cmp(&a.0));
             let more = mine.len() > query.limit;
-            (
-                mine.into_iter()
-                    .take(query.limit)
-                    .map(|(_, p)| p.clone())
-                    .collect(),
-                more,
-            )
+            let page: Vec<Payment> = mine
+                .into_iter()
+                .take(query.limit)
+                .map(|(_, p)| p.clone())
+                .collect();
+            let next = more.then(|| page.last().map(listing_key)).flatten();
+            (page, next)
         }))
     }
 

@@ -246,12 +246,14 @@ pub trait PaymentStore: Send + Sync {
         limit: usize,
     ) -> Result<(Vec<PaymentVersion>, bool), StoreError>;
     /// A merchant's payments (latest versions), newest first: up to `query.limit` of them,
-    /// and whether more follow.
+    /// and the listing key to continue after when more may follow. A page can hold fewer
+    /// than `limit` (even none) while more follow: a filtered listing looks at a bounded
+    /// number of payments per call.
     async fn list_payments(
         &self,
         merchant: &MerchantId,
         query: &PaymentQuery,
-    ) -> Result<(Vec<Payment>, bool), StoreError>;
+    ) -> Result<(Vec<Payment>, Option<String>), StoreError>;
 }
 
 /// Everything the use cases keep.

@@ -58,6 +58,8 @@ pub struct ChargeCreated {
 pub struct RefundRequest<'a> {
     /// Our refund id: the provider's idempotency key for this refund.
     pub refund_id: &'a RefundId,
+    /// The payment refunded.
+    pub payment_id: &'a PaymentId,
     /// The provider's reference of the charge being refunded.
     pub charge_reference: &'a str,
     pub amount: Money,
@@ -133,6 +135,9 @@ pub struct ProviderEvent {
 pub struct RefundUpdate {
     /// The provider's id of the refund (what its refund call answered).
     pub provider_reference: String,
+    /// Our refund id, where the provider echoes the reference we gave the refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
     /// `Ok` for a refund made, `Err` with the reason for one refused.
     pub outcome: Result<(), Failure>,
 }

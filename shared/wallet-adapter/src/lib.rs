@@ -11,6 +11,7 @@
 mod adapter;
 pub mod adyen;
 pub mod midtrans;
+pub mod promptpay;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_kit;
 pub mod stripe;

@@ -142,6 +142,12 @@ impl Adyen {
                 "Adyen answered {status} {}: {}",
                 err.error_code, err.message
             ))),
+            // 704: a request under this Idempotency-Key is already processed or in
+            // progress; it may have acted.
+            _ if err.error_code == "704" => Err(AdapterError::Unknown(format!(
+                "Adyen: {} {}",
+                err.error_code, err.message
+            ))),
             401 | 403 => Err(AdapterError::Config(format!(
                 "Adyen refused our credentials: {} {}",
                 err.error_code, err.message
@@ -252,7 +258,9 @@ impl WalletAdapter for Adyen {
             merchant_account: creds.merchant_account.clone(),
             amount: adyen_amount(req.amount)
                 .map_err(|e| AdapterError::Unsupported(e.to_string()))?,
-            reference: req.refund_id.to_string(),
+            // `<payment id>:<refund id>`: Adyen's REFUND notification carries the
+            // modification's reference, and this one names both.
+            reference: format!("{}:{}", req.payment_id, req.refund_id),
             merchant_refund_reason: Some(reason_text(req.reason).into()),
         };
         let r: ModificationResponse = self
@@ -333,7 +341,12 @@ impl WalletAdapter for Adyen {
                 .ok()
                 .map(|c| from_adyen(item.amount.value, c));
             let occurred_at = Timestamp::parse_rfc3339(&item.event_date);
-            let payment_id = PaymentId::parse(&item.merchant_reference);
+            // A payment's reference is our payment id; a refund's is `<payment id>:<refund id>`.
+            let (reference, ours) = match item.merchant_reference.split_once(':') {
+                Some((p, r)) => (p, Some(r.to_string())),
+                None => (item.merchant_reference.as_str(), None),
+            };
+            let payment_id = PaymentId::parse(reference);
             let charge = |status: ProviderStatus| ProviderEvent {
                 provider: Provider::Adyen,
                 payment_id: payment_id.clone(),
@@ -353,6 +366,7 @@ impl WalletAdapter for Adyen {
                 occurred_at,
                 refund: Some(RefundUpdate {
                     provider_reference: item.psp_reference.clone(),
+                    refund_id: ours.clone(),
                     outcome,
                 }),
                 confirm: false,

@@ -77,6 +77,8 @@ struct Event<'a> {
     psp_reference: &'a str,
     /// For a modification, the payment's.
     original_reference: Option<&'a str>,
+    /// For a modification, the reference it was requested with (else the payment's).
+    merchant_reference: Option<&'a str>,
     payment: &'a SandboxPayment,
     amount: Amount,
 }
@@ -236,7 +238,9 @@ impl AdyenSandbox {
             psp_reference: e.psp_reference,
             original_reference: e.original_reference.unwrap_or(""),
             merchant_account_code: &self.inner.config.merchant_account,
-            merchant_reference: &e.payment.merchant_reference,
+            merchant_reference: e
+                .merchant_reference
+                .unwrap_or(&e.payment.merchant_reference),
             value: e.amount.value,
             currency: &currency,
             event_code: e.code,
@@ -253,7 +257,10 @@ impl AdyenSandbox {
             event_code: e.code.into(),
             event_date: now().to_string(),
             merchant_account_code: self.inner.config.merchant_account.clone(),
-            merchant_reference: e.payment.merchant_reference.clone(),
+            merchant_reference: e
+                .merchant_reference
+                .unwrap_or(&e.payment.merchant_reference)
+                .to_string(),
             original_reference: e.original_reference.map(str::to_string),
             psp_reference: e.psp_reference.into(),
             payment_method: Some(e.payment.method.clone()),
@@ -303,6 +310,7 @@ impl AdyenSandbox {
                 reason,
                 psp_reference: psp,
                 original_reference: None,
+                merchant_reference: None,
                 payment: &p,
                 amount: p.amount,
             });
@@ -317,6 +325,7 @@ impl AdyenSandbox {
                     reason: "",
                     psp_reference: psp,
                     original_reference: None,
+                    merchant_reference: None,
                     payment: &p,
                     amount: p.amount,
                 });
@@ -356,6 +365,7 @@ impl AdyenSandbox {
             },
             psp_reference: &r.psp_reference,
             original_reference: Some(&r.payment_psp_reference),
+            merchant_reference: Some(&r.reference),
             payment: &p,
             amount: r.amount,
         });

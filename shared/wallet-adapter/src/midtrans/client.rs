@@ -127,8 +127,14 @@ impl Midtrans {
                 "Midtrans answered {c}: {}",
                 t.status_message
             ))),
-            // 400 validation, 402 channel not activated, 406 duplicate order id, 412/414
-            // refund refused: nothing was done.
+            // A duplicate order id: a charge for it exists (a retry of a create that
+            // went through); a status check finds it.
+            406 => Err(AdapterError::Unknown(format!(
+                "Midtrans 406: {}",
+                t.status_message
+            ))),
+            // 400 validation, 402 channel not activated, 412/414 refund refused: nothing
+            // was done.
             402 => Err(AdapterError::Declined(Failure::new(
                 FailureCode::AccountNotActivated,
                 Some("402".into()),
@@ -251,12 +257,26 @@ impl WalletAdapter for Midtrans {
             )
             .await;
         match answer {
-            Ok(t) => Ok(RefundOutcome::Succeeded {
-                provider_reference: t
-                    .refund_chargeback_id
-                    .map(|id| id.to_string())
-                    .unwrap_or_else(|| req.refund_id.to_string()),
-            }),
+            // Money returned only when Midtrans says so: 200 with the transaction now
+            // (partly) refunded.
+            Ok(t)
+                if t.status_code == "200"
+                    && matches!(
+                        t.transaction_status.as_deref(),
+                        Some("refund" | "partial_refund")
+                    ) =>
+            {
+                Ok(RefundOutcome::Succeeded {
+                    provider_reference: t
+                        .refund_chargeback_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_else(|| req.refund_id.to_string()),
+                })
+            }
+            Ok(t) => Err(AdapterError::Unknown(format!(
+                "Midtrans answered the refund with {} {:?}",
+                t.status_code, t.transaction_status
+            ))),
             Err(AdapterError::Unsupported(why)) => Ok(RefundOutcome::Failed {
                 provider_reference: None,
                 failure: Failure::new(FailureCode::Unknown, Some(why)),
@@ -265,8 +285,9 @@ impl WalletAdapter for Midtrans {
         }
     }
 
-    /// Midtrans has no refund lookup; a refund whose answer was lost is asked again with
-    /// the same `refund_key`, which Midtrans answers with the refund already made.
+    /// Midtrans has no refund lookup: a refund it took but did not answer stays pending
+    /// here; the worker's next attempt repeats the refund call under the same `refund_key`,
+    /// which Midtrans answers with the refund already made.
     async fn refund_status(
         &self,
         _charge_reference: &str,

@@ -144,9 +144,14 @@ impl Stripe {
         let message = err.message.clone().unwrap_or_default();
         match status.as_u16() {
             404 => Err(AdapterError::NotFound),
-            // 500s and 429s: the request may or may not have been acted on.
-            s if s >= 500 || s == 429 => Err(AdapterError::Unknown(format!(
+            // 500s and 429s: the request may or may not have been acted on. 409: another
+            // request under the same key is still running. `idempotency_error`: an earlier
+            // request under this key exists and may have acted.
+            s if s >= 500 || s == 429 || s == 409 => Err(AdapterError::Unknown(format!(
                 "Stripe answered {status} {code}: {message}"
+            ))),
+            _ if err.kind == "idempotency_error" => Err(AdapterError::Unknown(format!(
+                "Stripe idempotency: {message}"
             ))),
             401 | 403 => Err(AdapterError::Config(format!(
                 "Stripe refused our credentials: {message}"
@@ -156,9 +161,6 @@ impl Stripe {
             400 if err.kind == "invalid_request_error" && err.code.is_none() => Err(
                 AdapterError::Unsupported(format!("{}: {message}", err.param.unwrap_or_default())),
             ),
-            400 if err.kind == "idempotency_error" => {
-                Err(AdapterError::Unsupported(format!("idempotency: {message}")))
-            }
             // 402 (a payment error) and coded 400s: declined, with Stripe's reason.
             _ => Err(AdapterError::Declined(failure_from_error(&err))),
         }
@@ -333,7 +335,7 @@ impl WalletAdapter for Stripe {
             // Stripe replays the first answer to a key, a 500 included, so a retry cannot
             // learn more: look for the refund itself (its metadata carries our id).
             Err(AdapterError::Unknown(why)) => {
-                let list: List<Refund> = self
+                let list: List<Refund> = match self
                     .call(
                         reqwest::Method::GET,
                         &format!(
@@ -343,7 +345,12 @@ impl WalletAdapter for Stripe {
                         None,
                         None,
                     )
-                    .await?;
+                    .await
+                {
+                    Ok(l) => l,
+                    // Still unknown: whatever went wrong looking, the refund may exist.
+                    Err(e) => return Err(AdapterError::Unknown(format!("{why}; lookup: {e}"))),
+                };
                 list.data
                     .iter()
                     .find(|r| {

@@ -1,0 +1,395 @@
+use super::wire::{
+    Bill, BillPayment, ErrorBody, List, Notification, Refund, RefundRequest as BankRefund,
+};
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+};
+use crate::stripe::signature::{verify, DEFAULT_TOLERANCE_SECONDS};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use walletpay_domain::emv::PromptPayBill;
+use walletpay_domain::{
+    Country, Currency, Failure, FailureCode, Money, NextAction, PaymentId, Provider, Timestamp,
+    WalletId,
+};
+use walletpay_ports::{Clock, Secrets, SystemClock};
+
+/// The JSON held in the Secrets port under [`PromptPayConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct PromptPayCredentials {
+    /// The merchant's biller id at its bank (tax id + suffix, 15 digits).
+    pub biller_id: String,
+    /// Bearer key of the bank's API.
+    pub api_key: String,
+    /// Signs the bank's callbacks.
+    pub webhook_secret: String,
+    #[serde(default)]
+    pub previous_webhook_secret: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PromptPayConfig {
+    /// The acquiring bank's bill-payment API.
+    pub base_url: String,
+    pub secret_name: String,
+    pub timeout: Duration,
+}
+
+impl PromptPayConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        PromptPayConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/promptpay".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// PromptPay without an aggregator: the QR is built here; the acquiring bank reports the
+/// payment.
+pub struct PromptPay {
+    http: reqwest::Client,
+    config: PromptPayConfig,
+    secrets: Arc<dyn Secrets>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Our payment's references on the bill: its id's body in upper case, split 20 + 6 (the
+/// field limit is 20 characters). The provider reference is the two joined.
+pub fn references(id: &PaymentId) -> (String, String) {
+    let body = id.body().to_ascii_uppercase();
+    let (a, b) = body.split_at(body.len().min(20));
+    (a.to_string(), b.to_string())
+}
+
+/// The payment a bill's references name.
+pub fn payment_of(ref1: &str, ref2: Option<&str>) -> Option<PaymentId> {
+    let body = format!("{ref1}{}", ref2.unwrap_or("")).to_ascii_lowercase();
+    PaymentId::parse(&format!("{}{body}", PaymentId::PREFIX))
+}
+
+fn split_reference(r: &str) -> Result<(String, String), AdapterError> {
+    if r.len() < 21
+        || !r
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return Err(AdapterError::NotFound);
+    }
+    Ok((r[..20].to_string(), r[20..].to_string()))
+}
+
+fn qr(
+    biller_id: &str,
+    ref1: String,
+    ref2: String,
+    amount: Money,
+) -> Result<ChargeCreated, AdapterError> {
+    let bill = PromptPayBill {
+        biller_id: biller_id.to_string(),
+        ref1: ref1.clone(),
+        ref2: Some(ref2.clone()),
+        amount,
+    };
+    let data = bill
+        .payload()
+        .map_err(|e| AdapterError::Unsupported(e.to_string()))?;
+    Ok(ChargeCreated {
+        provider_reference: format!("{ref1}{ref2}"),
+        status: ProviderStatus::Pending,
+        next_action: Some(NextAction::Qr { data }),
+    })
+}
+
+fn thb(amount: &str) -> Option<Money> {
+    Money::parse_decimal(amount, Currency::THB).ok()
+}
+
+impl PromptPay {
+    pub fn new(config: PromptPayConfig, secrets: Arc<dyn Secrets>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("HTTP client");
+        PromptPay {
+            http,
+            config,
+            secrets,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    async fn credentials(&self) -> Result<PromptPayCredentials, String> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let resp = match req.bearer_auth(&creds.api_key).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Unknown(format!("bank unreachable: {e}")))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("bank call failed: {e}"))),
+        };
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("bank answer cut short: {e}")))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&body)
+                .map_err(|e| AdapterError::Unknown(format!("unreadable bank answer: {e}")));
+        }
+        let err: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+        match status {
+            404 => Err(AdapterError::NotFound),
+            401 | 403 => Err(AdapterError::Config(format!(
+                "bank refused our key: {}",
+                err.error.message
+            ))),
+            s if s >= 500 || s == 429 => Err(AdapterError::Unknown(format!(
+                "bank answered {s} {}",
+                err.error.code
+            ))),
+            _ => Err(AdapterError::Unsupported(format!(
+                "{}: {}",
+                err.error.code, err.error.message
+            ))),
+        }
+    }
+
+    async fn payments(
+        &self,
+        biller_id: &str,
+        ref1: &str,
+        ref2: &str,
+    ) -> Result<Vec<BillPayment>, AdapterError> {
+        let list: List<BillPayment> = self
+            .call(
+                self.http
+                    .get(format!("{}/v1/bill-payments", self.config.base_url))
+                    .query(&[("biller_id", biller_id), ("ref1", ref1), ("ref2", ref2)]),
+            )
+            .await?;
+        Ok(list.data)
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for PromptPay {
+    fn provider(&self) -> Provider {
+        Provider::Promptpay
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        country == Country::TH && wallet == WalletId::Promptpay
+    }
+
+    /// Registers the bill with the bank (`POST /v1/bills`, our payment id as the
+    /// `Idempotency-Key`), then builds the dynamic bill-payment QR here (tag 30: the
+    /// merchant's biller id, our payment as the references, the amount); any Thai banking
+    /// app pays it.
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        if !self.supports(req.country, req.wallet) {
+            return Err(AdapterError::Unsupported(format!(
+                "{} in {}",
+                req.wallet, req.country
+            )));
+        }
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let (ref1, ref2) = references(req.payment_id);
+        let bill = Bill {
+            biller_id: creds.biller_id.clone(),
+            ref1: ref1.clone(),
+            ref2: Some(ref2.clone()),
+            amount: req.amount.decimal_string(2),
+            expires_at: req.expires_at.to_string(),
+            status: None,
+        };
+        let _: Bill = self
+            .call(
+                self.http
+                    .post(format!("{}/v1/bills", self.config.base_url))
+                    .header("idempotency-key", req.payment_id.as_str())
+                    .json(&bill),
+            )
+            .await?;
+        qr(&creds.biller_id, ref1, ref2, req.amount)
+    }
+
+    /// The bill registered for this payment, if the bank has it.
+    async fn recover_charge(
+        &self,
+        req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let (ref1, ref2) = references(req.payment_id);
+        let bills: List<Bill> = self
+            .call(
+                self.http
+                    .get(format!("{}/v1/bills", self.config.base_url))
+                    .query(&[
+                        ("biller_id", creds.biller_id.as_str()),
+                        ("ref1", ref1.as_str()),
+                        ("ref2", ref2.as_str()),
+                    ]),
+            )
+            .await?;
+        if bills.data.is_empty() {
+            return Ok(None);
+        }
+        qr(&creds.biller_id, ref1, ref2, req.amount).map(Some)
+    }
+
+    /// The bank's inquiry by reference: a settled bill payment for the full amount is a
+    /// success; none yet is pending (an unpaid QR expires on our side).
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        let (ref1, ref2) = split_reference(provider_reference)?;
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let paid = self.payments(&creds.biller_id, &ref1, &ref2).await?;
+        Ok(if paid.iter().any(|p| p.status == "settled") {
+            ProviderStatus::Succeeded
+        } else {
+            ProviderStatus::Pending
+        })
+    }
+
+    /// `POST /v1/bill-payments/refunds` with our refund id as `reference` and
+    /// `Idempotency-Key`; the bank transfers the money back to the payer's account.
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        let (ref1, ref2) = split_reference(req.charge_reference)?;
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let body = BankRefund {
+            biller_id: creds.biller_id,
+            ref1,
+            ref2: Some(ref2),
+            amount: req.amount.decimal_string(2),
+            reference: req.refund_id.to_string(),
+        };
+        let r: Result<Refund, _> = self
+            .call(
+                self.http
+                    .post(format!("{}/v1/bill-payments/refunds", self.config.base_url))
+                    .header("idempotency-key", req.refund_id.as_str())
+                    .json(&body),
+            )
+            .await;
+        match r {
+            Ok(r) if r.status == "succeeded" => Ok(RefundOutcome::Succeeded {
+                provider_reference: r.refund_id,
+            }),
+            Ok(r) => Ok(RefundOutcome::Failed {
+                provider_reference: Some(r.refund_id),
+                failure: Failure::new(
+                    FailureCode::Unknown,
+                    Some(r.failure_reason.unwrap_or_else(|| r.status.clone())),
+                ),
+            }),
+            Err(AdapterError::Unsupported(why)) => Ok(RefundOutcome::Failed {
+                provider_reference: None,
+                failure: Failure::new(FailureCode::Unknown, Some(why)),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Refunds are final when answered; one whose answer was lost is asked again under the
+    /// same key.
+    async fn refund_status(
+        &self,
+        _charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        Ok(RefundOutcome::Pending {
+            provider_reference: refund_reference.to_string(),
+        })
+    }
+
+    /// A QR cannot be withdrawn from the payer's app: we stop waiting and keep watching.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+        split_reference(provider_reference)?;
+        Ok(false)
+    }
+
+    /// `X-Bank-Signature: t=<unix>,v1=<hex>`: HMAC-SHA256 of `<t>.<raw body>` with the
+    /// callback secret (the scheme Stripe uses), at most 300 s old, constant-time.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(WebhookError::Unavailable)?;
+        let header = req
+            .headers
+            .get("x-bank-signature")
+            .and_then(|v| v.to_str().ok())
+            .ok_or(WebhookError::Unauthenticated)?;
+        let secrets = [
+            creds.webhook_secret.as_str(),
+            creds.previous_webhook_secret.as_deref().unwrap_or(""),
+        ];
+        let now = self.clock.now().unix_seconds();
+        verify(header, req.body, &secrets, now, DEFAULT_TOLERANCE_SECONDS)
+            .map_err(|_| WebhookError::Unauthenticated)?;
+        let n: Notification =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        if n.event != "bill_payment.settled" || n.data.biller_id != creds.biller_id {
+            return Ok(Vec::new());
+        }
+        let p = n.data;
+        Ok(vec![ProviderEvent {
+            provider: Provider::Promptpay,
+            payment_id: payment_of(&p.ref1, p.ref2.as_deref()),
+            provider_reference: format!("{}{}", p.ref1, p.ref2.clone().unwrap_or_default()),
+            status: if p.status == "settled" {
+                ProviderStatus::Succeeded
+            } else {
+                ProviderStatus::Pending
+            },
+            amount: thb(&p.amount),
+            occurred_at: Timestamp::parse_rfc3339(&p.paid_at),
+            refund: None,
+            confirm: false,
+        }])
+    }
+
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "application/json",
+            body: r#"{"received":true}"#.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_name_the_payment() {
+        let id = PaymentId::parse("pay_01m8ab8makqqg641md11702kgn").unwrap();
+        let (r1, r2) = references(&id);
+        assert_eq!(r1.len(), 20);
+        assert_eq!(format!("{r1}{r2}"), "01M8AB8MAKQQG641MD11702KGN");
+        assert_eq!(payment_of(&r1, Some(&r2)), Some(id));
+    }
+}

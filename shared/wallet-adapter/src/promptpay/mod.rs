@@ -1,0 +1,17 @@
+//! PromptPay without an aggregator (Thailand): walletpay builds the dynamic bill-payment QR
+//! (EMVCo tag 30: the merchant's biller id, our payment as references, the amount; see
+//! `walletpay_domain::emv`), the payer's banking app pays it, and the merchant's acquiring
+//! bank confirms through the bank-notification protocol in `wire` (a signed callback, an
+//! inquiry by reference, refunds).
+
+mod client;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+pub mod wire;
+
+pub use client::{payment_of, references, PromptPay, PromptPayConfig, PromptPayCredentials};
+
+/// Test credentials of the sandbox bank (documented in the README).
+pub const SANDBOX_API_KEY: &str = "bank_test_walletpay_sandbox";
+pub const SANDBOX_WEBHOOK_SECRET: &str = "bank_whsec_walletpay_sandbox";
+pub const SANDBOX_BILLER_ID: &str = "010753600031508";
