@@ -103,6 +103,16 @@ const PROVIDERS: &[ProviderCase] = &[
         recovers_unknown_create: true,
         status_query: true,
     },
+    ProviderCase {
+        name: "promptpay",
+        wallets: &[("TH", "promptpay")],
+        unavailable: None,
+        // A PromptPay transfer is made or not: an unpaid bill expires, nothing is declined.
+        outcomes: &[],
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+        status_query: true,
+    },
 ];
 
 const ALL_FAILURES: [Outcome; 7] = [
@@ -509,6 +519,17 @@ fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<St
             .adyen
             .payment_for(payment_id)
             .map(|p| p.psp_reference),
+        "midtrans" => s
+            .local
+            .midtrans
+            .order(payment_id)
+            .map(|_| payment_id.to_string()),
+        "promptpay" => {
+            let id = walletpay_domain::PaymentId::parse(payment_id).unwrap();
+            let (r1, r2) = walletpay_wallet_adapter::promptpay::references(&id);
+            let reference = format!("{r1}{r2}");
+            s.local.bank.has_bill(&reference).then_some(reference)
+        }
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -519,6 +540,7 @@ fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
         "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
         "adyen" => usize::from(s.local.adyen.payment_for(payment_id).is_some()),
         "midtrans" => usize::from(s.local.midtrans.order(payment_id).is_some()),
+        "promptpay" => usize::from(sandbox_reference(s, p, payment_id).is_some()),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -636,6 +658,20 @@ mod webhooks {
         )
     }
 
+    /// The acquiring bank's callback that the bill for the payment was paid, signed at `t`.
+    fn bank_signed(secret: &str, t: i64, payment: &Value) -> Webhook {
+        let id = walletpay_domain::PaymentId::parse(payment["id"].as_str().unwrap()).unwrap();
+        let (ref1, ref2) = walletpay_wallet_adapter::promptpay::references(&id);
+        let body = json!({"event": "bill_payment.settled", "data": {
+            "transaction_id": "2026112500001", "biller_id": walletpay_wallet_adapter::promptpay::SANDBOX_BILLER_ID,
+            "ref1": ref1, "ref2": ref2, "amount": format!("{}.00", payment["amount"].as_i64().unwrap() / 100),
+            "currency": "THB", "status": "settled", "paid_at": "2026-11-25T10:00:00.000Z"
+        }})
+        .to_string();
+        let header = stripe::signature::header(secret, t, body.as_bytes());
+        (vec![("x-bank-signature".into(), header)], body)
+    }
+
     fn stripe_signed(secret: &str, t: i64, body: String) -> Webhook {
         let header = stripe::signature::header(secret, t, body.as_bytes());
         (vec![("stripe-signature".into(), header)], body)
@@ -652,6 +688,7 @@ mod webhooks {
             "stripe" => stripe_signed("whsec_forger", now, stripe_body(payment, now)),
             "adyen" => adyen_signed(&"AB".repeat(32), payment),
             "midtrans" => midtrans_signed("SB-Mid-server-forged", payment),
+            "promptpay" => bank_signed("bank_whsec_forged", now, payment),
             other => panic!("no forger for {other}"),
         }
     }
@@ -689,6 +726,14 @@ mod webhooks {
                     payment,
                 ),
                 false,
+            ),
+            "promptpay" => (
+                bank_signed(
+                    walletpay_wallet_adapter::promptpay::SANDBOX_WEBHOOK_SECRET,
+                    then,
+                    payment,
+                ),
+                true,
             ),
             other => panic!("no replay for {other}"),
         }

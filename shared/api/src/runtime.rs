@@ -60,11 +60,21 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
         "https://api.sandbox.midtrans.com",
     ));
     midtrans.secret_name = env_or("MIDTRANS_SECRET_NAME", "walletpay/midtrans");
-    Adapters::new()
+    let promptpay_url = env_or("PROMPTPAY_BANK_BASE_URL", "");
+    let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit, secrets.clone())))
         .with(Arc::new(Stripe::new(stripe, secrets.clone())))
         .with(Arc::new(Adyen::new(adyen, secrets.clone())))
-        .with(Arc::new(Midtrans::new(midtrans, secrets)))
+        .with(Arc::new(Midtrans::new(midtrans, secrets.clone())));
+    // PromptPay direct needs the merchant's acquiring bank: only when one is configured.
+    if promptpay_url.is_empty() {
+        return adapters;
+    }
+    let mut promptpay = walletpay_wallet_adapter::promptpay::PromptPayConfig::new(promptpay_url);
+    promptpay.secret_name = env_or("PROMPTPAY_SECRET_NAME", "walletpay/promptpay");
+    adapters.with(Arc::new(
+        walletpay_wallet_adapter::promptpay::PromptPay::new(promptpay, secrets),
+    ))
 }
 
 /// Delivers merchant notifications over HTTPS, with a bounded wait.

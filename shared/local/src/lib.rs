@@ -22,6 +22,10 @@ use walletpay_wallet_adapter::midtrans::sandbox::{
     MidtransSandbox, SandboxConfig as MidtransSandboxConfig,
 };
 use walletpay_wallet_adapter::midtrans::{Midtrans, MidtransConfig};
+use walletpay_wallet_adapter::promptpay::sandbox::{
+    BankSandbox, SandboxConfig as BankSandboxConfig,
+};
+use walletpay_wallet_adapter::promptpay::{PromptPay, PromptPayConfig};
 use walletpay_wallet_adapter::stripe::sandbox::{
     SandboxConfig as StripeSandboxConfig, StripeSandbox,
 };
@@ -136,6 +140,15 @@ pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
             "walletpay/midtrans",
             serde_json::json!({
                 "server_key": walletpay_wallet_adapter::midtrans::SANDBOX_SERVER_KEY,
+            })
+            .to_string(),
+        ),
+        (
+            "walletpay/promptpay",
+            serde_json::json!({
+                "biller_id": walletpay_wallet_adapter::promptpay::SANDBOX_BILLER_ID,
+                "api_key": walletpay_wallet_adapter::promptpay::SANDBOX_API_KEY,
+                "webhook_secret": walletpay_wallet_adapter::promptpay::SANDBOX_WEBHOOK_SECRET,
             })
             .to_string(),
         ),
@@ -294,6 +307,7 @@ pub struct LocalStack {
     pub stripe: StripeSandbox,
     pub adyen: AdyenSandbox,
     pub midtrans: MidtransSandbox,
+    pub bank: BankSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -395,12 +409,24 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let midtrans = MidtransSandbox::new(midtrans_sandbox);
     let mut midtrans_config = MidtransConfig::new(format!("{base_url}/sandbox/midtrans"));
     midtrans_config.timeout = opts.provider_timeout;
+    let mut bank_sandbox = BankSandboxConfig::new(
+        format!("{base_url}/sandbox/promptpay"),
+        format!("{base_url}/v1/webhooks/promptpay"),
+    );
+    bank_sandbox.slow_response = opts.sandbox_slow_response;
+    let bank = BankSandbox::new(bank_sandbox);
+    let mut promptpay_config = PromptPayConfig::new(format!("{base_url}/sandbox/promptpay"));
+    promptpay_config.timeout = opts.provider_timeout;
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
         .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())))
         .with(Arc::new(Adyen::new(adyen_config, ports.secrets.clone())))
         .with(Arc::new(Midtrans::new(
             midtrans_config,
+            ports.secrets.clone(),
+        )))
+        .with(Arc::new(PromptPay::new(
+            promptpay_config,
             ports.secrets.clone(),
         )));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -429,6 +455,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         .nest("/sandbox/stripe", stripe.router())
         .nest("/sandbox/adyen", adyen.router())
         .nest("/sandbox/midtrans", midtrans.router())
+        .nest("/sandbox/promptpay", bank.router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -466,6 +493,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         stripe,
         adyen,
         midtrans,
+        bank,
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),
