@@ -207,6 +207,16 @@ async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
 }
 
 async fn provider_errors_on_create(s: Stack) {
+    // Xendit alone (with another provider enabled, the payment would fail over to it).
+    let only_xendit = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {}", s.local.demo_key))
+        .body(json!({"wallet_providers": {"ID:dana": ["xendit"]}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(only_xendit.status(), 200);
     // 403 CHANNEL_NOT_ACTIVATED and 503 CHANNEL_UNAVAILABLE: declined, nothing charged.
     for (rupiah, code) in [
         (10100, "CHANNEL_NOT_ACTIVATED"),

@@ -602,6 +602,24 @@ pub async fn listing_shows_latest_versions(store: Arc<dyn Store>) {
     assert_eq!(second[0].0, ids[0]);
 }
 
+pub async fn health_counters_sum_shards_and_minutes(store: Arc<dyn Store>) {
+    use walletpay_ports::HealthCounts;
+    let key = format!("xendit#ID#dana#{}", rand_u128());
+    let c = |attempts, errors| HealthCounts { attempts, errors };
+    store.add_health(&key, 1000, 0, c(3, 1)).await.unwrap();
+    store.add_health(&key, 1000, 2, c(2, 2)).await.unwrap();
+    store.add_health(&key, 1000, 0, c(1, 0)).await.unwrap();
+    store.add_health(&key, 1003, 1, c(4, 0)).await.unwrap();
+    store.add_health(&key, 990, 1, c(9, 9)).await.unwrap();
+    assert_eq!(store.health_since(&key, 1000).await.unwrap(), c(10, 3));
+    assert_eq!(store.health_since(&key, 1001).await.unwrap(), c(4, 0));
+    assert_eq!(store.health_since(&key, 990).await.unwrap(), c(19, 12));
+    assert_eq!(
+        store.health_since("nobody#ID#dana", 0).await.unwrap(),
+        c(0, 0)
+    );
+}
+
 macro_rules! suite {
     ($module:ident, $make:expr) => {
         mod $module {
@@ -629,6 +647,7 @@ macro_rules! suite {
             case!(refunds_ride_on_payment_versions);
             case!(versions_and_feed);
             case!(listing_shows_latest_versions);
+            case!(health_counters_sum_shards_and_minutes);
         }
     };
 }

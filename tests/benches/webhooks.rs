@@ -58,6 +58,7 @@ fn app() -> App {
             ))),
         settings: Settings::default(),
         merchants: Default::default(),
+        health: Default::default(),
     }
 }
 

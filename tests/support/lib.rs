@@ -156,6 +156,7 @@ pub fn sample_payment(merchant: &MerchantId) -> Payment {
         expires_at: at.plus_seconds(900),
         late_success: false,
         refunds: Vec::new(),
+        route: Vec::new(),
         version: 1,
     }
 }

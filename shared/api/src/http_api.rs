@@ -103,6 +103,10 @@ async fn create_payment(
     )
 }
 
+async fn providers_health(State(app): State<App>, c: Caller) -> Response {
+    answer(walletpay_app::routing::health(&app, &c.merchant).await)
+}
+
 async fn list_wallets(State(app): State<App>, c: Caller, Query(q): Params) -> Response {
     answer(
         walletpay_app::wallets::list_wallets(
@@ -269,6 +273,7 @@ fn payment_routes() -> Router<App> {
         .route("/v1/events/{id}/redeliver", post(redeliver_event))
         .route("/v1/merchant", get(get_merchant).patch(update_merchant))
         .route("/v1/wallets", get(list_wallets))
+        .route("/v1/providers/health", get(providers_health))
         .route("/v1/merchant/webhook-secret", post(rotate_webhook_secret))
 }
 

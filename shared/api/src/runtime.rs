@@ -148,5 +148,6 @@ pub async fn app_from_env() -> Result<App, String> {
         adapters: adapters_from_env(secrets),
         settings: Settings::default(),
         merchants: Default::default(),
+        health: Default::default(),
     })
 }

@@ -22,21 +22,36 @@ impl Adapters {
         self.0.iter().find(|a| a.provider() == provider)
     }
 
-    /// The adapter to use for a wallet: `preferred` if it is configured here and takes the
-    /// wallet, else the first provider in the catalog's order that does.
+    /// The adapters that can take a wallet, in order: the shop's `enabled` providers (in
+    /// its order) if it named any, else the catalog's; only those configured here that take
+    /// the wallet.
+    pub fn candidates(
+        &self,
+        country: Country,
+        wallet: WalletId,
+        enabled: Option<&[Provider]>,
+    ) -> Vec<Arc<dyn WalletAdapter>> {
+        let Some(spec) = walletpay_domain::catalog::wallet_spec(country, wallet) else {
+            return Vec::new();
+        };
+        enabled
+            .unwrap_or(spec.providers)
+            .iter()
+            .filter(|p| spec.providers.contains(p))
+            .filter_map(|p| self.get(*p))
+            .filter(|a| a.supports(country, wallet))
+            .cloned()
+            .collect()
+    }
+
+    /// The first candidate.
     pub fn route(
         &self,
         country: Country,
         wallet: WalletId,
-        preferred: Option<Provider>,
-    ) -> Option<&Arc<dyn WalletAdapter>> {
-        let spec = walletpay_domain::catalog::wallet_spec(country, wallet)?;
-        preferred
-            .into_iter()
-            .chain(spec.providers.iter().copied())
-            .filter(|p| spec.providers.contains(p))
-            .filter_map(|p| self.get(p))
-            .find(|a| a.supports(country, wallet))
+        enabled: Option<&[Provider]>,
+    ) -> Option<Arc<dyn WalletAdapter>> {
+        self.candidates(country, wallet, enabled).into_iter().next()
     }
 }
 
@@ -62,6 +77,10 @@ pub struct Settings {
     /// Waits between a notification's delivery attempts; after the last, the dead-letter
     /// queue. The default spans 45 hours.
     pub notification_delays: Vec<Duration>,
+    /// How often a process writes the health counts it gathered (see `routing`).
+    pub health_flush: Duration,
+    /// How long a process trusts the health sums it read.
+    pub health_cache: Duration,
     /// `GET /v1/events` shows events this much after they happened (see `list_events`).
     pub feed_settle: Duration,
     /// Whether merchant webhook URLs may be plain http or point at private addresses (the
@@ -88,6 +107,8 @@ impl Default for Settings {
                 .map(Duration::from_secs)
                 .to_vec(),
             feed_settle: Duration::from_secs(10),
+            health_flush: Duration::from_secs(5),
+            health_cache: Duration::from_secs(10),
             allow_insecure_webhook_urls: false,
         }
     }
@@ -114,6 +135,8 @@ pub struct App {
     pub settings: Settings,
     /// Merchants' settings as recently read (see `merchant::cached`).
     pub merchants: MerchantCache,
+    /// Providers' health as this process counted and read it (see `routing`).
+    pub health: Arc<crate::routing::HealthBook>,
 }
 
 /// How long a process trusts a merchant's settings it read: a change made elsewhere (another

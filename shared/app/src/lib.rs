@@ -10,6 +10,7 @@ pub mod merchant;
 pub mod notifications;
 pub mod payments;
 pub mod refunds;
+pub mod routing;
 pub mod status;
 mod transition;
 pub mod view;

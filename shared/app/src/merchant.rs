@@ -109,8 +109,8 @@ fn check_url(app: &App, url: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// One `wallet_providers` entry: `"<country>:<wallet>": "<provider>"` (null removes it). The
-/// provider must be one the catalog lists for that wallet.
+/// One `wallet_providers` entry: `"<country>:<wallet>": "<provider>"` or a list of them in
+/// order of priority (null removes it). Each must be one the catalog lists for that wallet.
 fn set_wallet_provider(m: &mut Merchant, key: &str, provider: &Value) -> Result<(), ApiError> {
     let bad = |msg: String| {
         ApiError::new(400, "invalid_field", msg).field(format!("wallet_providers.{key}"))
@@ -129,24 +129,44 @@ fn set_wallet_provider(m: &mut Merchant, key: &str, provider: &Value) -> Result<
         Value::Null => {
             m.wallet_providers.remove(&canonical);
         }
-        Value::String(p) => {
-            let p = Provider::parse(p)
-                .filter(|p| spec.providers.contains(p))
-                .ok_or_else(|| {
-                    bad(format!(
-                        "{} in {} is served by: {}.",
-                        spec.wallet,
-                        spec.country,
-                        spec.providers
-                            .iter()
-                            .map(|p| p.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-            m.wallet_providers.insert(canonical, p);
+        Value::String(_) | Value::Array(_) => {
+            let names: Vec<&Value> = match provider {
+                Value::Array(list) => list.iter().collect(),
+                one => vec![one],
+            };
+            let served = || {
+                bad(format!(
+                    "{} in {} is served by: {}.",
+                    spec.wallet,
+                    spec.country,
+                    spec.providers
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            };
+            let mut chosen: Vec<Provider> = Vec::new();
+            for name in names {
+                let p = name
+                    .as_str()
+                    .and_then(Provider::parse)
+                    .filter(|p| spec.providers.contains(p))
+                    .ok_or_else(served)?;
+                if !chosen.contains(&p) {
+                    chosen.push(p);
+                }
+            }
+            if chosen.is_empty() {
+                return Err(served());
+            }
+            m.wallet_providers.insert(canonical, chosen);
         }
-        _ => return Err(bad("a provider name or null".into())),
+        _ => {
+            return Err(bad(
+                "a provider name, a list of them in order of priority, or null".into(),
+            ))
+        }
     }
     Ok(())
 }

@@ -313,21 +313,19 @@ pub async fn create_payment(
         ));
     }
     let (new, value) = parse_new_payment(body)?;
-    let preferred = crate::merchant::cached(app, merchant).await?.and_then(|m| {
+    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
         m.wallet_providers
             .get(&format!("{}:{}", new.country, new.wallet))
-            .copied()
+            .cloned()
     });
-    let adapter = app
-        .adapters
-        .route(new.country, new.wallet, preferred)
-        .ok_or_else(|| {
-            unprocessable(
-                "wallet_unavailable",
-                "wallet",
-                format!("{} is not available for this shop yet.", new.wallet),
-            )
-        })?;
+    let plan = crate::routing::plan(app, enabled.as_deref(), new.country, new.wallet).await;
+    let Some((adapter, first_reason)) = plan.first().cloned() else {
+        return Err(unprocessable(
+            "wallet_unavailable",
+            "wallet",
+            format!("{} is not available for this shop yet.", new.wallet),
+        ));
+    };
 
     let scoped_key = format!("payments:{key}");
     let now = app.clock.now();
@@ -381,6 +379,10 @@ pub async fn create_payment(
         expires_at: now.plus_millis(ms(app.settings.payment_ttl)),
         late_success: false,
         refunds: Vec::new(),
+        route: vec![walletpay_domain::RouteStep {
+            provider: adapter.provider(),
+            reason: first_reason,
+        }],
         version: 1,
     };
     let created = HistoryEntry {
@@ -410,7 +412,33 @@ pub async fn create_payment(
         return Err(e.into());
     }
 
-    let outcome = adapter.create_charge(&charge_request(&payment)).await;
+    // Offer the payment to the planned providers in turn, as long as each refuses before
+    // anything can have been charged (see `routing`).
+    let mut payment = payment;
+    let mut next = plan.iter().skip(1);
+    let mut adapter = adapter;
+    let outcome = loop {
+        let outcome = adapter.create_charge(&charge_request(&payment)).await;
+        crate::routing::record(
+            app,
+            adapter.provider(),
+            payment.country,
+            payment.wallet,
+            crate::routing::provider_side(&outcome.as_ref().map(|_| ())),
+        )
+        .await;
+        match (&outcome, next.next()) {
+            (Err(e), Some((following, why))) if crate::routing::may_fail_over(e) => {
+                tracing::warn!(payment = %payment_id, provider = %adapter.provider(), error = %e, next = %following.provider(), "failing over");
+                let reason = format!("{why}; {} refused: {e}", adapter.provider());
+                payment = crate::routing::reroute(app, payment, following.provider(), reason)
+                    .await
+                    .map_err(transition_error)?;
+                adapter = following.clone();
+            }
+            _ => break outcome,
+        }
+    };
     let mut events: Vec<(PaymentEvent, Option<String>)> = Vec::new();
     match outcome {
         Ok(created) => {

@@ -59,6 +59,8 @@ pub struct PaymentView<'a> {
     pub merchant_reference: &'a str,
     pub description: Option<&'a str>,
     pub late_success: bool,
+    /// The providers offered the payment, in order, with why.
+    pub route: &'a [walletpay_domain::RouteStep],
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: Timestamp,
@@ -98,6 +100,7 @@ impl<'a> PaymentView<'a> {
             merchant_reference: &p.merchant_reference,
             description: p.description.as_deref(),
             late_success: p.late_success,
+            route: &p.route,
             created_at: p.created_at,
             updated_at: p.updated_at,
             expires_at: p.expires_at,

@@ -60,8 +60,10 @@ pub async fn list_wallets(
     let data: Vec<Value> = catalog::wallets_in(country)
         .filter(|s| amount.is_none_or(|a| (s.min_minor..=s.max_minor).contains(&a)))
         .filter_map(|s| {
-            let preferred = choices.get(&format!("{}:{}", s.country, s.wallet)).copied();
-            let adapter = app.adapters.route(s.country, s.wallet, preferred)?;
+            let enabled = choices.get(&format!("{}:{}", s.country, s.wallet));
+            let adapter = app
+                .adapters
+                .route(s.country, s.wallet, enabled.map(Vec::as_slice))?;
             Some(json!({
                 "object": "wallet",
                 "wallet": s.wallet.as_str(),

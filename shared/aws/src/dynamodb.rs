@@ -37,9 +37,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
 use walletpay_ports::{
-    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion,
-    StoreError,
+    feed_key, listing_key, ApiKeyRecord, Begin, HealthCounts, HealthStore, HistoryEntry,
+    IdempotencyRecord, IdempotencyState, IdempotencyStore, Merchant, MerchantStore, PaymentQuery,
+    PaymentStore, PaymentVersion, StoreError,
 };
 
 type Item = HashMap<String, AttributeValue>;
@@ -875,5 +875,66 @@ impl PaymentStore for DynamoDbStore {
                 _ => return Ok(out),
             }
         }
+    }
+}
+
+#[async_trait]
+impl HealthStore for DynamoDbStore {
+    /// `pk = HEALTH#<key>`, `sk = <minute:012>#<shard>`: `ADD attempts, errors`, kept two
+    /// hours (TTL).
+    async fn add_health(
+        &self,
+        key: &str,
+        minute: i64,
+        shard: u32,
+        add: HealthCounts,
+    ) -> Result<(), StoreError> {
+        metered!(
+            self,
+            write,
+            "add_health",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("HEALTH#{key}")))
+                .key("sk", s(format!("{minute:012}#{shard}")))
+                .update_expression("ADD attempts :a, errors :e SET #ttl = :ttl")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":a", AttributeValue::N(add.attempts.to_string()))
+                .expression_attribute_values(":e", AttributeValue::N(add.errors.to_string()))
+                .expression_attribute_values(
+                    ":ttl",
+                    AttributeValue::N((minute * 60 + 7200).to_string())
+                )
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn health_since(&self, key: &str, since_minute: i64) -> Result<HealthCounts, StoreError> {
+        let page = metered!(
+            self,
+            read,
+            "health_since",
+            self.client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :since")
+                .expression_attribute_values(":pk", s(format!("HEALTH#{key}")))
+                .expression_attribute_values(":since", s(format!("{since_minute:012}")))
+        )
+        .map_err(backend)?;
+        let n = |item: &Item, k: &str| match item.get(k) {
+            Some(AttributeValue::N(v)) => v.parse::<u64>().unwrap_or(0),
+            _ => 0,
+        };
+        Ok(page
+            .items
+            .unwrap_or_default()
+            .iter()
+            .fold(HealthCounts::default(), |a, item| HealthCounts {
+                attempts: a.attempts + n(item, "attempts"),
+                errors: a.errors + n(item, "errors"),
+            }))
     }
 }

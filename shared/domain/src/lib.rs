@@ -21,7 +21,7 @@ pub use messages::{failure_message, Lang};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{
     Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,
-    RefundRefusal, RefundState, StaleReason,
+    RefundRefusal, RefundState, RouteStep, StaleReason,
 };
 pub use refund::{Refund, RefundId, RefundReason, RefundStatus};
 pub use time::Timestamp;

@@ -151,6 +151,13 @@ pub enum RefundState {
     Failed,
 }
 
+/// One provider a payment was offered to, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteStep {
+    pub provider: Provider,
+    pub reason: String,
+}
+
 /// One refund of a payment, kept in the payment itself: a refund is part of the payment it
 /// refunds, so every refund change is one conditional write of the payment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +202,10 @@ pub struct Payment {
     /// The payment's refunds, oldest first.
     #[serde(default)]
     pub refunds: Vec<RefundLine>,
+    /// The providers the payment was offered to, in order, and why each was chosen; the
+    /// last is `provider`.
+    #[serde(default)]
+    pub route: Vec<RouteStep>,
     /// Bumped by every write; every update is conditional on the version it read.
     pub version: u64,
 }
@@ -502,6 +513,7 @@ mod tests {
             expires_at: Timestamp(900_000),
             late_success: false,
             refunds: Vec::new(),
+            route: Vec::new(),
             version: 1,
         }
     }

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
 use walletpay_ports::{
-    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion,
-    StoreError,
+    feed_key, listing_key, ApiKeyRecord, Begin, HealthCounts, HealthStore, HistoryEntry,
+    IdempotencyRecord, IdempotencyState, IdempotencyStore, Merchant, MerchantStore, PaymentQuery,
+    PaymentStore, PaymentVersion, StoreError,
 };
 
 fn idem_key(merchant: &MerchantId, key: &str) -> String {
@@ -22,6 +22,9 @@ struct State {
     idempotency: BTreeMap<String, IdempotencyRecord>,
     /// Every version of every payment, oldest first.
     payments: BTreeMap<PaymentId, Vec<PaymentVersion>>,
+    /// Health counters by (key, minute); the shards of a minute are one here.
+    #[serde(default)]
+    health: BTreeMap<String, BTreeMap<i64, HealthCounts>>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites
@@ -327,5 +330,43 @@ fn version(payment: &Payment, entry: &HistoryEntry) -> PaymentVersion {
     PaymentVersion {
         payment: payment.clone(),
         entry: entry.clone(),
+    }
+}
+
+#[async_trait]
+impl HealthStore for EmbeddedStore {
+    async fn add_health(
+        &self,
+        key: &str,
+        minute: i64,
+        _shard: u32,
+        add: HealthCounts,
+    ) -> Result<(), StoreError> {
+        self.write(|s| {
+            let c = s
+                .health
+                .entry(key.to_string())
+                .or_default()
+                .entry(minute)
+                .or_default();
+            c.attempts += add.attempts;
+            c.errors += add.errors;
+            Ok(())
+        })
+    }
+
+    async fn health_since(&self, key: &str, since_minute: i64) -> Result<HealthCounts, StoreError> {
+        Ok(self.read(|s| {
+            s.health
+                .get(key)
+                .map(|m| {
+                    m.range(since_minute..)
+                        .fold(HealthCounts::default(), |a, (_, c)| HealthCounts {
+                            attempts: a.attempts + c.attempts,
+                            errors: a.errors + c.errors,
+                        })
+                })
+                .unwrap_or_default()
+        }))
     }
 }

@@ -446,6 +446,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
             ..opts.settings.clone()
         },
         merchants: Default::default(),
+        health: Default::default(),
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;

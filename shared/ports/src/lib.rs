@@ -11,9 +11,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
-    feed_key, listing_key, ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState,
-    IdempotencyStore, Merchant, MerchantStore, PaymentQuery, PaymentStore, PaymentVersion, Store,
-    StoreError,
+    feed_key, listing_key, ApiKeyRecord, Begin, HealthCounts, HealthStore, HistoryEntry,
+    IdempotencyRecord, IdempotencyState, IdempotencyStore, Merchant, MerchantStore, PaymentQuery,
+    PaymentStore, PaymentVersion, Store, StoreError,
 };
 
 pub mod webhooks {

@@ -36,10 +36,11 @@ pub struct Merchant {
     /// Refund automatically a success that arrives after the payment expired or was canceled.
     #[serde(default)]
     pub refund_late_successes: bool,
-    /// Where several providers serve a wallet: the one this shop uses, by `<country>:<wallet>`
-    /// (`"ID:dana": "adyen"`). Wallets not named go to the first provider the catalog lists.
+    /// Where several providers serve a wallet: the ones this shop enabled, in its order of
+    /// priority, by `<country>:<wallet>` (`"ID:dana": ["adyen", "xendit"]`). Wallets not
+    /// named use every provider the catalog lists, in its order.
     #[serde(default)]
-    pub wallet_providers: std::collections::BTreeMap<String, walletpay_domain::Provider>,
+    pub wallet_providers: std::collections::BTreeMap<String, Vec<walletpay_domain::Provider>>,
 }
 
 impl Merchant {
@@ -256,6 +257,30 @@ pub trait PaymentStore: Send + Sync {
     ) -> Result<(Vec<Payment>, Option<String>), StoreError>;
 }
 
+/// Attempts and provider-side errors of one provider for one wallet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCounts {
+    pub attempts: u64,
+    pub errors: u64,
+}
+
+/// Providers' health as sharded per-minute counters: writers add to one shard of the
+/// current minute, readers sum the shards of the last minutes.
+#[async_trait]
+pub trait HealthStore: Send + Sync {
+    /// Adds to the counters of `key` (`<provider>#<country>#<wallet>`) for `minute` (unix
+    /// minutes), in `shard`.
+    async fn add_health(
+        &self,
+        key: &str,
+        minute: i64,
+        shard: u32,
+        add: HealthCounts,
+    ) -> Result<(), StoreError>;
+    /// The sums of `key`'s counters from `since_minute` on.
+    async fn health_since(&self, key: &str, since_minute: i64) -> Result<HealthCounts, StoreError>;
+}
+
 /// Everything the use cases keep.
-pub trait Store: MerchantStore + IdempotencyStore + PaymentStore {}
-impl<T: MerchantStore + IdempotencyStore + PaymentStore> Store for T {}
+pub trait Store: MerchantStore + IdempotencyStore + PaymentStore + HealthStore {}
+impl<T: MerchantStore + IdempotencyStore + PaymentStore + HealthStore> Store for T {}
