@@ -104,6 +104,15 @@ const PROVIDERS: &[ProviderCase] = &[
         status_query: true,
     },
     ProviderCase {
+        name: "dana",
+        wallets: &[("ID", "dana")],
+        unavailable: None,
+        outcomes: &ALL_FAILURES,
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+        status_query: true,
+    },
+    ProviderCase {
         name: "promptpay",
         wallets: &[("TH", "promptpay")],
         unavailable: None,
@@ -524,6 +533,11 @@ fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<St
             .midtrans
             .order(payment_id)
             .map(|_| payment_id.to_string()),
+        "dana" => s
+            .local
+            .dana
+            .reference_for(payment_id)
+            .map(|r| format!("{payment_id}:{r}")),
         "promptpay" => {
             let id = walletpay_domain::PaymentId::parse(payment_id).unwrap();
             let (r1, r2) = walletpay_wallet_adapter::promptpay::references(&id);
@@ -540,7 +554,7 @@ fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
         "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
         "adyen" => usize::from(s.local.adyen.payment_for(payment_id).is_some()),
         "midtrans" => usize::from(s.local.midtrans.order(payment_id).is_some()),
-        "promptpay" => usize::from(sandbox_reference(s, p, payment_id).is_some()),
+        "promptpay" | "dana" => usize::from(sandbox_reference(s, p, payment_id).is_some()),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -563,6 +577,7 @@ async fn post_webhook(
 /// Webhooks as each provider would send them, signed right or wrong.
 mod webhooks {
     use super::*;
+    use walletpay_wallet_adapter::dana;
     use walletpay_wallet_adapter::stripe;
     use walletpay_wallet_adapter::xendit;
 
@@ -658,6 +673,30 @@ mod webhooks {
         )
     }
 
+    /// DANA's finish notification that the payment succeeded, signed with `key` at `t`.
+    fn dana_signed(key: &str, t: i64, payment: &Value) -> Webhook {
+        let reference = payment["provider_reference"].as_str().unwrap();
+        let (ours, theirs) = reference.split_once(':').unwrap();
+        let body = json!({
+            "originalPartnerReferenceNo": ours, "originalReferenceNo": theirs,
+            "merchantId": dana::SANDBOX_MERCHANT_ID,
+            "amount": {"value": format!("{}.00", payment["amount"].as_i64().unwrap() / 100), "currency": "IDR"},
+            "latestTransactionStatus": "00", "transactionStatusDesc": "Success"
+        })
+        .to_string();
+        let ts = dana::snap::timestamp(walletpay_domain::Timestamp(t * 1000));
+        let data = dana::snap::string_to_sign("POST", dana::NOTIFY_PATH, body.as_bytes(), &ts);
+        let sig = dana::snap::sign(&dana::snap::private_key(key).unwrap(), &data);
+        (
+            vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-timestamp".into(), ts),
+                ("x-signature".into(), sig),
+            ],
+            body,
+        )
+    }
+
     /// The acquiring bank's callback that the bill for the payment was paid, signed at `t`.
     fn bank_signed(secret: &str, t: i64, payment: &Value) -> Webhook {
         let id = walletpay_domain::PaymentId::parse(payment["id"].as_str().unwrap()).unwrap();
@@ -689,6 +728,8 @@ mod webhooks {
             "adyen" => adyen_signed(&"AB".repeat(32), payment),
             "midtrans" => midtrans_signed("SB-Mid-server-forged", payment),
             "promptpay" => bank_signed("bank_whsec_forged", now, payment),
+            // Signed with our own key instead of DANA's.
+            "dana" => dana_signed(dana::SANDBOX_MERCHANT_PRIVATE_KEY, now, payment),
             other => panic!("no forger for {other}"),
         }
     }
@@ -726,6 +767,10 @@ mod webhooks {
                     payment,
                 ),
                 false,
+            ),
+            "dana" => (
+                dana_signed(dana::SANDBOX_DANA_PRIVATE_KEY, then, payment),
+                true,
             ),
             "promptpay" => (
                 bank_signed(

@@ -66,6 +66,21 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
         .with(Arc::new(Stripe::new(stripe, secrets.clone())))
         .with(Arc::new(Adyen::new(adyen, secrets.clone())))
         .with(Arc::new(Midtrans::new(midtrans, secrets.clone())));
+    // DANA direct needs a DANA merchant account: only when one is configured.
+    let dana_url = env_or("DANA_BASE_URL", "");
+    let adapters = if dana_url.is_empty() {
+        adapters
+    } else {
+        let mut dana = walletpay_wallet_adapter::dana::DanaConfig::new(
+            dana_url,
+            env_or("DANA_NOTIFY_URL", ""),
+        );
+        dana.secret_name = env_or("DANA_SECRET_NAME", "walletpay/dana");
+        adapters.with(Arc::new(walletpay_wallet_adapter::dana::Dana::new(
+            dana,
+            secrets.clone(),
+        )))
+    };
     // PromptPay direct needs the merchant's acquiring bank: only when one is configured.
     if promptpay_url.is_empty() {
         return adapters;

@@ -18,6 +18,8 @@ use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{Clock, Queue, QueueReceiver, Secrets, StaticSecrets, Store, SystemClock};
 use walletpay_wallet_adapter::adyen::sandbox::{AdyenSandbox, SandboxConfig as AdyenSandboxConfig};
 use walletpay_wallet_adapter::adyen::{Adyen, AdyenConfig, CHECKOUT_API_VERSION};
+use walletpay_wallet_adapter::dana::sandbox::{DanaSandbox, SandboxConfig as DanaSandboxConfig};
+use walletpay_wallet_adapter::dana::{Dana, DanaConfig};
 use walletpay_wallet_adapter::midtrans::sandbox::{
     MidtransSandbox, SandboxConfig as MidtransSandboxConfig,
 };
@@ -149,6 +151,18 @@ pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
                 "biller_id": walletpay_wallet_adapter::promptpay::SANDBOX_BILLER_ID,
                 "api_key": walletpay_wallet_adapter::promptpay::SANDBOX_API_KEY,
                 "webhook_secret": walletpay_wallet_adapter::promptpay::SANDBOX_WEBHOOK_SECRET,
+            })
+            .to_string(),
+        ),
+        (
+            "walletpay/dana",
+            serde_json::json!({
+                "partner_id": walletpay_wallet_adapter::dana::SANDBOX_PARTNER_ID,
+                "merchant_id": walletpay_wallet_adapter::dana::SANDBOX_MERCHANT_ID,
+                "channel_id": walletpay_wallet_adapter::dana::SANDBOX_CHANNEL_ID,
+                "private_key": walletpay_wallet_adapter::dana::SANDBOX_MERCHANT_PRIVATE_KEY,
+                "dana_public_key": walletpay_wallet_adapter::dana::SANDBOX_DANA_PUBLIC_KEY,
+                "client_secret": walletpay_wallet_adapter::dana::SANDBOX_CLIENT_SECRET,
             })
             .to_string(),
         ),
@@ -308,6 +322,7 @@ pub struct LocalStack {
     pub adyen: AdyenSandbox,
     pub midtrans: MidtransSandbox,
     pub bank: BankSandbox,
+    pub dana: DanaSandbox,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -417,6 +432,14 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let bank = BankSandbox::new(bank_sandbox);
     let mut promptpay_config = PromptPayConfig::new(format!("{base_url}/sandbox/promptpay"));
     promptpay_config.timeout = opts.provider_timeout;
+    let mut dana_sandbox = DanaSandboxConfig::new(format!("{base_url}/sandbox/dana"));
+    dana_sandbox.slow_response = opts.sandbox_slow_response;
+    let dana = DanaSandbox::new(dana_sandbox);
+    let mut dana_config = DanaConfig::new(
+        format!("{base_url}/sandbox/dana"),
+        format!("{base_url}{}", walletpay_wallet_adapter::dana::NOTIFY_PATH),
+    );
+    dana_config.timeout = opts.provider_timeout;
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
         .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())))
@@ -428,7 +451,8 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         .with(Arc::new(PromptPay::new(
             promptpay_config,
             ports.secrets.clone(),
-        )));
+        )))
+        .with(Arc::new(Dana::new(dana_config, ports.secrets.clone())));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
@@ -457,6 +481,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         .nest("/sandbox/adyen", adyen.router())
         .nest("/sandbox/midtrans", midtrans.router())
         .nest("/sandbox/promptpay", bank.router())
+        .nest("/sandbox/dana", dana.router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -495,6 +520,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         adyen,
         midtrans,
         bank,
+        dana,
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),

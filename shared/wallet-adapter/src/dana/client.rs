@@ -1,0 +1,526 @@
+use super::snap;
+use super::wire::{Amount, Answer, CreateOrder, Notify, RefundOrder, StatusQuery, UrlParam};
+use super::NOTIFY_PATH;
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use walletpay_domain::{
+    Country, Currency, Failure, FailureCode, Money, NextAction, PaymentId, Provider, Timestamp,
+    WalletId,
+};
+use walletpay_ports::{Clock, Secrets, SystemClock};
+
+/// The JSON held in the Secrets port under [`DanaConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct DanaCredentials {
+    /// `X-PARTNER-ID` (the client id).
+    pub partner_id: String,
+    pub merchant_id: String,
+    pub channel_id: String,
+    /// Our private key, PKCS#8 PEM.
+    pub private_key: String,
+    /// DANA's public key, PEM.
+    pub dana_public_key: String,
+    /// DANA's previous key, accepted on notifications during a rotation.
+    #[serde(default)]
+    pub previous_dana_public_key: Option<String>,
+    /// For symmetric signatures.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DanaConfig {
+    /// DANA's SNAP API (`https://api.saas.dana.id` in production, DANA's sandbox host for
+    /// tests); ours locally.
+    pub base_url: String,
+    pub secret_name: String,
+    pub timeout: Duration,
+    /// Where DANA's notifications reach us, as a full URL (its path is what DANA signs).
+    pub notify_url: String,
+}
+
+impl DanaConfig {
+    pub fn new(base_url: impl Into<String>, notify_url: impl Into<String>) -> Self {
+        DanaConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/dana".into(),
+            timeout: Duration::from_secs(10),
+            notify_url: notify_url.into(),
+        }
+    }
+}
+
+pub struct Dana {
+    http: reqwest::Client,
+    config: DanaConfig,
+    secrets: Arc<dyn Secrets>,
+    clock: Arc<dyn Clock>,
+    /// The B2B access token and until when it is good.
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+const CREATE: &str = "/payment-gateway/v1.0/debit/payment-host-to-host.htm";
+const STATUS: &str = "/payment-gateway/v1.0/debit/status.htm";
+const REFUND: &str = "/payment-gateway/v1.0/debit/refund.htm";
+const TOKEN: &str = "/v1.0/access-token/b2b.htm";
+
+/// How far a notification's `X-TIMESTAMP` may be from our clock.
+const NOTIFY_TOLERANCE_SECONDS: i64 = 300;
+
+fn idr(m: Money) -> Amount {
+    Amount {
+        value: m.decimal_string(2),
+        currency: m.currency.code().to_string(),
+    }
+}
+
+/// A `transactionStatusDesc` of a failed payment in our taxonomy (DANA writes it as text).
+fn failure_from_desc(desc: &str) -> Failure {
+    let d = desc.to_ascii_lowercase();
+    let code = if d.contains("balance") || d.contains("insufficient") {
+        FailureCode::InsufficientBalance
+    } else if d.contains("cancel") {
+        FailureCode::UserDeclined
+    } else if d.contains("expire") {
+        FailureCode::AuthorizationTimeout
+    } else if d.contains("risk") || d.contains("fraud") {
+        FailureCode::RiskRejected
+    } else if d.contains("limit") {
+        FailureCode::LimitReached
+    } else if d.contains("account") || d.contains("frozen") {
+        FailureCode::InvalidAccount
+    } else if d.contains("timeout") {
+        FailureCode::ProviderTimeout
+    } else {
+        FailureCode::Unknown
+    };
+    Failure::new(code, Some(desc.to_string()))
+}
+
+/// A `latestTransactionStatus` in our terms.
+pub fn transaction_status(code: &str, desc: Option<&str>) -> Result<ProviderStatus, AdapterError> {
+    Ok(match code {
+        "00" | "04" => ProviderStatus::Succeeded,
+        "01" | "02" | "03" => ProviderStatus::Pending,
+        "05" => ProviderStatus::Failed {
+            failure: failure_from_desc(desc.unwrap_or("cancelled")),
+        },
+        "06" => ProviderStatus::Failed {
+            failure: failure_from_desc(desc.unwrap_or("failed")),
+        },
+        "07" => return Err(AdapterError::NotFound),
+        other => {
+            return Err(AdapterError::Unknown(format!(
+                "unknown DANA transaction status {other}"
+            )))
+        }
+    })
+}
+
+impl Dana {
+    pub fn new(config: DanaConfig, secrets: Arc<dyn Secrets>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .expect("HTTP client");
+        Dana {
+            http,
+            config,
+            secrets,
+            clock: Arc::new(SystemClock),
+            token: Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> Result<DanaCredentials, String> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    ) -> Result<(u16, Answer), AdapterError> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.config.base_url))
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = match req.body(body).send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("CONNECTION_REFUSED".into()),
+                )))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("DANA call failed: {e}"))),
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("DANA answer cut short: {e}")))?;
+        match serde_json::from_slice::<Answer>(&bytes) {
+            Ok(a) => Ok((status, a)),
+            Err(_) if status >= 500 => {
+                Err(AdapterError::Unknown(format!("DANA answered {status}")))
+            }
+            Err(e) => Err(AdapterError::Unknown(format!(
+                "unreadable DANA answer ({status}): {e}"
+            ))),
+        }
+    }
+
+    /// The B2B access token, fetched again shortly before it runs out.
+    async fn access_token(&self, creds: &DanaCredentials) -> Result<String, AdapterError> {
+        if let Some((t, until)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            if Instant::now() < until {
+                return Ok(t);
+            }
+        }
+        let key = snap::private_key(&creds.private_key)
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let ts = snap::timestamp(self.clock.now());
+        let sig = snap::sign(&key, &format!("{}|{ts}", creds.partner_id));
+        let body = serde_json::to_vec(&serde_json::json!({"grantType": "client_credentials"}))
+            .expect("serialises");
+        let (status, a) = self
+            .send(
+                TOKEN,
+                vec![
+                    ("x-timestamp", ts),
+                    ("x-client-key", creds.partner_id.clone()),
+                    ("x-signature", sig),
+                ],
+                body,
+            )
+            .await?;
+        let token = match (status, a.access_token) {
+            (200, Some(t)) if a.response_code == "2007300" => t,
+            _ => {
+                return Err(AdapterError::Config(format!(
+                    "DANA refused the access token: {} {}",
+                    a.response_code, a.response_message
+                )))
+            }
+        };
+        let secs: u64 = a.expires_in.and_then(|e| e.parse().ok()).unwrap_or(900);
+        let until = Instant::now() + Duration::from_secs(secs.saturating_sub(60).max(1));
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some((token.clone(), until));
+        Ok(token)
+    }
+
+    /// POSTs a signed SNAP request.
+    async fn call<B: serde::Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(DanaCredentials, u16, Answer), AdapterError> {
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let token = self.access_token(&creds).await?;
+        let key = snap::private_key(&creds.private_key)
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let body = serde_json::to_vec(body).expect("serialises");
+        let ts = snap::timestamp(self.clock.now());
+        let sig = snap::sign(&key, &snap::string_to_sign("POST", path, &body, &ts));
+        // Unique per day: the time and a random part (a fresh std hasher's keys are random).
+        let external_id: String = {
+            use std::hash::{BuildHasher, Hasher};
+            let n = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            format!(
+                "{}{:016}",
+                self.clock.now().millis(),
+                n % 10_000_000_000_000_000
+            )
+        };
+        let (status, a) = self
+            .send(
+                path,
+                vec![
+                    ("authorization", format!("Bearer {token}")),
+                    ("x-timestamp", ts),
+                    ("x-signature", sig),
+                    ("x-partner-id", creds.partner_id.clone()),
+                    ("x-external-id", external_id),
+                    ("channel-id", creds.channel_id.clone()),
+                ],
+                body,
+            )
+            .await?;
+        if status == 401 {
+            // Our token may have been revoked: fetch a new one next time.
+            *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok((creds, status, a))
+    }
+}
+
+/// The reference we keep for a DANA order: ours and DANA's (`<partnerReferenceNo>:<referenceNo>`),
+/// since SNAP's status inquiry names the order by both.
+fn provider_reference(partner_reference: &str, reference: &str) -> String {
+    format!("{partner_reference}:{reference}")
+}
+
+fn split(provider_reference: &str) -> Result<(&str, &str), AdapterError> {
+    provider_reference
+        .split_once(':')
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or(AdapterError::NotFound)
+}
+
+/// The case part of a `responseCode` (`4035402` -> `02`), and its HTTP part.
+fn parts(code: &str) -> (u16, &str) {
+    (
+        code.get(..3).and_then(|h| h.parse().ok()).unwrap_or(0),
+        code.get(5..).unwrap_or(""),
+    )
+}
+
+/// An error answer in our terms: what may have been done is unknown, what was refused is a
+/// decline or unsupported.
+fn refused(status: u16, a: &Answer) -> AdapterError {
+    let (http, case) = parts(&a.response_code);
+    let why = format!("DANA {}: {}", a.response_code, a.response_message);
+    match (http.max(status), case) {
+        (s, _) if s >= 500 || s == 429 => AdapterError::Unknown(why),
+        (401, _) => AdapterError::Config(why),
+        // 4045418: another request with this partnerReferenceNo exists.
+        (404, "18") => AdapterError::Unknown(why),
+        (404, _) => AdapterError::NotFound,
+        (403, "02") => AdapterError::Declined(Failure::new(
+            FailureCode::LimitReached,
+            Some(a.response_code.clone()),
+        )),
+        (403, "14") => AdapterError::Declined(Failure::new(
+            FailureCode::InsufficientBalance,
+            Some(a.response_code.clone()),
+        )),
+        (403, "05") => AdapterError::Declined(Failure::new(
+            FailureCode::RiskRejected,
+            Some(a.response_code.clone()),
+        )),
+        _ => AdapterError::Unsupported(why),
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for Dana {
+    fn provider(&self) -> Provider {
+        Provider::Dana
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        country == Country::ID && wallet == WalletId::Dana
+    }
+
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        if !self.supports(req.country, req.wallet) || req.amount.currency != Currency::IDR {
+            return Err(AdapterError::Unsupported(format!(
+                "{} in {} at DANA",
+                req.wallet, req.country
+            )));
+        }
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let mut url_params = vec![UrlParam {
+            url: self.config.notify_url.clone(),
+            kind: "NOTIFICATION".into(),
+            is_deeplink: "N".into(),
+        }];
+        if let Some(r) = req.return_url {
+            url_params.push(UrlParam {
+                url: r.into(),
+                kind: "PAY_RETURN".into(),
+                is_deeplink: "N".into(),
+            });
+        }
+        let order = CreateOrder {
+            partner_reference_no: req.payment_id.to_string(),
+            merchant_id: creds.merchant_id,
+            amount: idr(req.amount),
+            valid_up_to: snap::timestamp(req.expires_at),
+            url_params,
+        };
+        let (_, status, a) = self.call(CREATE, &order).await?;
+        if a.response_code != "2005400" {
+            return Err(refused(status, &a));
+        }
+        let reference = a
+            .reference_no
+            .ok_or_else(|| AdapterError::Unknown("DANA answered without a referenceNo".into()))?;
+        Ok(ChargeCreated {
+            provider_reference: provider_reference(req.payment_id.as_str(), &reference),
+            status: ProviderStatus::Pending,
+            next_action: a.web_redirect_url.map(|url| NextAction::Redirect { url }),
+        })
+    }
+
+    /// The same order again: DANA answers a repeated `partnerReferenceNo` with identical data
+    /// with the first success.
+    async fn recover_charge(
+        &self,
+        req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        match self.create_charge(req).await {
+            Ok(c) => Ok(Some(c)),
+            Err(AdapterError::Declined(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        let (ours, theirs) = split(provider_reference)?;
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let query = StatusQuery {
+            original_partner_reference_no: ours.to_string(),
+            original_reference_no: Some(theirs.to_string()),
+            merchant_id: creds.merchant_id,
+            service_code: "54".into(),
+        };
+        let (_, status, a) = self.call(STATUS, &query).await?;
+        if a.response_code != "2005500" {
+            return Err(refused(status, &a));
+        }
+        transaction_status(
+            a.latest_transaction_status.as_deref().unwrap_or(""),
+            a.transaction_status_desc.as_deref(),
+        )
+    }
+
+    /// Refund with our refund id as `partnerRefundNo` (DANA's key for refunds).
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        let (_, theirs) = split(req.charge_reference)?;
+        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let order = RefundOrder {
+            original_partner_reference_no: req.payment_id.to_string(),
+            original_reference_no: Some(theirs.to_string()),
+            partner_refund_no: req.refund_id.to_string(),
+            merchant_id: creds.merchant_id,
+            refund_amount: idr(req.amount),
+            reason: Some(req.reason.as_str().into()),
+        };
+        let (_, status, a) = self.call(REFUND, &order).await?;
+        if a.response_code == "2005800" {
+            return Ok(RefundOutcome::Succeeded {
+                provider_reference: a.refund_no.unwrap_or_else(|| req.refund_id.to_string()),
+            });
+        }
+        match refused(status, &a) {
+            e @ (AdapterError::Unknown(_) | AdapterError::Config(_)) => Err(e),
+            _ => Ok(RefundOutcome::Failed {
+                provider_reference: None,
+                failure: Failure::new(FailureCode::Unknown, Some(a.response_code)),
+            }),
+        }
+    }
+
+    /// No refund lookup here: a refund whose answer was lost is asked again under the same
+    /// `partnerRefundNo` by the worker's next attempt.
+    async fn refund_status(
+        &self,
+        _charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        Ok(RefundOutcome::Pending {
+            provider_reference: refund_reference.to_string(),
+        })
+    }
+
+    /// A debit order awaiting the customer cannot be withdrawn through this API: we stop
+    /// waiting and keep watching.
+    async fn cancel_charge(&self, _provider_reference: &str) -> Result<bool, AdapterError> {
+        Ok(false)
+    }
+
+    /// DANA's finish notification: `X-SIGNATURE` with DANA's key (or its previous one) over
+    /// `POST:<our notify path>:<body hash>:<X-TIMESTAMP>`, the timestamp within 5 minutes.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(WebhookError::Unavailable)?;
+        let header = |k: &str| {
+            req.headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .ok_or(WebhookError::Unauthenticated)
+        };
+        let (ts, sig) = (header("x-timestamp")?, header("x-signature")?);
+        let mut keys = vec![snap::public_key(&creds.dana_public_key)
+            .map_err(|e| WebhookError::Unavailable(e.to_string()))?];
+        if let Some(p) = creds.previous_dana_public_key.as_deref() {
+            keys.extend(snap::public_key(p).ok());
+        }
+        let path = url::Url::parse(&self.config.notify_url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| NOTIFY_PATH.to_string());
+        if !snap::verify(
+            &keys,
+            &snap::string_to_sign("POST", &path, req.body, ts),
+            sig,
+        ) {
+            return Err(WebhookError::Unauthenticated);
+        }
+        let sent = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| WebhookError::Unauthenticated)?;
+        if (sent.unix_timestamp() - self.clock.now().unix_seconds()).abs()
+            > NOTIFY_TOLERANCE_SECONDS
+        {
+            return Err(WebhookError::Unauthenticated);
+        }
+        let n: Notify =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        let status = transaction_status(
+            &n.latest_transaction_status,
+            n.transaction_status_desc.as_deref(),
+        )
+        .map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        Ok(vec![ProviderEvent {
+            provider: Provider::Dana,
+            payment_id: PaymentId::parse(&n.original_partner_reference_no),
+            provider_reference: provider_reference(
+                &n.original_partner_reference_no,
+                &n.original_reference_no,
+            ),
+            status,
+            amount: Money::parse_decimal(&n.amount.value, Currency::IDR).ok(),
+            occurred_at: n
+                .finished_time
+                .as_deref()
+                .and_then(Timestamp::parse_rfc3339),
+            refund: None,
+            confirm: false,
+        }])
+    }
+
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "application/json",
+            body: r#"{"responseCode":"2005600","responseMessage":"Successful"}"#.into(),
+        }
+    }
+}
