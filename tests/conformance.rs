@@ -32,6 +32,8 @@ struct ProviderCase {
     /// Whether the provider can be asked where a charge stands; if not (Adyen), outcomes
     /// come by webhook only, which it retries until accepted.
     status_query: bool,
+    /// Whether its webhooks carry a signature (API Pix's do not: they are only hints).
+    signed_webhooks: bool,
 }
 
 const PROVIDERS: &[ProviderCase] = &[
@@ -56,6 +58,7 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: 10999,
         recovers_unknown_create: false,
         status_query: true,
+        signed_webhooks: true,
     },
     ProviderCase {
         name: "stripe",
@@ -70,6 +73,7 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: true,
+        signed_webhooks: true,
     },
     ProviderCase {
         name: "adyen",
@@ -88,6 +92,7 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: false,
+        signed_webhooks: true,
     },
     ProviderCase {
         name: "midtrans",
@@ -102,6 +107,18 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: true,
+        signed_webhooks: true,
+    },
+    ProviderCase {
+        name: "pix",
+        wallets: &[("BR", "pix")],
+        unavailable: None,
+        // A Pix is paid or not: an unpaid charge expires, nothing is declined.
+        outcomes: &[],
+        slow: magic::SLOW,
+        recovers_unknown_create: true,
+        status_query: true,
+        signed_webhooks: false,
     },
     ProviderCase {
         name: "dana",
@@ -111,6 +128,7 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: true,
+        signed_webhooks: true,
     },
     ProviderCase {
         name: "promptpay",
@@ -121,6 +139,7 @@ const PROVIDERS: &[ProviderCase] = &[
         slow: magic::SLOW,
         recovers_unknown_create: true,
         status_query: true,
+        signed_webhooks: true,
     },
 ];
 
@@ -394,12 +413,13 @@ mod scenarios {
         let id = a["id"].as_str().unwrap().to_string();
         let reference = a["provider_reference"].as_str().unwrap().to_string();
         let forged = webhooks::forged_success(p.name, &a);
-        assert_eq!(
-            post_webhook(s, p.name, forged).await,
-            401,
-            "{} forged webhook",
-            p.name
-        );
+        let answer = post_webhook(s, p.name, forged).await;
+        if p.signed_webhooks {
+            assert_eq!(answer, 401, "{} forged webhook", p.name);
+        } else {
+            // Unsigned by the standard: taken as a hint, which the provider then denies.
+            assert_eq!(answer, 200, "{} hint", p.name);
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(
             s.get(&id, &s.local.demo_key).await.body["status"],
@@ -533,6 +553,11 @@ fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<St
             .midtrans
             .order(payment_id)
             .map(|_| payment_id.to_string()),
+        "pix" => {
+            let id = walletpay_domain::PaymentId::parse(payment_id).unwrap();
+            let txid = walletpay_wallet_adapter::pix::txid(&id);
+            s.local.pix.cob(&txid).map(|_| txid)
+        }
         "dana" => s
             .local
             .dana
@@ -554,7 +579,7 @@ fn sandbox_charges(s: &Stack, p: &ProviderCase, payment_id: &str) -> usize {
         "stripe" => usize::from(s.local.stripe.intent_for(payment_id).is_some()),
         "adyen" => usize::from(s.local.adyen.payment_for(payment_id).is_some()),
         "midtrans" => usize::from(s.local.midtrans.order(payment_id).is_some()),
-        "promptpay" | "dana" => usize::from(sandbox_reference(s, p, payment_id).is_some()),
+        "promptpay" | "dana" | "pix" => usize::from(sandbox_reference(s, p, payment_id).is_some()),
         other => panic!("no sandbox lookup for {other}"),
     }
 }
@@ -673,6 +698,21 @@ mod webhooks {
         )
     }
 
+    /// API Pix's webhook saying the charge was paid (no signature exists to get wrong).
+    fn pix_hint(payment: &Value) -> Webhook {
+        let body = json!({"pix": [{
+            "endToEndId": "E99999999202611251000FORGED00001",
+            "txid": payment["provider_reference"],
+            "valor": format!("{}.00", payment["amount"].as_i64().unwrap() / 100),
+            "horario": "2026-11-25T10:00:00.000Z"
+        }]})
+        .to_string();
+        (
+            vec![("content-type".into(), "application/json".into())],
+            body,
+        )
+    }
+
     /// DANA's finish notification that the payment succeeded, signed with `key` at `t`.
     fn dana_signed(key: &str, t: i64, payment: &Value) -> Webhook {
         let reference = payment["provider_reference"].as_str().unwrap();
@@ -728,6 +768,7 @@ mod webhooks {
             "adyen" => adyen_signed(&"AB".repeat(32), payment),
             "midtrans" => midtrans_signed("SB-Mid-server-forged", payment),
             "promptpay" => bank_signed("bank_whsec_forged", now, payment),
+            "pix" => pix_hint(payment),
             // Signed with our own key instead of DANA's.
             "dana" => dana_signed(dana::SANDBOX_MERCHANT_PRIVATE_KEY, now, payment),
             other => panic!("no forger for {other}"),
@@ -772,6 +813,7 @@ mod webhooks {
                 dana_signed(dana::SANDBOX_DANA_PRIVATE_KEY, then, payment),
                 true,
             ),
+            "pix" => (pix_hint(payment), false),
             "promptpay" => (
                 bank_signed(
                     walletpay_wallet_adapter::promptpay::SANDBOX_WEBHOOK_SECRET,
@@ -941,4 +983,57 @@ async fn settlement_reports_list_the_day() {
             "{provider}:\n{csv}"
         );
     }
+}
+
+/// The Pix bank serves API Pix only over mutual TLS, to a certificate its CA signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pix_bank_requires_our_certificate() {
+    use walletpay_wallet_adapter::pix::{self, Pix, PixConfig};
+    use walletpay_wallet_adapter::{ChargeRequest, WalletAdapter};
+    let s = stack().await;
+    let p = PROVIDERS.iter().find(|p| p.name == "pix").unwrap();
+    choose(&s, "pix", "BR", "pix").await;
+    // Ours works (the stack's adapter).
+    let a = create(&s, p, "BR", "pix", AMOUNT_MAJOR, "mtls").await;
+    assert_eq!(a["status"], "requires_action", "{a}");
+    let qr = a["next_action"]["data"].as_str().unwrap();
+    let code = walletpay_domain::emv::BrCode::parse(qr).expect("a valid BR Code");
+    assert_eq!(code.amount.unwrap().minor, minor("BR", AMOUNT_MAJOR));
+
+    // The same adapter with a certificate the bank's CA did not sign: no charge is made.
+    let creds: serde_json::Value = serde_json::from_str(
+        &walletpay_local::sandbox_secrets()
+            .into_iter()
+            .find(|(n, _)| *n == "walletpay/pix")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let mut stranger = creds.clone();
+    stranger["certificate"] = json!(pix::SANDBOX_STRANGER_CERT);
+    stranger["private_key"] = json!(pix::SANDBOX_STRANGER_KEY);
+    let secrets = std::sync::Arc::new(
+        walletpay_ports::StaticSecrets::new().with("walletpay/pix", &stranger.to_string()),
+    );
+    let adapter = Pix::new(PixConfig::new(s.local.pix_url.clone()), secrets);
+    let id = walletpay_domain::PaymentId::new(walletpay_tests::now().millis(), 7);
+    let customer = walletpay_domain::Customer::default();
+    let req = ChargeRequest {
+        payment_id: &id,
+        amount: walletpay_domain::Money {
+            minor: 1_000,
+            currency: walletpay_domain::Currency::BRL,
+        },
+        country: walletpay_domain::Country::BR,
+        wallet: walletpay_domain::WalletId::Pix,
+        customer: &customer,
+        return_url: None,
+        description: None,
+        expires_at: walletpay_tests::now().plus_seconds(900),
+    };
+    assert!(adapter.create_charge(&req).await.is_err());
+    assert!(
+        s.local.pix.cob(&pix::txid(&id)).is_none(),
+        "no charge without our certificate"
+    );
 }

@@ -81,6 +81,18 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
             secrets.clone(),
         )))
     };
+    // Pix direct needs the merchant's PSP (and its client certificate): only when configured.
+    let pix_url = env_or("PIX_BASE_URL", "");
+    let adapters = if pix_url.is_empty() {
+        adapters
+    } else {
+        let mut pix = walletpay_wallet_adapter::pix::PixConfig::new(pix_url);
+        pix.secret_name = env_or("PIX_SECRET_NAME", "walletpay/pix");
+        adapters.with(Arc::new(walletpay_wallet_adapter::pix::Pix::new(
+            pix,
+            secrets.clone(),
+        )))
+    };
     // PromptPay direct needs the merchant's acquiring bank: only when one is configured.
     if promptpay_url.is_empty() {
         return adapters;

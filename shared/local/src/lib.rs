@@ -24,6 +24,8 @@ use walletpay_wallet_adapter::midtrans::sandbox::{
     MidtransSandbox, SandboxConfig as MidtransSandboxConfig,
 };
 use walletpay_wallet_adapter::midtrans::{Midtrans, MidtransConfig};
+use walletpay_wallet_adapter::pix::sandbox::{PixSandbox, SandboxConfig as PixSandboxConfig};
+use walletpay_wallet_adapter::pix::{Pix, PixConfig};
 use walletpay_wallet_adapter::promptpay::sandbox::{
     BankSandbox, SandboxConfig as BankSandboxConfig,
 };
@@ -163,6 +165,20 @@ pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
                 "private_key": walletpay_wallet_adapter::dana::SANDBOX_MERCHANT_PRIVATE_KEY,
                 "dana_public_key": walletpay_wallet_adapter::dana::SANDBOX_DANA_PUBLIC_KEY,
                 "client_secret": walletpay_wallet_adapter::dana::SANDBOX_CLIENT_SECRET,
+            })
+            .to_string(),
+        ),
+        (
+            "walletpay/pix",
+            serde_json::json!({
+                "client_id": walletpay_wallet_adapter::pix::SANDBOX_CLIENT_ID,
+                "client_secret": walletpay_wallet_adapter::pix::SANDBOX_CLIENT_SECRET,
+                "certificate": walletpay_wallet_adapter::pix::SANDBOX_CLIENT_CERT,
+                "private_key": walletpay_wallet_adapter::pix::SANDBOX_CLIENT_KEY,
+                "ca": walletpay_wallet_adapter::pix::SANDBOX_CA,
+                "pix_key": walletpay_wallet_adapter::pix::SANDBOX_PIX_KEY,
+                "merchant_name": "WALLETPAY SANDBOX",
+                "merchant_city": "SAO PAULO",
             })
             .to_string(),
         ),
@@ -323,6 +339,9 @@ pub struct LocalStack {
     pub midtrans: MidtransSandbox,
     pub bank: BankSandbox,
     pub dana: DanaSandbox,
+    pub pix: PixSandbox,
+    /// Where the Pix sandbox serves API Pix (https, mutual TLS).
+    pub pix_url: String,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
@@ -440,6 +459,25 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         format!("{base_url}{}", walletpay_wallet_adapter::dana::NOTIFY_PATH),
     );
     dana_config.timeout = opts.provider_timeout;
+    // The Pix bank serves API Pix over mutual TLS on a port of its own.
+    let pix = PixSandbox::new(PixSandboxConfig {
+        slow_response: opts.sandbox_slow_response,
+        ..PixSandboxConfig::new(format!("{base_url}/v1/webhooks/pix"))
+    });
+    let pix_listener = TcpListener::bind((opts.host.as_str(), 0))
+        .await
+        .map_err(|e| format!("cannot listen for the Pix sandbox: {e}"))?;
+    let pix_addr = pix_listener.local_addr().map_err(|e| e.to_string())?;
+    let pix_server = tokio::spawn({
+        let pix = pix.clone();
+        async move {
+            if let Err(e) = pix.serve_mtls(pix_listener).await {
+                tracing::error!(error = %e, "Pix sandbox stopped");
+            }
+        }
+    });
+    let mut pix_config = PixConfig::new(format!("https://{pix_addr}"));
+    pix_config.timeout = opts.provider_timeout;
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit_config, ports.secrets.clone())))
         .with(Arc::new(Stripe::new(stripe_config, ports.secrets.clone())))
@@ -452,7 +490,8 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
             promptpay_config,
             ports.secrets.clone(),
         )))
-        .with(Arc::new(Dana::new(dana_config, ports.secrets.clone())));
+        .with(Arc::new(Dana::new(dana_config, ports.secrets.clone())))
+        .with(Arc::new(Pix::new(pix_config, ports.secrets.clone())));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = App {
         store: ports.store.clone(),
@@ -482,6 +521,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         .nest("/sandbox/midtrans", midtrans.router())
         .nest("/sandbox/promptpay", bank.router())
         .nest("/sandbox/dana", dana.router())
+        .nest("/sandbox/pix", pix.control_router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
@@ -521,11 +561,13 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         midtrans,
         bank,
         dana,
+        pix,
+        pix_url: format!("https://{pix_addr}"),
         demo_merchant,
         demo_key,
         notifications_dead: ports.notifications_dead.clone(),
         capacity: ports.capacity.clone(),
-        tasks: vec![events, checks, refunds, notifications, server],
+        tasks: vec![events, checks, refunds, notifications, server, pix_server],
     })
 }
 

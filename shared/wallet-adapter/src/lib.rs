@@ -12,6 +12,7 @@ mod adapter;
 pub mod adyen;
 pub mod dana;
 pub mod midtrans;
+pub mod pix;
 pub mod promptpay;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_kit;

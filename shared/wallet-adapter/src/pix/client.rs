@@ -1,0 +1,507 @@
+use super::wire::{
+    Calendario, Cob, CobRequest, Devolucao, DevolucaoRequest, Pix as Received, Problem, Token,
+    Valor, Webhook,
+};
+use crate::adapter::{
+    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
+    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+};
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use walletpay_domain::emv::BrCode;
+use walletpay_domain::{
+    Country, Currency, Failure, FailureCode, Money, NextAction, PaymentId, Provider, Timestamp,
+    WalletId,
+};
+use walletpay_ports::{Clock, Secrets, SystemClock};
+
+/// The JSON held in the Secrets port under [`PixConfig::secret_name`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct PixCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Our client certificate and its key (PEM), for mutual TLS.
+    pub certificate: String,
+    pub private_key: String,
+    /// The bank's CA (PEM), when its server certificate is not from a public CA.
+    #[serde(default)]
+    pub ca: Option<String>,
+    /// The receiver's Pix key.
+    pub pix_key: String,
+    /// Shown in BR Codes walletpay builds (at most 25 and 15 characters).
+    pub merchant_name: String,
+    pub merchant_city: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct PixConfig {
+    /// The PSP's API Pix base URL (https).
+    pub base_url: String,
+    pub secret_name: String,
+    pub timeout: Duration,
+}
+
+impl PixConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        PixConfig {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            secret_name: "walletpay/pix".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The mutual-TLS client, built from the credentials it was made with.
+struct Session {
+    /// The certificate it presents, to notice a rotation.
+    certificate: String,
+    http: reqwest::Client,
+    token: Option<(String, Instant)>,
+}
+
+pub struct Pix {
+    config: PixConfig,
+    secrets: Arc<dyn Secrets>,
+    clock: Arc<dyn Clock>,
+    session: Mutex<Option<Session>>,
+}
+
+/// Our txid for a payment: its id's body (26 lower-case letters and digits, within the
+/// standard's `[a-zA-Z0-9]{26,35}`).
+pub fn txid(id: &PaymentId) -> String {
+    id.body().to_string()
+}
+
+fn payment_of(txid: &str) -> Option<PaymentId> {
+    PaymentId::parse(&format!("{}{txid}", PaymentId::PREFIX))
+}
+
+fn safe(r: &str) -> Result<(), AdapterError> {
+    let ok = (1..=35).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric());
+    ok.then_some(()).ok_or(AdapterError::NotFound)
+}
+
+fn brl(s: &str) -> Option<Money> {
+    Money::parse_decimal(s, Currency::BRL).ok()
+}
+
+/// A refund's id at the PSP: our refund id's body (alphanumeric, at most 35).
+fn devolucao_id(r: &walletpay_domain::RefundId) -> String {
+    r.body().to_string()
+}
+
+impl Pix {
+    pub fn new(config: PixConfig, secrets: Arc<dyn Secrets>) -> Self {
+        Pix {
+            config,
+            secrets,
+            clock: Arc::new(SystemClock),
+            session: Mutex::new(None),
+        }
+    }
+
+    async fn credentials(&self) -> Result<PixCredentials, AdapterError> {
+        let raw = self
+            .secrets
+            .get(&self.config.secret_name)
+            .await
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        serde_json::from_str(&raw)
+            .map_err(|e| AdapterError::Config(format!("secret {}: {e}", self.config.secret_name)))
+    }
+
+    /// The mutual-TLS client for these credentials (made again when the certificate was
+    /// rotated).
+    fn client(&self, creds: &PixCredentials) -> Result<reqwest::Client, AdapterError> {
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = session
+            .as_ref()
+            .filter(|s| s.certificate == creds.certificate)
+        {
+            return Ok(s.http.clone());
+        }
+        let identity = reqwest::Identity::from_pem(
+            format!("{}\n{}", creds.certificate.trim(), creds.private_key.trim()).as_bytes(),
+        )
+        .map_err(|e| AdapterError::Config(format!("client certificate: {e}")))?;
+        let mut b = reqwest::Client::builder()
+            .identity(identity)
+            .timeout(self.config.timeout)
+            .connect_timeout(Duration::from_secs(3));
+        if let Some(ca) = &creds.ca {
+            let cert = reqwest::Certificate::from_pem(ca.as_bytes())
+                .map_err(|e| AdapterError::Config(format!("bank CA: {e}")))?;
+            b = b.add_root_certificate(cert);
+        }
+        let http = b
+            .build()
+            .map_err(|e| AdapterError::Config(format!("TLS client: {e}")))?;
+        *session = Some(Session {
+            certificate: creds.certificate.clone(),
+            http: http.clone(),
+            token: None,
+        });
+        Ok(http)
+    }
+
+    /// The OAuth2 access token (client credentials, over the same mutual TLS), cached until
+    /// shortly before it expires.
+    async fn token(
+        &self,
+        creds: &PixCredentials,
+        http: &reqwest::Client,
+    ) -> Result<String, AdapterError> {
+        if let Some(Some((t, until))) = self
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|s| s.token.clone())
+        {
+            if Instant::now() < until {
+                return Ok(t);
+            }
+        }
+        let resp = http
+            .post(format!("{}/oauth/token", self.config.base_url))
+            .basic_auth(&creds.client_id, Some(&creds.client_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Pix token: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(AdapterError::Config(format!(
+                "the PSP refused our client credentials ({})",
+                resp.status()
+            )));
+        }
+        let t: Token = resp
+            .json()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Pix token: {e}")))?;
+        let until = Instant::now() + Duration::from_secs(t.expires_in.saturating_sub(60).max(1));
+        if let Some(s) = self
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            s.token = Some((t.access_token.clone(), until));
+        }
+        Ok(t.access_token)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<(PixCredentials, T), AdapterError> {
+        let creds = self.credentials().await?;
+        let http = self.client(&creds)?;
+        let token = self.token(&creds, &http).await?;
+        let mut req = http
+            .request(method, format!("{}{path}", self.config.base_url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("CONNECTION_REFUSED".into()),
+                )))
+            }
+            Err(e) => return Err(AdapterError::Unknown(format!("Pix call failed: {e}"))),
+        };
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| AdapterError::Unknown(format!("Pix answer cut short: {e}")))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes)
+                .map(|t| (creds, t))
+                .map_err(|e| AdapterError::Unknown(format!("unreadable Pix answer: {e}")));
+        }
+        let p: Problem = serde_json::from_slice(&bytes).unwrap_or_default();
+        if status == 401 {
+            // A token the PSP no longer takes: fetch another next time.
+            if let Some(s) = self
+                .session
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_mut()
+            {
+                s.token = None;
+            }
+        }
+        Err(match status {
+            404 => AdapterError::NotFound,
+            401 | 403 => AdapterError::Config(format!("Pix {status}: {}", p.title)),
+            s if s >= 500 || s == 429 || s == 409 => {
+                AdapterError::Unknown(format!("Pix {s}: {} {}", p.title, p.detail))
+            }
+            s => AdapterError::Unsupported(format!("Pix {s}: {} {}", p.title, p.detail)),
+        })
+    }
+
+    fn created(
+        &self,
+        creds: &PixCredentials,
+        cob: Cob,
+        amount: Money,
+    ) -> Result<ChargeCreated, AdapterError> {
+        // The BR Code the customer pays: the PSP's, or built here from the charge's location.
+        let code = match cob.pix_copia_e_cola.clone() {
+            Some(c) => c,
+            None => BrCode {
+                key: None,
+                url: cob
+                    .location
+                    .clone()
+                    .or(cob.loc.as_ref().map(|l| l.location.clone())),
+                merchant_name: creds.merchant_name.clone(),
+                merchant_city: creds.merchant_city.clone(),
+                amount: Some(amount),
+                txid: "***".into(),
+            }
+            .payload()
+            .map_err(|e| AdapterError::Unknown(format!("no BR Code for the charge: {e}")))?,
+        };
+        // Never show a customer a code that does not read back.
+        BrCode::parse(&code)
+            .map_err(|e| AdapterError::Unknown(format!("the PSP's BR Code is invalid: {e}")))?;
+        Ok(ChargeCreated {
+            status: cob_status(&cob),
+            provider_reference: cob.txid,
+            next_action: Some(NextAction::Qr { data: code }),
+        })
+    }
+
+    async fn cob(&self, txid: &str) -> Result<Cob, AdapterError> {
+        safe(txid)?;
+        Ok(self
+            .call(reqwest::Method::GET, &format!("/cob/{txid}"), None)
+            .await?
+            .1)
+    }
+}
+
+fn cob_status(cob: &Cob) -> ProviderStatus {
+    match cob.status.as_str() {
+        "CONCLUIDA" => ProviderStatus::Succeeded,
+        "REMOVIDA_PELO_USUARIO_RECEBEDOR" => ProviderStatus::Canceled,
+        "REMOVIDA_PELO_PSP" => ProviderStatus::Expired,
+        _ => ProviderStatus::Pending,
+    }
+}
+
+#[async_trait]
+impl WalletAdapter for Pix {
+    fn provider(&self) -> Provider {
+        Provider::Pix
+    }
+
+    fn supports(&self, country: Country, wallet: WalletId) -> bool {
+        country == Country::BR && wallet == WalletId::Pix
+    }
+
+    /// `PUT /cob/{txid}`: the txid is ours, so a repeat is the same charge.
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        if !self.supports(req.country, req.wallet) {
+            return Err(AdapterError::Unsupported(format!(
+                "{} in {}",
+                req.wallet, req.country
+            )));
+        }
+        let creds = self.credentials().await?;
+        let now = self.clock.now();
+        let body = CobRequest {
+            calendario: Calendario {
+                expiracao: ((req.expires_at.millis() - now.millis()) / 1000).max(60),
+                criacao: None,
+            },
+            valor: Valor {
+                original: req.amount.decimal_string(2),
+            },
+            chave: creds.pix_key.clone(),
+            solicitacao_pagador: req.description.map(|d| d.chars().take(140).collect()),
+        };
+        let txid = txid(req.payment_id);
+        let (creds, cob): (_, Cob) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/cob/{txid}"),
+                Some(serde_json::to_value(&body).expect("serialises")),
+            )
+            .await?;
+        self.created(&creds, cob, req.amount)
+    }
+
+    /// `GET /cob/{txid}` by our own txid.
+    async fn recover_charge(
+        &self,
+        req: &ChargeRequest<'_>,
+    ) -> Result<Option<ChargeCreated>, AdapterError> {
+        let creds = self.credentials().await?;
+        match self.cob(&txid(req.payment_id)).await {
+            Ok(cob) => self.created(&creds, cob, req.amount).map(Some),
+            Err(AdapterError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /cob/{txid}`; a charge shown paid is confirmed with `GET /pix/{e2eid}` for the
+    /// full amount before it counts.
+    async fn charge_status(
+        &self,
+        provider_reference: &str,
+    ) -> Result<ProviderStatus, AdapterError> {
+        let cob = self.cob(provider_reference).await?;
+        let status = cob_status(&cob);
+        if status != ProviderStatus::Succeeded {
+            return Ok(status);
+        }
+        let owed = brl(&cob.valor.original);
+        for p in &cob.pix {
+            safe(&p.end_to_end_id)?;
+            let (_, got): (_, Received) = self
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/pix/{}", p.end_to_end_id),
+                    None,
+                )
+                .await?;
+            if got.txid.as_deref() == Some(cob.txid.as_str()) && brl(&got.valor) == owed {
+                return Ok(ProviderStatus::Succeeded);
+            }
+        }
+        Err(AdapterError::Unknown(format!(
+            "charge {} is CONCLUIDA but no received Pix matches it",
+            cob.txid
+        )))
+    }
+
+    /// `PUT /pix/{e2eid}/devolucao/{id}`, the id being our refund id (a repeat is the same
+    /// return).
+    async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
+        let cob = self.cob(req.charge_reference).await?;
+        let Some(paid) = cob.pix.first() else {
+            return Ok(RefundOutcome::Failed {
+                provider_reference: None,
+                failure: Failure::new(FailureCode::Unknown, Some("NOT_PAID".into())),
+            });
+        };
+        let id = devolucao_id(req.refund_id);
+        let (_, d): (_, Devolucao) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/pix/{}/devolucao/{id}", paid.end_to_end_id),
+                Some(
+                    serde_json::to_value(DevolucaoRequest {
+                        valor: req.amount.decimal_string(2),
+                    })
+                    .expect("serialises"),
+                ),
+            )
+            .await?;
+        Ok(devolucao_outcome(&paid.end_to_end_id, &d))
+    }
+
+    /// `GET /pix/{e2eid}/devolucao/{id}` (the reference is `<e2eid>/<id>`).
+    async fn refund_status(
+        &self,
+        _charge_reference: &str,
+        refund_reference: &str,
+    ) -> Result<RefundOutcome, AdapterError> {
+        let (e2e, id) = refund_reference
+            .split_once('/')
+            .ok_or(AdapterError::NotFound)?;
+        safe(e2e)?;
+        safe(id)?;
+        let (_, d): (_, Devolucao) = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/pix/{e2e}/devolucao/{id}"),
+                None,
+            )
+            .await?;
+        Ok(devolucao_outcome(e2e, &d))
+    }
+
+    /// `PATCH /cob/{txid}` to `REMOVIDA_PELO_USUARIO_RECEBEDOR`: an unpaid charge can be
+    /// withdrawn.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+        safe(provider_reference)?;
+        match self
+            .call::<Cob>(
+                reqwest::Method::PATCH,
+                &format!("/cob/{provider_reference}"),
+                Some(serde_json::json!({"status": "REMOVIDA_PELO_USUARIO_RECEBEDOR"})),
+            )
+            .await
+        {
+            Ok((_, cob)) => Ok(cob.status == "REMOVIDA_PELO_USUARIO_RECEBEDOR"),
+            Err(AdapterError::Unsupported(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST .../pix` carries no signature (its authenticity is the PSP's mutual TLS, ended
+    /// before it reaches us): every item only asks for a status check.
+    async fn verify_webhook(
+        &self,
+        req: WebhookRequest<'_>,
+    ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        let w: Webhook =
+            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        Ok(w.pix
+            .into_iter()
+            .filter_map(|p| {
+                let txid = p.txid?;
+                Some(ProviderEvent {
+                    provider: Provider::Pix,
+                    payment_id: payment_of(&txid),
+                    provider_reference: txid,
+                    status: ProviderStatus::Succeeded,
+                    amount: brl(&p.valor),
+                    occurred_at: Timestamp::parse_rfc3339(&p.horario),
+                    refund: None,
+                    confirm: true,
+                })
+            })
+            .collect())
+    }
+
+    fn webhook_ack(&self) -> WebhookAck {
+        WebhookAck {
+            status: 200,
+            content_type: "application/json",
+            body: "{}".into(),
+        }
+    }
+}
+
+fn devolucao_outcome(e2e: &str, d: &Devolucao) -> RefundOutcome {
+    let reference = format!("{e2e}/{}", d.id);
+    match d.status.as_str() {
+        "DEVOLVIDO" => RefundOutcome::Succeeded {
+            provider_reference: reference,
+        },
+        "NAO_REALIZADO" => RefundOutcome::Failed {
+            provider_reference: Some(reference),
+            failure: Failure::new(
+                FailureCode::Unknown,
+                Some(d.motivo.clone().unwrap_or_else(|| "NAO_REALIZADO".into())),
+            ),
+        },
+        _ => RefundOutcome::Pending {
+            provider_reference: reference,
+        },
+    }
+}
