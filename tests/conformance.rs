@@ -1037,3 +1037,48 @@ async fn the_pix_bank_requires_our_certificate() {
         "no charge without our certificate"
     );
 }
+
+/// DANA's sandbox checks every request's SNAP signature: signed with a key DANA does not
+/// have on file, the access token is refused (SNAP's 401) and nothing is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dana_refuses_a_request_signed_with_another_key() {
+    use walletpay_wallet_adapter::dana::{self, Dana, DanaConfig};
+    use walletpay_wallet_adapter::{AdapterError, ChargeRequest, WalletAdapter};
+    let s = stack().await;
+    let mut creds: serde_json::Value = serde_json::from_str(
+        &walletpay_local::sandbox_secrets()
+            .into_iter()
+            .find(|(n, _)| *n == "walletpay/dana")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    creds["private_key"] = json!(dana::SANDBOX_DANA_PRIVATE_KEY);
+    let secrets = std::sync::Arc::new(
+        walletpay_ports::StaticSecrets::new().with("walletpay/dana", &creds.to_string()),
+    );
+    let adapter = Dana::new(
+        DanaConfig::new(s.url("/sandbox/dana"), s.url(dana::NOTIFY_PATH)),
+        secrets,
+    );
+    let id = walletpay_domain::PaymentId::new(walletpay_tests::now().millis(), 9);
+    let customer = walletpay_domain::Customer::default();
+    let req = ChargeRequest {
+        payment_id: &id,
+        amount: walletpay_domain::Money {
+            minor: 15_000_000,
+            currency: walletpay_domain::Currency::IDR,
+        },
+        country: walletpay_domain::Country::ID,
+        wallet: walletpay_domain::WalletId::Dana,
+        customer: &customer,
+        return_url: None,
+        description: None,
+        expires_at: walletpay_tests::now().plus_seconds(900),
+    };
+    match adapter.create_charge(&req).await {
+        Err(AdapterError::Config(why)) => assert!(why.contains("4017300"), "{why}"),
+        other => panic!("expected SNAP's 401, got {other:?}"),
+    }
+    assert!(s.local.dana.reference_for(id.as_str()).is_none());
+}

@@ -524,3 +524,84 @@ impl WalletAdapter for Dana {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(code: &str) -> Answer {
+        Answer {
+            response_code: code.into(),
+            response_message: "m".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn response_codes_in_our_terms() {
+        let declined = |code: &str| match refused(0, &a(code)) {
+            AdapterError::Declined(f) => f.category,
+            other => panic!("{code}: {other:?}"),
+        };
+        use walletpay_domain::FailureCategory as C;
+        assert_eq!(declined("4035402"), C::LimitExceeded);
+        assert_eq!(declined("4035414"), C::InsufficientBalance);
+        assert_eq!(declined("4035405"), C::RiskRejected);
+        // Another order under this reference exists: it may be ours.
+        assert!(matches!(
+            refused(404, &a("4045418")),
+            AdapterError::Unknown(_)
+        ));
+        assert!(matches!(
+            refused(404, &a("4045401")),
+            AdapterError::NotFound
+        ));
+        assert!(matches!(
+            refused(500, &a("5005400")),
+            AdapterError::Unknown(_)
+        ));
+        assert!(matches!(
+            refused(504, &a("5045400")),
+            AdapterError::Unknown(_)
+        ));
+        assert!(matches!(
+            refused(401, &a("4015400")),
+            AdapterError::Config(_)
+        ));
+        assert!(matches!(
+            refused(400, &a("4005401")),
+            AdapterError::Unsupported(_)
+        ));
+    }
+
+    #[test]
+    fn transaction_statuses() {
+        assert_eq!(
+            transaction_status("00", None).unwrap(),
+            ProviderStatus::Succeeded
+        );
+        assert_eq!(
+            transaction_status("03", None).unwrap(),
+            ProviderStatus::Pending
+        );
+        match transaction_status("06", Some("Failed: insufficient balance")).unwrap() {
+            ProviderStatus::Failed { failure } => assert_eq!(
+                failure.category,
+                walletpay_domain::FailureCategory::InsufficientBalance
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            transaction_status("07", None),
+            Err(AdapterError::NotFound)
+        ));
+        assert!(transaction_status("99", None).is_err());
+    }
+
+    #[test]
+    fn references_keep_both_ids() {
+        let r = provider_reference("pay_1", "2026");
+        assert_eq!(split(&r).unwrap(), ("pay_1", "2026"));
+        assert!(split("nocolon").is_err());
+    }
+}

@@ -124,6 +124,22 @@ mod tests {
         assert!(!verify(&[public], &data, "AAAA"));
     }
 
+    /// The symmetric signature, against Python's `hmac`/`hashlib` over the same inputs.
+    #[test]
+    fn symmetric_matches_python() {
+        assert_eq!(
+            symmetric(
+                "walletpay-sandbox-client-secret",
+                "POST",
+                "/payment-gateway/v1.0/debit/status.htm",
+                "tok123",
+                br#"{"a":1}"#,
+                "2026-11-25T17:00:00+07:00"
+            ),
+            "gaSuqPd7PsuG4lrsy0wYbSaA8aPIngDt7u0D5phj1Xh8YsGYvtBhYS98IeQjuBjVcYvyfLLD/WBX4cVnc3T+GQ=="
+        );
+    }
+
     #[test]
     fn timestamps_are_jakarta_time() {
         let t = walletpay_domain::Timestamp::parse_rfc3339("2026-11-25T10:00:00.000Z").unwrap();
