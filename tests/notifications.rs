@@ -413,6 +413,70 @@ async fn late_success_is_refunded_when_the_shop_asks(s: Stack) {
     assert_eq!(list[0]["reason"], "other");
 }
 
+/// A writer records a late success and dies before reserving its automatic refund: the
+/// refund job it queued first makes the refund anyway.
+async fn a_late_success_is_refunded_even_if_its_writer_dies(s: Stack) {
+    use walletpay_domain::PaymentEvent;
+    let key = s.local.demo_key.clone();
+    let patch = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(json!({"refund_late_successes": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 200);
+    let a = s.create("late-crash", &dana_order("late-crash")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    s.wait_for(&id, "expired").await;
+    // The customer paid anyway (the provider's callback is what the writer was handling).
+    s.local
+        .xendit
+        .settle(
+            a.body["provider_reference"].as_str().unwrap(),
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
+                    walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
+                )
+            },
+        )
+        .await
+        .unwrap();
+    // What the dying writer did: queue the refund job, write the late success, and stop.
+    let app = &s.local.app;
+    let pid = walletpay_domain::PaymentId::parse(&id).unwrap();
+    let mut p = app.store.get_payment(&pid).await.unwrap().unwrap();
+    let from = p.status;
+    p.apply(&PaymentEvent::Succeeded, walletpay_tests::now());
+    assert!(p.late_success);
+    let job = walletpay_app::refunds::late_success_job(app, &p)
+        .await
+        .expect("the shop asked for late successes to be refunded");
+    walletpay_app::refunds::queue_late_success_refund(app, &job)
+        .await
+        .unwrap();
+    let entry = walletpay_ports::HistoryEntry {
+        payment_id: p.id.clone(),
+        merchant_id: p.merchant_id.clone(),
+        seq: p.version,
+        at: p.updated_at,
+        event: "succeeded".into(),
+        from: Some(from),
+        to: p.status,
+        source: "webhook".into(),
+        detail: Some("late_success".into()),
+    };
+    app.store.update_payment(&p, &entry).await.unwrap();
+    let after = s.wait_for(&id, "refunded").await;
+    assert_eq!(after["amount_refunded"], 15_000_000);
+    let refunds = s
+        .get_path(&format!("/v1/payments/{id}/refunds"), &key)
+        .await;
+    assert_eq!(refunds.body["data"].as_array().unwrap().len(), 1);
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -434,6 +498,7 @@ macro_rules! scenarios {
             scenario!(feed_redelivery_and_rotation);
             scenario!(only_stored_changes_are_announced);
             scenario!(late_success_is_refunded_when_the_shop_asks);
+            scenario!(a_late_success_is_refunded_even_if_its_writer_dies);
         }
     };
 }

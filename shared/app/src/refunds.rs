@@ -167,6 +167,10 @@ pub struct RefundJob {
     /// When the refund was requested: a job whose refund never got written is dropped
     /// after a while.
     pub requested_at: Timestamp,
+    /// The automatic refund of a late success: the worker makes the reservation itself if
+    /// the writer did not live to.
+    #[serde(default)]
+    pub late_success: bool,
 }
 
 async fn enqueue(app: &App, job: &RefundJob) -> Result<(), QueueError> {
@@ -243,6 +247,7 @@ pub async fn create_refund(
         attempts: 0,
         provider_reference: None,
         requested_at: now,
+        late_success: false,
     };
     if let Err(e) = enqueue(app, &job).await {
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
@@ -445,6 +450,19 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         Ok::<_, StoreError>(p.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r))))
     })
     .await?;
+    let found = match found {
+        None if job.late_success => {
+            // The late success was written but its writer did not reserve the refund.
+            if let Some(p) = app.store.get_payment(&job.payment_id).await? {
+                if p.late_success {
+                    reserve_late_success(app, p, &job.refund_id).await;
+                }
+            }
+            let p = app.store.get_payment(&job.payment_id).await?;
+            p.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r)))
+        }
+        other => other,
+    };
     let Some((payment, refund)) = found else {
         // The API sends the job before it writes the refund; give it a few minutes.
         if now.millis() - job.requested_at.millis() > 5 * 60 * 1000 {
@@ -744,48 +762,64 @@ async fn record_submitted(
     Err(WorkError::Contention(refund_id.clone()))
 }
 
-/// A success that arrived after the payment expired or was canceled: refunded at once if
-/// the merchant asked for that. The refund id derives from the payment, so however often
-/// this runs for one payment, one refund is made.
-pub async fn refund_late_success(app: &App, payment: &Payment) {
+/// The refund job of a success that arrived after the payment expired or was canceled, when
+/// the merchant asked for such successes to be refunded. Queued before the late success is
+/// written: should the writer die right after its write, the worker makes the refund
+/// itself. The refund id derives from the payment, so one refund is made however often
+/// this runs for one payment.
+pub async fn late_success_job(app: &App, payment: &Payment) -> Option<RefundJob> {
     let merchant = match crate::merchant::cached(app, &payment.merchant_id).await {
         Ok(Some(m)) => m,
-        Ok(None) => return,
+        Ok(None) => return None,
         Err(e) => {
             tracing::error!(payment = %payment.id, error = %e, "cannot read the merchant's late-success setting");
-            return;
+            return None;
         }
     };
     if !merchant.refund_late_successes {
-        return;
+        return None;
     }
     let seed =
         u128::from_str_radix(&hex::encode(&payment.id.body().as_bytes()[10..]), 16).unwrap_or(0);
-    let refund_id = RefundId::new(payment.created_at.millis(), seed);
     let now = app.clock.now();
-    let job = RefundJob {
+    Some(RefundJob {
         payment_id: payment.id.clone(),
-        refund_id: refund_id.clone(),
+        refund_id: RefundId::new(payment.created_at.millis(), seed),
         due_at: now,
         attempts: 0,
         provider_reference: None,
         requested_at: now,
-    };
-    if let Err(e) = enqueue(app, &job).await {
-        tracing::error!(payment = %payment.id, error = %e, "late-success refund not queued");
-        return;
-    }
+        late_success: true,
+    })
+}
+
+/// Queues a late success's refund job (see `late_success_job`).
+pub async fn queue_late_success_refund(app: &App, job: &RefundJob) -> Result<(), QueueError> {
+    enqueue(app, job).await
+}
+
+/// Reserves the refund of a late success (the whole amount).
+async fn reserve_late_success(app: &App, payment: Payment, refund_id: &RefundId) -> Option<Refund> {
     let new = NewRefund {
         amount: None,
         reason: RefundReason::Other,
         merchant_reference: Some("late_success".into()),
     };
-    match reserve(app, payment.clone(), &refund_id, &new).await {
+    let id = payment.id.clone();
+    match reserve(app, payment, refund_id, &new).await {
         Ok(r) => {
-            tracing::info!(payment = %payment.id, refund = %r.id, "late success refunded automatically")
+            tracing::info!(payment = %id, refund = %r.id, "late success refunded automatically");
+            Some(r)
         }
         Err(e) => {
-            tracing::error!(payment = %payment.id, code = e.code, "late-success refund not made")
+            tracing::error!(payment = %id, code = e.code, "late-success refund not made");
+            None
         }
     }
+}
+
+/// After the late success is written: reserves its refund at once (the queued job then
+/// finds it).
+pub async fn refund_late_success(app: &App, payment: &Payment, job: &RefundJob) {
+    reserve_late_success(app, payment.clone(), &job.refund_id).await;
 }

@@ -67,10 +67,19 @@ pub async fn transition(
             },
         };
         crate::notifications::announce(app, &entry, &p).await?;
+        // A late success's automatic refund is queued before the write, like its event.
+        let late_refund = if late {
+            crate::refunds::late_success_job(app, &p).await
+        } else {
+            None
+        };
+        if let Some(job) = &late_refund {
+            crate::refunds::queue_late_success_refund(app, job).await?;
+        }
         match app.store.update_payment(&p, &entry).await {
             Ok(()) => {
-                if late {
-                    crate::refunds::refund_late_success(app, &p).await;
+                if let Some(job) = &late_refund {
+                    crate::refunds::refund_late_success(app, &p, job).await;
                 }
                 return Ok((p, decision));
             }
