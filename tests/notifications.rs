@@ -453,6 +453,7 @@ async fn a_late_success_is_refunded_even_if_its_writer_dies(s: Stack) {
     assert!(p.late_success);
     let job = walletpay_app::refunds::late_success_job(app, &p)
         .await
+        .unwrap()
         .expect("the shop asked for late successes to be refunded");
     walletpay_app::refunds::queue_late_success_refund(app, &job)
         .await

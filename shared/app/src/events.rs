@@ -68,6 +68,12 @@ pub async fn apply_provider_event(
         .map_err(TransitionError::from)?
         .ok_or_else(|| TransitionError::NotFound(id.clone()))?;
     if payment.provider != event.provider {
+        if payment.route.iter().any(|r| r.provider == event.provider) {
+            // A provider the payment failed over from reports on it: failover happens only
+            // when that provider refused before acting, so this is for reconciliation.
+            tracing::error!(payment = %id, provider = %event.provider, status = ?event.status, "event from a provider this payment failed over from; reconcile");
+            return Ok(Applied::Ignored("earlier_provider"));
+        }
         tracing::warn!(payment = %id, provider = %event.provider, "event from a provider the payment does not use");
         return Ok(Applied::Ignored("provider_mismatch"));
     }

@@ -767,22 +767,22 @@ async fn record_submitted(
 /// written: should the writer die right after its write, the worker makes the refund
 /// itself. The refund id derives from the payment, so one refund is made however often
 /// this runs for one payment.
-pub async fn late_success_job(app: &App, payment: &Payment) -> Option<RefundJob> {
-    let merchant = match crate::merchant::cached(app, &payment.merchant_id).await {
-        Ok(Some(m)) => m,
-        Ok(None) => return None,
-        Err(e) => {
-            tracing::error!(payment = %payment.id, error = %e, "cannot read the merchant's late-success setting");
-            return None;
-        }
+pub async fn late_success_job(
+    app: &App,
+    payment: &Payment,
+) -> Result<Option<RefundJob>, StoreError> {
+    // A merchant that cannot be read fails the change (it is retried), rather than let a
+    // late success go by without the refund the merchant may have asked for.
+    let Some(merchant) = crate::merchant::cached(app, &payment.merchant_id).await? else {
+        return Ok(None);
     };
     if !merchant.refund_late_successes {
-        return None;
+        return Ok(None);
     }
     let seed =
         u128::from_str_radix(&hex::encode(&payment.id.body().as_bytes()[10..]), 16).unwrap_or(0);
     let now = app.clock.now();
-    Some(RefundJob {
+    Ok(Some(RefundJob {
         payment_id: payment.id.clone(),
         refund_id: RefundId::new(payment.created_at.millis(), seed),
         due_at: now,
@@ -790,7 +790,7 @@ pub async fn late_success_job(app: &App, payment: &Payment) -> Option<RefundJob>
         provider_reference: None,
         requested_at: now,
         late_success: true,
-    })
+    }))
 }
 
 /// Queues a late success's refund job (see `late_success_job`).

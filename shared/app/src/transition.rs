@@ -69,7 +69,7 @@ pub async fn transition(
         crate::notifications::announce(app, &entry, &p).await?;
         // A late success's automatic refund is queued before the write, like its event.
         let late_refund = if late {
-            crate::refunds::late_success_job(app, &p).await
+            crate::refunds::late_success_job(app, &p).await?
         } else {
             None
         };

@@ -38,8 +38,32 @@ pub fn crc16(data: &[u8]) -> u16 {
     crc
 }
 
-/// Fields as `id, value`, in order. Values longer than 99 bytes cannot be encoded.
+/// A value that can go into a field: ASCII (lengths count characters, which are bytes
+/// then) and at most 99 long.
+fn check(field: &'static str, v: &str) -> Result<(), EmvError> {
+    if !v.is_ascii() {
+        return Err(EmvError::Invalid {
+            field,
+            why: "ASCII characters only (no accents)".into(),
+        });
+    }
+    if v.len() > 99 {
+        return Err(EmvError::Invalid {
+            field,
+            why: format!("{} characters, at most 99", v.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Fields as `id, value`, in order. Only ASCII payloads are read (lengths count bytes).
 pub fn fields(s: &str) -> Result<Vec<(&str, &str)>, EmvError> {
+    if !s.is_ascii() {
+        return Err(EmvError::Invalid {
+            field: "payload",
+            why: "ASCII characters only".into(),
+        });
+    }
     let mut out = Vec::new();
     let mut i = 0;
     while i < s.len() {
@@ -134,11 +158,21 @@ impl BrCode {
         if self.txid.is_empty() || self.txid.len() > 25 {
             return Err(invalid("62.05", "txid is 1 to 25 characters"));
         }
+        check("59", &self.merchant_name)?;
+        check("60", &self.merchant_city)?;
+        check("62.05", &self.txid)?;
         let account = match (&self.key, &self.url) {
-            (Some(k), None) => tlv("00", PIX_GUI) + &tlv("01", k),
-            (None, Some(u)) => tlv("00", PIX_GUI) + &tlv("25", u),
+            (Some(k), None) => {
+                check("26.01", k)?;
+                tlv("00", PIX_GUI) + &tlv("01", k)
+            }
+            (None, Some(u)) => {
+                check("26.25", u)?;
+                tlv("00", PIX_GUI) + &tlv("25", u)
+            }
             _ => return Err(invalid("26", "exactly one of a key or a location URL")),
         };
+        check("26", &account)?;
         let mut f: Vec<(&str, String)> = vec![("00", "01".into())];
         if self.url.is_some() {
             f.push(("01", "12".into()));
@@ -245,6 +279,7 @@ impl PromptPayBill {
         if let Some(r2) = &self.ref2 {
             bill.push_str(&tlv("03", r2));
         }
+        check("30", &bill)?;
         Ok(encode(&[
             ("00", "01".into()),
             ("01", "12".into()),
@@ -325,6 +360,30 @@ mod tests {
         ));
         assert!(matches!(validate("000201"), Err(EmvError::NoCrc)));
         assert!(BrCode::parse(&BCB_EXAMPLE[..BCB_EXAMPLE.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn accents_and_overlong_values_are_refused() {
+        let code = |name: &str, url: String| BrCode {
+            key: None,
+            url: Some(url),
+            merchant_name: name.into(),
+            merchant_city: "SAO PAULO".into(),
+            amount: None,
+            txid: "***".into(),
+        };
+        assert!(code("Padaria São João", "pix.example.com/x".into())
+            .payload()
+            .is_err());
+        // Template 26 would pass 99 characters with this location.
+        assert!(
+            code("PADARIA", format!("pix.example.com/{}", "x".repeat(80)))
+                .payload()
+                .is_err()
+        );
+        assert!(code("PADARIA", "pix.example.com/x".into())
+            .payload()
+            .is_ok());
     }
 
     #[test]

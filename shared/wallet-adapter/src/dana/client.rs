@@ -294,31 +294,32 @@ fn parts(code: &str) -> (u16, &str) {
     )
 }
 
-/// An error answer in our terms: what may have been done is unknown, what was refused is a
-/// decline or unsupported.
+/// An error answer in our terms. Only answers that say the request was refused before DANA
+/// acted are declines or refusals; anything else (in progress, conflicts, codes not known
+/// here, 5xx) is an unknown outcome: the order or refund may exist.
 fn refused(status: u16, a: &Answer) -> AdapterError {
     let (http, case) = parts(&a.response_code);
     let why = format!("DANA {}: {}", a.response_code, a.response_message);
+    let declined = |code| AdapterError::Declined(Failure::new(code, Some(a.response_code.clone())));
     match (http.max(status), case) {
-        (s, _) if s >= 500 || s == 429 => AdapterError::Unknown(why),
+        // 400xx00-02: bad request, invalid field format, missing mandatory field.
+        (400, "00" | "01" | "02") => AdapterError::Unsupported(why),
         (401, _) => AdapterError::Config(why),
-        // 4045418: another request with this partnerReferenceNo exists.
-        (404, "18") => AdapterError::Unknown(why),
-        (404, _) => AdapterError::NotFound,
-        (403, "02") => AdapterError::Declined(Failure::new(
-            FailureCode::LimitReached,
-            Some(a.response_code.clone()),
-        )),
-        (403, "14") => AdapterError::Declined(Failure::new(
-            FailureCode::InsufficientBalance,
-            Some(a.response_code.clone()),
-        )),
-        (403, "05") => AdapterError::Declined(Failure::new(
-            FailureCode::RiskRejected,
-            Some(a.response_code.clone()),
-        )),
-        _ => AdapterError::Unsupported(why),
+        (403, "02") => declined(FailureCode::LimitReached),
+        (403, "14") => declined(FailureCode::InsufficientBalance),
+        (403, "05") => declined(FailureCode::RiskRejected),
+        // 404xx01: not found. (4045418, another request under this reference, may be ours.)
+        (404, "01") => AdapterError::NotFound,
+        _ => AdapterError::Unknown(why),
     }
+}
+
+/// Refund answers that say DANA refused the refund (nothing was or will be paid out).
+fn refund_refused(code: &str) -> bool {
+    matches!(
+        code,
+        "4035813" | "4035815" | "4035814" | "4045801" | "4005801" | "4005802"
+    )
 }
 
 #[async_trait]
@@ -425,13 +426,18 @@ impl WalletAdapter for Dana {
                 provider_reference: a.refund_no.unwrap_or_else(|| req.refund_id.to_string()),
             });
         }
-        match refused(status, &a) {
-            e @ (AdapterError::Unknown(_) | AdapterError::Config(_)) => Err(e),
-            _ => Ok(RefundOutcome::Failed {
+        if refund_refused(&a.response_code) {
+            return Ok(RefundOutcome::Failed {
                 provider_reference: None,
                 failure: Failure::new(FailureCode::Unknown, Some(a.response_code)),
-            }),
+            });
         }
+        // In progress, a conflict, a code not known here: the worker asks again under the
+        // same `partnerRefundNo`.
+        Err(match refused(status, &a) {
+            e @ AdapterError::Config(_) => e,
+            _ => AdapterError::Unknown(format!("DANA {}: {}", a.response_code, a.response_message)),
+        })
     }
 
     /// No refund lookup here: a refund whose answer was lost is asked again under the same

@@ -187,6 +187,8 @@ impl Pix {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
+            // Only for the session (certificate) it was fetched over.
+            .filter(|s| s.certificate == creds.certificate)
         {
             s.token = Some((t.access_token.clone(), until));
         }
@@ -377,7 +379,8 @@ impl WalletAdapter for Pix {
                     None,
                 )
                 .await?;
-            if got.txid.as_deref() == Some(cob.txid.as_str()) && brl(&got.valor) == owed {
+            let amounts_match = matches!((brl(&got.valor), owed), (Some(a), Some(b)) if a == b);
+            if got.txid.as_deref() == Some(cob.txid.as_str()) && amounts_match {
                 return Ok(ProviderStatus::Succeeded);
             }
         }

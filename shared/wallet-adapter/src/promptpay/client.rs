@@ -160,7 +160,8 @@ impl PromptPay {
                 "bank refused our key: {}",
                 err.error.message
             ))),
-            s if s >= 500 || s == 429 => Err(AdapterError::Unknown(format!(
+            // 409: a request under this key is in flight or another exists: may have acted.
+            s if s >= 500 || s == 429 || s == 409 => Err(AdapterError::Unknown(format!(
                 "bank answered {s} {}",
                 err.error.code
             ))),
