@@ -5,6 +5,28 @@ use walletpay_domain::{
     RefundReason, Timestamp, WalletId,
 };
 
+/// How long an adapter waits for a provider's connection to open.
+pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The HTTP client of an adapter: every call bounded by `timeout`, connecting by
+/// `CONNECT_TIMEOUT`.
+pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
+        .expect("HTTP client")
+}
+
+/// A provider's credentials: the JSON secret `name` from the Secrets port.
+pub(crate) async fn read_credentials<T: serde::de::DeserializeOwned>(
+    secrets: &dyn walletpay_ports::Secrets,
+    name: &str,
+) -> Result<T, String> {
+    let raw = secrets.get(name).await.map_err(|e| e.to_string())?;
+    serde_json::from_str(&raw).map_err(|e| format!("secret {name}: {e}"))
+}
+
 /// What we ask a provider to charge.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest<'a> {

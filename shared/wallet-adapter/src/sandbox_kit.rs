@@ -131,6 +131,14 @@ pub fn whole(amount: Money) -> Option<i64> {
     amount.whole_major().ok()
 }
 
+/// The client a sandbox sends its webhooks with (a provider waits up to 30 s for an answer).
+pub fn webhook_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
 pub fn now() -> Timestamp {
     let d = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -77,11 +77,7 @@ fn safe_psp(r: &str) -> Result<(), AdapterError> {
 
 impl Adyen {
     pub fn new(config: AdyenConfig, secrets: Arc<dyn Secrets>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         Adyen {
             http,
             config,
@@ -90,12 +86,7 @@ impl Adyen {
     }
 
     async fn credentials(&self) -> Result<AdyenCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     /// POSTs `body` with the `X-API-Key` and an `Idempotency-Key`, sorting every way it can

@@ -172,10 +172,7 @@ impl AdyenSandbox {
                 payments: Mutex::new(HashMap::new()),
                 refunds: Mutex::new(BTreeMap::new()),
                 idempotency: IdempotencyMemory::default(),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

@@ -125,11 +125,7 @@ pub fn transaction_status(code: &str, desc: Option<&str>) -> Result<ProviderStat
 
 impl Dana {
     pub fn new(config: DanaConfig, secrets: Arc<dyn Secrets>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         Dana {
             http,
             config,
@@ -140,12 +136,7 @@ impl Dana {
     }
 
     async fn credentials(&self) -> Result<DanaCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     async fn send(

@@ -118,10 +118,7 @@ impl DanaSandbox {
                 tokens: Mutex::new(HashSet::new()),
                 external_ids: Mutex::new(HashSet::new()),
                 refunds: Mutex::new(HashMap::new()),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

@@ -59,11 +59,7 @@ fn safe_order(r: &str) -> Result<(), AdapterError> {
 
 impl Midtrans {
     pub fn new(config: MidtransConfig, secrets: Arc<dyn Secrets>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         Midtrans {
             http,
             config,
@@ -72,12 +68,7 @@ impl Midtrans {
     }
 
     async fn credentials(&self) -> Result<MidtransCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     /// Sends a request with Basic auth (server key, empty password). Midtrans often answers

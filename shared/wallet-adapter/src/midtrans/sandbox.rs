@@ -118,10 +118,7 @@ impl MidtransSandbox {
                 config,
                 orders: Mutex::new(HashMap::new()),
                 refund_keys: IdempotencyMemory::default(),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

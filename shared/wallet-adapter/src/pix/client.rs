@@ -103,13 +103,9 @@ impl Pix {
     }
 
     async fn credentials(&self) -> Result<PixCredentials, AdapterError> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name)
             .await
-            .map_err(|e| AdapterError::Config(e.to_string()))?;
-        serde_json::from_str(&raw)
-            .map_err(|e| AdapterError::Config(format!("secret {}: {e}", self.config.secret_name)))
+            .map_err(AdapterError::Config)
     }
 
     /// The mutual-TLS client for these credentials (made again when the certificate was
@@ -129,7 +125,7 @@ impl Pix {
         let mut b = reqwest::Client::builder()
             .identity(identity)
             .timeout(self.config.timeout)
-            .connect_timeout(Duration::from_secs(3));
+            .connect_timeout(crate::adapter::CONNECT_TIMEOUT);
         if let Some(ca) = &creds.ca {
             let cert = reqwest::Certificate::from_pem(ca.as_bytes())
                 .map_err(|e| AdapterError::Config(format!("bank CA: {e}")))?;

@@ -114,10 +114,7 @@ impl PixSandbox {
                 config,
                 cobs: Mutex::new(HashMap::new()),
                 tokens: Mutex::new(HashSet::new()),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

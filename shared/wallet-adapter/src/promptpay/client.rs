@@ -110,11 +110,7 @@ fn thb(amount: &str) -> Option<Money> {
 
 impl PromptPay {
     pub fn new(config: PromptPayConfig, secrets: Arc<dyn Secrets>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         PromptPay {
             http,
             config,
@@ -124,12 +120,7 @@ impl PromptPay {
     }
 
     async fn credentials(&self) -> Result<PromptPayCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     async fn call<T: serde::de::DeserializeOwned>(

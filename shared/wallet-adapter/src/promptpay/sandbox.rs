@@ -102,10 +102,7 @@ impl BankSandbox {
                 config,
                 bills: Mutex::new(HashMap::new()),
                 idempotency: IdempotencyMemory::default(),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

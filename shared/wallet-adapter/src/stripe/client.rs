@@ -74,11 +74,7 @@ impl Stripe {
         secrets: Arc<dyn Secrets>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         Stripe {
             http,
             config,
@@ -88,12 +84,7 @@ impl Stripe {
     }
 
     async fn credentials(&self) -> Result<StripeCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     /// Sends a request and sorts every way it can go wrong into declined (nothing done),

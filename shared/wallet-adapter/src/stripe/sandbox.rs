@@ -174,10 +174,7 @@ impl StripeSandbox {
                 intents: Mutex::new(HashMap::new()),
                 refunds: Mutex::new(BTreeMap::new()),
                 idempotency: IdempotencyMemory::default(),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }

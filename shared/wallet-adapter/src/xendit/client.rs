@@ -56,11 +56,7 @@ pub struct Xendit {
 
 impl Xendit {
     pub fn new(config: XenditConfig, secrets: Arc<dyn Secrets>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .build()
-            .expect("HTTP client");
+        let http = crate::adapter::http_client(config.timeout);
         Xendit {
             http,
             config,
@@ -69,12 +65,7 @@ impl Xendit {
     }
 
     async fn credentials(&self) -> Result<XenditCredentials, String> {
-        let raw = self
-            .secrets
-            .get(&self.config.secret_name)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str(&raw).map_err(|e| format!("secret {}: {e}", self.config.secret_name))
+        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
     }
 
     /// Sends a request and reads the answer, sorting every way it can go wrong into

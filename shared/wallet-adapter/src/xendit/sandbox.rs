@@ -138,10 +138,7 @@ impl XenditSandbox {
                 config,
                 charges: Mutex::new(HashMap::new()),
                 refunds: Mutex::new((HashMap::new(), HashMap::new())),
-                http: reqwest::Client::builder()
-                    .timeout(std::time::Duration::from_secs(30))
-                    .build()
-                    .expect("HTTP client"),
+                http: crate::sandbox_kit::webhook_client(),
             }),
         }
     }
