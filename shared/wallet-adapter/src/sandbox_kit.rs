@@ -223,6 +223,17 @@ pub struct DecideForm {
 #[derive(Default)]
 pub struct IdempotencyMemory(Mutex<HashMap<String, (String, u16, String)>>);
 
+/// A remembered JSON answer, given again as it was first given.
+pub fn remembered_answer(status: u16, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 pub enum Remembered {
     /// Same key, same request: this answer again.
     Replay(u16, String),

@@ -508,14 +508,9 @@ fn replay(sb: &AdyenSandbox, key: &Option<String>, print: &str) -> Option<Respon
     let k = key.as_ref()?;
     match sb.inner.idempotency.check(k, print) {
         Remembered::New => None,
-        Remembered::Replay(status, body) => Some(
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                [("content-type", "application/json")],
-                body,
-            )
-                .into_response(),
-        ),
+        Remembered::Replay(status, body) => {
+            Some(crate::sandbox_kit::remembered_answer(status, body))
+        }
         Remembered::Mismatch => Some(validation(
             "The Idempotency-Key was used with a different request",
         )),

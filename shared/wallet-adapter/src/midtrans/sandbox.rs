@@ -512,12 +512,7 @@ async fn refund(
     let print = format!("{order} {}", req.amount);
     match sb.inner.refund_keys.check(&req.refund_key, &print) {
         Remembered::Replay(code, answer) => {
-            return (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::OK),
-                [("content-type", "application/json")],
-                answer,
-            )
-                .into_response()
+            return crate::sandbox_kit::remembered_answer(code, answer)
         }
         Remembered::Mismatch => {
             return status(

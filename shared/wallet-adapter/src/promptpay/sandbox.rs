@@ -269,6 +269,22 @@ fn unauthorized() -> Response {
     error(StatusCode::UNAUTHORIZED, "unauthorized", "Invalid API key.")
 }
 
+/// The answer remembered for an `Idempotency-Key` (or the refusal of a key used for
+/// another request); `None` for a new key.
+fn replay(sb: &BankSandbox, key: &str, print: &str, what: &str) -> Option<Response> {
+    match sb.inner.idempotency.check(key, print) {
+        Remembered::Replay(status, answer) => {
+            Some(crate::sandbox_kit::remembered_answer(status, answer))
+        }
+        Remembered::Mismatch => Some(error(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            &format!("The key was used for another {what}."),
+        )),
+        Remembered::New => None,
+    }
+}
+
 fn reference_of(ref1: &str, ref2: Option<&str>) -> String {
     format!("{ref1}{}", ref2.unwrap_or(""))
 }
@@ -286,25 +302,8 @@ async fn register(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let print = String::from_utf8_lossy(&body).to_string();
-    if let Some(k) = &key {
-        match sb.inner.idempotency.check(k, &print) {
-            Remembered::Replay(status, answer) => {
-                return (
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                    [("content-type", "application/json")],
-                    answer,
-                )
-                    .into_response()
-            }
-            Remembered::Mismatch => {
-                return error(
-                    StatusCode::CONFLICT,
-                    "idempotency_key_reused",
-                    "The key was used for another bill.",
-                )
-            }
-            Remembered::New => {}
-        }
+    if let Some(answer) = key.as_deref().and_then(|k| replay(&sb, k, &print, "bill")) {
+        return answer;
     }
     let mut bill: Bill = match serde_json::from_slice(&body) {
         Ok(b) => b,
@@ -435,23 +434,8 @@ async fn refund(
         );
     };
     let print = String::from_utf8_lossy(&body).to_string();
-    match sb.inner.idempotency.check(&key, &print) {
-        Remembered::Replay(status, answer) => {
-            return (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                [("content-type", "application/json")],
-                answer,
-            )
-                .into_response()
-        }
-        Remembered::Mismatch => {
-            return error(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
-                "The key was used for another refund.",
-            )
-        }
-        Remembered::New => {}
+    if let Some(answer) = replay(&sb, &key, &print, "refund") {
+        return answer;
     }
     let req: RefundRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,

@@ -490,12 +490,14 @@ fn replayed(sb: &StripeSandbox, key: &Option<String>, print: &str) -> Option<Res
     }
     match sb.inner.idempotency.check(k, print) {
         Remembered::New => None,
-        Remembered::Replay(status, body) => Some((
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            [("content-type", "application/json"), ("idempotent-replayed", "true")],
-            body,
-        )
-            .into_response()),
+        Remembered::Replay(status, body) => {
+            let mut answer = crate::sandbox_kit::remembered_answer(status, body);
+            answer.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            Some(answer)
+        }
         Remembered::Mismatch => Some(error(
             StatusCode::BAD_REQUEST,
             "idempotency_error",
