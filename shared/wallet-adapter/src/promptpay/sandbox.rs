@@ -383,17 +383,7 @@ async fn list_bills(
     headers: HeaderMap,
     Query(q): Query<Refs>,
 ) -> Response {
-    if !sb.authorized(&headers) {
-        return unauthorized();
-    }
-    let data: Vec<Bill> = sb
-        .lock()
-        .get(&reference_of(&q.ref1, q.ref2.as_deref()))
-        .filter(|k| k.bill.biller_id == q.biller_id)
-        .map(|k| k.bill.clone())
-        .into_iter()
-        .collect();
-    Json(List { data }).into_response()
+    listed(&sb, &headers, &q, |k| Some(k.bill.clone()))
 }
 
 async fn list_payments(
@@ -401,14 +391,25 @@ async fn list_payments(
     headers: HeaderMap,
     Query(q): Query<Refs>,
 ) -> Response {
-    if !sb.authorized(&headers) {
+    listed(&sb, &headers, &q, |k| k.payment.clone())
+}
+
+/// A list of at most one item: `pick` from the bill kept under the query's reference for
+/// the query's biller, or nothing.
+fn listed<T: serde::Serialize>(
+    sb: &BankSandbox,
+    headers: &HeaderMap,
+    q: &Refs,
+    pick: impl Fn(&Kept) -> Option<T>,
+) -> Response {
+    if !sb.authorized(headers) {
         return unauthorized();
     }
-    let data: Vec<BillPayment> = sb
+    let data: Vec<T> = sb
         .lock()
         .get(&reference_of(&q.ref1, q.ref2.as_deref()))
         .filter(|k| k.bill.biller_id == q.biller_id)
-        .and_then(|k| k.payment.clone())
+        .and_then(pick)
         .into_iter()
         .collect();
     Json(List { data }).into_response()
