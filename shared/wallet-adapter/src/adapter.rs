@@ -27,6 +27,35 @@ pub(crate) async fn read_credentials<T: serde::de::DeserializeOwned>(
     serde_json::from_str(&raw).map_err(|e| format!("secret {name}: {e}"))
 }
 
+/// Sends a request to `provider` and reads its whole answer. A request that never reached
+/// the provider (the connection was refused) is declined as wallet-unavailable: nothing
+/// can have been done. Anything lost after that may have been acted on, so is unknown.
+pub(crate) async fn exchange(
+    provider: &str,
+    req: reqwest::RequestBuilder,
+) -> Result<(reqwest::StatusCode, bytes::Bytes), AdapterError> {
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => {
+            return Err(AdapterError::Declined(Failure::new(
+                walletpay_domain::FailureCode::WalletUnavailable,
+                Some("CONNECTION_REFUSED".into()),
+            )))
+        }
+        Err(e) => {
+            return Err(AdapterError::Unknown(format!(
+                "{provider} call failed: {e}"
+            )))
+        }
+    };
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| AdapterError::Unknown(format!("{provider} answer cut short: {e}")))?;
+    Ok((status, body))
+}
+
 /// What we ask a provider to charge.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest<'a> {
@@ -231,4 +260,50 @@ pub trait WalletAdapter: Send + Sync {
 
     /// The answer the provider expects once a webhook is taken.
     fn webhook_ack(&self) -> WebhookAck;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_provider_that_refuses_the_connection_declines_as_unavailable() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let req = http_client(Duration::from_secs(5)).get(format!("http://127.0.0.1:{port}/"));
+        match exchange("Test", req).await {
+            Err(AdapterError::Declined(f)) => {
+                assert_eq!(f.code, walletpay_domain::FailureCode::WalletUnavailable);
+                assert_eq!(f.provider_code.as_deref(), Some("CONNECTION_REFUSED"));
+            }
+            other => panic!("expected a decline, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_drops_the_request_unanswered_leaves_the_outcome_unknown() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = l.accept().unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf);
+            // Closed without a word: the request reached the provider.
+        });
+        let req = http_client(Duration::from_secs(5))
+            .post(format!("http://127.0.0.1:{port}/charges"))
+            .body("{}");
+        let got = exchange("Test", req).await;
+        server.join().unwrap();
+        match got {
+            Err(AdapterError::Unknown(why)) => {
+                assert!(why.starts_with("Test call failed"), "{why}")
+            }
+            other => panic!("expected an unknown outcome, got {other:?}"),
+        }
+    }
 }

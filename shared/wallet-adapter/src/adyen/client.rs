@@ -14,9 +14,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use walletpay_domain::{
-    Country, Failure, FailureCode, PaymentId, Provider, RefundReason, Timestamp, WalletId,
-};
+use walletpay_domain::{Country, Failure, PaymentId, Provider, RefundReason, Timestamp, WalletId};
 use walletpay_ports::Secrets;
 
 /// The JSON held in the Secrets port under [`AdyenConfig::secret_name`].
@@ -98,29 +96,13 @@ impl Adyen {
         body: &B,
         idempotency_key: &str,
     ) -> Result<T, AdapterError> {
-        let resp = match self
+        let req = self
             .http
             .post(format!("{}{path}", self.config.base_url))
             .header("x-api-key", &creds.api_key)
             .header("idempotency-key", idempotency_key)
-            .json(body)
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("Adyen call failed: {e}"))),
-        };
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("Adyen answer cut short: {e}")))?;
+            .json(body);
+        let (status, bytes) = crate::adapter::exchange("Adyen", req).await?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| {
                 AdapterError::Unknown(format!("unreadable Adyen answer ({status}): {e}"))

@@ -152,21 +152,8 @@ impl Dana {
         for (k, v) in headers {
             req = req.header(k, v);
         }
-        let resp = match req.body(body).send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("DANA call failed: {e}"))),
-        };
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("DANA answer cut short: {e}")))?;
+        let (status, bytes) = crate::adapter::exchange("DANA", req.body(body)).await?;
+        let status = status.as_u16();
         match serde_json::from_slice::<Answer>(&bytes) {
             Ok(a) => Ok((status, a)),
             Err(_) if status >= 500 => {

@@ -75,26 +75,11 @@ impl Midtrans {
     /// HTTP 200 with an error in `status_code`, so both are read.
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Transaction, AdapterError> {
         let creds = self.credentials().await.map_err(AdapterError::Config)?;
-        let resp = match req
+        let req = req
             .basic_auth(&creds.server_key, Some(""))
-            .header("accept", "application/json")
-            .send()
-            .await
-        {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("Midtrans call failed: {e}"))),
-        };
-        let http = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("Midtrans answer cut short: {e}")))?;
+            .header("accept", "application/json");
+        let (http, body) = crate::adapter::exchange("Midtrans", req).await?;
+        let http = http.as_u16();
         let t: Transaction = match serde_json::from_slice(&body) {
             Ok(t) => t,
             Err(_) if http >= 500 => {

@@ -206,21 +206,8 @@ impl Pix {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("Pix call failed: {e}"))),
-        };
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("Pix answer cut short: {e}")))?;
+        let (status, bytes) = crate::adapter::exchange("Pix", req).await?;
+        let status = status.as_u16();
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes)
                 .map(|t| (creds, t))

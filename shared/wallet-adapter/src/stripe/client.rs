@@ -108,21 +108,7 @@ impl Stripe {
         if let Some(f) = form {
             req = req.form(f);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("Stripe call failed: {e}"))),
-        };
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("Stripe answer cut short: {e}")))?;
+        let (status, body) = crate::adapter::exchange("Stripe", req).await?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
                 AdapterError::Unknown(format!("unreadable Stripe answer ({status}): {e}"))

@@ -75,22 +75,8 @@ impl Xendit {
         req: reqwest::RequestBuilder,
     ) -> Result<T, AdapterError> {
         let creds = self.credentials().await.map_err(AdapterError::Config)?;
-        let resp = match req.basic_auth(&creds.secret_key, Some("")).send().await {
-            Ok(r) => r,
-            // The request never reached Xendit: nothing can have been charged.
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Declined(Failure::new(
-                    FailureCode::WalletUnavailable,
-                    Some("CONNECTION_REFUSED".into()),
-                )))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("Xendit call failed: {e}"))),
-        };
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("Xendit answer cut short: {e}")))?;
+        let req = req.basic_auth(&creds.secret_key, Some(""));
+        let (status, body) = crate::adapter::exchange("Xendit", req).await?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
                 AdapterError::Unknown(format!("unreadable Xendit answer ({status}): {e}"))
