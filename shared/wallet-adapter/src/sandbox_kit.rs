@@ -223,6 +223,27 @@ pub struct DecideForm {
 #[derive(Default)]
 pub struct IdempotencyMemory(Mutex<HashMap<String, (String, u16, String)>>);
 
+/// What `simulate-refund` expects, said back when its body is anything else.
+pub const REFUND_OUTCOME_EXPECTED: &str = "expected {\"outcome\": \"success\" | \"failed\"}";
+
+/// The body of `simulate-refund`: `{"outcome": "success"}` makes the waiting refund,
+/// `{"outcome": "failed"}` refuses it; `None` for anything else.
+pub fn refund_outcome(body: &[u8]) -> Option<bool> {
+    #[derive(Deserialize)]
+    struct Outcome {
+        outcome: String,
+    }
+    match serde_json::from_slice::<Outcome>(body)
+        .ok()?
+        .outcome
+        .as_str()
+    {
+        "success" => Some(true),
+        "failed" => Some(false),
+        _ => None,
+    }
+}
+
 /// A remembered JSON answer, given again as it was first given.
 pub fn remembered_answer(status: u16, body: String) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -297,5 +318,13 @@ mod tests {
             csv_line(&["a".into(), "b,c".into(), "say \"hi\"".into()]),
             "a,\"b,c\",\"say \"\"hi\"\"\"\r\n"
         );
+    }
+    #[test]
+    fn a_refund_outcome_is_success_or_failed_and_nothing_else() {
+        assert_eq!(refund_outcome(br#"{"outcome":"success"}"#), Some(true));
+        assert_eq!(refund_outcome(br#"{"outcome":"failed"}"#), Some(false));
+        assert_eq!(refund_outcome(br#"{"outcome":"sucess"}"#), None);
+        assert_eq!(refund_outcome(br#"{}"#), None);
+        assert_eq!(refund_outcome(b"outcome=success"), None);
     }
 }

@@ -829,20 +829,13 @@ async fn simulate_api(
     }
 }
 
-#[derive(Deserialize)]
-struct RefundOutcomeBody {
-    outcome: String,
-}
-
 async fn simulate_refund(
     State(sb): State<AdyenSandbox>,
     Path(psp_ref): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let success = match serde_json::from_slice::<RefundOutcomeBody>(&body) {
-        Ok(b) if b.outcome == "success" => true,
-        Ok(b) if b.outcome == "failed" => false,
-        _ => return validation("expected {\"outcome\": \"success\" | \"failed\"}"),
+    let Some(success) = crate::sandbox_kit::refund_outcome(&body) else {
+        return validation(crate::sandbox_kit::REFUND_OUTCOME_EXPECTED);
     };
     match sb.settle_refund(&psp_ref, success).await {
         Some(r) => (StatusCode::OK, Json(r)).into_response(),

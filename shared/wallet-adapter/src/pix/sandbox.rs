@@ -657,20 +657,21 @@ async fn simulate_api(
     }
 }
 
-#[derive(Deserialize)]
-struct RefundOutcomeBody {
-    outcome: String,
-}
-
 async fn simulate_refund(
     State(sb): State<PixSandbox>,
     Path((e2e, id)): Path<(String, String)>,
-    Json(b): Json<RefundOutcomeBody>,
+    body: axum::body::Bytes,
 ) -> Response {
-    let status = if b.outcome == "success" {
-        "DEVOLVIDO"
-    } else {
-        "NAO_REALIZADO"
+    let status = match crate::sandbox_kit::refund_outcome(&body) {
+        Some(true) => "DEVOLVIDO",
+        Some(false) => "NAO_REALIZADO",
+        None => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Requisicao Invalida",
+                crate::sandbox_kit::REFUND_OUTCOME_EXPECTED,
+            )
+        }
     };
     let done = sb.with_pix(&e2e, |p, _| {
         let d = p

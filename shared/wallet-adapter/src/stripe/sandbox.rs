@@ -1033,25 +1033,13 @@ async fn simulate_api(
     }
 }
 
-#[derive(Deserialize)]
-struct RefundOutcomeBody {
-    outcome: String,
-}
-
 async fn simulate_refund(
     State(sb): State<StripeSandbox>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let success = match serde_json::from_slice::<RefundOutcomeBody>(&body) {
-        Ok(b) if b.outcome == "success" => true,
-        Ok(b) if b.outcome == "failed" => false,
-        _ => {
-            return invalid(
-                "outcome",
-                "expected {\"outcome\": \"success\" | \"failed\"}",
-            )
-        }
+    let Some(success) = crate::sandbox_kit::refund_outcome(&body) else {
+        return invalid("outcome", crate::sandbox_kit::REFUND_OUTCOME_EXPECTED);
     };
     match sb.settle_refund(&id, success) {
         Some(r) => send(json_answer(StatusCode::OK, &r)),

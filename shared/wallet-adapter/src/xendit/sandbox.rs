@@ -40,7 +40,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -706,20 +706,13 @@ async fn get_refund(
     }
 }
 
-#[derive(Deserialize)]
-struct SimulateRefundBody {
-    outcome: String,
-}
-
 async fn simulate_refund(
     State(sb): State<XenditSandbox>,
     Path(refund_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let success = match serde_json::from_slice::<SimulateRefundBody>(&body) {
-        Ok(b) if b.outcome == "success" => true,
-        Ok(b) if b.outcome == "failed" => false,
-        _ => return validation("expected {\"outcome\": \"success\" | \"failed\"}"),
+    let Some(success) = crate::sandbox_kit::refund_outcome(&body) else {
+        return validation(crate::sandbox_kit::REFUND_OUTCOME_EXPECTED);
     };
     match sb.settle_refund(&refund_id, success) {
         Some(r) => (StatusCode::OK, Json(r)).into_response(),
