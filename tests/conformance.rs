@@ -1082,3 +1082,62 @@ async fn dana_refuses_a_request_signed_with_another_key() {
     }
     assert!(s.local.dana.reference_for(id.as_str()).is_none());
 }
+
+/// A PromptPay bank that cannot be reached refuses before anything is registered: the
+/// payment is declined as wallet-unavailable (so it fails over to the wallet's next
+/// provider), and so is a refund (which the refund worker keeps waiting, never failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_promptpay_bank_declines_as_unavailable() {
+    use walletpay_wallet_adapter::promptpay::{PromptPay, PromptPayConfig};
+    use walletpay_wallet_adapter::{AdapterError, ChargeRequest, RefundRequest, WalletAdapter};
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let creds = walletpay_local::sandbox_secrets()
+        .into_iter()
+        .find(|(n, _)| *n == "walletpay/promptpay")
+        .unwrap()
+        .1;
+    let secrets = std::sync::Arc::new(
+        walletpay_ports::StaticSecrets::new().with("walletpay/promptpay", &creds),
+    );
+    let adapter = PromptPay::new(
+        PromptPayConfig::new(format!("http://127.0.0.1:{closed}")),
+        secrets,
+    );
+    let id = walletpay_domain::PaymentId::new(walletpay_tests::now().millis(), 11);
+    let customer = walletpay_domain::Customer::default();
+    let amount = walletpay_domain::Money {
+        minor: 50_000,
+        currency: walletpay_domain::Currency::THB,
+    };
+    let req = ChargeRequest {
+        payment_id: &id,
+        amount,
+        country: walletpay_domain::Country::TH,
+        wallet: walletpay_domain::WalletId::Promptpay,
+        customer: &customer,
+        return_url: None,
+        description: None,
+        expires_at: walletpay_tests::now().plus_seconds(900),
+    };
+    let unavailable = |got: Result<_, AdapterError>| match got {
+        Err(AdapterError::Declined(f)) => {
+            assert_eq!(f.code, walletpay_domain::FailureCode::WalletUnavailable);
+            assert_eq!(f.provider_code.as_deref(), Some("CONNECTION_REFUSED"));
+        }
+        other => panic!("expected a decline, got {:?}", other.map(|_| ())),
+    };
+    unavailable(adapter.create_charge(&req).await.map(|_| ()));
+    let (ref1, ref2) = walletpay_wallet_adapter::promptpay::references(&id);
+    let refund_id = walletpay_domain::RefundId::new(walletpay_tests::now().millis(), 12);
+    let refund = RefundRequest {
+        refund_id: &refund_id,
+        payment_id: &id,
+        charge_reference: &format!("{ref1}{ref2}"),
+        amount,
+        reason: walletpay_domain::RefundReason::RequestedByCustomer,
+    };
+    unavailable(adapter.refund(&refund).await.map(|_| ()));
+}

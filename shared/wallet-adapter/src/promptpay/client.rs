@@ -128,18 +128,9 @@ impl PromptPay {
         req: reqwest::RequestBuilder,
     ) -> Result<T, AdapterError> {
         let creds = self.credentials().await.map_err(AdapterError::Config)?;
-        let resp = match req.bearer_auth(&creds.api_key).send().await {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => {
-                return Err(AdapterError::Unknown(format!("bank unreachable: {e}")))
-            }
-            Err(e) => return Err(AdapterError::Unknown(format!("bank call failed: {e}"))),
-        };
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| AdapterError::Unknown(format!("bank answer cut short: {e}")))?;
+        let req = req.bearer_auth(&creds.api_key);
+        let (status, body) = crate::adapter::exchange("bank", req).await?;
+        let status = status.as_u16();
         if (200..300).contains(&status) {
             return serde_json::from_slice(&body)
                 .map_err(|e| AdapterError::Unknown(format!("unreadable bank answer: {e}")));
