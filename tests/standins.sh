@@ -4,11 +4,9 @@
 # SQS and Secrets Manager -- exports the AWS variables that point the SDK at them, and stops
 # them when the calling script exits.
 
-CACHE="${WALLETPAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/walletpay}"
+# shellcheck source=tests/tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 DYNAMODB_LOCAL_PACKAGE="amplify-dynamodb-simulator@2.9.30"   # ships DynamoDB Local 1.25.1
-mkdir -p "$CACHE"
-
-log() { printf '\n== %s\n' "$*" >&2; }
 
 # -- fetch the stand-ins once -------------------------------------------------------------
 if [ ! -f "$CACHE/dynamodb-local/DynamoDBLocal.jar" ]; then
@@ -19,17 +17,9 @@ if [ ! -f "$CACHE/dynamodb-local/DynamoDBLocal.jar" ]; then
   mv "$tmp/package/emulator" "$CACHE/dynamodb-local"
   rm -rf "$tmp"
 fi
-if ! python3 -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; then
-  log "installing moto[server]"
-  python3 -m pip install --quiet --disable-pip-version-check "moto[server]"
-fi
-if ! command -v cfn-lint >/dev/null 2>&1; then
-  log "installing cfn-lint"
-  python3 -m pip install --quiet --disable-pip-version-check cfn-lint
-fi
 
 # -- start them ---------------------------------------------------------------------------
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 DDB_PORT=$(free_port)
 MOTO_PORT=$(free_port)
 LOGS=$(mktemp -d)
@@ -41,16 +31,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-java -Djava.library.path="$CACHE/dynamodb-local/DynamoDBLocal_lib" \
+# Started from the log folder: DynamoDB Local writes its install id file where it runs.
+(cd "$LOGS" && exec java -Djava.library.path="$CACHE/dynamodb-local/DynamoDBLocal_lib" \
      -jar "$CACHE/dynamodb-local/DynamoDBLocal.jar" \
-     -inMemory -port "$DDB_PORT" -disableTelemetry >"$LOGS/dynamodb.log" 2>&1 &
+     -inMemory -port "$DDB_PORT" -disableTelemetry) >"$LOGS/dynamodb.log" 2>&1 &
 pids+=($!)
-python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
+"$PY" -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 &
 pids+=($!)
 
 wait_for() { # port name
   for _ in $(seq 1 240); do
-    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.5)" 2>/dev/null; then return 0; fi
+    if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.5)" 2>/dev/null; then return 0; fi
     sleep 0.25
   done
   echo "$2 did not start on port $1:" >&2; cat "$LOGS/$2.log" >&2; exit 1

@@ -66,15 +66,17 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
         .with(Arc::new(Stripe::new(stripe, secrets.clone())))
         .with(Arc::new(Adyen::new(adyen, secrets.clone())))
         .with(Arc::new(Midtrans::new(midtrans, secrets.clone())));
-    // DANA direct needs a DANA merchant account: only when one is configured.
+    // DANA direct needs a DANA merchant account, and the URL DANA notifies us at (told to
+    // DANA with each order): only when both are configured.
     let dana_url = env_or("DANA_BASE_URL", "");
+    let dana_notify = env_or("DANA_NOTIFY_URL", "");
     let adapters = if dana_url.is_empty() {
         adapters
+    } else if dana_notify.is_empty() {
+        tracing::error!("DANA_BASE_URL is set but DANA_NOTIFY_URL is not (the PublicBaseUrl parameter): DANA direct stays off");
+        adapters
     } else {
-        let mut dana = walletpay_wallet_adapter::dana::DanaConfig::new(
-            dana_url,
-            env_or("DANA_NOTIFY_URL", ""),
-        );
+        let mut dana = walletpay_wallet_adapter::dana::DanaConfig::new(dana_url, dana_notify);
         dana.secret_name = env_or("DANA_SECRET_NAME", "walletpay/dana");
         adapters.with(Arc::new(walletpay_wallet_adapter::dana::Dana::new(
             dana,
