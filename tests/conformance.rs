@@ -756,6 +756,26 @@ mod webhooks {
         (vec![("stripe-signature".into(), header)], body)
     }
 
+    /// A success message signed with the placeholder the template seeds for the provider.
+    pub fn signed_with_placeholder(provider: &str, payment: &Value, now: i64) -> Webhook {
+        let placeholder = "set-after-deploy";
+        match provider {
+            "xendit" => (
+                vec![("x-callback-token".into(), placeholder.into())],
+                xendit_body(payment),
+            ),
+            "stripe" => stripe_signed(placeholder, now, stripe_body(payment, now)),
+            // The one-byte key the template seeds.
+            "adyen" => adyen_signed("00", payment),
+            "midtrans" => midtrans_signed(placeholder, payment),
+            "promptpay" => bank_signed(placeholder, now, payment),
+            "pix" => pix_hint(payment),
+            // No DANA key is seeded: anyone's key would have to do.
+            "dana" => dana_signed(dana::SANDBOX_MERCHANT_PRIVATE_KEY, now, payment),
+            other => panic!("no placeholder webhook for {other}"),
+        }
+    }
+
     /// A success message for the payment, signed with a key that is not the account's.
     pub fn forged_success(provider: &str, payment: &Value) -> Webhook {
         let now = walletpay_tests::now().unix_seconds();
@@ -1140,4 +1160,169 @@ async fn an_unreachable_promptpay_bank_declines_as_unavailable() {
         reason: walletpay_domain::RefundReason::RequestedByCustomer,
     };
     unavailable(adapter.refund(&refund).await.map(|_| ()));
+}
+
+/// The secrets `template.yaml` seeds, by the name each adapter reads them under: what a
+/// stack deployed as the README says holds until a person fills them in.
+fn template_seeded_secrets() -> Vec<(String, String)> {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+            .expect("template.yaml");
+    let mut out = Vec::new();
+    let mut resource = "";
+    for line in template.lines() {
+        if line.starts_with("  ") && !line.starts_with("   ") && line.trim_end().ends_with(':') {
+            resource = line.trim().trim_end_matches(':');
+        }
+        if let Some(v) = line.trim().strip_prefix("SecretString: '") {
+            let provider = resource
+                .strip_suffix("Secret")
+                .expect("a secret resource is named <Provider>Secret")
+                .to_lowercase();
+            out.push((
+                format!("walletpay/{provider}"),
+                v.trim_end_matches('\'').to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// With the credentials the template seeds (placeholders, Adyen's one-byte `00` HMAC key),
+/// every adapter refuses every charge before sending anything (a configuration error, so
+/// routing moves on) and every webhook, even one signed with the placeholder itself (503,
+/// nothing queued).
+#[tokio::test]
+async fn seeded_placeholder_credentials_refuse_every_charge_and_webhook() {
+    use std::sync::Arc;
+    use walletpay_app::{Adapters, App};
+    use walletpay_embedded::{EmbeddedStore, InProcessQueue};
+    use walletpay_ports::{QueueReceiver, StaticSecrets, SystemClock};
+    use walletpay_wallet_adapter::{adyen, dana, midtrans, pix, promptpay, stripe, xendit};
+    use walletpay_wallet_adapter::{AdapterError, ChargeRequest, WalletAdapter};
+
+    let seeded = template_seeded_secrets();
+    let names: Vec<&str> = seeded.iter().map(|(n, _)| n.as_str()).collect();
+    for p in PROVIDERS {
+        assert!(
+            names.contains(&format!("walletpay/{}", p.name).as_str()),
+            "template.yaml seeds no secret for {}",
+            p.name
+        );
+    }
+    let secrets = Arc::new(
+        seeded
+            .iter()
+            .fold(StaticSecrets::new(), |s, (n, v)| s.with(n, v)),
+    );
+    // Nothing listens here: an adapter that sent anything would see the connection refused
+    // (a decline), not a configuration error.
+    let nowhere = "http://127.0.0.1:9";
+    let adapters: Vec<Arc<dyn WalletAdapter>> = vec![
+        Arc::new(xendit::Xendit::new(
+            xendit::XenditConfig::new(nowhere),
+            secrets.clone(),
+        )),
+        Arc::new(stripe::Stripe::new(
+            stripe::StripeConfig::new(nowhere),
+            secrets.clone(),
+        )),
+        Arc::new(adyen::Adyen::new(
+            adyen::AdyenConfig::new(nowhere),
+            secrets.clone(),
+        )),
+        Arc::new(midtrans::Midtrans::new(
+            midtrans::MidtransConfig::new(nowhere),
+            secrets.clone(),
+        )),
+        Arc::new(promptpay::PromptPay::new(
+            promptpay::PromptPayConfig::new(nowhere),
+            secrets.clone(),
+        )),
+        Arc::new(dana::Dana::new(
+            dana::DanaConfig::new(nowhere, "https://pay.example/v1/webhooks/dana"),
+            secrets.clone(),
+        )),
+        Arc::new(pix::Pix::new(
+            pix::PixConfig::new("https://127.0.0.1:9"),
+            secrets.clone(),
+        )),
+    ];
+    let events = Arc::new(InProcessQueue::new(Duration::from_secs(30)));
+    let queue = || Arc::new(InProcessQueue::new(Duration::from_secs(30)));
+    let app = App {
+        store: Arc::new(EmbeddedStore::in_memory()),
+        payment_events: events.clone(),
+        status_checks: queue(),
+        refunds: queue(),
+        notifications: queue(),
+        notifications_dead: queue(),
+        webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::new()),
+        clock: Arc::new(SystemClock),
+        adapters: adapters
+            .iter()
+            .fold(Adapters::new(), |a, x| a.with(x.clone())),
+        settings: Settings::default(),
+        merchants: Default::default(),
+        health: Default::default(),
+    };
+    let customer = walletpay_domain::Customer {
+        phone: Some("+6281234567890".into()),
+        email: Some("buyer@example.com".into()),
+        ..Default::default()
+    };
+    for p in PROVIDERS {
+        let adapter = adapters
+            .iter()
+            .find(|a| a.provider().as_str() == p.name)
+            .unwrap();
+        let (country, _) = p.wallets[0];
+        let country = walletpay_domain::Country::parse(country).unwrap();
+        let id = walletpay_domain::PaymentId::new(walletpay_tests::now().millis(), 7);
+        let charge = adapter
+            .create_charge(&ChargeRequest {
+                payment_id: &id,
+                amount: walletpay_domain::Money {
+                    minor: minor(country.as_str(), AMOUNT_MAJOR),
+                    currency: country.currency(),
+                },
+                country,
+                wallet: walletpay_domain::WalletId::parse(p.wallets[0].1).unwrap(),
+                customer: &customer,
+                return_url: Some("https://shop.example/thanks"),
+                description: None,
+                expires_at: walletpay_tests::now().plus_seconds(900),
+            })
+            .await;
+        assert!(
+            matches!(charge, Err(AdapterError::Config(_))),
+            "{}: a charge with placeholder credentials must be refused as configuration, got {charge:?}",
+            p.name
+        );
+
+        let payment = json!({
+            "id": id.as_str(), "provider_reference": "ewc_1:ref_1", "amount": minor(country.as_str(), AMOUNT_MAJOR),
+            "currency": country.currency().code(), "country": country.as_str(),
+        });
+        let now = walletpay_tests::now().unix_seconds();
+        let (headers, body) = webhooks::signed_with_placeholder(p.name, &payment, now);
+        let mut map = http::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(&v).unwrap(),
+            );
+        }
+        let answer =
+            walletpay_app::webhooks::receive_webhook(&app, p.name, &map, body.as_bytes()).await;
+        match answer {
+            Err(e) => assert_eq!(e.status, 503, "{}: {e:?}", p.name),
+            Ok(r) => panic!(
+                "{}: a webhook was taken with placeholder credentials: {r:?}",
+                p.name
+            ),
+        }
+        let queued = events.receive(10, Duration::ZERO).await.unwrap();
+        assert!(queued.is_empty(), "{}: queued {queued:?}", p.name);
+    }
 }

@@ -18,15 +18,6 @@ pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// A provider's credentials: the JSON secret `name` from the Secrets port.
-pub(crate) async fn read_credentials<T: serde::de::DeserializeOwned>(
-    secrets: &dyn walletpay_ports::Secrets,
-    name: &str,
-) -> Result<T, String> {
-    let raw = secrets.get(name).await.map_err(|e| e.to_string())?;
-    serde_json::from_str(&raw).map_err(|e| format!("secret {name}: {e}"))
-}
-
 /// Sends a request to `provider` and reads its whole answer. A request that never reached
 /// the provider (the connection was refused) is declined as wallet-unavailable: nothing
 /// can have been done. Anything lost after that may have been acted on, so is unknown.
@@ -150,6 +141,21 @@ pub enum AdapterError {
     /// Our own credentials or configuration are missing or wrong.
     #[error("provider configuration: {0}")]
     Config(String),
+}
+
+impl From<crate::credentials::CredentialError> for AdapterError {
+    /// Nothing was sent: a charge without usable credentials is a configuration error, so
+    /// routing moves on to the next provider.
+    fn from(e: crate::credentials::CredentialError) -> Self {
+        AdapterError::Config(e.to_string())
+    }
+}
+
+impl From<crate::credentials::CredentialError> for WebhookError {
+    /// A webhook that cannot be verified is never taken: 503, nothing queued.
+    fn from(e: crate::credentials::CredentialError) -> Self {
+        WebhookError::Unavailable(e.to_string())
+    }
 }
 
 /// A webhook as it arrived: the raw bytes, never re-serialised, since signatures cover them.

@@ -10,6 +10,7 @@
 
 mod adapter;
 pub mod adyen;
+pub mod credentials;
 pub mod dana;
 pub mod midtrans;
 pub mod pix;

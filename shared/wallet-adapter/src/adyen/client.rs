@@ -10,6 +10,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -20,13 +23,33 @@ use walletpay_ports::Secrets;
 /// The JSON held in the Secrets port under [`AdyenConfig::secret_name`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct AdyenCredentials {
-    pub api_key: String,
+    pub api_key: SecretString,
     pub merchant_account: String,
     /// The webhook HMAC key, hex, from the Customer Area.
-    pub hmac_key: String,
+    pub hmac_key: SecretString,
     /// The key before the last rotation, accepted while Adyen may still sign with it.
     #[serde(default)]
-    pub previous_hmac_key: Option<String>,
+    pub previous_hmac_key: Option<SecretString>,
+}
+
+/// A hex HMAC key's length in bytes, if it is hex.
+fn hex_len(key: &SecretString) -> Option<usize> {
+    let k = key.expose_secret();
+    (k.len() % 2 == 0 && k.bytes().all(|b| b.is_ascii_hexdigit())).then_some(k.len() / 2)
+}
+
+impl Checked for AdyenCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required_secret("api_key", &self.api_key)?;
+        credentials::required("merchant_account", &self.merchant_account)?;
+        credentials::signing_key("hmac_key", hex_len(&self.hmac_key), &self.hmac_key)?;
+        match &self.previous_hmac_key {
+            Some(p) if !p.expose_secret().is_empty() => {
+                credentials::signing_key("previous_hmac_key", hex_len(p), p)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,7 +78,7 @@ impl AdyenConfig {
 pub struct Adyen {
     http: reqwest::Client,
     config: AdyenConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
 }
 
 fn reason_text(r: RefundReason) -> &'static str {
@@ -65,6 +88,14 @@ fn reason_text(r: RefundReason) -> &'static str {
         RefundReason::Fraudulent => "FRAUD",
         RefundReason::Other => "OTHER",
     }
+}
+
+/// A header value that logs and debug output never show.
+fn sensitive(v: &str) -> Result<http::HeaderValue, AdapterError> {
+    let mut h = http::HeaderValue::from_str(v)
+        .map_err(|_| AdapterError::Config("the API key is not a valid header value".into()))?;
+    h.set_sensitive(true);
+    Ok(h)
 }
 
 /// A psp reference goes into a URL path: Adyen's are 16 alphanumerics.
@@ -78,13 +109,13 @@ impl Adyen {
         let http = crate::adapter::http_client(config.timeout);
         Adyen {
             http,
+            credentials: CredentialSource::new("Adyen", secrets, config.secret_name.clone()),
             config,
-            secrets,
         }
     }
 
-    async fn credentials(&self) -> Result<AdyenCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<AdyenCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     /// POSTs `body` with the `X-API-Key` and an `Idempotency-Key`, sorting every way it can
@@ -99,7 +130,7 @@ impl Adyen {
         let req = self
             .http
             .post(format!("{}{path}", self.config.base_url))
-            .header("x-api-key", &creds.api_key)
+            .header("x-api-key", sensitive(creds.api_key.expose_secret())?)
             .header("idempotency-key", idempotency_key)
             .json(body);
         let (status, bytes) = crate::adapter::exchange("Adyen", req).await?;
@@ -174,7 +205,7 @@ impl WalletAdapter for Adyen {
 
     /// `POST /payments` with our payment id as `reference` and `Idempotency-Key`.
     async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let body = self.request(&creds, req)?;
         let r: PaymentResponse = self
             .post(&creds, "/payments", &body, req.payment_id.as_str())
@@ -226,7 +257,7 @@ impl WalletAdapter for Adyen {
     /// `Idempotency-Key`. Adyen answers `received`; the outcome is the REFUND webhook.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         safe_psp(req.charge_reference)?;
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let body = AdyenRefund {
             merchant_account: creds.merchant_account.clone(),
             amount: adyen_amount(req.amount)
@@ -274,17 +305,10 @@ impl WalletAdapter for Adyen {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let n: Notification =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        let keys = [
-            creds.hmac_key.as_str(),
-            creds.previous_hmac_key.as_deref().unwrap_or(""),
-        ];
-        let keys: Vec<&str> = keys.into_iter().filter(|k| !k.is_empty()).collect();
+        let keys = credentials::current_and_previous(&creds.hmac_key, &creds.previous_hmac_key);
         let mut out = Vec::new();
         for wrapper in &n.notification_items {
             let item = &wrapper.item;

@@ -5,6 +5,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -23,7 +26,7 @@ pub struct DanaCredentials {
     pub merchant_id: String,
     pub channel_id: String,
     /// Our private key, PKCS#8 PEM.
-    pub private_key: String,
+    pub private_key: SecretString,
     /// DANA's public key, PEM.
     pub dana_public_key: String,
     /// DANA's previous key, accepted on notifications during a rotation.
@@ -31,7 +34,24 @@ pub struct DanaCredentials {
     pub previous_dana_public_key: Option<String>,
     /// For symmetric signatures.
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
+}
+
+impl Checked for DanaCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required("partner_id", &self.partner_id)?;
+        credentials::required("merchant_id", &self.merchant_id)?;
+        credentials::required("channel_id", &self.channel_id)?;
+        credentials::required_secret("private_key", &self.private_key)?;
+        if !self.private_key.expose_secret().contains("-----BEGIN") {
+            return Err("`private_key` is not PEM".into());
+        }
+        credentials::required("dana_public_key", &self.dana_public_key)?;
+        if !self.dana_public_key.contains("-----BEGIN") {
+            return Err("`dana_public_key` is not PEM".into());
+        }
+        credentials::optional_text_key("client_secret", &self.client_secret)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -59,7 +79,7 @@ impl DanaConfig {
 pub struct Dana {
     http: reqwest::Client,
     config: DanaConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
     clock: Arc<dyn Clock>,
     /// The B2B access token and until when it is good.
     token: Mutex<Option<(String, Instant)>>,
@@ -128,15 +148,15 @@ impl Dana {
         let http = crate::adapter::http_client(config.timeout);
         Dana {
             http,
+            credentials: CredentialSource::new("DANA", secrets, config.secret_name.clone()),
             config,
-            secrets,
             clock: Arc::new(SystemClock),
             token: Mutex::new(None),
         }
     }
 
-    async fn credentials(&self) -> Result<DanaCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<DanaCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     async fn send(
@@ -172,7 +192,7 @@ impl Dana {
                 return Ok(t);
             }
         }
-        let key = snap::private_key(&creds.private_key)
+        let key = snap::private_key(creds.private_key.expose_secret())
             .map_err(|e| AdapterError::Config(e.to_string()))?;
         let ts = snap::timestamp(self.clock.now());
         let sig = snap::sign(&key, &format!("{}|{ts}", creds.partner_id));
@@ -210,9 +230,9 @@ impl Dana {
         path: &str,
         body: &B,
     ) -> Result<(DanaCredentials, u16, Answer), AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let token = self.access_token(&creds).await?;
-        let key = snap::private_key(&creds.private_key)
+        let key = snap::private_key(creds.private_key.expose_secret())
             .map_err(|e| AdapterError::Config(e.to_string()))?;
         let body = serde_json::to_vec(body).expect("serialises");
         let ts = snap::timestamp(self.clock.now());
@@ -317,7 +337,7 @@ impl WalletAdapter for Dana {
                 req.wallet, req.country
             )));
         }
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let mut url_params = vec![UrlParam {
             url: self.config.notify_url.clone(),
             kind: "NOTIFICATION".into(),
@@ -369,7 +389,7 @@ impl WalletAdapter for Dana {
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
         let (ours, theirs) = split(provider_reference)?;
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let query = StatusQuery {
             original_partner_reference_no: ours.to_string(),
             original_reference_no: Some(theirs.to_string()),
@@ -389,7 +409,7 @@ impl WalletAdapter for Dana {
     /// Refund with our refund id as `partnerRefundNo` (DANA's key for refunds).
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         let (_, theirs) = split(req.charge_reference)?;
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let order = RefundOrder {
             original_partner_reference_no: req.payment_id.to_string(),
             original_reference_no: Some(theirs.to_string()),
@@ -442,10 +462,7 @@ impl WalletAdapter for Dana {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let header = |k: &str| {
             req.headers
                 .get(k)

@@ -34,7 +34,7 @@ pub use client::{Dana, DanaConfig, DanaCredentials};
 pub const SANDBOX_PARTNER_ID: &str = "walletpay-sandbox-partner";
 pub const SANDBOX_MERCHANT_ID: &str = "216620000000000000000";
 pub const SANDBOX_CHANNEL_ID: &str = "95221";
-pub const SANDBOX_CLIENT_SECRET: &str = "walletpay-sandbox-client-secret";
+pub const SANDBOX_CLIENT_SECRET: &str = "walletpay-sandbox-client-secret-key";
 pub const SANDBOX_MERCHANT_PRIVATE_KEY: &str = include_str!("keys/sandbox-merchant-private.pem");
 pub const SANDBOX_MERCHANT_PUBLIC_KEY: &str = include_str!("keys/sandbox-merchant-public.pem");
 pub const SANDBOX_DANA_PRIVATE_KEY: &str = include_str!("keys/sandbox-dana-private.pem");

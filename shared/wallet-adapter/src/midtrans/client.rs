@@ -8,6 +8,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -18,10 +21,18 @@ use walletpay_ports::Secrets;
 /// The JSON held in the Secrets port under [`MidtransConfig::secret_name`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct MidtransCredentials {
-    pub server_key: String,
+    /// Authenticates our calls and, in `signature_key`, Midtrans's notifications.
+    pub server_key: SecretString,
     /// Still accepted on notifications while a key rotation is under way.
     #[serde(default)]
-    pub previous_server_key: Option<String>,
+    pub previous_server_key: Option<SecretString>,
+}
+
+impl Checked for MidtransCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::text_key("server_key", &self.server_key)?;
+        credentials::optional_text_key("previous_server_key", &self.previous_server_key)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +57,7 @@ impl MidtransConfig {
 pub struct Midtrans {
     http: reqwest::Client,
     config: MidtransConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
 }
 
 /// An order id goes into a URL path: ours are `pay_` + base32.
@@ -62,21 +73,21 @@ impl Midtrans {
         let http = crate::adapter::http_client(config.timeout);
         Midtrans {
             http,
+            credentials: CredentialSource::new("Midtrans", secrets, config.secret_name.clone()),
             config,
-            secrets,
         }
     }
 
-    async fn credentials(&self) -> Result<MidtransCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<MidtransCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     /// Sends a request with Basic auth (server key, empty password). Midtrans often answers
     /// HTTP 200 with an error in `status_code`, so both are read.
     async fn call(&self, req: reqwest::RequestBuilder) -> Result<Transaction, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let req = req
-            .basic_auth(&creds.server_key, Some(""))
+            .basic_auth(creds.server_key.expose_secret(), Some(""))
             .header("accept", "application/json");
         let (http, body) = crate::adapter::exchange("Midtrans", req).await?;
         let http = http.as_u16();
@@ -296,10 +307,7 @@ impl WalletAdapter for Midtrans {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let t: Transaction =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let (Some(order), Some(gross), Some(sig)) =
@@ -307,10 +315,7 @@ impl WalletAdapter for Midtrans {
         else {
             return Err(WebhookError::Unauthenticated);
         };
-        let keys = [
-            creds.server_key.as_str(),
-            creds.previous_server_key.as_deref().unwrap_or(""),
-        ];
+        let keys = credentials::current_and_previous(&creds.server_key, &creds.previous_server_key);
         if !verify(order, &t.status_code, gross, &keys, sig) {
             return Err(WebhookError::Unauthenticated);
         }

@@ -30,4 +30,4 @@ pub mod wire;
 pub use client::{Midtrans, MidtransConfig, MidtransCredentials};
 
 /// Test credentials of the Midtrans sandbox (documented in the README).
-pub const SANDBOX_SERVER_KEY: &str = "SB-Mid-server-walletpay-sandbox";
+pub const SANDBOX_SERVER_KEY: &str = "SB-Mid-server-walletpay-sandbox-key";

@@ -6,6 +6,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -21,10 +24,10 @@ use walletpay_ports::{Clock, Secrets, SystemClock};
 #[derive(Debug, Clone, Deserialize)]
 pub struct PixCredentials {
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: SecretString,
     /// Our client certificate and its key (PEM), for mutual TLS.
     pub certificate: String,
-    pub private_key: String,
+    pub private_key: SecretString,
     /// The bank's CA (PEM), when its server certificate is not from a public CA.
     #[serde(default)]
     pub ca: Option<String>,
@@ -33,6 +36,25 @@ pub struct PixCredentials {
     /// Shown in BR Codes walletpay builds (at most 25 and 15 characters).
     pub merchant_name: String,
     pub merchant_city: String,
+}
+
+impl Checked for PixCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required("client_id", &self.client_id)?;
+        credentials::required_secret("client_secret", &self.client_secret)?;
+        for (field, pem) in [
+            ("certificate", self.certificate.as_str()),
+            ("private_key", self.private_key.expose_secret()),
+        ] {
+            credentials::required(field, pem)?;
+            if !pem.contains("-----BEGIN") {
+                return Err(format!("`{field}` is not PEM"));
+            }
+        }
+        credentials::required("pix_key", &self.pix_key)?;
+        credentials::required("merchant_name", &self.merchant_name)?;
+        credentials::required("merchant_city", &self.merchant_city)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -61,9 +83,12 @@ struct Session {
     token: Option<(String, Instant)>,
 }
 
+/// The most items taken from one webhook body (each costs up to two calls to the PSP).
+pub const MAX_WEBHOOK_ITEMS: usize = 50;
+
 pub struct Pix {
     config: PixConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
     clock: Arc<dyn Clock>,
     session: Mutex<Option<Session>>,
 }
@@ -95,17 +120,15 @@ fn devolucao_id(r: &walletpay_domain::RefundId) -> String {
 impl Pix {
     pub fn new(config: PixConfig, secrets: Arc<dyn Secrets>) -> Self {
         Pix {
+            credentials: CredentialSource::new("Pix", secrets, config.secret_name.clone()),
             config,
-            secrets,
             clock: Arc::new(SystemClock),
             session: Mutex::new(None),
         }
     }
 
-    async fn credentials(&self) -> Result<PixCredentials, AdapterError> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name)
-            .await
-            .map_err(AdapterError::Config)
+    async fn credentials(&self) -> Result<PixCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     /// The mutual-TLS client for these credentials (made again when the certificate was
@@ -119,7 +142,12 @@ impl Pix {
             return Ok(s.http.clone());
         }
         let identity = reqwest::Identity::from_pem(
-            format!("{}\n{}", creds.certificate.trim(), creds.private_key.trim()).as_bytes(),
+            format!(
+                "{}\n{}",
+                creds.certificate.trim(),
+                creds.private_key.expose_secret().trim()
+            )
+            .as_bytes(),
         )
         .map_err(|e| AdapterError::Config(format!("client certificate: {e}")))?;
         let mut b = reqwest::Client::builder()
@@ -162,7 +190,7 @@ impl Pix {
         }
         let resp = http
             .post(format!("{}/oauth/token", self.config.base_url))
-            .basic_auth(&creds.client_id, Some(&creds.client_secret))
+            .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await
@@ -444,10 +472,23 @@ impl WalletAdapter for Pix {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
+        // Every item is confirmed with the PSP before it counts, which these credentials
+        // must be able to do.
+        self.credentials().await?;
         let w: Webhook =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        if w.pix.len() > MAX_WEBHOOK_ITEMS {
+            // Unsigned, so anyone can post one: a long body does not buy that many lookups.
+            // The status checks find whatever the rest were about.
+            tracing::warn!(
+                items = w.pix.len(),
+                taken = MAX_WEBHOOK_ITEMS,
+                "Pix webhook with more items than are taken from one body"
+            );
+        }
         Ok(w.pix
             .into_iter()
+            .take(MAX_WEBHOOK_ITEMS)
             .filter_map(|p| {
                 let txid = p.txid?;
                 Some(ProviderEvent {

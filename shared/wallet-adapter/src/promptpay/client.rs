@@ -5,6 +5,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use crate::stripe::signature::{verify, DEFAULT_TOLERANCE_SECONDS};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -23,11 +26,23 @@ pub struct PromptPayCredentials {
     /// The merchant's biller id at its bank (tax id + suffix, 15 digits).
     pub biller_id: String,
     /// Bearer key of the bank's API.
-    pub api_key: String,
+    pub api_key: SecretString,
     /// Signs the bank's callbacks.
-    pub webhook_secret: String,
+    pub webhook_secret: SecretString,
     #[serde(default)]
-    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_secret: Option<SecretString>,
+}
+
+impl Checked for PromptPayCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required("biller_id", &self.biller_id)?;
+        if self.biller_id.len() != 15 || !self.biller_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("`biller_id` is not 15 digits".into());
+        }
+        credentials::required_secret("api_key", &self.api_key)?;
+        credentials::text_key("webhook_secret", &self.webhook_secret)?;
+        credentials::optional_text_key("previous_webhook_secret", &self.previous_webhook_secret)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +68,7 @@ impl PromptPayConfig {
 pub struct PromptPay {
     http: reqwest::Client,
     config: PromptPayConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
     clock: Arc<dyn Clock>,
 }
 
@@ -113,22 +128,22 @@ impl PromptPay {
         let http = crate::adapter::http_client(config.timeout);
         PromptPay {
             http,
+            credentials: CredentialSource::new("PromptPay", secrets, config.secret_name.clone()),
             config,
-            secrets,
             clock: Arc::new(SystemClock),
         }
     }
 
-    async fn credentials(&self) -> Result<PromptPayCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<PromptPayCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
-        let req = req.bearer_auth(&creds.api_key);
+        let creds = self.credentials().await?;
+        let req = req.bearer_auth(creds.api_key.expose_secret());
         let (status, body) = crate::adapter::exchange("bank", req).await?;
         let status = status.as_u16();
         if (200..300).contains(&status) {
@@ -192,7 +207,7 @@ impl WalletAdapter for PromptPay {
                 req.wallet, req.country
             )));
         }
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let (ref1, ref2) = references(req.payment_id);
         let bill = Bill {
             biller_id: creds.biller_id.clone(),
@@ -218,7 +233,7 @@ impl WalletAdapter for PromptPay {
         &self,
         req: &ChargeRequest<'_>,
     ) -> Result<Option<ChargeCreated>, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let (ref1, ref2) = references(req.payment_id);
         let bills: List<Bill> = self
             .call(
@@ -244,7 +259,7 @@ impl WalletAdapter for PromptPay {
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
         let (ref1, ref2) = split_reference(provider_reference)?;
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let paid = self.payments(&creds.biller_id, &ref1, &ref2).await?;
         Ok(if paid.iter().any(|p| p.status == "settled") {
             ProviderStatus::Succeeded
@@ -257,7 +272,7 @@ impl WalletAdapter for PromptPay {
     /// `Idempotency-Key`; the bank transfers the money back to the payer's account.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         let (ref1, ref2) = split_reference(req.charge_reference)?;
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let body = BankRefund {
             biller_id: creds.biller_id,
             ref1,
@@ -316,19 +331,16 @@ impl WalletAdapter for PromptPay {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let header = req
             .headers
             .get("x-bank-signature")
             .and_then(|v| v.to_str().ok())
             .ok_or(WebhookError::Unauthenticated)?;
-        let secrets = [
-            creds.webhook_secret.as_str(),
-            creds.previous_webhook_secret.as_deref().unwrap_or(""),
-        ];
+        let secrets = credentials::current_and_previous(
+            &creds.webhook_secret,
+            &creds.previous_webhook_secret,
+        );
         let now = self.clock.now().unix_seconds();
         verify(header, req.body, &secrets, now, DEFAULT_TOLERANCE_SECONDS)
             .map_err(|_| WebhookError::Unauthenticated)?;

@@ -13,5 +13,5 @@ pub use client::{payment_of, references, PromptPay, PromptPayConfig, PromptPayCr
 
 /// Test credentials of the sandbox bank (documented in the README).
 pub const SANDBOX_API_KEY: &str = "bank_test_walletpay_sandbox";
-pub const SANDBOX_WEBHOOK_SECRET: &str = "bank_whsec_walletpay_sandbox";
+pub const SANDBOX_WEBHOOK_SECRET: &str = "bank_whsec_walletpay_sandbox_callbacks";
 pub const SANDBOX_BILLER_ID: &str = "010753600031508";

@@ -8,6 +8,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, RefundOutcome, RefundRequest,
     WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -21,13 +24,21 @@ use walletpay_ports::{Clock, Secrets, SystemClock};
 #[derive(Debug, Clone, Deserialize)]
 pub struct StripeCredentials {
     /// `sk_live_...` / `sk_test_...`.
-    pub secret_key: String,
+    pub secret_key: SecretString,
     /// The webhook endpoint's signing secret, `whsec_...`.
-    pub webhook_secret: String,
+    pub webhook_secret: SecretString,
     /// The endpoint's previous secret, accepted while a roll is under way (Stripe then signs
     /// with both, one `v1` each).
     #[serde(default)]
-    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_secret: Option<SecretString>,
+}
+
+impl Checked for StripeCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required_secret("secret_key", &self.secret_key)?;
+        credentials::text_key("webhook_secret", &self.webhook_secret)?;
+        credentials::optional_text_key("previous_webhook_secret", &self.previous_webhook_secret)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +63,7 @@ impl StripeConfig {
 pub struct Stripe {
     http: reqwest::Client,
     config: StripeConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
     clock: Arc<dyn Clock>,
 }
 
@@ -77,14 +88,14 @@ impl Stripe {
         let http = crate::adapter::http_client(config.timeout);
         Stripe {
             http,
+            credentials: CredentialSource::new("Stripe", secrets, config.secret_name.clone()),
             config,
-            secrets,
             clock,
         }
     }
 
-    async fn credentials(&self) -> Result<StripeCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<StripeCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     /// Sends a request and sorts every way it can go wrong into declined (nothing done),
@@ -97,11 +108,11 @@ impl Stripe {
         form: Option<&Form>,
         idempotency_key: Option<&str>,
     ) -> Result<T, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
+        let creds = self.credentials().await?;
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.config.base_url))
-            .bearer_auth(&creds.secret_key);
+            .bearer_auth(creds.secret_key.expose_secret());
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
@@ -387,20 +398,17 @@ impl WalletAdapter for Stripe {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let header = req
             .headers
             .get("stripe-signature")
             .and_then(|v| v.to_str().ok())
             .ok_or(WebhookError::Unauthenticated)?;
         let now = self.clock.now().unix_seconds();
-        let secrets = [
-            creds.webhook_secret.as_str(),
-            creds.previous_webhook_secret.as_deref().unwrap_or(""),
-        ];
+        let secrets = credentials::current_and_previous(
+            &creds.webhook_secret,
+            &creds.previous_webhook_secret,
+        );
         match verify(header, req.body, &secrets, now, DEFAULT_TOLERANCE_SECONDS) {
             Ok(_) => {}
             Err(SignatureError::Stale) => {

@@ -37,4 +37,4 @@ pub use client::{refund_outcome, Stripe, StripeConfig, StripeCredentials};
 
 /// Test credentials of the Stripe sandbox (documented in the README).
 pub const SANDBOX_SECRET_KEY: &str = "sk_test_walletpay_sandbox";
-pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_walletpay_sandbox";
+pub const SANDBOX_WEBHOOK_SECRET: &str = "whsec_walletpay_sandbox_signing_secret";

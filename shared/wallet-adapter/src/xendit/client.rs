@@ -11,6 +11,9 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::credentials::{
+    self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
+};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -22,11 +25,20 @@ use walletpay_ports::Secrets;
 /// The JSON held in the Secrets port under [`XenditConfig::secret_name`].
 #[derive(Debug, Clone, Deserialize)]
 pub struct XenditCredentials {
-    pub secret_key: String,
-    pub callback_token: String,
+    pub secret_key: SecretString,
+    /// The callback verification token of the account (Xendit's dashboard).
+    pub callback_token: SecretString,
     /// Still accepted on callbacks while a token rotation is under way.
     #[serde(default)]
-    pub previous_callback_token: Option<String>,
+    pub previous_callback_token: Option<SecretString>,
+}
+
+impl Checked for XenditCredentials {
+    fn check(&self) -> Result<(), String> {
+        credentials::required_secret("secret_key", &self.secret_key)?;
+        credentials::text_key("callback_token", &self.callback_token)?;
+        credentials::optional_text_key("previous_callback_token", &self.previous_callback_token)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -51,21 +63,22 @@ impl XenditConfig {
 pub struct Xendit {
     http: reqwest::Client,
     config: XenditConfig,
-    secrets: Arc<dyn Secrets>,
+    credentials: CredentialSource,
 }
 
 impl Xendit {
     pub fn new(config: XenditConfig, secrets: Arc<dyn Secrets>) -> Self {
         let http = crate::adapter::http_client(config.timeout);
+        let credentials = CredentialSource::new("Xendit", secrets, &config.secret_name);
         Xendit {
             http,
             config,
-            secrets,
+            credentials,
         }
     }
 
-    async fn credentials(&self) -> Result<XenditCredentials, String> {
-        crate::adapter::read_credentials(self.secrets.as_ref(), &self.config.secret_name).await
+    async fn credentials(&self) -> Result<XenditCredentials, CredentialError> {
+        self.credentials.load().await
     }
 
     /// Sends a request and reads the answer, sorting every way it can go wrong into
@@ -74,8 +87,8 @@ impl Xendit {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, AdapterError> {
-        let creds = self.credentials().await.map_err(AdapterError::Config)?;
-        let req = req.basic_auth(&creds.secret_key, Some(""));
+        let creds = self.credentials().await?;
+        let req = req.basic_auth(creds.secret_key.expose_secret(), Some(""));
         let (status, body) = crate::adapter::exchange("Xendit", req).await?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
@@ -224,19 +237,16 @@ impl WalletAdapter for Xendit {
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
-        let creds = self
-            .credentials()
-            .await
-            .map_err(WebhookError::Unavailable)?;
+        let creds = self.credentials().await?;
         let presented = req
             .headers
             .get("x-callback-token")
             .map(|v| v.as_bytes())
             .ok_or(WebhookError::Unauthenticated)?;
-        let accepted = [
-            creds.callback_token.as_str(),
-            creds.previous_callback_token.as_deref().unwrap_or(""),
-        ];
+        let accepted = credentials::current_and_previous(
+            &creds.callback_token,
+            &creds.previous_callback_token,
+        );
         if !callback_token_matches(presented, &accepted) {
             return Err(WebhookError::Unauthenticated);
         }
