@@ -478,6 +478,52 @@ async fn a_late_success_is_refunded_even_if_its_writer_dies(s: Stack) {
     assert_eq!(refunds.body["data"].as_array().unwrap().len(), 1);
 }
 
+/// Settings PATCHes racing secret rotations: each write is conditional on the version it
+/// read, so none is lost (the version counts every one) and the secret in force is one a
+/// rotation handed out.
+async fn settings_changes_racing_rotations_are_all_kept(s: Stack) {
+    let key = s.local.demo_key.clone();
+    let merchant = s.local.demo_merchant.clone();
+    let store = s.local.app.store.clone();
+    let before = store.get_merchant(&merchant).await.unwrap().unwrap();
+    let rotations = (0..8).map(|_| s.post("/v1/merchant/webhook-secret", &key));
+    let patches = (0..8).map(|i| {
+        let req = s
+            .http
+            .patch(s.url("/v1/merchant"))
+            .header("authorization", format!("Bearer {key}"))
+            .body(json!({"webhook_url": format!("https://shop-{i}.example/hooks")}).to_string());
+        async move { req.send().await.unwrap().status().as_u16() }
+    });
+    let (rotated, patched) = futures::join!(
+        futures::future::join_all(rotations),
+        futures::future::join_all(patches)
+    );
+    let secrets: Vec<String> = rotated
+        .iter()
+        .map(|a| {
+            assert_eq!(a.status, 201, "{}", a.body);
+            a.body["secret"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert!(patched.iter().all(|s| *s == 200), "{patched:?}");
+    let after = store.get_merchant(&merchant).await.unwrap().unwrap();
+    assert_eq!(
+        after.version,
+        before.version + 16,
+        "every one of the 16 writes is a version of its own"
+    );
+    let current = after.webhook_secret.as_ref().unwrap().expose().to_string();
+    let previous = after
+        .previous_webhook_secret
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_string();
+    assert!(secrets.contains(&current) && secrets.contains(&previous));
+    assert_ne!(current, previous);
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -500,6 +546,7 @@ macro_rules! scenarios {
             scenario!(only_stored_changes_are_announced);
             scenario!(late_success_is_refunded_when_the_shop_asks);
             scenario!(a_late_success_is_refunded_even_if_its_writer_dies);
+            scenario!(settings_changes_racing_rotations_are_all_kept);
         }
     };
 }

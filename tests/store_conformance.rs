@@ -7,7 +7,7 @@ use walletpay_domain::{
 };
 use walletpay_ports::{
     ApiKeyRecord, Begin, HistoryEntry, IdempotencyRecord, IdempotencyState, Merchant, PaymentStore,
-    Store, StoreError,
+    Store, StoreError, StoredSecret,
 };
 use walletpay_tests::{merchant_id, now, rand_u128, sample_payment};
 
@@ -55,13 +55,46 @@ fn idem(merchant: &walletpay_domain::MerchantId, key: &str, at: Timestamp) -> Id
 pub async fn merchants_and_keys(store: Arc<dyn Store>) {
     let mut m = Merchant::new(merchant_id(), "Toko Batik", now());
     m.webhook_url = Some("https://toko.example/hooks".into());
-    m.webhook_secret = Some("whsec_abc".into());
-    m.previous_webhook_secret = Some("whsec_old".into());
+    m.webhook_secret = Some(StoredSecret::new("whsec_abc"));
+    m.previous_webhook_secret = Some(StoredSecret::new("whsec_old"));
     m.previous_secret_until = Some(now().plus_seconds(60));
     m.refund_late_successes = true;
     store.put_merchant(&m).await.unwrap();
     assert_eq!(store.get_merchant(&m.id).await.unwrap(), Some(m.clone()));
     assert_eq!(store.get_merchant(&merchant_id()).await.unwrap(), None);
+    assert!(
+        !format!("{m:?}").contains("whsec_"),
+        "a merchant's Debug output shows no secret"
+    );
+
+    // Every write names the version it follows: of two writers that read version 1, one
+    // writes version 2 and the other is refused, so neither change is lost silently.
+    let mut first = m.clone();
+    first.version = 2;
+    first.refund_late_successes = false;
+    let mut second = m.clone();
+    second.version = 2;
+    second.webhook_secret = Some(StoredSecret::new("whsec_rotated"));
+    store.put_merchant(&first).await.unwrap();
+    assert!(matches!(
+        store.put_merchant(&second).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.get_merchant(&m.id).await.unwrap(),
+        Some(first.clone())
+    );
+    second.version = 4;
+    assert!(
+        matches!(store.put_merchant(&second).await, Err(StoreError::Conflict)),
+        "a version that skips one is refused too"
+    );
+    let mut again = Merchant::new(m.id.clone(), "Toko Batik", now());
+    again.version = 1;
+    assert!(
+        matches!(store.put_merchant(&again).await, Err(StoreError::Conflict)),
+        "version 1 cannot overwrite a merchant that exists"
+    );
 
     let key = ApiKeyRecord {
         key_id: format!("k{}", rand_u128() % 1_000_000_000_000),

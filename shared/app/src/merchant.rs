@@ -7,7 +7,7 @@ use crate::error::{ApiError, Reply};
 use rand::Rng;
 use serde_json::{json, Value};
 use walletpay_domain::{Country, MerchantId, Provider, WalletId};
-use walletpay_ports::Merchant;
+use walletpay_ports::{Merchant, StoredSecret};
 
 fn view(m: &Merchant) -> Value {
     json!({
@@ -184,7 +184,15 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
     let obj = value
         .as_object()
         .ok_or_else(|| ApiError::new(400, "invalid_json", "The body must be a JSON object."))?;
-    let mut m = load(app, id).await?;
+    save(app, id, |m| apply_patch(app, m, obj)).await
+}
+
+/// Applies the fields of a `PATCH /v1/merchant` body to `m`.
+fn apply_patch(
+    app: &App,
+    m: &mut Merchant,
+    obj: &serde_json::Map<String, Value>,
+) -> Result<(), ApiError> {
     for (k, v) in obj {
         match (k.as_str(), v) {
             ("webhook_url", Value::Null) => m.webhook_url = None,
@@ -195,7 +203,7 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
             ("refund_late_successes", Value::Bool(b)) => m.refund_late_successes = *b,
             ("wallet_providers", Value::Object(choices)) => {
                 for (key, provider) in choices {
-                    set_wallet_provider(&mut m, key, provider)?;
+                    set_wallet_provider(m, key, provider)?;
                 }
             }
             ("webhook_url" | "refund_late_successes" | "wallet_providers", _) => {
@@ -216,9 +224,35 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
             }
         }
     }
-    app.store.put_merchant(&m).await?;
-    app.merchants.put(&m);
-    Ok(Reply::json(200, view(&m).to_string()))
+    Ok(())
+}
+
+/// Reads the merchant, changes it with `change` and writes the next version on condition
+/// that no one wrote in between; on a conflict, reads again and changes that (so a PATCH
+/// racing a secret rotation keeps both).
+async fn save(
+    app: &App,
+    id: &MerchantId,
+    mut change: impl FnMut(&mut Merchant) -> Result<(), ApiError>,
+) -> Result<Reply, ApiError> {
+    for _ in 0..10 {
+        let mut m = load(app, id).await?;
+        change(&mut m)?;
+        m.version += 1;
+        match app.store.put_merchant(&m).await {
+            Ok(()) => {
+                app.merchants.put(&m);
+                return Ok(Reply::json(200, view(&m).to_string()));
+            }
+            Err(walletpay_ports::StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        409,
+        "merchant_conflict",
+        "The settings kept changing under this request. Retry it.",
+    ))
 }
 
 /// `POST /v1/merchant/webhook-secret`: a new signing secret, shown once.
@@ -230,20 +264,22 @@ pub async fn rotate_webhook_secret(app: &App, id: &MerchantId) -> Result<Reply, 
             .collect();
         format!("whsec_{body}")
     };
-    let mut m = load(app, id).await?;
     let now = app.clock.now();
-    m.previous_webhook_secret = m.webhook_secret.take();
-    m.previous_secret_until = m
-        .previous_webhook_secret
-        .as_ref()
-        .map(|_| now.plus_seconds(24 * 3600));
-    m.webhook_secret = Some(secret.clone());
-    app.store.put_merchant(&m).await?;
-    app.merchants.put(&m);
+    let mut until = None;
+    save(app, id, |m| {
+        m.previous_webhook_secret = m.webhook_secret.take();
+        m.previous_secret_until = m
+            .previous_webhook_secret
+            .as_ref()
+            .map(|_| now.plus_seconds(24 * 3600));
+        m.webhook_secret = Some(StoredSecret::new(secret.clone()));
+        until = m.previous_secret_until;
+        Ok(())
+    })
+    .await?;
     Ok(Reply::json(
         201,
-        json!({"secret": secret, "previous_secret_valid_until": m.previous_secret_until})
-            .to_string(),
+        json!({"secret": secret, "previous_secret_valid_until": until}).to_string(),
     ))
 }
 

@@ -86,14 +86,14 @@ pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
 
 /// Signs `body` for a merchant at `t` (unix seconds).
 pub fn signature_header(merchant: &Merchant, t: i64, body: &str, now: Timestamp) -> Option<String> {
-    let current = merchant.webhook_secret.as_deref()?;
+    let current = merchant.webhook_secret.as_ref()?.expose();
     let mut header = format!("t={t},v1={}", hmac_hex(current, t, body));
     if let (Some(prev), Some(until)) = (
         &merchant.previous_webhook_secret,
         merchant.previous_secret_until,
     ) {
         if now < until {
-            header.push_str(&format!(",v1={}", hmac_hex(prev, t, body)));
+            header.push_str(&format!(",v1={}", hmac_hex(prev.expose(), t, body)));
         }
     }
     Some(header)

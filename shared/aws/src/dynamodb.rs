@@ -506,8 +506,18 @@ impl DynamoDbStore {
 #[async_trait]
 impl MerchantStore for DynamoDbStore {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
+        let previous = merchant
+            .version
+            .checked_sub(1)
+            .ok_or(StoreError::Conflict)?;
         let item = encode(merchant, merchant_pk(&merchant.id), "MERCHANT".into())?;
-        metered!(
+        // Version 1 is a new merchant; a record written before versions has none (reads as 0).
+        let condition = if previous == 0 {
+            "attribute_not_exists(pk) OR attribute_not_exists(version) OR version = :previous"
+        } else {
+            "version = :previous"
+        };
+        match metered!(
             self,
             write,
             "put_merchant",
@@ -515,9 +525,19 @@ impl MerchantStore for DynamoDbStore {
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item))
-        )
-        .map_err(backend)?;
-        Ok(())
+                .condition_expression(condition)
+                .expression_attribute_values(":previous", AttributeValue::N(previous.to_string()))
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                // The SDK retries a put whose answer was lost: that retry finds our own write.
+                match self.get_merchant(&merchant.id).await? {
+                    Some(stored) if stored == *merchant => Ok(()),
+                    _ => Err(StoreError::Conflict),
+                }
+            }
+            Err(e) => Err(backend(e)),
+        }
     }
 
     async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {

@@ -95,6 +95,16 @@ impl EmbeddedStore {
 impl MerchantStore for EmbeddedStore {
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError> {
         self.write(|s| {
+            let stored = s.merchants.get(&merchant.id).map(|m| m.version);
+            let expected = merchant.version.checked_sub(1);
+            let fits = match (stored, expected) {
+                (None, Some(0)) => true,
+                (Some(v), Some(e)) => v == e,
+                _ => false,
+            };
+            if !fits {
+                return Err(StoreError::Conflict);
+            }
             s.merchants.insert(merchant.id.clone(), merchant.clone());
             Ok(())
         })

@@ -13,7 +13,7 @@ pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
     feed_key, listing_key, ApiKeyRecord, Begin, HealthCounts, HealthStore, HistoryEntry,
     IdempotencyRecord, IdempotencyState, IdempotencyStore, Merchant, MerchantStore, PaymentQuery,
-    PaymentStore, PaymentVersion, Store, StoreError,
+    PaymentStore, PaymentVersion, Store, StoreError, StoredSecret,
 };
 
 pub mod webhooks {

@@ -17,6 +17,28 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// A secret kept in a record: stored as itself, never shown by `Debug` (so no log line or
+/// error message can carry it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StoredSecret(String);
+
+impl StoredSecret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        StoredSecret(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredSecret([redacted])")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Merchant {
     pub id: MerchantId,
@@ -27,10 +49,10 @@ pub struct Merchant {
     pub webhook_url: Option<String>,
     /// The secret events are signed with.
     #[serde(default)]
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<StoredSecret>,
     /// The secret before the last rotation, still signed with until `previous_secret_until`.
     #[serde(default)]
-    pub previous_webhook_secret: Option<String>,
+    pub previous_webhook_secret: Option<StoredSecret>,
     #[serde(default)]
     pub previous_secret_until: Option<Timestamp>,
     /// Refund automatically a success that arrives after the payment expired or was canceled.
@@ -41,6 +63,11 @@ pub struct Merchant {
     /// named use every provider the catalog lists, in its order.
     #[serde(default)]
     pub wallet_providers: std::collections::BTreeMap<String, Vec<walletpay_domain::Provider>>,
+    /// Bumped by every write; each write is conditional on the version it read, so a change
+    /// racing another (a settings PATCH and a secret rotation) cannot undo it. Records from
+    /// before versions read as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Merchant {
@@ -55,6 +82,7 @@ impl Merchant {
             previous_secret_until: None,
             refund_late_successes: false,
             wallet_providers: Default::default(),
+            version: 1,
         }
     }
 }
@@ -72,6 +100,9 @@ pub struct ApiKeyRecord {
 
 #[async_trait]
 pub trait MerchantStore: Send + Sync {
+    /// Writes `merchant` as version `merchant.version`, on condition that the stored one is
+    /// the version before it (or, for version 1, that none is stored); `Conflict` otherwise,
+    /// and then nothing is written.
     async fn put_merchant(&self, merchant: &Merchant) -> Result<(), StoreError>;
     async fn get_merchant(&self, id: &MerchantId) -> Result<Option<Merchant>, StoreError>;
     /// Fails with `AlreadyExists` if the key id is taken.
