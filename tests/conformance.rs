@@ -1326,3 +1326,67 @@ async fn seeded_placeholder_credentials_refuse_every_charge_and_webhook() {
         assert!(queued.is_empty(), "{}: queued {queued:?}", p.name);
     }
 }
+
+/// Xendit's callbacks carry only the account's static token: one that says a charge
+/// succeeded only makes walletpay ask Xendit, so a callback whose claim Xendit does not
+/// confirm (here: sent with the genuine token while the charge still waits) changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_xendit_callback_counts_only_once_xendit_confirms_it() {
+    let s = stack_with_checks(vec![Duration::from_secs(600)]).await;
+    let p = PROVIDERS.iter().find(|p| p.name == "xendit").unwrap();
+    let a = create(&s, p, "ID", "dana", AMOUNT_MAJOR, "confirm").await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let (claim, _) = webhooks::replayed_success("xendit", &a);
+    assert_eq!(post_webhook(&s, "xendit", claim.clone()).await, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        s.get(&id, &s.local.demo_key).await.body["status"],
+        "requires_action",
+        "Xendit still has the charge pending"
+    );
+    assert_eq!(events(&s, &id).await, ["created", "accepted"]);
+    // Once the charge really succeeded at Xendit, the same callback moves the payment.
+    s.local
+        .xendit
+        .settle(
+            a["provider_reference"].as_str().unwrap(),
+            &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
+                send_callback: false,
+                ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(Outcome::Success)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(post_webhook(&s, "xendit", claim).await, 200);
+    s.wait_for(&id, "succeeded").await;
+    let last = s.history(&id).await.pop().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.source.as_str()),
+        ("succeeded", "webhook")
+    );
+}
+
+/// The acquiring bank reports a transfer for the bill of another amount than the bill's:
+/// neither its signed callback nor its inquiry makes that a success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promptpay_transfer_of_another_amount_is_not_a_success() {
+    let s = stack().await;
+    let p = PROVIDERS.iter().find(|p| p.name == "promptpay").unwrap();
+    choose(&s, "promptpay", "TH", "promptpay").await;
+    let a = create(&s, p, "TH", "promptpay", AMOUNT_MAJOR, "short").await;
+    let id = a["id"].as_str().unwrap().to_string();
+    let reference = a["provider_reference"].as_str().unwrap();
+    let paid = s
+        .http
+        .post(s.url(&format!("/sandbox/promptpay/simulate/{reference}")))
+        .body(json!({"outcome": "success", "amount": "1.00"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    // The callback has come and the status checks (every few hundred ms) have asked.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(now.body["status"], "requires_action", "{}", now.body);
+    assert_eq!(events(&s, &id).await, ["created", "accepted"]);
+}

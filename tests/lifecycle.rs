@@ -1,6 +1,8 @@
 //! The payment life cycle against the local stack, on both backends: unknown outcomes,
 //! status checks, expiry, cancel and late successes. Waits are shortened through the
-//! settings; the rules are the production ones.
+//! settings; the rules are the production ones. A payment past its expiry ends only on the
+//! provider's word: the charge lapsing there, a cancel it accepted, or its having made
+//! nothing; silence never expires a payment.
 
 use serde_json::json;
 use std::time::Duration;
@@ -8,8 +10,9 @@ use walletpay_app::Settings;
 use walletpay_local::{Backend, Options};
 use walletpay_tests::stack::{dana_order, start_with, Stack};
 
-/// Status checks every few hundred milliseconds, payments that expire after 3 s, a 1 s
-/// provider timeout and a sandbox that answers its slow magic amount after 2 s.
+/// Status checks every few hundred milliseconds, payments that expire after 3 s (and
+/// charges that lapse at providers that cannot be told so after 3 s too), a 1 s provider
+/// timeout and a sandbox that answers its slow magic amount after 2 s.
 fn fast() -> Options {
     Options {
         settings: Settings {
@@ -24,8 +27,31 @@ fn fast() -> Options {
         },
         provider_timeout: Duration::from_secs(1),
         sandbox_slow_response: Duration::from_secs(2),
+        sandbox_charge_lifetime: Some(Duration::from_secs(3)),
         ..Options::default()
     }
+}
+
+/// As `fast`, with charges at the providers that cannot be told an expiry lapsing only
+/// after 7 s: the payments' own expiry (3 s) passes first.
+fn long_lived_charges() -> Options {
+    Options {
+        sandbox_charge_lifetime: Some(Duration::from_secs(7)),
+        ..fast()
+    }
+}
+
+async fn events_of(s: &Stack, id: &str) -> Vec<String> {
+    s.history(id).await.into_iter().map(|h| h.event).collect()
+}
+
+/// A PromptPay order (Stripe: no expiry can be set on it, but it can be canceled).
+fn promptpay_order(reference: &str) -> serde_json::Value {
+    json!({
+        "merchant_reference": reference, "amount": 30000, "currency": "THB", "country": "TH",
+        "wallet": "promptpay", "customer": {"email": "buyer@example.com"},
+        "return_url": "https://shop.example/thanks"
+    })
 }
 
 /// Checks so far apart that none runs during a test.
@@ -126,33 +152,127 @@ async fn lost_failure_is_resolved_by_a_status_check(s: Stack) {
     assert_eq!(p["failure"]["category"], "insufficient_balance");
 }
 
-async fn unapproved_payment_expires(s: Stack) {
+/// Xendit cannot be told an expiry nor cancel a pending e-wallet charge: the charge lapses
+/// at the channel's time limit and Xendit says so; we never expire it ourselves.
+async fn an_unapproved_charge_lapses_at_the_provider(s: Stack) {
     let a = s.create("idle", &dana_order("idle")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     assert_eq!(a.body["status"], "requires_action");
+    let p = s.wait_for(&id, "failed").await;
+    assert_eq!(p["failure"]["category"], "expired");
+    assert_eq!(
+        p["failure"]["provider_code"],
+        "USER_DID_NOT_AUTHORIZE_THE_PAYMENT"
+    );
+    assert!(p["next_action"].is_null());
+    assert_eq!(events_of(&s, &id).await, ["created", "accepted", "failed"]);
+}
+
+/// Stripe takes no expiry for a PromptPay charge but can cancel one: at the payment's
+/// expiry the status check cancels it there, and only then is the payment expired.
+async fn an_unapproved_payment_is_canceled_at_the_provider_when_it_expires(s: Stack) {
+    let a = s.create("idle-pp", &promptpay_order("idle-pp")).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.body["provider"], "stripe");
+    let id = a.body["id"].as_str().unwrap().to_string();
     let p = s.wait_for(&id, "expired").await;
     assert!(p["next_action"].is_null());
     assert_eq!(
         sources(&s, &id).await.pop().unwrap(),
         ("expired".to_string(), "status_check".to_string())
     );
+    let intent = a.body["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local.stripe.intent(intent).unwrap().status,
+        "canceled",
+        "expired only once Stripe canceled it"
+    );
 }
 
-async fn success_after_expiry_is_recorded(s: Stack) {
+/// Adyen cannot be asked about a payment: past its expiry the payment waits for Adyen's
+/// word (here its OFFER_CLOSED, when the offer lapses), however many checks run.
+async fn a_provider_that_cannot_be_asked_never_expires_a_payment_by_silence(s: Stack) {
+    let only_adyen = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {}", s.local.demo_key))
+        .body(json!({"wallet_providers": {"ID:dana": ["adyen"]}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(only_adyen.status(), 200);
+    let a = s.create("adyen-idle", &dana_order("adyen-idle")).await;
+    assert_eq!(a.body["provider"], "adyen", "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    // Past the payment's expiry (3 s), several checks later, it still waits.
+    tokio::time::sleep(Duration::from_millis(5000)).await;
+    let waiting = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(
+        waiting.body["status"], "requires_action",
+        "{}",
+        waiting.body
+    );
+    assert!(!events_of(&s, &id).await.contains(&"expired".to_string()));
+    // Then the offer closes at Adyen (7 s) and Adyen says so.
+    let p = s.wait_for(&id, "failed").await;
+    assert_eq!(p["failure"]["category"], "expired");
+}
+
+/// A wallet that settles after Xendit timed the charge out: the success is recorded, late.
+async fn a_success_after_the_provider_gave_up_is_recorded(s: Stack) {
     let a = s.create("late", &dana_order("late")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
-    s.wait_for(&id, "expired").await;
-    // The customer approves in the wallet after we stopped waiting: money was taken.
-    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
-        .await;
+    s.wait_for(&id, "failed").await;
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    let late = s
+        .http
+        .post(s.url(&format!("/sandbox/xendit/simulate/{reference}")))
+        .body(json!({"outcome": "success", "late": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 200);
     let p = s.wait_for(&id, "succeeded").await;
     assert_eq!(p["late_success"], true);
-    let events: Vec<String> = s.history(&id).await.into_iter().map(|h| h.event).collect();
-    assert_eq!(events, ["created", "accepted", "expired", "succeeded"]);
+    assert_eq!(
+        events_of(&s, &id).await,
+        ["created", "accepted", "failed", "succeeded"]
+    );
     assert_eq!(
         s.history(&id).await.last().unwrap().detail.as_deref(),
         Some("late_success")
     );
+}
+
+/// Cancel of a charge the customer already paid (the callback lost): the provider refuses,
+/// and walletpay records the success and says so; it never calls the payment canceled.
+async fn canceling_a_paid_charge_records_the_success(s: Stack) {
+    let a = s
+        .create("paid-cancel", &promptpay_order("paid-cancel"))
+        .await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let intent = a.body["provider_reference"].as_str().unwrap();
+    let paid = s
+        .http
+        .post(s.url(&format!("/sandbox/stripe/simulate/{intent}")))
+        .body(json!({"outcome": "success", "send_callback": false}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let c = s
+        .post(&format!("/v1/payments/{id}/cancel"), &s.local.demo_key)
+        .await;
+    assert_eq!(
+        (c.status, c.body["error"]["code"].as_str()),
+        (409, Some("payment_already_succeeded")),
+        "{}",
+        c.body
+    );
+    assert_eq!(c.body["payment"]["status"], "succeeded");
+    let p = s.get(&id, &s.local.demo_key).await;
+    assert_eq!(p.body["status"], "succeeded");
+    assert!(!events_of(&s, &id).await.contains(&"canceled".to_string()));
 }
 
 async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
@@ -234,10 +354,19 @@ async fn provider_errors_on_create(s: Stack) {
             .unwrap()
             .contains(&json!("switch_wallet")));
     }
-    // 500: the outcome is unknown, so the payment waits; with no charge anywhere, it expires.
+    // 500: the outcome is unknown, so the payment waits. Xendit's e-wallet API cannot say
+    // whether it made a charge it never named, so no amount of silence expires it: its
+    // callback, or reconciliation, will tell.
     let a = s.create("err-500", &amount_order("err", 10102)).await;
     assert_eq!(a.body["status"], "processing");
-    s.wait_for(a.body["id"].as_str().unwrap(), "expired").await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(
+        s.get(&id, &s.local.demo_key).await.body["status"],
+        "processing",
+        "past its expiry and several checks later"
+    );
+    assert_eq!(events_of(&s, &id).await, ["created"]);
 }
 
 async fn refresh_asks_the_provider_now(s: Stack) {
@@ -303,8 +432,17 @@ macro_rules! scenarios {
             );
             scenario!(lost_callback_is_resolved_by_a_status_check, fast());
             scenario!(lost_failure_is_resolved_by_a_status_check, fast());
-            scenario!(unapproved_payment_expires, fast());
-            scenario!(success_after_expiry_is_recorded, fast());
+            scenario!(an_unapproved_charge_lapses_at_the_provider, fast());
+            scenario!(
+                an_unapproved_payment_is_canceled_at_the_provider_when_it_expires,
+                fast()
+            );
+            scenario!(
+                a_provider_that_cannot_be_asked_never_expires_a_payment_by_silence,
+                long_lived_charges()
+            );
+            scenario!(a_success_after_the_provider_gave_up_is_recorded, fast());
+            scenario!(canceling_a_paid_charge_records_the_success, fast());
             scenario!(late_success_seen_by_status_check_after_cancel, fast());
             scenario!(provider_errors_on_create, fast());
             scenario!(refresh_asks_the_provider_now, no_checks());

@@ -349,6 +349,168 @@ async fn unknown_refund_outcome_is_retried_without_refunding_twice(s: Stack) {
     );
 }
 
+/// Routes `<country>:<wallet>` to `provider` alone for the demo merchant.
+async fn only(s: &Stack, key: &str, provider: &str) {
+    let r = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {}", s.local.demo_key))
+        .body(json!({"wallet_providers": {key: [provider]}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+async fn post_sandbox(s: &Stack, path: &str, body: serde_json::Value) {
+    let r = s
+        .http
+        .post(s.url(path))
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{path}: {}",
+        r.text().await.unwrap()
+    );
+}
+
+async fn history(s: &Stack, id: &str) -> Vec<String> {
+    s.history(id).await.into_iter().map(|h| h.event).collect()
+}
+
+/// Adyen reports a refund made (REFUND), then undone by the shopper's bank
+/// (REFUNDED_REVERSED): the refund is `reversed`, its amount refundable again, the payment
+/// back to `succeeded`; nothing of it is dropped as stale.
+async fn a_refund_the_provider_reverses_is_refundable_again(s: Stack) {
+    only(&s, "ID:dana", "adyen").await;
+    let a = s.create("rev", &dana_order("rev")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let psp = a.body["provider_reference"].as_str().unwrap().to_string();
+    post_sandbox(
+        &s,
+        &format!("/sandbox/adyen/simulate/{psp}"),
+        json!({"outcome": "success"}),
+    )
+    .await;
+    s.wait_for(&id, "succeeded").await;
+    let r = refund(&s, &id, "r-rev", json!({"amount": 5_000_000})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let rid = r.body["id"].as_str().unwrap().to_string();
+    s.wait_for_refund(&id, &rid, "succeeded").await;
+    assert_eq!(
+        s.wait_for(&id, "partially_refunded").await["amount_refundable"],
+        10_000_000
+    );
+    let at_adyen = s
+        .local
+        .adyen
+        .refunds()
+        .into_iter()
+        .find(|r| r.reference.ends_with(&rid))
+        .expect("the refund at Adyen");
+    post_sandbox(
+        &s,
+        &format!("/sandbox/adyen/simulate-refund/{}", at_adyen.psp_reference),
+        json!({"outcome": "reversed"}),
+    )
+    .await;
+    let reversed = s.wait_for_refund(&id, &rid, "reversed").await;
+    assert!(reversed["failure"].is_object(), "{reversed}");
+    let p = s.wait_for(&id, "succeeded").await;
+    assert_eq!(
+        (
+            p["amount_refunded"].as_i64(),
+            p["amount_refundable"].as_i64()
+        ),
+        (Some(0), Some(15_000_000))
+    );
+    assert_eq!(
+        history(&s, &id).await.last().map(String::as_str),
+        Some("refund_reversed")
+    );
+    // The same notification again (Adyen retries) changes nothing more.
+    let before = history(&s, &id).await.len();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(history(&s, &id).await.len(), before);
+}
+
+/// The acquiring bank takes a refund as `pending` (it waits, never fails for that), settles
+/// it, and later reports it reversed by the payer's bank (a signed `refund.reversed`).
+async fn a_bank_refund_waits_while_pending_and_its_reversal_is_recorded(s: Stack) {
+    only(&s, "TH:promptpay", "promptpay").await;
+    let order = json!({
+        "merchant_reference": "bank-rev", "amount": 300_000, "currency": "THB", "country": "TH",
+        "wallet": "promptpay", "customer": {"email": "buyer@example.com"}
+    });
+    let a = s.create("bank-rev", &order).await;
+    assert_eq!(a.body["provider"], "promptpay", "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let reference = a.body["provider_reference"].as_str().unwrap().to_string();
+    post_sandbox(
+        &s,
+        &format!("/sandbox/promptpay/simulate/{reference}"),
+        json!({"outcome": "success"}),
+    )
+    .await;
+    s.wait_for(&id, "succeeded").await;
+    // Magic THB 1,111: the bank answers `pending`.
+    let r = refund(&s, &id, "r-bank", json!({"amount": 111_100})).await;
+    let rid = r.body["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let at_bank = loop {
+        if let Some(r) = s
+            .local
+            .bank
+            .refunds()
+            .into_iter()
+            .find(|x| x.reference == rid)
+        {
+            break r;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refund never reached the bank"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(at_bank.status, "pending");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let ours = s
+        .get_path(
+            &format!("/v1/payments/{id}/refunds/{rid}"),
+            &s.local.demo_key,
+        )
+        .await;
+    assert_eq!(
+        ours.body["status"], "pending",
+        "a pending answer waits: {}",
+        ours.body
+    );
+    post_sandbox(
+        &s,
+        &format!("/sandbox/promptpay/simulate-refund/{}", at_bank.refund_id),
+        json!({"outcome": "success"}),
+    )
+    .await;
+    s.wait_for_refund(&id, &rid, "succeeded").await;
+    assert_eq!(
+        s.wait_for(&id, "partially_refunded").await["amount_refunded"],
+        111_100
+    );
+    post_sandbox(
+        &s,
+        &format!("/sandbox/promptpay/simulate-refund/{}", at_bank.refund_id),
+        json!({"outcome": "reversed"}),
+    )
+    .await;
+    s.wait_for_refund(&id, &rid, "reversed").await;
+    let p = s.wait_for(&id, "succeeded").await;
+    assert_eq!(p["amount_refundable"], 300_000);
+}
+
 macro_rules! scenarios {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -371,6 +533,8 @@ macro_rules! scenarios {
             scenario!(refund_refused_by_the_provider_releases_the_reservation);
             scenario!(pending_refund_is_followed_up);
             scenario!(unknown_refund_outcome_is_retried_without_refunding_twice);
+            scenario!(a_refund_the_provider_reverses_is_refundable_again);
+            scenario!(a_bank_refund_waits_while_pending_and_its_reversal_is_recorded);
         }
     };
 }

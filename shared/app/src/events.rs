@@ -49,24 +49,19 @@ pub async fn apply_provider_event(
         tracing::warn!(provider = %event.provider, reference = %event.provider_reference, "event for a charge we did not create");
         return Ok(Applied::Ignored("unmatched"));
     };
-    if let Some(update) = &event.refund {
-        return match crate::refunds::apply_refund_update(app, id, update).await? {
-            crate::refunds::Worked::Done(status) => {
-                tracing::info!(payment = %id, refund = %update.provider_reference, status = status.as_str(), "refund final");
-                Ok(Applied::Refund(status))
-            }
-            _ => Ok(Applied::Ignored("refund_not_pending")),
-        };
-    }
-    let Some(payment_event) = event.status.to_event() else {
-        return Ok(Applied::Ignored("pending"));
-    };
-    let payment = app
+    // Providers are only told of a payment once it is written, so a payment that cannot be
+    // found is not ours (or was never made): retrying would change nothing.
+    let Some(payment) = app
         .store
         .get_payment(id)
         .await
         .map_err(TransitionError::from)?
-        .ok_or_else(|| TransitionError::NotFound(id.clone()))?;
+    else {
+        tracing::warn!(provider = %event.provider, payment = %id, "event for a payment that does not exist; dropped");
+        return Ok(Applied::Ignored("unknown_payment"));
+    };
+    // Only the payment's own provider, about the payment's own charge, can move it or its
+    // refunds.
     if payment.provider != event.provider {
         if payment.route.iter().any(|r| r.provider == event.provider) {
             // A provider the payment failed over from reports on it: failover happens only
@@ -77,12 +72,28 @@ pub async fn apply_provider_event(
         tracing::warn!(payment = %id, provider = %event.provider, "event from a provider the payment does not use");
         return Ok(Applied::Ignored("provider_mismatch"));
     }
-    if let Some(r) = &payment.provider_reference {
-        if r != &event.provider_reference {
-            tracing::warn!(payment = %id, reference = %event.provider_reference, "event for another charge of this payment");
-            return Ok(Applied::Ignored("reference_mismatch"));
-        }
+    let charge_mismatch = match &payment.provider_reference {
+        Some(r) => r != &event.provider_reference,
+        // A refund is only ever made of a charge we know.
+        None => event.refund.is_some(),
+    };
+    if charge_mismatch {
+        tracing::warn!(payment = %id, reference = %event.provider_reference, "event for another charge of this payment");
+        return Ok(Applied::Ignored("reference_mismatch"));
     }
+    if let Some(update) = &event.refund {
+        return match crate::refunds::apply_refund_update(app, payment, update).await? {
+            crate::refunds::Worked::Done(status) => {
+                tracing::info!(payment = %id, refund = %update.provider_reference, status = status.as_str(), "refund final");
+                Ok(Applied::Refund(status))
+            }
+            crate::refunds::Worked::Dropped => Ok(Applied::Ignored("refund_mismatch")),
+            _ => Ok(Applied::Ignored("refund_not_pending")),
+        };
+    }
+    let Some(payment_event) = event.status.to_event() else {
+        return Ok(Applied::Ignored("pending"));
+    };
     if let Some(amount) = event.amount {
         if amount != payment.amount {
             tracing::error!(payment = %id, event_amount = %amount, payment_amount = %payment.amount, "provider reports another amount; event not applied");
@@ -90,9 +101,10 @@ pub async fn apply_provider_event(
         }
     }
     if event.confirm {
-        // A hint only: ask the provider, and apply what it says.
+        // A hint only: ask the provider about the charge it names, and apply what it says.
         let before = payment.status;
-        let (after, answered) = crate::status::ask(app, payment, "webhook").await?;
+        let (after, answered) =
+            crate::status::ask_about(app, payment, &event.provider_reference, "webhook").await?;
         if !answered {
             // The hint must not be lost: the message comes back and asks again.
             return Err(ConsumeError::Unconfirmed(id.clone()));
@@ -120,4 +132,133 @@ pub async fn apply_provider_event(
         }
         Decision::Stale(_) | Decision::Refused(_) => Applied::Stale,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_with, Script};
+    use walletpay_domain::{Failure, FailureCode, Provider, RefundLine, RefundReason, RefundState};
+    use walletpay_ports::HistoryEntry;
+    use walletpay_wallet_adapter::{ProviderStatus, RefundUpdate};
+
+    /// A paid payment at Xendit (charge `ch_1`) with one refund waiting, named `rf_1` there.
+    async fn paid_with_pending_refund(app: &App) -> walletpay_domain::Payment {
+        let mut p = crate::testing::payment(app, Some("ch_1")).await;
+        let now = app.clock.now();
+        p.status = PaymentStatus::Succeeded;
+        p.refunds.push(RefundLine {
+            refund_id: "ref_01m8ab8makqqg641md11702kgn".into(),
+            amount_minor: 5_000_000,
+            state: RefundState::Pending,
+            reason: RefundReason::RequestedByCustomer,
+            merchant_reference: None,
+            failure: None,
+            provider_reference: Some("rf_1".into()),
+            created_at: now,
+            updated_at: now,
+        });
+        p.version = 2;
+        let entry = HistoryEntry {
+            payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
+            seq: 2,
+            at: now,
+            event: "refund_requested".into(),
+            from: Some(PaymentStatus::RequiresAction),
+            to: PaymentStatus::Succeeded,
+            source: "api".into(),
+            detail: None,
+        };
+        app.store.update_payment(&p, &entry).await.unwrap();
+        p
+    }
+
+    fn refund_event(
+        p: &walletpay_domain::Payment,
+        provider: Provider,
+        charge: &str,
+        refund: &str,
+        ours: Option<&str>,
+    ) -> ProviderEvent {
+        ProviderEvent {
+            provider,
+            payment_id: Some(p.id.clone()),
+            provider_reference: charge.into(),
+            status: ProviderStatus::Pending,
+            amount: None,
+            occurred_at: None,
+            refund: Some(RefundUpdate {
+                provider_reference: refund.into(),
+                refund_id: ours.map(str::to_string),
+                outcome: Err(Failure::new(FailureCode::Unknown, None)),
+            }),
+            confirm: false,
+        }
+    }
+
+    async fn refund_state(app: &App, p: &walletpay_domain::Payment) -> RefundState {
+        app.store.get_payment(&p.id).await.unwrap().unwrap().refunds[0].state
+    }
+
+    #[tokio::test]
+    async fn a_refund_event_from_another_provider_changes_nothing() {
+        let (app, _) = app_with(Script::default());
+        let p = paid_with_pending_refund(&app).await;
+        let e = refund_event(&p, Provider::Stripe, "ch_1", "rf_1", None);
+        assert_eq!(
+            apply_provider_event(&app, &e).await.unwrap(),
+            Applied::Ignored("provider_mismatch")
+        );
+        assert_eq!(refund_state(&app, &p).await, RefundState::Pending);
+    }
+
+    #[tokio::test]
+    async fn a_refund_event_about_another_charge_changes_nothing() {
+        let (app, _) = app_with(Script::default());
+        let p = paid_with_pending_refund(&app).await;
+        let e = refund_event(&p, Provider::Xendit, "ch_other", "rf_1", None);
+        assert_eq!(
+            apply_provider_event(&app, &e).await.unwrap(),
+            Applied::Ignored("reference_mismatch")
+        );
+        assert_eq!(refund_state(&app, &p).await, RefundState::Pending);
+    }
+
+    #[tokio::test]
+    async fn a_refund_event_naming_another_refund_reference_changes_nothing() {
+        let (app, _) = app_with(Script::default());
+        let p = paid_with_pending_refund(&app).await;
+        // Our refund id, but a provider reference that is not the one recorded for it.
+        let ours = p.refunds[0].refund_id.clone();
+        let e = refund_event(&p, Provider::Xendit, "ch_1", "rf_forged", Some(&ours));
+        assert_eq!(
+            apply_provider_event(&app, &e).await.unwrap(),
+            Applied::Ignored("refund_mismatch")
+        );
+        assert_eq!(refund_state(&app, &p).await, RefundState::Pending);
+        // The genuine one settles it.
+        let genuine = refund_event(&p, Provider::Xendit, "ch_1", "rf_1", None);
+        apply_provider_event(&app, &genuine).await.unwrap();
+        assert_eq!(refund_state(&app, &p).await, RefundState::Failed);
+    }
+
+    #[tokio::test]
+    async fn an_event_for_a_payment_that_does_not_exist_is_dropped_not_retried() {
+        let (app, _) = app_with(Script::default());
+        let e = ProviderEvent {
+            provider: Provider::Pix,
+            payment_id: walletpay_domain::PaymentId::parse("pay_01m8ab8makqqg641md11702kgn"),
+            provider_reference: "01M8AB8MAKQQG641MD11702KGN".into(),
+            status: ProviderStatus::Succeeded,
+            amount: None,
+            occurred_at: None,
+            refund: None,
+            confirm: true,
+        };
+        assert_eq!(
+            apply_provider_event(&app, &e).await.unwrap(),
+            Applied::Ignored("unknown_payment")
+        );
+    }
 }

@@ -12,6 +12,8 @@ pub mod payments;
 pub mod refunds;
 pub mod routing;
 pub mod status;
+#[cfg(test)]
+mod testing;
 mod transition;
 pub mod view;
 pub mod wallets;

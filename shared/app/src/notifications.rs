@@ -52,6 +52,8 @@ pub fn event_type(event: &str) -> &'static str {
         "refund_requested" => "refund.created",
         "refund_succeeded" => "refund.succeeded",
         "refund_failed" => "refund.failed",
+        "refund_reversed" => "refund.reversed",
+        "refund_submitted" => "refund.updated",
         _ => "payment.updated",
     }
 }

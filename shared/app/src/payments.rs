@@ -18,7 +18,7 @@ use walletpay_domain::{
     Payment, PaymentEvent, PaymentId, PaymentStatus, WalletId,
 };
 use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
-use walletpay_wallet_adapter::{AdapterError, ChargeRequest};
+use walletpay_wallet_adapter::{AdapterError, Cancel, ChargeRequest};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -581,7 +581,11 @@ pub async fn cancel_payment(
     if let (Some(reference), Some(adapter)) = (&p.provider_reference, app.adapters.get(p.provider))
     {
         match adapter.cancel_charge(reference).await {
-            Ok(voided) => tracing::info!(payment = %p.id, voided, "cancel requested"),
+            Ok(Cancel::Canceled) => tracing::info!(payment = %p.id, "canceled at the provider"),
+            Ok(Cancel::NotCancelable) => {
+                tracing::info!(payment = %p.id, "the provider cannot cancel this charge; marking canceled and watching")
+            }
+            Ok(Cancel::Refused) => return refused_cancel(app, p, adapter.as_ref(), lang).await,
             Err(e) => {
                 tracing::warn!(payment = %p.id, error = %e, "provider cancel failed; marking canceled and watching")
             }
@@ -592,6 +596,51 @@ pub async fn cancel_payment(
         .await
         .map_err(transition_error)?;
     Ok(Reply::json(200, payment_json(app, &after, lang)))
+}
+
+/// The provider would not cancel the charge: it is past waiting. Its own status says where
+/// it is, and that is recorded, never `canceled`: paid is `409 payment_already_succeeded`.
+async fn refused_cancel(
+    app: &App,
+    p: Payment,
+    adapter: &dyn walletpay_wallet_adapter::WalletAdapter,
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let reference = p.provider_reference.clone();
+    let status = adapter
+        .charge_status(reference.as_deref().unwrap_or(""))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("cancel refused, status unknown: {e}")))?;
+    let after = match status.to_event() {
+        Some(event) => {
+            let id = p.id.clone();
+            transition(app, &id, Some(p), &event, "api", reference.as_deref())
+                .await
+                .map_err(transition_error)?
+                .0
+        }
+        None => p,
+    };
+    let (code, message) = if after.status.is_paid() {
+        (
+            "payment_already_succeeded",
+            "The customer has already paid: refund the payment instead.".to_string(),
+        )
+    } else {
+        (
+            "payment_not_cancelable",
+            format!(
+                "The provider would not cancel it; the payment is {}.",
+                after.status.as_str()
+            ),
+        )
+    };
+    let body = serde_json::json!({
+        "error": {"code": code, "message": message, "field": null},
+        "payment": serde_json::from_str::<serde_json::Value>(&payment_json(app, &after, lang))
+            .unwrap_or_default(),
+    });
+    Ok(Reply::json(409, body.to_string()))
 }
 
 /// The query of `GET /v1/payments`, as the API received it.

@@ -678,36 +678,104 @@ async fn settle(
     Err(WorkError::Contention(refund_id))
 }
 
-/// A refund's outcome from the provider's webhook: settles the refund of `payment_id` whose
-/// provider reference it names. `NotYetWritten` if no refund has that reference yet (the
-/// worker records it as soon as the provider answers; the message is retried).
+/// A refund's outcome from the payment's own provider (the caller checked that): settles
+/// the refund of `payment` the update is about, found by the provider's reference for it
+/// or, before the worker recorded that, by our refund id when the provider echoes it. A
+/// refund already recorded under another reference is not this update's: `Dropped`.
+/// `Unmatched` when no refund is found yet (the worker records the reference as soon as the
+/// provider answers; the message is retried). A failure reported for a refund that
+/// succeeded is the provider reversing it.
 pub async fn apply_refund_update(
     app: &App,
-    payment_id: &PaymentId,
+    payment: Payment,
     update: &walletpay_wallet_adapter::RefundUpdate,
 ) -> Result<Worked, WorkError> {
-    let payment = app.store.get_payment(payment_id).await?.ok_or_else(|| {
-        WorkError::Malformed(format!("refund event for unknown payment {payment_id}"))
-    })?;
-    let line = payment
+    let by_reference = payment
         .refunds
         .iter()
-        .find(|l| l.provider_reference.as_deref() == Some(update.provider_reference.as_str()))
-        .or_else(|| {
-            let ours = update.refund_id.as_deref()?;
-            payment.refunds.iter().find(|l| l.refund_id == ours)
-        })
-        .cloned();
-    let Some(line) = line else {
-        return Err(WorkError::Unmatched(update.provider_reference.clone()));
+        .find(|l| l.provider_reference.as_deref() == Some(update.provider_reference.as_str()));
+    let line = match by_reference {
+        Some(l) => l.clone(),
+        None => {
+            let ours = update
+                .refund_id
+                .as_deref()
+                .and_then(|ours| payment.refunds.iter().find(|l| l.refund_id == ours));
+            match ours {
+                Some(l) if l.provider_reference.is_some() => {
+                    tracing::warn!(payment = %payment.id, refund = %l.refund_id, reference = %update.provider_reference, "refund event names another refund reference than the one recorded; dropped");
+                    return Ok(Worked::Dropped);
+                }
+                Some(l) => l.clone(),
+                None => return Err(WorkError::Unmatched(update.provider_reference.clone())),
+            }
+        }
     };
     let Some(refund) = Refund::of(&payment, &line) else {
         return Ok(Worked::Dropped);
     };
-    if refund.status != RefundStatus::Pending {
-        return Ok(Worked::Done(refund.status));
+    let refund = match refund.provider_reference {
+        None => with_reference(refund, update.provider_reference.clone()),
+        Some(_) => refund,
+    };
+    match (refund.status, &update.outcome) {
+        (RefundStatus::Pending, outcome) => settle(app, payment, refund, outcome.clone()).await,
+        (RefundStatus::Succeeded, Err(why)) => reverse(app, payment, &refund.id, why).await,
+        (status, _) => Ok(Worked::Done(status)),
     }
-    settle(app, payment, refund, update.outcome.clone()).await
+}
+
+/// A refund the provider reported made, then undid: the refund becomes `reversed` and its
+/// amount refundable again, in one write, announced as `refund.reversed`.
+pub async fn reverse(
+    app: &App,
+    first: Payment,
+    refund_id: &RefundId,
+    why: &Failure,
+) -> Result<Worked, WorkError> {
+    let event = PaymentEvent::RefundReversed {
+        refund_id: refund_id.to_string(),
+    };
+    let payment_id = first.id.clone();
+    let mut current = Some(first);
+    for _ in 0..20 {
+        let mut payment = match current.take() {
+            Some(p) => p,
+            None => app
+                .store
+                .get_payment(&payment_id)
+                .await?
+                .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
+        };
+        let from = payment.status;
+        if !matches!(
+            payment.apply(&event, app.clock.now()),
+            Decision::Move { .. }
+        ) {
+            let now_status = find_refund(&payment, refund_id).map(|r| r.status);
+            return Ok(Worked::Done(now_status.unwrap_or(RefundStatus::Reversed)));
+        }
+        if let Some(line) = payment.refund_line_mut(refund_id.as_str()) {
+            line.failure = Some(why.clone());
+        }
+        let entry = history(
+            &payment,
+            from,
+            &event,
+            "webhook",
+            Some(refund_id.to_string()),
+        );
+        crate::notifications::announce(app, &entry, &payment).await?;
+        match app.store.update_payment(&payment, &entry).await {
+            Ok(()) => {
+                tracing::error!(payment = %payment_id, refund = %refund_id, provider_code = ?why.provider_code, "the provider reversed a refund it had made; the amount is refundable again");
+                return Ok(Worked::Done(RefundStatus::Reversed));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(WorkError::Contention(refund_id.clone()))
 }
 
 /// Records the provider's reference of a refund it took but has not settled (one version

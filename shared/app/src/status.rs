@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use walletpay_domain::{Payment, PaymentEvent, PaymentId, PaymentStatus, Timestamp};
 use walletpay_ports::{Queue, QueueError};
-use walletpay_wallet_adapter::{AdapterError, ProviderStatus};
+use walletpay_wallet_adapter::{AdapterError, Cancel, ProviderStatus, Recovered};
 
 /// SQS's longest delay.
 const MAX_HOP: Duration = Duration::from_secs(900);
@@ -107,8 +107,7 @@ fn worth_checking(p: &Payment) -> bool {
 }
 
 /// Asks the provider about one payment now and applies the answer. Used by the status
-/// checks and by `GET /v1/payments/{id}?refresh=true`. A payment past its expiry that the
-/// provider could not be asked about is left as it is (it may have been paid).
+/// checks and by `GET /v1/payments/{id}?refresh=true`.
 pub async fn refresh(
     app: &App,
     payment: Payment,
@@ -117,45 +116,137 @@ pub async fn refresh(
     Ok(ask(app, payment, source).await?.0)
 }
 
-/// As `refresh`, and whether the provider answered.
+/// As `refresh`, and whether the provider answered (an outage, a provider that cannot be
+/// asked, a recovery call that failed: not an answer).
 pub async fn ask(
     app: &App,
     payment: Payment,
     source: &str,
 ) -> Result<(Payment, bool), TransitionError> {
-    let now = app.clock.now();
-    let overdue = now >= payment.expires_at;
-    let mut event = None;
-    let mut answered = true;
-    let payment = match (
-        &payment.provider_reference,
-        app.adapters.get(payment.provider),
-    ) {
-        (None, Some(adapter)) if payment.status == PaymentStatus::Processing => {
-            recover(app, adapter.as_ref(), payment, source).await?
-        }
-        _ => payment,
+    ask_inner(app, payment, None, source).await
+}
+
+/// As `ask`, about the charge a provider's webhook named: for a payment with no charge of
+/// its own yet (its create's answer was lost), the provider is asked about that charge,
+/// and must confirm it was made for this payment.
+pub async fn ask_about(
+    app: &App,
+    payment: Payment,
+    reference: &str,
+    source: &str,
+) -> Result<(Payment, bool), TransitionError> {
+    ask_inner(app, payment, Some(reference), source).await
+}
+
+/// What the provider said: the event it stands for and the charge it is about.
+type Told = Option<(PaymentEvent, Option<String>)>;
+
+/// A payment past its expiry ends only on the provider's word: its own status (expired,
+/// failed), a cancel it accepted, or its having made nothing for the payment. Silence, an
+/// outage or a provider that cannot be asked never expire a payment; a charge that cannot
+/// be canceled lapses at the provider, which then says so.
+async fn ask_inner(
+    app: &App,
+    payment: Payment,
+    hinted: Option<&str>,
+    source: &str,
+) -> Result<(Payment, bool), TransitionError> {
+    let Some(adapter) = app.adapters.get(payment.provider).cloned() else {
+        return Ok((payment, false));
     };
-    if let (Some(reference), Some(adapter)) = (
-        &payment.provider_reference,
-        app.adapters.get(payment.provider),
-    ) {
-        match adapter.charge_status(reference).await {
-            Ok(ProviderStatus::Pending) => {}
-            Ok(status) => event = status.to_event(),
-            Err(AdapterError::NotFound) => {}
-            Err(e) => {
-                answered = false;
-                tracing::warn!(payment = %payment.id, error = %e, "status check could not reach the provider")
+    let mut payment = payment;
+    let mut told: Told = None;
+    let mut answered = true;
+    let mut nothing_made = false;
+    let mut pending = false;
+    let asks = adapter.answers_status_queries();
+    match (&payment.provider_reference, hinted) {
+        (None, Some(reference)) if asks => {
+            match adapter.confirm_charge(reference, &payment.id).await {
+                Ok(ProviderStatus::Pending) => {
+                    told = Some((
+                        PaymentEvent::Accepted {
+                            provider_reference: reference.to_string(),
+                            next_action: None,
+                        },
+                        Some(reference.to_string()),
+                    ))
+                }
+                Ok(status) => told = status.to_event().map(|e| (e, Some(reference.to_string()))),
+                Err(AdapterError::NotFound) => {
+                    tracing::warn!(payment = %payment.id, reference, "the provider has no charge by that reference for this payment; hint dropped");
+                }
+                Err(e) => {
+                    answered = false;
+                    tracing::warn!(payment = %payment.id, error = %e, "could not confirm a webhook's charge with the provider");
+                }
+            }
+        }
+        (None, _) if payment.status == PaymentStatus::Processing => {
+            match adapter
+                .recover_charge(&crate::payments::charge_request(&payment))
+                .await
+            {
+                Ok(Recovered::Found(created)) => {
+                    let reference = created.provider_reference.clone();
+                    let id = payment.id.clone();
+                    payment = transition(
+                        app,
+                        &id,
+                        Some(payment),
+                        &PaymentEvent::Accepted {
+                            provider_reference: created.provider_reference,
+                            next_action: created.next_action,
+                        },
+                        source,
+                        Some(&reference),
+                    )
+                    .await?
+                    .0;
+                    if let Some(e) = created.status.to_event() {
+                        told = Some((e, Some(reference)));
+                    }
+                }
+                Ok(Recovered::Declined(failure)) => {
+                    told = Some((PaymentEvent::Failed { failure }, None))
+                }
+                Ok(Recovered::NothingMade) => nothing_made = true,
+                Ok(Recovered::CannotTell) => {}
+                Err(e) => {
+                    answered = false;
+                    tracing::info!(payment = %payment.id, error = %e, "the charge behind an unknown create is still unknown");
+                }
+            }
+        }
+        _ => {}
+    }
+    let reference = payment.provider_reference.clone();
+    if let (None, Some(reference)) = (&told, &reference) {
+        if !asks {
+            answered = false;
+        } else {
+            match adapter.charge_status(reference).await {
+                Ok(ProviderStatus::Pending) => pending = true,
+                Ok(status) => told = status.to_event().map(|e| (e, None)),
+                Err(e) => {
+                    answered = false;
+                    tracing::warn!(payment = %payment.id, error = %e, "status check could not reach the provider")
+                }
             }
         }
     }
-    if event.is_none() && overdue && answered && !payment.status.is_terminal() {
-        event = Some(PaymentEvent::Expired);
+    let overdue = app.clock.now() >= payment.expires_at;
+    if told.is_none() && overdue && answered && !payment.status.is_terminal() {
+        if nothing_made {
+            tracing::info!(payment = %payment.id, "expired: the provider made nothing for it");
+            told = Some((PaymentEvent::Expired, None));
+        } else if let (true, Some(reference)) = (pending, &reference) {
+            told = expire_at_provider(adapter.as_ref(), &payment, reference).await;
+        }
     }
-    match event {
-        Some(e) => {
-            let reference = payment.provider_reference.clone();
+    match told {
+        Some((e, named)) => {
+            let reference = named.or(reference);
             let id = payment.id.clone();
             let (p, _) =
                 transition(app, &id, Some(payment), &e, source, reference.as_deref()).await?;
@@ -165,41 +256,30 @@ pub async fn ask(
     }
 }
 
-/// A payment whose create had an unknown outcome has no provider reference: asks the
-/// provider for the charge made for it (where the provider can say without charging
-/// again) and records it as the create's answer would have been.
-async fn recover(
-    app: &App,
+/// A charge still waiting past the payment's expiry: cancels it at the provider where the
+/// provider allows it (the payment then expires), or learns it was paid in the meantime.
+async fn expire_at_provider(
     adapter: &dyn walletpay_wallet_adapter::WalletAdapter,
-    payment: Payment,
-    source: &str,
-) -> Result<Payment, TransitionError> {
-    let found = match adapter
-        .recover_charge(&crate::payments::charge_request(&payment))
-        .await
-    {
-        Ok(Some(created)) => created,
-        Ok(None) => return Ok(payment),
-        Err(e) => {
-            tracing::info!(payment = %payment.id, error = %e, "the charge behind an unknown create is still unknown");
-            return Ok(payment);
+    payment: &Payment,
+    reference: &str,
+) -> Told {
+    match adapter.cancel_charge(reference).await {
+        Ok(Cancel::Canceled) => {
+            tracing::info!(payment = %payment.id, "expired: canceled at the provider");
+            Some((PaymentEvent::Expired, None))
         }
-    };
-    let reference = found.provider_reference.clone();
-    let id = payment.id.clone();
-    let (p, _) = transition(
-        app,
-        &id,
-        Some(payment),
-        &PaymentEvent::Accepted {
-            provider_reference: found.provider_reference,
-            next_action: found.next_action,
+        Ok(Cancel::Refused) => match adapter.charge_status(reference).await {
+            // Refused and still waiting: asked again at the next check.
+            Ok(ProviderStatus::Pending) | Err(_) => None,
+            Ok(status) => status.to_event().map(|e| (e, None)),
         },
-        source,
-        Some(&reference),
-    )
-    .await?;
-    Ok(p)
+        // The charge lapses at the provider, which then reports it.
+        Ok(Cancel::NotCancelable) => None,
+        Err(e) => {
+            tracing::warn!(payment = %payment.id, error = %e, "cancel at expiry did not go through; asked again at the next check");
+            None
+        }
+    }
 }
 
 /// Handles one status-check message.
@@ -236,4 +316,179 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
     }
     schedule(app, &payment.id, check.attempt + 1).await?;
     Ok(Checked::Rescheduled(payment.status))
+}
+
+#[cfg(test)]
+mod tests {
+    //! What a status check decides about a payment past its expiry, for each thing a
+    //! provider can answer (a scripted adapter; the stores are the embedded ones).
+    use super::*;
+    use crate::testing::{app_with, payment, Script};
+    use walletpay_domain::{Failure, FailureCode};
+    use walletpay_wallet_adapter::ChargeCreated;
+
+    async fn check(script: Script, reference: Option<&str>) -> (PaymentStatus, bool, Vec<String>) {
+        let (app, adapter) = app_with(script);
+        let mut p = payment(&app, reference).await;
+        // Expired a minute ago.
+        p.expires_at = app.clock.now().plus_seconds(-60);
+        let (after, answered) = ask(&app, p, "status_check").await.unwrap();
+        (after.status, answered, adapter.calls())
+    }
+
+    #[tokio::test]
+    async fn a_recovery_call_that_failed_is_not_an_answer() {
+        let (status, answered, _) = check(
+            Script {
+                recover: Err(AdapterError::Unknown("timeout".into())),
+                ..Script::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!((status, answered), (PaymentStatus::Processing, false));
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_cannot_tell_never_expires_an_unknown_create() {
+        let (status, answered, _) = check(Script::default(), None).await;
+        assert_eq!((status, answered), (PaymentStatus::Processing, true));
+    }
+
+    #[tokio::test]
+    async fn nothing_made_at_the_provider_expires_it() {
+        let (status, _, _) = check(
+            Script {
+                recover: Ok(Recovered::NothingMade),
+                ..Script::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!(status, PaymentStatus::Expired);
+    }
+
+    #[tokio::test]
+    async fn a_recovered_decline_fails_it() {
+        let (status, _, _) = check(
+            Script {
+                recover: Ok(Recovered::Declined(Failure::new(
+                    FailureCode::InsufficientBalance,
+                    None,
+                ))),
+                ..Script::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!(status, PaymentStatus::Failed);
+    }
+
+    #[tokio::test]
+    async fn a_recovered_charge_is_recorded_then_asked_about() {
+        let (status, _, calls) = check(
+            Script {
+                recover: Ok(Recovered::Found(ChargeCreated {
+                    provider_reference: "ch_1".into(),
+                    status: ProviderStatus::Pending,
+                    next_action: None,
+                })),
+                status: Ok(ProviderStatus::Succeeded),
+                ..Script::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!(status, PaymentStatus::Succeeded);
+        assert_eq!(calls, ["recover_charge", "charge_status ch_1"]);
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_cannot_be_asked_is_never_taken_as_answering() {
+        let (status, answered, calls) = check(
+            Script {
+                asks: false,
+                ..Script::default()
+            },
+            Some("psp_1"),
+        )
+        .await;
+        assert_eq!((status, answered), (PaymentStatus::RequiresAction, false));
+        assert!(calls.is_empty(), "{calls:?}");
+    }
+
+    #[tokio::test]
+    async fn an_outage_never_expires_a_payment() {
+        let (status, answered, calls) = check(
+            Script {
+                status: Err(AdapterError::Unknown("503".into())),
+                ..Script::default()
+            },
+            Some("ch_1"),
+        )
+        .await;
+        assert_eq!((status, answered), (PaymentStatus::RequiresAction, false));
+        assert_eq!(calls, ["charge_status ch_1"], "no cancel without an answer");
+    }
+
+    #[tokio::test]
+    async fn a_pending_charge_is_canceled_at_the_provider_and_only_then_expired() {
+        let (status, _, calls) = check(
+            Script {
+                cancel: Ok(Cancel::Canceled),
+                ..Script::default()
+            },
+            Some("ch_1"),
+        )
+        .await;
+        assert_eq!(status, PaymentStatus::Expired);
+        assert_eq!(calls, ["charge_status ch_1", "cancel_charge ch_1"]);
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_cannot_be_canceled_waits_for_the_provider() {
+        let (status, answered, _) = check(
+            Script {
+                cancel: Ok(Cancel::NotCancelable),
+                ..Script::default()
+            },
+            Some("ch_1"),
+        )
+        .await;
+        assert_eq!((status, answered), (PaymentStatus::RequiresAction, true));
+    }
+
+    #[tokio::test]
+    async fn a_cancel_refused_because_it_was_paid_records_the_success() {
+        let (app, adapter) = app_with(Script {
+            cancel: Ok(Cancel::Refused),
+            // Pending at the first look, paid by the time the cancel is refused.
+            statuses_after_cancel: Some(ProviderStatus::Succeeded),
+            ..Script::default()
+        });
+        let mut p = payment(&app, Some("ch_1")).await;
+        p.expires_at = app.clock.now().plus_seconds(-60);
+        let (after, _) = ask(&app, p, "status_check").await.unwrap();
+        assert_eq!(after.status, PaymentStatus::Succeeded);
+        assert_eq!(
+            adapter.calls(),
+            [
+                "charge_status ch_1",
+                "cancel_charge ch_1",
+                "charge_status ch_1"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_webhook_naming_another_payments_charge_is_dropped() {
+        let (app, _) = app_with(Script {
+            confirm: Err(AdapterError::NotFound),
+            ..Script::default()
+        });
+        let p = payment(&app, None).await;
+        let (after, answered) = ask_about(&app, p, "ch_other", "webhook").await.unwrap();
+        assert_eq!((after.status, answered), (PaymentStatus::Processing, true));
+        assert!(after.provider_reference.is_none());
+    }
 }

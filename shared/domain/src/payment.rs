@@ -11,6 +11,11 @@
 //! ```
 //! A status only moves forward. A duplicate event changes nothing; a late event that would
 //! move a payment backwards is ignored, except a success, which is always recorded.
+//!
+//! The one way back is the provider's own correction of a refund: a refund reported made
+//! and then reversed (the money returned to the shop) gives its amount back as refundable,
+//! so a `refunded` payment can become `partially_refunded` or `succeeded` again. A paid
+//! payment always stays paid.
 
 use crate::catalog::{Country, Provider, WalletId};
 use crate::failure::Failure;
@@ -149,6 +154,8 @@ pub enum RefundState {
     Pending,
     Succeeded,
     Failed,
+    /// Reported made, then undone by the provider.
+    Reversed,
 }
 
 /// One provider a payment was offered to, and why.
@@ -237,6 +244,10 @@ pub enum PaymentEvent {
     RefundFailed {
         refund_id: String,
     },
+    /// A refund the provider reported made was undone: its amount is refundable again.
+    RefundReversed {
+        refund_id: String,
+    },
 }
 
 impl PaymentEvent {
@@ -250,6 +261,7 @@ impl PaymentEvent {
             PaymentEvent::RefundRequested { .. } => "refund_requested",
             PaymentEvent::RefundSucceeded { .. } => "refund_succeeded",
             PaymentEvent::RefundFailed { .. } => "refund_failed",
+            PaymentEvent::RefundReversed { .. } => "refund_reversed",
         }
     }
 
@@ -263,7 +275,8 @@ impl PaymentEvent {
             PaymentEvent::Canceled => PaymentStatus::Canceled,
             PaymentEvent::RefundRequested { .. }
             | PaymentEvent::RefundSucceeded { .. }
-            | PaymentEvent::RefundFailed { .. } => PaymentStatus::Succeeded,
+            | PaymentEvent::RefundFailed { .. }
+            | PaymentEvent::RefundReversed { .. } => PaymentStatus::Succeeded,
         }
     }
 }
@@ -352,6 +365,25 @@ impl Payment {
                         late_success: false,
                     },
                     Some(l) if l.state == RefundState::Failed => {
+                        Decision::Stale(StaleReason::Duplicate)
+                    }
+                    _ => Decision::Stale(StaleReason::Late),
+                };
+            }
+            PaymentEvent::RefundReversed { refund_id } => {
+                return match self.refund_line(refund_id) {
+                    Some(l) if l.state == RefundState::Succeeded => {
+                        let refunded = self.refunded_minor() - l.amount_minor;
+                        Decision::Move {
+                            to: if refunded > 0 {
+                                S::PartiallyRefunded
+                            } else {
+                                S::Succeeded
+                            },
+                            late_success: false,
+                        }
+                    }
+                    Some(l) if l.state == RefundState::Reversed => {
                         Decision::Stale(StaleReason::Duplicate)
                     }
                     _ => Decision::Stale(StaleReason::Late),
@@ -477,6 +509,9 @@ impl Payment {
                 PaymentEvent::RefundFailed { refund_id } => {
                     self.set_refund_state(refund_id, RefundState::Failed, now)
                 }
+                PaymentEvent::RefundReversed { refund_id } => {
+                    self.set_refund_state(refund_id, RefundState::Reversed, now)
+                }
             }
             self.updated_at = now;
             self.version += 1;
@@ -544,12 +579,16 @@ mod tests {
             (0..3u8).prop_map(|n| PaymentEvent::RefundFailed {
                 refund_id: format!("ref_{n}")
             }),
+            (0..3u8).prop_map(|n| PaymentEvent::RefundReversed {
+                refund_id: format!("ref_{n}")
+            }),
         ]
     }
 
     proptest! {
         /// Whatever arrives, in whatever order and however often: the status never moves to
-        /// a lower rank, a success is never undone, and a success is never lost.
+        /// a lower rank (but for a refund's reversal, which never unpays), a success is never
+        /// undone, and a success is never lost.
         #[test]
         fn no_event_ever_moves_a_payment_backwards(seq in proptest::collection::vec(events(), 0..24)) {
             let mut p = payment();
@@ -557,7 +596,12 @@ mod tests {
             for (i, e) in seq.iter().enumerate() {
                 let before = p.clone();
                 let decision = p.apply(e, Timestamp(i as i64 + 1));
-                prop_assert!(p.status.rank() >= before.status.rank(), "{:?} -> {:?} on {:?}", before.status, p.status, e);
+                let reversal = matches!(e, PaymentEvent::RefundReversed { .. });
+                prop_assert!(reversal || p.status.rank() >= before.status.rank(), "{:?} -> {:?} on {:?}", before.status, p.status, e);
+                if reversal && matches!(decision, Decision::Move { .. }) {
+                    prop_assert!(p.refunded_minor() < before.refunded_minor());
+                    prop_assert_eq!(p.refundable_minor() - before.refundable_minor(), before.refunded_minor() - p.refunded_minor());
+                }
                 if before.status.is_paid() {
                     prop_assert!(p.status.is_paid(), "paid, then {:?}", p.status);
                 }
@@ -567,9 +611,11 @@ mod tests {
                 }
                 // Refunds never add up to more than was paid, and a refund never un-happens.
                 prop_assert!(p.refunded_minor() + p.refund_reserved_minor() <= p.amount.minor);
-                prop_assert!(p.refunded_minor() >= before.refunded_minor());
+                prop_assert!(reversal || p.refunded_minor() >= before.refunded_minor());
                 if p.refunded_minor() > 0 {
                     prop_assert!(matches!(p.status, PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded));
+                } else if p.status.is_paid() {
+                    prop_assert_eq!(p.status, PaymentStatus::Succeeded, "nothing refunded: plain succeeded");
                 }
                 if *e == PaymentEvent::Succeeded {
                     seen_success = true;
@@ -675,6 +721,56 @@ mod tests {
             p.decide(&PaymentEvent::Succeeded),
             Decision::Stale(StaleReason::Duplicate)
         );
+    }
+
+    #[test]
+    fn a_reversed_refund_gives_its_amount_back() {
+        let mut p = payment();
+        p.apply(&PaymentEvent::Succeeded, Timestamp(1));
+        for (id, amount) in [("r1", 10_000_000), ("r2", 5_000_000)] {
+            p.apply(
+                &PaymentEvent::RefundRequested {
+                    refund_id: id.into(),
+                    amount_minor: amount,
+                },
+                Timestamp(2),
+            );
+            p.apply(
+                &PaymentEvent::RefundSucceeded {
+                    refund_id: id.into(),
+                },
+                Timestamp(3),
+            );
+        }
+        assert_eq!(p.status, PaymentStatus::Refunded);
+        let reverse = |id: &str| PaymentEvent::RefundReversed {
+            refund_id: id.into(),
+        };
+        assert!(matches!(
+            p.apply(&reverse("r2"), Timestamp(4)),
+            Decision::Move {
+                to: PaymentStatus::PartiallyRefunded,
+                ..
+            }
+        ));
+        assert_eq!(p.refundable_minor(), 5_000_000);
+        assert_eq!(p.refund_line("r2").unwrap().state, RefundState::Reversed);
+        assert_eq!(
+            p.decide(&reverse("r2")),
+            Decision::Stale(StaleReason::Duplicate)
+        );
+        p.apply(&reverse("r1"), Timestamp(5));
+        assert_eq!(p.status, PaymentStatus::Succeeded);
+        assert_eq!(p.refundable_minor(), 15_000_000);
+        // Only a refund that was made can be reversed.
+        p.apply(
+            &PaymentEvent::RefundRequested {
+                refund_id: "r3".into(),
+                amount_minor: 1_000_000,
+            },
+            Timestamp(6),
+        );
+        assert_eq!(p.decide(&reverse("r3")), Decision::Stale(StaleReason::Late));
     }
 
     #[test]

@@ -30,6 +30,7 @@ string_enum!(
         Pending = "pending",
         Succeeded = "succeeded",
         Failed = "failed",
+        Reversed = "reversed",
     }
 );
 
@@ -68,6 +69,7 @@ impl Refund {
                 RefundState::Pending => RefundStatus::Pending,
                 RefundState::Succeeded => RefundStatus::Succeeded,
                 RefundState::Failed => RefundStatus::Failed,
+                RefundState::Reversed => RefundStatus::Reversed,
             },
             failure: line.failure.clone(),
             provider_reference: line.provider_reference.clone(),

@@ -77,6 +77,9 @@ pub struct Options {
     pub provider_timeout: Duration,
     /// How long the sandboxes' "slow" magic amounts keep a caller waiting.
     pub sandbox_slow_response: Duration,
+    /// How long the sandboxes of providers that cannot be told a payment's expiry (Xendit's
+    /// e-wallet charges, Adyen's offers) keep an unpaid charge open; `None`: their own.
+    pub sandbox_charge_lifetime: Option<Duration>,
 }
 
 impl Default for Options {
@@ -97,6 +100,7 @@ impl Default for Options {
             settings: Settings::default(),
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
+            sandbox_charge_lifetime: None,
         }
     }
 }
@@ -415,6 +419,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         format!("{base_url}/v1/webhooks/xendit"),
     );
     sandbox_config.slow_response = opts.sandbox_slow_response;
+    sandbox_config.pending_lifetime = opts.sandbox_charge_lifetime;
     let xendit = XenditSandbox::new(sandbox_config);
     let mut xendit_config = XenditConfig::new(format!("{base_url}/sandbox/xendit"));
     xendit_config.timeout = opts.provider_timeout;
@@ -431,6 +436,9 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         format!("{base_url}/v1/webhooks/adyen"),
     );
     adyen_sandbox.slow_response = opts.sandbox_slow_response;
+    if let Some(lifetime) = opts.sandbox_charge_lifetime {
+        adyen_sandbox.offer_lifetime = lifetime;
+    }
     let adyen = AdyenSandbox::new(adyen_sandbox);
     let mut adyen_config =
         AdyenConfig::new(format!("{base_url}/sandbox/adyen/{CHECKOUT_API_VERSION}"));

@@ -88,6 +88,31 @@ impl ProviderStatus {
     }
 }
 
+/// What a provider can tell about the charge behind a create whose answer we never got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovered {
+    /// The charge made for the payment.
+    Found(ChargeCreated),
+    /// The create's answer, now known: the provider declined it (nothing was charged).
+    Declined(Failure),
+    /// The provider has made nothing for the payment.
+    NothingMade,
+    /// The provider offers no way to find out (the charge may exist).
+    CannotTell,
+}
+
+/// What asking a provider to cancel a charge did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The provider canceled it: it can no longer be paid.
+    Canceled,
+    /// The provider would not, the charge being past where it can be canceled (paid,
+    /// most likely, or already final): ask it where the charge stands.
+    Refused,
+    /// The provider has no way to cancel this charge; it lapses at the provider.
+    NotCancelable,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChargeCreated {
     pub provider_reference: String,
@@ -231,18 +256,31 @@ pub trait WalletAdapter: Send + Sync {
 
     /// After an unknown outcome on create (we never learned the provider's reference):
     /// finds the charge made for this payment, without ever making a second one, where the
-    /// provider offers a way (an idempotent replay, or a lookup by our reference). `None`
-    /// when it offers none or made nothing.
-    async fn recover_charge(
-        &self,
-        _req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
-        Ok(None)
+    /// provider offers a way (an idempotent replay, or a lookup by our reference).
+    async fn recover_charge(&self, _req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
+        Ok(Recovered::CannotTell)
+    }
+
+    /// Whether the provider can be asked where a charge stands. One that cannot (Adyen's
+    /// Checkout API) tells by webhook only, so its silence is never taken as an answer.
+    fn answers_status_queries(&self) -> bool {
+        true
     }
 
     /// Asks the provider where a charge stands.
     async fn charge_status(&self, provider_reference: &str)
         -> Result<ProviderStatus, AdapterError>;
+
+    /// Asks about a charge a webhook named for a payment that has no charge of its own yet
+    /// (its create timed out): where the provider's answer names the payment the charge was
+    /// made for, a charge made for another payment is `NotFound`.
+    async fn confirm_charge(
+        &self,
+        provider_reference: &str,
+        _payment_id: &PaymentId,
+    ) -> Result<ProviderStatus, AdapterError> {
+        self.charge_status(provider_reference).await
+    }
 
     /// Refunds (part of) a charge. Retrying with the same refund id never refunds twice.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError>;
@@ -254,9 +292,8 @@ pub trait WalletAdapter: Send + Sync {
         refund_reference: &str,
     ) -> Result<RefundOutcome, AdapterError>;
 
-    /// Cancels a charge the customer has not paid. `Ok(false)` when the provider has no way
-    /// to cancel it (the caller then stops waiting on its side and keeps watching the charge).
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError>;
+    /// Cancels a charge the customer has not paid.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError>;
 
     /// Authenticates a webhook and reads its events. Fast: no calls to the provider.
     async fn verify_webhook(

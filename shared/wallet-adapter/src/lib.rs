@@ -21,6 +21,7 @@ pub mod stripe;
 pub mod xendit;
 
 pub use adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
+    RefundOutcome, RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError,
+    WebhookRequest,
 };

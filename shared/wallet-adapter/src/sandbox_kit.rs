@@ -244,6 +244,20 @@ pub fn refund_outcome(body: &[u8]) -> Option<bool> {
     }
 }
 
+/// What `simulate-refund` expects where the provider can also undo a refund it made.
+pub const REFUND_OUTCOME_OR_REVERSAL_EXPECTED: &str =
+    "expected {\"outcome\": \"success\" | \"failed\"} for a waiting refund, or {\"outcome\": \"reversed\"} for one made";
+
+/// Whether the body of `simulate-refund` asks to undo a refund already made
+/// (`{"outcome": "reversed"}`).
+pub fn refund_reversal(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Outcome {
+        outcome: String,
+    }
+    serde_json::from_slice::<Outcome>(body).is_ok_and(|o| o.outcome == "reversed")
+}
+
 /// A remembered JSON answer, given again as it was first given.
 pub fn remembered_answer(status: u16, body: String) -> axum::response::Response {
     use axum::response::IntoResponse;
@@ -326,5 +340,8 @@ mod tests {
         assert_eq!(refund_outcome(br#"{"outcome":"sucess"}"#), None);
         assert_eq!(refund_outcome(br#"{}"#), None);
         assert_eq!(refund_outcome(b"outcome=success"), None);
+        assert_eq!(refund_outcome(br#"{"outcome":"reversed"}"#), None);
+        assert!(refund_reversal(br#"{"outcome":"reversed"}"#));
+        assert!(!refund_reversal(br#"{"outcome":"failed"}"#));
     }
 }

@@ -7,8 +7,9 @@ use super::wire::{
     RefundRequest as AdyenRefund,
 };
 use crate::adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
+    RefundOutcome, RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError,
+    WebhookRequest,
 };
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
@@ -232,19 +233,23 @@ impl WalletAdapter for Adyen {
 
     /// The same request under the same `Idempotency-Key` (kept by Adyen at least 31 days):
     /// Adyen answers with the payment the first request made.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
+    /// The same request under the same `Idempotency-Key`: Adyen answers it as it answered
+    /// the first.
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
         match self.create_charge(req).await {
-            Ok(c) => Ok(Some(c)),
-            Err(AdapterError::Declined(_)) => Ok(None),
+            Ok(c) => Ok(Recovered::Found(c)),
+            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
             Err(e) => Err(e),
         }
     }
 
     /// Adyen's Checkout API has no payment lookup: outcomes arrive by webhook (which Adyen
-    /// retries until it is accepted). A charge is reported pending until then.
+    /// retries until it is accepted).
+    fn answers_status_queries(&self) -> bool {
+        false
+    }
+
+    /// Never asked (see `answers_status_queries`): a charge is pending until its webhook.
     async fn charge_status(
         &self,
         provider_reference: &str,
@@ -294,9 +299,9 @@ impl WalletAdapter for Adyen {
 
     /// Wallet payments awaiting the shopper cannot be cancelled at Adyen (cancels apply to
     /// authorised, uncaptured payments): we stop waiting and keep watching.
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
         safe_psp(provider_reference)?;
-        Ok(false)
+        Ok(Cancel::NotCancelable)
     }
 
     /// Every item must carry a valid HMAC (current key, or the previous one during a
@@ -386,7 +391,11 @@ impl WalletAdapter for Adyen {
                     out.push(e)
                 }
                 ("REFUND", true) => out.push(refund(Ok(()))),
-                ("REFUND", false) | ("REFUND_FAILED", _) => out.push(refund(Err(refused()))),
+                // REFUND_FAILED can follow a REFUND success (the refund bounced), and
+                // REFUNDED_REVERSED undoes one: both arrive for a refund already made.
+                ("REFUND", false) | ("REFUND_FAILED", _) | ("REFUNDED_REVERSED", true) => {
+                    out.push(refund(Err(refused())))
+                }
                 // Other events (REPORT_AVAILABLE, CAPTURE, ...) are accepted and not used.
                 _ => {}
             }

@@ -14,7 +14,10 @@
 //! (user_cancelled), `FRAUD` (risk_rejected), `Withdrawal amount exceeded`
 //! (limit_exceeded), `Invalid Card Number` (invalid_account), `Acquirer Error` (timeout);
 //! `expired` sends OFFER_CLOSED. `stale_after` follows a success with an OFFER_CLOSED (the
-//! race Adyen's own docs warn about).
+//! race Adyen's own docs warn about). An offer nobody settles closes by itself after
+//! [`SandboxConfig::offer_lifetime`] (an hour; Adyen documents no figure for wallets), with
+//! its OFFER_CLOSED notification: Adyen cannot be asked, so that is how a shop learns it.
+//! `simulate-refund` with `reversed` undoes a refund made (REFUNDED_REVERSED).
 //!
 //! Magic amounts (whole units, [`crate::sandbox_kit::magic`]): 1101 is refused at once
 //! (`Issuer Unavailable`), 1102 answers 500 and makes nothing, 1109 answers slowly. Refunds
@@ -53,6 +56,8 @@ pub struct SandboxConfig {
     /// The URL this sandbox's router is reachable at, for shopper pages.
     pub public_url: String,
     pub slow_response: std::time::Duration,
+    /// How long an unpaid offer stays open before Adyen closes it (OFFER_CLOSED).
+    pub offer_lifetime: std::time::Duration,
 }
 
 impl SandboxConfig {
@@ -64,6 +69,7 @@ impl SandboxConfig {
             webhook_url: webhook_url.into(),
             public_url: public_url.into().trim_end_matches('/').to_string(),
             slow_response: std::time::Duration::from_secs(12),
+            offer_lifetime: std::time::Duration::from_secs(3600),
         }
     }
 }
@@ -344,6 +350,33 @@ impl AdyenSandbox {
             r.clone()
         };
         self.notify_refund(&r).await;
+        Some(r)
+    }
+
+    /// Undoes a refund made (the shopper's account could not take the money back) and sends
+    /// the REFUNDED_REVERSED notification.
+    pub async fn reverse_refund(&self, psp: &str) -> Option<SandboxRefund> {
+        let r = {
+            let mut refunds = self.inner.refunds.lock().expect("sandbox lock");
+            let r = refunds.get_mut(psp)?;
+            if r.state != "refunded" {
+                return None;
+            }
+            r.state = "reversed".into();
+            r.clone()
+        };
+        let p = self.payment(&r.payment_psp_reference)?;
+        let item = self.item(Event {
+            code: "REFUNDED_REVERSED",
+            success: true,
+            reason: "Refund reversed by the issuer",
+            psp_reference: &r.psp_reference,
+            original_reference: Some(&r.payment_psp_reference),
+            merchant_reference: Some(&r.reference),
+            payment: &p,
+            amount: r.amount,
+        });
+        self.deliver(item).await;
         Some(r)
     }
 
@@ -641,6 +674,17 @@ async fn create_payment(
         created: now(),
     };
     sb.lock().insert(psp_reference.clone(), kept);
+    tokio::spawn({
+        let sb = sb.clone();
+        let psp = psp_reference.clone();
+        async move {
+            tokio::time::sleep(sb.inner.config.offer_lifetime).await;
+            // Settled in the meantime: nothing to close.
+            let _ = sb
+                .simulate(&psp, &SimulateBody::plain(Outcome::Expired))
+                .await;
+        }
+    });
     let r = PaymentResponse {
         result_code: if action.kind == "qrCode" {
             "PresentToShopper"
@@ -834,8 +878,19 @@ async fn simulate_refund(
     Path(psp_ref): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
+    if crate::sandbox_kit::refund_reversal(&body) {
+        return match sb.reverse_refund(&psp_ref).await {
+            Some(r) => (StatusCode::OK, Json(r)).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "000",
+                "No refund made by that pspReference",
+                "validation",
+            ),
+        };
+    }
     let Some(success) = crate::sandbox_kit::refund_outcome(&body) else {
-        return validation(crate::sandbox_kit::REFUND_OUTCOME_EXPECTED);
+        return validation(crate::sandbox_kit::REFUND_OUTCOME_OR_REVERSAL_EXPECTED);
     };
     match sb.settle_refund(&psp_ref, success).await {
         Some(r) => (StatusCode::OK, Json(r)).into_response(),

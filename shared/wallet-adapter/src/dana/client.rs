@@ -1,9 +1,11 @@
 use super::snap;
-use super::wire::{Amount, Answer, CreateOrder, Notify, RefundOrder, StatusQuery, UrlParam};
+use super::wire::{
+    Amount, Answer, CancelOrder, CreateOrder, Notify, RefundOrder, StatusQuery, UrlParam,
+};
 use super::NOTIFY_PATH;
 use crate::adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
+    RefundOutcome, RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
@@ -88,6 +90,7 @@ pub struct Dana {
 const CREATE: &str = "/payment-gateway/v1.0/debit/payment-host-to-host.htm";
 const STATUS: &str = "/payment-gateway/v1.0/debit/status.htm";
 const REFUND: &str = "/payment-gateway/v1.0/debit/refund.htm";
+const CANCEL: &str = "/payment-gateway/v1.0/debit/cancel.htm";
 const TOKEN: &str = "/v1.0/access-token/b2b.htm";
 
 /// How far a notification's `X-TIMESTAMP` may be from our clock.
@@ -373,13 +376,12 @@ impl WalletAdapter for Dana {
 
     /// The same order again: DANA answers a repeated `partnerReferenceNo` with identical data
     /// with the first success.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
+    /// The same order again (DANA's key is merchantId + partnerReferenceNo): the same data
+    /// answers with the order made the first time.
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
         match self.create_charge(req).await {
-            Ok(c) => Ok(Some(c)),
-            Err(AdapterError::Declined(_)) => Ok(None),
+            Ok(c) => Ok(Recovered::Found(c)),
+            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
             Err(e) => Err(e),
         }
     }
@@ -450,10 +452,30 @@ impl WalletAdapter for Dana {
         })
     }
 
-    /// A debit order awaiting the customer cannot be withdrawn through this API: we stop
-    /// waiting and keep watching.
-    async fn cancel_charge(&self, _provider_reference: &str) -> Result<bool, AdapterError> {
-        Ok(false)
+    /// Cancel Order (service 57) for an order the customer has not paid: `2005700`. An
+    /// order past that (paid, refunded, expired) is refused (`4045700` Invalid Transaction
+    /// Status, `4035700` Transaction Expired, `4035715` Not Permitted).
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
+        let (ours, theirs) = split(provider_reference)?;
+        let creds = self.credentials().await?;
+        let order = CancelOrder {
+            original_partner_reference_no: ours.to_string(),
+            original_reference_no: Some(theirs.to_string()),
+            merchant_id: creds.merchant_id,
+            reason: Some("Not paid in time".into()),
+        };
+        let (_, status, a) = self.call(CANCEL, &order).await?;
+        match a.response_code.as_str() {
+            "2005700" => Ok(Cancel::Canceled),
+            "4045700" | "4035700" | "4035715" => Ok(Cancel::Refused),
+            _ => Err(match refused(status, &a) {
+                e @ AdapterError::Config(_) => e,
+                _ => AdapterError::Unknown(format!(
+                    "DANA cancel {}: {}",
+                    a.response_code, a.response_message
+                )),
+            }),
+        }
     }
 
     /// DANA's finish notification: `X-SIGNATURE` with DANA's key (or its previous one) over

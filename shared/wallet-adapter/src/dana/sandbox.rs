@@ -18,7 +18,7 @@
 //! `partnerRefundNo` then gets the refund).
 
 use super::snap;
-use super::wire::{Amount, Answer, CreateOrder, Notify, RefundOrder, StatusQuery};
+use super::wire::{Amount, Answer, CancelOrder, CreateOrder, Notify, RefundOrder, StatusQuery};
 use super::{
     NOTIFY_PATH, SANDBOX_CHANNEL_ID, SANDBOX_DANA_PRIVATE_KEY, SANDBOX_MERCHANT_ID,
     SANDBOX_MERCHANT_PUBLIC_KEY, SANDBOX_PARTNER_ID,
@@ -132,6 +132,7 @@ impl DanaSandbox {
             )
             .route("/payment-gateway/v1.0/debit/status.htm", post(status))
             .route("/payment-gateway/v1.0/debit/refund.htm", post(refund))
+            .route("/payment-gateway/v1.0/debit/cancel.htm", post(cancel))
             .route("/checkout/{reference}", get(page).post(decide))
             .route("/simulate/{reference}", post(simulate_api))
             .route("/reports/settlement", get(report))
@@ -293,6 +294,26 @@ impl DanaSandbox {
             }
         }
         Ok(())
+    }
+
+    /// Closes an order still waiting: `desc` says why (its `validUpTo` passed, or the merchant
+    /// canceled it); its finish notification follows for a lapse. `None` if it was not
+    /// waiting.
+    async fn close(&self, partner_reference: &str, desc: &str, notify: bool) -> Option<Order> {
+        let o = {
+            let mut orders = self.lock();
+            let o = orders.get_mut(partner_reference)?;
+            if o.status != "01" {
+                return None;
+            }
+            o.status = "05".into();
+            o.desc = desc.into();
+            o.clone()
+        };
+        if notify {
+            self.notify(&o, "05", desc).await;
+        }
+        Some(o)
     }
 
     /// Payments made and refunds, of a day (the sandbox's own columns).
@@ -463,10 +484,93 @@ async fn create(
     };
     sb.lock()
         .insert(o.request.partner_reference_no.clone(), o.clone());
+    // An order nobody pays closes at its validUpTo, and DANA notifies that it expired.
+    if let Some(until) = Timestamp::parse_rfc3339(&o.request.valid_up_to) {
+        tokio::spawn({
+            let sb = sb.clone();
+            let reference = o.request.partner_reference_no.clone();
+            async move {
+                let wait = (until.millis() - now().millis()).max(0) as u64;
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                sb.close(
+                    &reference,
+                    "Cancelled, the order has been closed because it is expired",
+                    true,
+                )
+                .await;
+            }
+        });
+    }
     if whole == Some(magic::SLOW) {
         tokio::time::sleep(sb.inner.config.slow_response).await;
     }
     (StatusCode::OK, Json(ok(&o))).into_response()
+}
+
+/// Cancel Order (service 57): an order the customer has not paid is closed (`2005700`); one
+/// paid or refunded is refused with `4045700` Invalid Transaction Status, one closed
+/// already with `4035700` Transaction Expired.
+async fn cancel(
+    State(sb): State<DanaSandbox>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    const PATH: &str = "/payment-gateway/v1.0/debit/cancel.htm";
+    if let Err(r) = sb.check("57", PATH, &headers, &body) {
+        return r;
+    }
+    let q: CancelOrder = match serde_json::from_slice(&body) {
+        Ok(q) => q,
+        Err(e) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "4005701",
+                &format!("Invalid Field Format {e}"),
+            )
+        }
+    };
+    if q.merchant_id != sb.inner.config.merchant_id {
+        return answer(StatusCode::NOT_FOUND, "4045708", "Invalid Merchant");
+    }
+    let Some(o) = sb.lock().get(&q.original_partner_reference_no).cloned() else {
+        return answer(StatusCode::NOT_FOUND, "4045701", "Transaction Not Found");
+    };
+    let done = |o: &Order| {
+        (
+            StatusCode::OK,
+            Json(Answer {
+                response_code: "2005700".into(),
+                response_message: "Success".into(),
+                original_partner_reference_no: Some(o.request.partner_reference_no.clone()),
+                original_reference_no: Some(o.reference_no.clone()),
+                ..Default::default()
+            }),
+        )
+            .into_response()
+    };
+    match o.status.as_str() {
+        "01" => match sb
+            .close(
+                &q.original_partner_reference_no,
+                "Cancelled by merchant",
+                false,
+            )
+            .await
+        {
+            Some(closed) => done(&closed),
+            None => answer(
+                StatusCode::NOT_FOUND,
+                "4045700",
+                "Invalid Transaction Status",
+            ),
+        },
+        "05" => answer(StatusCode::FORBIDDEN, "4035700", "Transaction Expired"),
+        _ => answer(
+            StatusCode::NOT_FOUND,
+            "4045700",
+            "Invalid Transaction Status",
+        ),
+    }
 }
 
 async fn status(

@@ -96,6 +96,18 @@ pub struct RefundOrder {
     pub reason: Option<String>,
 }
 
+/// Cancel Order (service 57).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelOrder {
+    pub original_partner_reference_no: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_reference_no: Option<String>,
+    pub merchant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// DANA's finish notification (service 56).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

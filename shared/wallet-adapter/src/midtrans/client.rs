@@ -1,13 +1,14 @@
 use super::mapping::{gross_amount, next_action, parse_gross, payment_type, transaction_status};
 use super::signature::verify;
 use super::wire::{
-    ChargeRequest as MidtransCharge, CustomerDetails, GopayOptions,
+    ChargeRequest as MidtransCharge, CustomExpiry, CustomerDetails, GopayOptions,
     RefundRequest as MidtransRefund, ShopeepayOptions, Transaction, TransactionDetails,
 };
 use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::adapter::{Cancel, Recovered};
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
 };
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use walletpay_domain::{Country, Failure, FailureCode, PaymentId, Provider, WalletId};
-use walletpay_ports::Secrets;
+use walletpay_ports::{Clock, Secrets, SystemClock};
 
 /// The JSON held in the Secrets port under [`MidtransConfig::secret_name`].
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +181,13 @@ impl WalletAdapter for Midtrans {
             shopeepay: (kind == "shopeepay").then(|| ShopeepayOptions {
                 callback_url: req.return_url.map(str::to_string),
             }),
+            // The payment's own expiry, counted from the transaction time.
+            custom_expiry: Some(CustomExpiry {
+                order_time: None,
+                expiry_duration: ((req.expires_at.millis() - SystemClock.now().millis()) / 1000)
+                    .max(1),
+                unit: Some("second".into()),
+            }),
         };
         let t = self
             .call(
@@ -192,10 +200,7 @@ impl WalletAdapter for Midtrans {
     }
 
     /// Midtrans can be asked about an order by our own id.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
         match self
             .call(self.http.get(format!(
                 "{}/v2/{}/status",
@@ -203,8 +208,8 @@ impl WalletAdapter for Midtrans {
             )))
             .await
         {
-            Ok(t) => Self::created(t).map(Some),
-            Err(AdapterError::NotFound) => Ok(None),
+            Ok(t) => Self::created(t).map(Recovered::Found),
+            Err(AdapterError::NotFound) => Ok(Recovered::NothingMade),
             Err(e) => Err(e),
         }
     }
@@ -286,7 +291,9 @@ impl WalletAdapter for Midtrans {
     }
 
     /// `POST /v2/{order_id}/cancel` cancels a pending GoPay/ShopeePay transaction.
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+    /// `POST /v2/{order_id}/cancel`; a settled order answers 412 ("Merchant cannot modify the
+    /// status of the transaction").
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
         safe_order(provider_reference)?;
         match self
             .call(self.http.post(format!(
@@ -295,8 +302,10 @@ impl WalletAdapter for Midtrans {
             )))
             .await
         {
-            Ok(t) => Ok(t.transaction_status.as_deref() == Some("cancel")),
-            Err(AdapterError::Unsupported(_)) => Ok(false),
+            Ok(t) if t.transaction_status.as_deref() == Some("cancel") => Ok(Cancel::Canceled),
+            Ok(_) | Err(AdapterError::Unsupported(_) | AdapterError::Declined(_)) => {
+                Ok(Cancel::Refused)
+            }
             Err(e) => Err(e),
         }
     }

@@ -342,6 +342,17 @@ async fn charge(
             "transaction_details.order_id is invalid",
         );
     }
+    if req
+        .custom_expiry
+        .as_ref()
+        .is_some_and(|e| e.seconds().is_none())
+    {
+        return status(
+            StatusCode::BAD_REQUEST,
+            "400",
+            "custom_expiry.expiry_duration must be positive, its unit second, minute, hour or day",
+        );
+    }
     if req.transaction_details.gross_amount < 1 {
         return status(
             StatusCode::BAD_REQUEST,
@@ -435,6 +446,24 @@ async fn charge(
             refunds: Vec::new(),
         },
     );
+    // An unpaid charge expires when its custom_expiry says (GoPay's own default otherwise:
+    // 15 minutes), with its notification.
+    let lifetime = req
+        .custom_expiry
+        .as_ref()
+        .and_then(|e| e.seconds())
+        .unwrap_or(15 * 60);
+    tokio::spawn({
+        let sb = sb.clone();
+        let order_id = req.transaction_details.order_id.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_secs(lifetime.max(0) as u64)).await;
+            // Settled or canceled in the meantime: nothing to expire.
+            let _ = sb
+                .simulate(&order_id, &SimulateBody::plain(Outcome::Expired))
+                .await;
+        }
+    });
     if whole == magic::SLOW {
         tokio::time::sleep(sb.inner.config.slow_response).await;
     }

@@ -42,6 +42,36 @@ pub struct ChargeRequest {
     pub gopay: Option<GopayOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shopeepay: Option<ShopeepayOptions>,
+    /// When an unpaid charge expires (Midtrans's own default otherwise: GoPay 15 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_expiry: Option<CustomExpiry>,
+}
+
+/// `custom_expiry`: the charge expires `expiry_duration` `unit`s after `order_time` (when
+/// absent, after the transaction time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomExpiry {
+    /// `yyyy-MM-dd HH:mm:ss +0700`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_time: Option<String>,
+    pub expiry_duration: i64,
+    /// `second`, `minute` (the default), `hour` or `day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl CustomExpiry {
+    /// The duration in seconds, if its unit is one Midtrans knows.
+    pub fn seconds(&self) -> Option<i64> {
+        let unit = match self.unit.as_deref().unwrap_or("minute") {
+            "second" => 1,
+            "minute" => 60,
+            "hour" => 3600,
+            "day" => 86_400,
+            _ => return None,
+        };
+        (self.expiry_duration > 0).then(|| self.expiry_duration.saturating_mul(unit))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -6,6 +6,7 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::adapter::{Cancel, Recovered};
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
 };
@@ -357,14 +358,11 @@ impl WalletAdapter for Pix {
     }
 
     /// `GET /cob/{txid}` by our own txid.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
         let creds = self.credentials().await?;
         match self.cob(&txid(req.payment_id)).await {
-            Ok(cob) => self.created(&creds, cob, req.amount).map(Some),
-            Err(AdapterError::NotFound) => Ok(None),
+            Ok(cob) => self.created(&creds, cob, req.amount).map(Recovered::Found),
+            Err(AdapterError::NotFound) => Ok(Recovered::NothingMade),
             Err(e) => Err(e),
         }
     }
@@ -450,7 +448,9 @@ impl WalletAdapter for Pix {
 
     /// `PATCH /cob/{txid}` to `REMOVIDA_PELO_USUARIO_RECEBEDOR`: an unpaid charge can be
     /// withdrawn.
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+    /// `PATCH /cob/{txid}` to `REMOVIDA_PELO_USUARIO_RECEBEDOR`; a charge no longer `ATIVA`
+    /// (paid, most likely) answers 400 `CobOperacaoInvalida`.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
         safe(provider_reference)?;
         match self
             .call::<Cob>(
@@ -460,8 +460,10 @@ impl WalletAdapter for Pix {
             )
             .await
         {
-            Ok((_, cob)) => Ok(cob.status == "REMOVIDA_PELO_USUARIO_RECEBEDOR"),
-            Err(AdapterError::Unsupported(_)) => Ok(false),
+            Ok((_, cob)) if cob.status == "REMOVIDA_PELO_USUARIO_RECEBEDOR" => Ok(Cancel::Canceled),
+            Ok(_) | Err(AdapterError::Unsupported(_) | AdapterError::Declined(_)) => {
+                Ok(Cancel::Refused)
+            }
             Err(e) => Err(e),
         }
     }

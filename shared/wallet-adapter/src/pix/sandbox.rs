@@ -241,6 +241,16 @@ impl PixSandbox {
             if c.status != "ATIVA" {
                 return Err(format!("charge is {}", c.status));
             }
+            // Past `calendario.expiracao` seconds from `criacao`, no bank pays the code.
+            let lapsed = c
+                .calendario
+                .criacao
+                .as_deref()
+                .and_then(walletpay_domain::Timestamp::parse_rfc3339)
+                .is_some_and(|at| now() >= at.plus_seconds(c.calendario.expiracao));
+            if lapsed {
+                return Err("the charge's expiracao has passed: it can no longer be paid".into());
+            }
             let stamp = now().to_string();
             let e2e = format!(
                 "E99999999{}{}",

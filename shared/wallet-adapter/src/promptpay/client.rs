@@ -1,9 +1,10 @@
 use super::wire::{
-    Bill, BillPayment, ErrorBody, List, Notification, Refund, RefundRequest as BankRefund,
+    Bill, BillPayment, BillRefs, ErrorBody, List, Notification, Refund, RefundRequest as BankRefund,
 };
 use crate::adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
+    RefundOutcome, RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError,
+    WebhookRequest,
 };
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
@@ -119,6 +120,34 @@ fn qr(
     })
 }
 
+/// A refund as the bank answers it. `reversed` (made, then returned by the payer's bank)
+/// reaches the worker only for a refund it still waits on, where it is a failure.
+fn refund_outcome(r: Refund) -> Result<RefundOutcome, AdapterError> {
+    Ok(match r.status.as_str() {
+        "succeeded" => RefundOutcome::Succeeded {
+            provider_reference: r.refund_id,
+        },
+        "pending" => RefundOutcome::Pending {
+            provider_reference: r.refund_id,
+        },
+        "failed" | "reversed" => RefundOutcome::Failed {
+            failure: Failure::new(
+                FailureCode::Unknown,
+                Some(
+                    r.failure_reason
+                        .unwrap_or_else(|| r.status.to_ascii_uppercase()),
+                ),
+            ),
+            provider_reference: Some(r.refund_id),
+        },
+        other => {
+            return Err(AdapterError::Unknown(format!(
+                "the bank answered refund status {other:?}"
+            )))
+        }
+    })
+}
+
 fn thb(amount: &str) -> Option<Money> {
     Money::parse_decimal(amount, Currency::THB).ok()
 }
@@ -167,6 +196,23 @@ impl PromptPay {
                 err.error.code, err.error.message
             ))),
         }
+    }
+
+    /// The bill registered under these references, if any.
+    async fn bill(
+        &self,
+        biller_id: &str,
+        ref1: &str,
+        ref2: &str,
+    ) -> Result<Option<Bill>, AdapterError> {
+        let list: List<Bill> = self
+            .call(
+                self.http
+                    .get(format!("{}/v1/bills", self.config.base_url))
+                    .query(&[("biller_id", biller_id), ("ref1", ref1), ("ref2", ref2)]),
+            )
+            .await?;
+        Ok(list.data.into_iter().next())
     }
 
     async fn payments(
@@ -229,42 +275,42 @@ impl WalletAdapter for PromptPay {
     }
 
     /// The bill registered for this payment, if the bank has it.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
         let creds = self.credentials().await?;
         let (ref1, ref2) = references(req.payment_id);
-        let bills: List<Bill> = self
-            .call(
-                self.http
-                    .get(format!("{}/v1/bills", self.config.base_url))
-                    .query(&[
-                        ("biller_id", creds.biller_id.as_str()),
-                        ("ref1", ref1.as_str()),
-                        ("ref2", ref2.as_str()),
-                    ]),
-            )
-            .await?;
-        if bills.data.is_empty() {
-            return Ok(None);
+        match self.bill(&creds.biller_id, &ref1, &ref2).await? {
+            None => Ok(Recovered::NothingMade),
+            Some(_) => qr(&creds.biller_id, ref1, ref2, req.amount).map(Recovered::Found),
         }
-        qr(&creds.biller_id, ref1, ref2, req.amount).map(Some)
     }
 
-    /// The bank's inquiry by reference: a settled bill payment for the full amount is a
-    /// success; none yet is pending (an unpaid QR expires on our side).
+    /// The bank's inquiry by reference: a settled bill payment counts only for the bill's
+    /// own amount in baht (as a callback's does); a bill the bank expired or withdrew is
+    /// final; otherwise it is still open.
     async fn charge_status(
         &self,
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
         let (ref1, ref2) = split_reference(provider_reference)?;
         let creds = self.credentials().await?;
-        let paid = self.payments(&creds.biller_id, &ref1, &ref2).await?;
-        Ok(if paid.iter().any(|p| p.status == "settled") {
-            ProviderStatus::Succeeded
-        } else {
-            ProviderStatus::Pending
+        let bill = self
+            .bill(&creds.biller_id, &ref1, &ref2)
+            .await?
+            .ok_or(AdapterError::NotFound)?;
+        let expected = thb(&bill.amount);
+        for p in self.payments(&creds.biller_id, &ref1, &ref2).await? {
+            if p.status != "settled" {
+                continue;
+            }
+            if p.currency == "THB" && expected.is_some() && thb(&p.amount) == expected {
+                return Ok(ProviderStatus::Succeeded);
+            }
+            tracing::error!(reference = %provider_reference, currency = %p.currency, amount = %p.amount, bill_amount = %bill.amount, "the bank reports a payment of another amount or currency than the bill's; not counted");
+        }
+        Ok(match bill.status.as_deref() {
+            Some("expired") => ProviderStatus::Expired,
+            Some("canceled") => ProviderStatus::Canceled,
+            _ => ProviderStatus::Pending,
         })
     }
 
@@ -289,16 +335,7 @@ impl WalletAdapter for PromptPay {
             )
             .await;
         match r {
-            Ok(r) if r.status == "succeeded" => Ok(RefundOutcome::Succeeded {
-                provider_reference: r.refund_id,
-            }),
-            Ok(r) => Ok(RefundOutcome::Failed {
-                provider_reference: Some(r.refund_id),
-                failure: Failure::new(
-                    FailureCode::Unknown,
-                    Some(r.failure_reason.unwrap_or_else(|| r.status.clone())),
-                ),
-            }),
+            Ok(r) => refund_outcome(r),
             Err(AdapterError::Unsupported(why)) => Ok(RefundOutcome::Failed {
                 provider_reference: None,
                 failure: Failure::new(FailureCode::Unknown, Some(why)),
@@ -307,22 +344,47 @@ impl WalletAdapter for PromptPay {
         }
     }
 
-    /// Refunds are final when answered; one whose answer was lost is asked again under the
-    /// same key.
+    /// `GET /v1/bill-payments/refunds/{refund_id}`.
     async fn refund_status(
         &self,
         _charge_reference: &str,
         refund_reference: &str,
     ) -> Result<RefundOutcome, AdapterError> {
-        Ok(RefundOutcome::Pending {
-            provider_reference: refund_reference.to_string(),
-        })
+        if refund_reference.is_empty()
+            || !refund_reference.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(AdapterError::NotFound);
+        }
+        let r: Refund = self
+            .call(self.http.get(format!(
+                "{}/v1/bill-payments/refunds/{refund_reference}",
+                self.config.base_url
+            )))
+            .await?;
+        refund_outcome(r)
     }
 
-    /// A QR cannot be withdrawn from the payer's app: we stop waiting and keep watching.
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
-        split_reference(provider_reference)?;
-        Ok(false)
+    /// `POST /v1/bills/cancel`: the bank refuses payments of a withdrawn bill. One no longer
+    /// open (paid, expired) answers 422 `bill_not_open`.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
+        let (ref1, ref2) = split_reference(provider_reference)?;
+        let creds = self.credentials().await?;
+        let r: Result<Bill, _> = self
+            .call(
+                self.http
+                    .post(format!("{}/v1/bills/cancel", self.config.base_url))
+                    .json(&BillRefs {
+                        biller_id: creds.biller_id,
+                        ref1,
+                        ref2: Some(ref2),
+                    }),
+            )
+            .await;
+        match r {
+            Ok(b) if b.status.as_deref() == Some("canceled") => Ok(Cancel::Canceled),
+            Ok(_) | Err(AdapterError::Unsupported(_)) => Ok(Cancel::Refused),
+            Err(e) => Err(e),
+        }
     }
 
     /// `X-Bank-Signature: t=<unix>,v1=<hex>`: HMAC-SHA256 of `<t>.<raw body>` with the
@@ -346,10 +408,39 @@ impl WalletAdapter for PromptPay {
             .map_err(|_| WebhookError::Unauthenticated)?;
         let n: Notification =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        if n.event != "bill_payment.settled" || n.data.biller_id != creds.biller_id {
+        let malformed = |e: serde_json::Error| WebhookError::Malformed(e.to_string());
+        if n.event == "refund.reversed" {
+            let r: Refund = serde_json::from_value(n.data).map_err(malformed)?;
+            let failure = Failure::new(
+                FailureCode::Unknown,
+                Some(
+                    r.failure_reason
+                        .clone()
+                        .unwrap_or_else(|| "REFUND_REVERSED".into()),
+                ),
+            );
+            return Ok(vec![ProviderEvent {
+                provider: Provider::Promptpay,
+                payment_id: payment_of(&r.ref1, r.ref2.as_deref()),
+                provider_reference: format!("{}{}", r.ref1, r.ref2.clone().unwrap_or_default()),
+                status: ProviderStatus::Pending,
+                amount: None,
+                occurred_at: None,
+                refund: Some(RefundUpdate {
+                    provider_reference: r.refund_id,
+                    refund_id: Some(r.reference),
+                    outcome: Err(failure),
+                }),
+                confirm: false,
+            }]);
+        }
+        if n.event != "bill_payment.settled" {
             return Ok(Vec::new());
         }
-        let p = n.data;
+        let p: BillPayment = serde_json::from_value(n.data).map_err(malformed)?;
+        if p.biller_id != creds.biller_id {
+            return Ok(Vec::new());
+        }
         Ok(vec![ProviderEvent {
             provider: Provider::Promptpay,
             payment_id: payment_of(&p.ref1, p.ref2.as_deref()),

@@ -1,10 +1,14 @@
 //! A sandbox acquiring bank for PromptPay bill payments, speaking the protocol in `wire`:
 //! `POST /v1/bills` (register a bill; `Idempotency-Key`), `GET /v1/bills` and
-//! `GET /v1/bill-payments` (inquiry by biller id and references), `POST
-//! /v1/bill-payments/refunds` (`Idempotency-Key`), Bearer auth, `{"error": {code, message}}`
-//! bodies; callbacks signed with `X-Bank-Signature`; a page standing in for the payer's
-//! banking app (`/pay/{reference}`); `simulate`; and the bank statement of a day. Mount its
-//! router anywhere (the local stack uses `/sandbox/promptpay`).
+//! `GET /v1/bill-payments` (inquiry by biller id and references), `POST /v1/bills/cancel`,
+//! `POST /v1/bill-payments/refunds` (`Idempotency-Key`) and `GET
+//! /v1/bill-payments/refunds/{id}`, Bearer auth, `{"error": {code, message}}` bodies;
+//! callbacks signed with `X-Bank-Signature`; a page standing in for the payer's banking app
+//! (`/pay/{reference}`); `simulate` and `simulate-refund`; and the bank statement of a day.
+//! Mount its router anywhere (the local stack uses `/sandbox/promptpay`).
+//!
+//! A bill can be paid until its `expires_at`; after that it is `expired` and the bank
+//! refuses payments of it, as it does for a bill withdrawn with `cancel`.
 //!
 //! Test credentials: API key [`SANDBOX_API_KEY`], callback secret
 //! [`SANDBOX_WEBHOOK_SECRET`], biller id [`SANDBOX_BILLER_ID`].
@@ -13,11 +17,13 @@
 //! decline to the merchant's bank, so `success` is the only outcome a bill can be given; an
 //! unpaid bill simply expires. Magic amounts (whole baht): 1102 answers 500 and registers
 //! nothing, 1109 registers the bill and answers slowly. Refunds succeed at once, except
-//! 2222 (refused: `account_closed`) and 3333 (made, answered 500; the same key then gets
-//! the refund).
+//! 1111 (`pending` until `simulate-refund/{refund id}` says `success` or `failed`), 2222
+//! (refused: `account_closed`) and 3333 (made, answered 500; the same key then gets the
+//! refund). `simulate-refund` with `reversed` returns a refund made (the payer's bank sent
+//! it back) and sends the `refund.reversed` callback.
 
 use super::wire::{
-    Bill, BillPayment, ErrorBody, ErrorDetail, List, Notification, Refund, RefundRequest,
+    Bill, BillPayment, BillRefs, ErrorBody, ErrorDetail, List, Notification, Refund, RefundRequest,
 };
 use super::{SANDBOX_API_KEY, SANDBOX_BILLER_ID, SANDBOX_WEBHOOK_SECRET};
 use crate::sandbox_kit::{
@@ -63,6 +69,30 @@ struct Kept {
     payment: Option<BillPayment>,
     refunds: Vec<(Refund, Timestamp)>,
     created: Timestamp,
+    canceled: bool,
+}
+
+impl Kept {
+    /// `paid`, `canceled`, `expired` (its `expires_at` passed) or `open`.
+    fn status(&self) -> &'static str {
+        if self.payment.is_some() {
+            "paid"
+        } else if self.canceled {
+            "canceled"
+        } else if Timestamp::parse_rfc3339(&self.bill.expires_at).is_some_and(|t| now() >= t) {
+            "expired"
+        } else {
+            "open"
+        }
+    }
+
+    /// The bill as the bank shows it.
+    fn shown(&self) -> Bill {
+        Bill {
+            status: Some(self.status().into()),
+            ..self.bill.clone()
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -111,7 +141,10 @@ impl BankSandbox {
         Router::new()
             .route("/v1/bills", post(register).get(list_bills))
             .route("/v1/bill-payments", get(list_payments))
+            .route("/v1/bills/cancel", post(cancel))
             .route("/v1/bill-payments/refunds", post(refund))
+            .route("/v1/bill-payments/refunds/{id}", get(get_refund))
+            .route("/simulate-refund/{id}", post(simulate_refund))
             .route("/pay/{reference}", get(page).post(decide))
             .route("/simulate/{reference}", post(simulate_api))
             .route("/reports/statement", get(report))
@@ -140,11 +173,20 @@ impl BankSandbox {
             })
     }
 
-    /// Posts a callback about `p`, signed.
+    /// Posts a callback that `p` settled, signed.
     pub async fn notify(&self, p: &BillPayment) -> Option<u16> {
+        self.callback(
+            "bill_payment.settled",
+            serde_json::to_value(p).expect("serialises"),
+        )
+        .await
+    }
+
+    /// Posts a signed callback.
+    async fn callback(&self, event: &str, data: serde_json::Value) -> Option<u16> {
         let body = serde_json::to_vec(&Notification {
-            event: "bill_payment.settled".into(),
-            data: p.clone(),
+            event: event.into(),
+            data,
         })
         .expect("serialises");
         let header = crate::stripe::signature::header(
@@ -170,21 +212,37 @@ impl BankSandbox {
         reference: &str,
         how: &SimulateBody,
     ) -> Result<BillPayment, String> {
+        self.pay(reference, how, None).await
+    }
+
+    /// As `simulate`; `amount` (THB, 2 decimals) records a transfer of another amount than
+    /// the bill's, as a bank that does not enforce the bill would.
+    pub async fn pay(
+        &self,
+        reference: &str,
+        how: &SimulateBody,
+        amount: Option<&str>,
+    ) -> Result<BillPayment, String> {
         if how.outcome != Outcome::Success {
             return Err("a PromptPay transfer is made or not: only `success` can be simulated (an unpaid bill expires)".into());
         }
         let payment = {
             let mut bills = self.lock();
             let k = bills.get_mut(reference).ok_or("no such bill")?;
-            if k.payment.is_some() {
-                return Err("bill is paid".into());
+            let status = k.status();
+            if status != "open" {
+                return Err(format!(
+                    "the bill is {status}: the bank refuses payments of it"
+                ));
             }
             let p = BillPayment {
                 transaction_id: format!("{}{}", now().millis(), alnum(8).to_ascii_uppercase()),
                 biller_id: k.bill.biller_id.clone(),
                 ref1: k.bill.ref1.clone(),
                 ref2: k.bill.ref2.clone(),
-                amount: k.bill.amount.clone(),
+                amount: amount
+                    .map(str::to_string)
+                    .unwrap_or_else(|| k.bill.amount.clone()),
                 currency: "THB".into(),
                 status: "settled".into(),
                 paid_at: now().to_string(),
@@ -246,15 +304,24 @@ impl BankSandbox {
                 }
             }
             for (r, at) in &k.refunds {
-                if r.status == "succeeded" && day_of(*at) == day {
+                // A reversed refund was paid out, then came back: both movements are listed.
+                let moves: &[(&str, &str)] = match r.status.as_str() {
+                    "succeeded" => &[("DEBIT", "-")],
+                    "reversed" => &[("DEBIT", "-"), ("REFUND_REVERSAL", "")],
+                    _ => &[],
+                };
+                if day_of(*at) != day {
+                    continue;
+                }
+                for (kind, sign) in moves {
                     out.push_str(&csv_line(&[
                         at.to_string(),
                         r.refund_id.clone(),
-                        "DEBIT".into(),
+                        kind.to_string(),
                         k.bill.biller_id.clone(),
                         k.bill.ref1.clone(),
                         k.bill.ref2.clone().unwrap_or_default(),
-                        format!("-{}", r.amount),
+                        format!("{sign}{}", r.amount),
                         "THB".into(),
                         r.reference.clone(),
                     ]));
@@ -354,6 +421,7 @@ async fn register(
             payment: None,
             refunds: Vec::new(),
             created: now(),
+            canceled: false,
         },
     );
     let answer = serde_json::to_string(&bill).expect("serialises");
@@ -383,7 +451,7 @@ async fn list_bills(
     headers: HeaderMap,
     Query(q): Query<Refs>,
 ) -> Response {
-    listed(&sb, &headers, &q, |k| Some(k.bill.clone()))
+    listed(&sb, &headers, &q, |k| Some(k.shown()))
 }
 
 async fn list_payments(
@@ -470,7 +538,7 @@ async fn refund(
         let refunded: i64 = k
             .refunds
             .iter()
-            .filter(|(r, _)| r.status == "succeeded")
+            .filter(|(r, _)| r.status == "succeeded" || r.status == "pending")
             .filter_map(|(r, _)| thb(&r.amount))
             .map(|m| m.minor)
             .sum();
@@ -482,11 +550,20 @@ async fn refund(
             );
         }
         let failed = whole == Some(magic::REFUND_FAILS);
+        let status = if failed {
+            "failed"
+        } else if whole == Some(magic::REFUND_PENDING) {
+            "pending"
+        } else {
+            "succeeded"
+        };
         let r = Refund {
             refund_id: format!("RF{}", alnum(14).to_ascii_uppercase()),
             transaction_id: paid.transaction_id.clone(),
+            ref1: k.bill.ref1.clone(),
+            ref2: k.bill.ref2.clone(),
             amount: req.amount.clone(),
-            status: if failed { "failed" } else { "succeeded" }.into(),
+            status: status.into(),
             failure_reason: failed.then(|| "account_closed".to_string()),
             reference: req.reference.clone(),
         };
@@ -508,6 +585,131 @@ async fn refund(
         answer,
     )
         .into_response()
+}
+
+async fn cancel(
+    State(sb): State<BankSandbox>,
+    headers: HeaderMap,
+    Json(q): Json<BillRefs>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    let mut bills = sb.lock();
+    let Some(k) = bills
+        .get_mut(&reference_of(&q.ref1, q.ref2.as_deref()))
+        .filter(|k| k.bill.biller_id == q.biller_id)
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No bill with these references.",
+        );
+    };
+    match k.status() {
+        "open" => {
+            k.canceled = true;
+            Json(k.shown()).into_response()
+        }
+        "canceled" => Json(k.shown()).into_response(),
+        other => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bill_not_open",
+            &format!("The bill is {other}."),
+        ),
+    }
+}
+
+impl BankSandbox {
+    /// Every refund the bank made or was asked for.
+    pub fn refunds(&self) -> Vec<Refund> {
+        self.lock()
+            .values()
+            .flat_map(|k| k.refunds.iter().map(|(r, _)| r.clone()))
+            .collect()
+    }
+
+    fn find_refund(&self, id: &str) -> Option<Refund> {
+        self.lock()
+            .values()
+            .flat_map(|k| k.refunds.iter())
+            .find(|(r, _)| r.refund_id == id)
+            .map(|(r, _)| r.clone())
+    }
+
+    /// Settles a pending refund (`Some(true)` made, `Some(false)` refused), or with `None`
+    /// returns a refund made and sends the `refund.reversed` callback.
+    pub async fn settle_refund(&self, id: &str, made: Option<bool>) -> Option<Refund> {
+        let r = {
+            let mut bills = self.lock();
+            let (r, _) = bills
+                .values_mut()
+                .flat_map(|k| k.refunds.iter_mut())
+                .find(|(r, _)| r.refund_id == id)?;
+            r.status = match (r.status.as_str(), made) {
+                ("pending", Some(true)) => "succeeded",
+                ("pending", Some(false)) => "failed",
+                ("succeeded", None) => "reversed",
+                _ => return None,
+            }
+            .into();
+            if r.status == "failed" || r.status == "reversed" {
+                r.failure_reason = Some("account_closed".into());
+            }
+            r.clone()
+        };
+        if r.status == "reversed" {
+            self.callback(
+                "refund.reversed",
+                serde_json::to_value(&r).expect("serialises"),
+            )
+            .await;
+        }
+        Some(r)
+    }
+}
+
+async fn get_refund(
+    State(sb): State<BankSandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    match sb.find_refund(&id) {
+        Some(r) => Json(r).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "No such refund."),
+    }
+}
+
+async fn simulate_refund(
+    State(sb): State<BankSandbox>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let made = if crate::sandbox_kit::refund_reversal(&body) {
+        None
+    } else {
+        match crate::sandbox_kit::refund_outcome(&body) {
+            Some(made) => Some(made),
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    crate::sandbox_kit::REFUND_OUTCOME_OR_REVERSAL_EXPECTED,
+                )
+            }
+        }
+    };
+    match sb.settle_refund(&id, made).await {
+        Some(r) => Json(r).into_response(),
+        None => error(
+            StatusCode::CONFLICT,
+            "conflict",
+            "No such refund in a state this outcome applies to.",
+        ),
+    }
 }
 
 async fn page(State(sb): State<BankSandbox>, Path(reference): Path<String>) -> Response {
@@ -548,7 +750,21 @@ async fn simulate_api(
         Ok(h) => h,
         Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_request", &e.to_string()),
     };
-    match sb.simulate(&reference, &how).await {
+    #[derive(Deserialize)]
+    struct Other {
+        amount: Option<String>,
+    }
+    let other = serde_json::from_slice::<Other>(&body)
+        .ok()
+        .and_then(|o| o.amount);
+    if other.as_deref().is_some_and(|a| thb(a).is_none()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "amount is THB with 2 decimals.",
+        );
+    }
+    match sb.pay(&reference, &how, other.as_deref()).await {
         Ok(p) => Json(p).into_response(),
         Err(why) if why.starts_with("no such") => error(StatusCode::NOT_FOUND, "not_found", &why),
         Err(why) => error(StatusCode::CONFLICT, "conflict", &why),

@@ -1,7 +1,15 @@
 //! The bank-notification protocol walletpay speaks with a Thai acquiring bank for PromptPay
 //! bill payments. Banks differ; this is the one interface an integration with a bank
-//! implements (on its side, or in a thin gateway): a signed callback when a bill payment to
-//! the merchant's biller id settles, an inquiry by reference, and refunds.
+//! implements (on its side, or in a thin gateway):
+//!
+//! - `POST /v1/bills` registers a bill (`Idempotency-Key`); `GET /v1/bills` and
+//!   `GET /v1/bill-payments` (by `biller_id`, `ref1`, `ref2`) are the inquiry;
+//!   `POST /v1/bills/cancel` withdraws an open bill (422 `bill_not_open` once paid,
+//!   expired or canceled);
+//! - `POST /v1/bill-payments/refunds` (`Idempotency-Key`) answers `succeeded`, `failed` or
+//!   `pending`; `GET /v1/bill-payments/refunds/{refund_id}` says where one stands;
+//! - signed callbacks (`X-Bank-Signature`): `bill_payment.settled` with the payment, and
+//!   `refund.reversed` with a refund the bank made and then had returned.
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +25,7 @@ pub struct Bill {
     pub amount: String,
     /// RFC 3339.
     pub expires_at: String,
-    /// `open`, `paid`, `expired` (answers only).
+    /// `open`, `paid`, `expired`, `canceled` (answers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
 }
@@ -40,11 +48,21 @@ pub struct BillPayment {
     pub payer_bank: Option<String>,
 }
 
-/// The callback body: `{"event": "bill_payment.settled", "data": {...}}`.
+/// The callback body: `{"event": "bill_payment.settled", "data": {bill payment}}` or
+/// `{"event": "refund.reversed", "data": {refund}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notification {
     pub event: String,
-    pub data: BillPayment,
+    pub data: serde_json::Value,
+}
+
+/// `POST /v1/bills/cancel`: the bill to withdraw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BillRefs {
+    pub biller_id: String,
+    pub ref1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref2: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,8 +86,13 @@ pub struct RefundRequest {
 pub struct Refund {
     pub refund_id: String,
     pub transaction_id: String,
+    /// The bill the refunded payment paid.
+    pub ref1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref2: Option<String>,
     pub amount: String,
-    /// `succeeded` or `failed`.
+    /// `pending`, `succeeded`, `failed`, or `reversed` (made, then returned by the payer's
+    /// bank).
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,

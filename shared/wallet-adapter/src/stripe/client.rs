@@ -8,6 +8,7 @@ use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, RefundOutcome, RefundRequest,
     WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+use crate::adapter::{Cancel, Recovered};
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
 };
@@ -277,11 +278,14 @@ impl WalletAdapter for Stripe {
 
     /// The same request with the same `Idempotency-Key`: Stripe answers with the intent the
     /// first request made (or the first answer, whatever it was), never a second one.
-    async fn recover_charge(
-        &self,
-        req: &ChargeRequest<'_>,
-    ) -> Result<Option<ChargeCreated>, AdapterError> {
-        self.create_charge(req).await.map(Some)
+    /// The same request under the same `Idempotency-Key`: Stripe answers it with its first
+    /// answer (a decline included).
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
+        match self.create_charge(req).await {
+            Ok(c) => Ok(Recovered::Found(c)),
+            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
+            Err(e) => Err(e),
+        }
     }
 
     async fn charge_status(
@@ -371,7 +375,9 @@ impl WalletAdapter for Stripe {
 
     /// `POST /v1/payment_intents/{id}/cancel`: Stripe cancels an intent still waiting for the
     /// customer. One that is already final answers 400 `payment_intent_unexpected_state`.
-    async fn cancel_charge(&self, provider_reference: &str) -> Result<bool, AdapterError> {
+    /// `POST /v1/payment_intents/{id}/cancel`; Stripe refuses one past the statuses it can
+    /// cancel (`payment_intent_unexpected_state`: succeeded, most likely).
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
         safe_id(provider_reference)?;
         let mut f = Form::new();
         field(&mut f, "cancellation_reason", "requested_by_customer");
@@ -384,8 +390,9 @@ impl WalletAdapter for Stripe {
             )
             .await
         {
-            Ok(pi) => Ok(pi.status == "canceled"),
-            Err(AdapterError::Declined(_)) => Ok(false),
+            Ok(pi) if pi.status == "canceled" => Ok(Cancel::Canceled),
+            Ok(_) => Ok(Cancel::Refused),
+            Err(AdapterError::Declined(_) | AdapterError::Unsupported(_)) => Ok(Cancel::Refused),
             Err(e) => Err(e),
         }
     }

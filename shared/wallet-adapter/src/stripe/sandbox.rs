@@ -731,7 +731,7 @@ async fn create_intent(
         livemode: false,
     };
     sb.lock_intents().insert(
-        id,
+        id.clone(),
         Kept {
             intent: intent.clone(),
             before: intent.clone(),
@@ -739,6 +739,26 @@ async fn create_intent(
             settled_at: None,
         },
     );
+    // A Pix QR lapses at its `expires_at`; PromptPay and GrabPay take no expiry (the
+    // merchant cancels what it no longer waits for).
+    if let Some(at) = intent
+        .next_action
+        .as_ref()
+        .and_then(|a| a.pix_display_qr_code.as_ref())
+        .and_then(|q| q.expires_at)
+    {
+        tokio::spawn({
+            let sb = sb.clone();
+            async move {
+                let wait = (at - unix_now()).max(0) as u64;
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                // Paid or canceled in the meantime: nothing lapses.
+                let _ = sb
+                    .simulate(&id, &SimulateBody::plain(Outcome::Expired))
+                    .await;
+            }
+        });
+    }
     let answer = json_answer(StatusCode::OK, &intent);
     remember(&sb, &key, &print, answer.0, &answer.1);
     if magic == Some(magic::SLOW) {

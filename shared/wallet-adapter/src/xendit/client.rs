@@ -8,8 +8,8 @@ use super::wire::{
     RefundObject,
 };
 use crate::adapter::{
-    AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
-    RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus,
+    RefundOutcome, RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
@@ -120,6 +120,18 @@ impl Xendit {
     }
 }
 
+impl Xendit {
+    /// `GET /ewallets/charges/{id}`.
+    async fn charge(&self, provider_reference: &str) -> Result<Charge, AdapterError> {
+        safe_reference(provider_reference)?;
+        let url = format!(
+            "{}/ewallets/charges/{provider_reference}",
+            self.config.base_url
+        );
+        self.call(self.http.get(url)).await
+    }
+}
+
 /// A provider reference goes into a URL path: only Xendit's id characters are let through.
 fn safe_reference(r: &str) -> Result<(), AdapterError> {
     let ok = !r.is_empty()
@@ -177,12 +189,19 @@ impl WalletAdapter for Xendit {
         &self,
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
-        safe_reference(provider_reference)?;
-        let url = format!(
-            "{}/ewallets/charges/{provider_reference}",
-            self.config.base_url
-        );
-        let charge: Charge = self.call(self.http.get(url)).await?;
+        charge_status(&self.charge(provider_reference).await?)
+    }
+
+    /// The charge names the payment it was made for in `reference_id`.
+    async fn confirm_charge(
+        &self,
+        provider_reference: &str,
+        payment_id: &PaymentId,
+    ) -> Result<ProviderStatus, AdapterError> {
+        let charge = self.charge(provider_reference).await?;
+        if charge.reference_id != payment_id.as_str() {
+            return Err(AdapterError::NotFound);
+        }
         charge_status(&charge)
     }
 
@@ -229,8 +248,8 @@ impl WalletAdapter for Xendit {
     /// Xendit cannot cancel a pending e-wallet charge: `POST /ewallets/charges/{id}/void`
     /// applies to SUCCEEDED charges on the day of payment (it reverses them). A pending charge
     /// lapses at the wallet; if the customer pays anyway, the callback still arrives.
-    async fn cancel_charge(&self, _provider_reference: &str) -> Result<bool, AdapterError> {
-        Ok(false)
+    async fn cancel_charge(&self, _provider_reference: &str) -> Result<Cancel, AdapterError> {
+        Ok(Cancel::NotCancelable)
     }
 
     async fn verify_webhook(
@@ -266,6 +285,8 @@ impl WalletAdapter for Xendit {
             .parse()
             .ok()
             .and_then(|c| parse_amount(cb.data.charge_amount.get(), c).ok());
+        // The token is the same on every callback and nothing in the body rules out a
+        // replay: the event only makes walletpay ask Xendit where the charge stands.
         Ok(vec![ProviderEvent {
             provider: Provider::Xendit,
             payment_id,
@@ -274,7 +295,7 @@ impl WalletAdapter for Xendit {
             amount,
             occurred_at: Timestamp::parse_rfc3339(&cb.data.updated),
             refund: None,
-            confirm: false,
+            confirm: true,
         }])
     }
 

@@ -13,7 +13,12 @@
 //! (INVALID_ACCOUNT_DETAILS), `timeout` (PARTNER_TIMEOUT_ERROR). In the simulate body,
 //! `"send_callback": false` settles the charge without a callback (a lost webhook),
 //! `"duplicate": true` sends it twice, `"stale_after": true` follows it with one carrying
-//! the charge as it was before (out of order).
+//! the charge as it was before (out of order), and `"late": true` with `success` settles a
+//! charge Xendit already timed out (a wallet that settles after Xendit gave up on it).
+//!
+//! A charge nobody settles lapses at its channel's time limit, as Xendit's do (OVO 55 s,
+//! the Indonesian redirect wallets 30 minutes; [`SandboxConfig::pending_lifetime`]
+//! overrides it): FAILED with USER_DID_NOT_AUTHORIZE_THE_PAYMENT, and its callback.
 //!
 //! Magic amounts on create (whole units of the currency), after Xendit's own test amounts:
 //! `10100` answers 403 CHANNEL_NOT_ACTIVATED, `10101` 503 CHANNEL_UNAVAILABLE, `10102` 500
@@ -57,6 +62,18 @@ pub struct SandboxConfig {
     pub business_id: String,
     /// How long the `10999` magic amount makes create wait before answering.
     pub slow_response: std::time::Duration,
+    /// How long a charge waits for the customer before it lapses; `None`: the channel's
+    /// own time limit.
+    pub pending_lifetime: Option<std::time::Duration>,
+}
+
+/// A channel's time limit for the customer to approve (Xendit's e-wallet documentation:
+/// OVO 55 s, DANA, LinkAja and ShopeePay 30 minutes; 30 minutes where it states none).
+pub fn channel_lifetime(channel: &str) -> std::time::Duration {
+    match channel {
+        "ID_OVO" => std::time::Duration::from_secs(55),
+        _ => std::time::Duration::from_secs(30 * 60),
+    }
 }
 
 impl SandboxConfig {
@@ -68,6 +85,7 @@ impl SandboxConfig {
             public_url: public_url.into().trim_end_matches('/').to_string(),
             business_id: "5f27a14a9bf05c73dd040bc8".into(),
             slow_response: std::time::Duration::from_secs(12),
+            pending_lifetime: None,
         }
     }
 }
@@ -75,13 +93,16 @@ impl SandboxConfig {
 use crate::sandbox_kit::{now, uuid_v4};
 pub use crate::sandbox_kit::{Outcome, SimulateBody};
 
+/// The `failure_code` of a charge the customer did not approve within the channel's limit.
+const LAPSED: &str = "USER_DID_NOT_AUTHORIZE_THE_PAYMENT";
+
 /// Xendit's status and `failure_code` for an outcome.
 fn xendit_result(o: Outcome) -> (&'static str, Option<&'static str>) {
     match o {
         Outcome::Success => ("SUCCEEDED", None),
         Outcome::InsufficientBalance => ("FAILED", Some("INSUFFICIENT_BALANCE")),
         Outcome::UserCancelled => ("FAILED", Some("USER_DECLINED_PAYMENT")),
-        Outcome::Expired => ("FAILED", Some("USER_DID_NOT_AUTHORIZE_THE_PAYMENT")),
+        Outcome::Expired => ("FAILED", Some(LAPSED)),
         Outcome::RiskRejected => ("FAILED", Some("ACCOUNT_ACCESS_BLOCKED")),
         Outcome::LimitExceeded => ("FAILED", Some("MAXIMUM_LIMIT_REACHED")),
         Outcome::InvalidAccount => ("FAILED", Some("INVALID_ACCOUNT_DETAILS")),
@@ -249,10 +270,23 @@ impl XenditSandbox {
     /// Settles a pending charge and sends its callbacks as `how` says: none, once, twice,
     /// or once followed by a stale one carrying the charge as it was before.
     pub async fn settle(&self, id: &str, how: &SimulateBody) -> Result<Simulated, SimulateError> {
+        self.settle_late(id, how, false).await
+    }
+
+    /// As `settle`; with `late`, a success may also settle a charge that lapsed.
+    pub async fn settle_late(
+        &self,
+        id: &str,
+        how: &SimulateBody,
+        late: bool,
+    ) -> Result<Simulated, SimulateError> {
         let (charge, before) = {
             let mut charges = self.inner.charges.lock().expect("sandbox lock");
             let c = charges.get_mut(id).ok_or(SimulateError::NotFound)?;
-            if c.status != "PENDING" {
+            let timed_out = c.status == "FAILED"
+                && c.failure_code.as_deref() == Some(LAPSED)
+                && how.outcome == Outcome::Success;
+            if c.status != "PENDING" && !(late && timed_out) {
                 return Err(SimulateError::NotPending(c.status.clone()));
             }
             let before = c.clone();
@@ -466,7 +500,20 @@ async fn create_charge(
         .charges
         .lock()
         .expect("sandbox lock")
-        .insert(id, charge.clone());
+        .insert(id.clone(), charge.clone());
+    let lifetime = sb
+        .inner
+        .config
+        .pending_lifetime
+        .unwrap_or_else(|| channel_lifetime(&charge.channel_code));
+    tokio::spawn({
+        let sb = sb.clone();
+        async move {
+            tokio::time::sleep(lifetime).await;
+            // Settled in the meantime: nothing to lapse.
+            let _ = sb.simulate(&id, Outcome::Expired).await;
+        }
+    });
     if whole == Some(10999) {
         tokio::time::sleep(sb.inner.config.slow_response).await;
     }
@@ -500,7 +547,13 @@ async fn simulate_api(
         Ok(r) => r,
         Err(e) => return validation(&format!("expected {{\"outcome\": ...}}: {e}")),
     };
-    match sb.settle(&id, &req).await {
+    #[derive(serde::Deserialize)]
+    struct Late {
+        #[serde(default)]
+        late: bool,
+    }
+    let late = serde_json::from_slice::<Late>(&body).is_ok_and(|l| l.late);
+    match sb.settle_late(&id, &req, late).await {
         Ok(done) => (StatusCode::OK, Json(done)).into_response(),
         Err(SimulateError::NotFound) => {
             error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found")
