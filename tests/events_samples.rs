@@ -64,7 +64,7 @@ async fn http_body_util_collect(body: axum::body::Body) -> String {
 async fn check_sqs_samples(app: &walletpay_app::App, function: &str, consumer: Consumer) {
     for (file, event, want) in samples(function) {
         let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
-        let resp = walletpay_api::sqs::handle(app, consumer, sqs).await;
+        let resp = walletpay_api::sqs::handle(app, consumer, sqs, None).await;
         let failed: Vec<String> = resp
             .batch_item_failures
             .into_iter()

@@ -12,8 +12,8 @@ pub mod payments;
 pub mod refunds;
 pub mod routing;
 pub mod status;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod transition;
 pub mod view;
 pub mod wallets;

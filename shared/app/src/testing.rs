@@ -26,6 +26,8 @@ pub struct Script {
     pub statuses_after_cancel: Option<ProviderStatus>,
     pub confirm: Result<ProviderStatus, AdapterError>,
     pub cancel: Result<Cancel, AdapterError>,
+    /// A charge the provider never answers about (its status call hangs).
+    pub stall_on: Option<String>,
 }
 
 impl Default for Script {
@@ -37,6 +39,7 @@ impl Default for Script {
             statuses_after_cancel: None,
             confirm: Ok(ProviderStatus::Pending),
             cancel: Ok(Cancel::NotCancelable),
+            stall_on: None,
         }
     }
 }
@@ -86,6 +89,9 @@ impl WalletAdapter for Scripted {
     async fn charge_status(&self, reference: &str) -> Result<ProviderStatus, AdapterError> {
         let canceled = self.calls().iter().any(|c| c.starts_with("cancel_charge"));
         self.called(format!("charge_status {reference}"));
+        if self.script.stall_on.as_deref() == Some(reference) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
         match (&self.script.statuses_after_cancel, canceled) {
             (Some(s), true) => Ok(s.clone()),
             _ => copy(&self.script.status),

@@ -394,7 +394,7 @@ async fn run_consumer(app: App, consumer: Consumer, receiver: Arc<dyn QueueRecei
                 body: &m.body,
             })
             .collect();
-        let failed = consume(&app, consumer, &incoming).await;
+        let failed = consume(&app, consumer, &incoming, None).await;
         for m in &batch {
             if !failed.contains(&m.message_id) {
                 if let Err(e) = receiver.delete(&m.receipt_handle).await {
