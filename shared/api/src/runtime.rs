@@ -106,21 +106,57 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
     ))
 }
 
-/// Delivers merchant notifications over HTTPS, with a bounded wait.
+/// Delivers merchant notifications over HTTPS, with a bounded wait, never following a
+/// redirect, and (in production) only to public addresses: a name is resolved by
+/// [`PublicOnly`] at every delivery, an address in the URL is checked before the call.
 pub struct HttpWebhookSender {
     http: reqwest::Client,
+    public_only: bool,
+}
+
+/// A resolver that hands out only a name's public addresses (see `webhook_url`): one whose
+/// every address is private fails to resolve, so no connection is ever made to it.
+pub struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| walletpay_app::webhook_url::public(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl HttpWebhookSender {
-    pub fn new() -> Self {
-        HttpWebhookSender {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .connect_timeout(Duration::from_secs(3))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("HTTP client"),
+    fn build(public_only: bool) -> Self {
+        let mut b = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none());
+        if public_only {
+            b = b.dns_resolver(Arc::new(PublicOnly));
         }
+        HttpWebhookSender {
+            http: b.build().expect("HTTP client"),
+            public_only,
+        }
+    }
+
+    /// Delivers only to public addresses.
+    pub fn new() -> Self {
+        Self::build(true)
+    }
+
+    /// Also delivers to loopback and private addresses: the local stack's receivers.
+    pub fn allowing_private() -> Self {
+        Self::build(false)
     }
 }
 
@@ -133,6 +169,9 @@ impl Default for HttpWebhookSender {
 #[async_trait::async_trait]
 impl walletpay_ports::webhooks::WebhookSender for HttpWebhookSender {
     async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> Result<u16, String> {
+        if self.public_only && !walletpay_app::webhook_url::literal_host_is_public(url) {
+            return Err("the webhook URL is not a public address; not called".into());
+        }
         let mut req = self.http.post(url).body(body.to_string());
         for (k, v) in headers {
             req = req.header(*k, v);
@@ -179,4 +218,56 @@ pub async fn app_from_env() -> Result<App, String> {
         merchants: Default::default(),
         health: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walletpay_ports::webhooks::WebhookSender;
+
+    /// At delivery, whatever the URL passed when it was set: a loopback receiver, by address
+    /// or by a name that resolves to it, is never connected to.
+    #[tokio::test]
+    async fn deliveries_never_reach_a_private_address() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_millis(800), listener.accept())
+                .await
+                .is_ok()
+        });
+        let sender = HttpWebhookSender::new();
+        for url in [
+            format!("http://127.0.0.1:{port}/hooks"),
+            format!("http://2130706433:{port}/hooks"),
+            format!("http://[::ffff:127.0.0.1]:{port}/hooks"),
+            format!("http://localhost:{port}/hooks"),
+        ] {
+            let got = sender.post(&url, &[], "{}").await;
+            assert!(got.is_err(), "{url}: {got:?}");
+        }
+        assert!(
+            !accepted.await.unwrap(),
+            "a connection reached the loopback receiver"
+        );
+        // The local stack's sender does reach it.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s
+                .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        });
+        let local = HttpWebhookSender::allowing_private();
+        assert_eq!(
+            local
+                .post(&format!("http://127.0.0.1:{port}/hooks"), &[], "{}")
+                .await,
+            Ok(204)
+        );
+    }
 }

@@ -17,6 +17,7 @@ pub mod testing;
 mod transition;
 pub mod view;
 pub mod wallets;
+pub mod webhook_url;
 pub mod webhooks;
 
 pub use app::{Adapters, App, Settings};

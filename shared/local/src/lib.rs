@@ -508,7 +508,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         refunds: ports.refunds.clone(),
         notifications: ports.notifications.clone(),
         notifications_dead: ports.notifications_dead.clone(),
-        webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::new()),
+        webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::allowing_private()),
         clock: clock.clone(),
         adapters,
         // A local stack delivers to http://localhost receivers.
