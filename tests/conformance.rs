@@ -470,14 +470,35 @@ mod scenarios {
     pub async fn full_refund(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
         let paid = paid(s, p, country, wallet, "full").await;
         let id = paid["id"].as_str().unwrap();
-        let r = refund(s, id, None, &format!("{id}-r")).await;
-        assert_eq!(r["amount"], minor(country, AMOUNT_MAJOR));
         if !refundable(p, wallet) {
-            s.wait_for_refund(id, r["id"].as_str().unwrap(), "failed")
+            // Refused up front, with its own code: nothing reserved, nothing sent.
+            let r = s
+                .post_json(
+                    &format!("/v1/payments/{id}/refunds"),
+                    &s.local.demo_key,
+                    &format!("{id}-r"),
+                    &json!({}),
+                )
                 .await;
-            s.wait_for(id, "succeeded").await;
+            assert_eq!(
+                (r.status, r.body["error"]["code"].as_str()),
+                (422, Some("refund_not_supported")),
+                "{}",
+                r.body
+            );
+            let after = s.get(id, &s.local.demo_key).await;
+            assert_eq!(
+                after.body["amount_refundable"],
+                minor(country, AMOUNT_MAJOR)
+            );
+            let listed = s
+                .get_path(&format!("/v1/payments/{id}/refunds"), &s.local.demo_key)
+                .await;
+            assert_eq!(listed.body["data"], json!([]));
             return;
         }
+        let r = refund(s, id, None, &format!("{id}-r")).await;
+        assert_eq!(r["amount"], minor(country, AMOUNT_MAJOR));
         s.wait_for_refund(id, r["id"].as_str().unwrap(), "succeeded")
             .await;
         s.wait_for(id, "refunded").await;
@@ -510,6 +531,10 @@ mod scenarios {
         country: &str,
         wallet: &str,
     ) {
+        if !refundable(p, wallet) {
+            // Refused before the provider is asked (see `full_refund`).
+            return;
+        }
         let paid = paid(s, p, country, wallet, "refused").await;
         let id = paid["id"].as_str().unwrap();
         let r = refund(
@@ -523,6 +548,13 @@ mod scenarios {
             .wait_for_refund(id, r["id"].as_str().unwrap(), "failed")
             .await;
         assert!(failed["failure"]["category"].is_string(), "{failed}");
+        assert!(
+            failed["failure"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("The refund"),
+            "a refund's failure speaks of the refund: {failed}"
+        );
         let after = s.wait_for(id, "succeeded").await;
         assert_eq!(
             after["amount_refundable"],

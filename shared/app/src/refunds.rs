@@ -27,12 +27,19 @@ use walletpay_domain::{
 use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState, QueueError, StoreError};
 use walletpay_wallet_adapter::{AdapterError, RefundOutcome, RefundRequest};
 
-/// The API's view of a refund (a failure explained in `lang`, English by default).
+/// The API's view of a refund (a failure explained in `lang`, English by default, in a
+/// refund's words: what happened to the money, never a payment's recovery advice).
 pub fn refund_json(r: &Refund, lang: Option<Lang>) -> Value {
-    let failure = r
-        .failure
-        .as_ref()
-        .map(|f| crate::view::FailureView::of(f, lang.unwrap_or(Lang::En), None));
+    let failure = r.failure.as_ref().map(|f| {
+        let trouble =
+            walletpay_domain::RefundTrouble::of(f.category, r.status == RefundStatus::Reversed);
+        json!({
+            "code": f.code,
+            "category": f.category,
+            "message": walletpay_domain::refund_failure_message(trouble, lang.unwrap_or(Lang::En)),
+            "provider_code": f.provider_code,
+        })
+    });
     json!({
         "id": r.id.as_str(),
         "object": "refund",
@@ -199,6 +206,15 @@ pub async fn create_refund(
     let payment = load_own(app, merchant, payment_id).await?;
     if !payment.status.is_paid() {
         return Err(not_refundable(&payment));
+    }
+    // What the provider cannot refund is refused now, before anything is reserved.
+    let partial = new.amount.is_some_and(|a| {
+        a < payment.amount.minor || payment.refundable_minor() < payment.amount.minor
+    });
+    if let Some(adapter) = app.adapters.get(payment.provider) {
+        if let Err(why) = adapter.can_refund(payment.country, payment.wallet, partial) {
+            return Err(ApiError::new(422, "refund_not_supported", why));
+        }
     }
     if let Some(a) = new.amount {
         let m = Money {

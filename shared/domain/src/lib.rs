@@ -17,7 +17,7 @@ pub mod time;
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
 pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
 pub use ids::{MerchantId, PaymentId};
-pub use messages::{failure_message, Lang};
+pub use messages::{failure_message, refund_failure_message, Lang, RefundTrouble};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{
     Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,

@@ -148,9 +148,106 @@ pub fn failure_message(category: FailureCategory, lang: Lang) -> &'static str {
     }
 }
 
+/// What went wrong with a refund, as the shop and its customer read it: the wording of a
+/// refund, never a payment's (a refund that failed took no money from anyone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundTrouble {
+    /// The shop's balance at the provider does not cover the refund.
+    ShopBalance,
+    /// The customer's wallet account can no longer receive money.
+    CustomerAccount,
+    /// The refund was made, then returned by the customer's wallet or bank.
+    Reversed,
+    /// The provider refused or could not make it.
+    Other,
+}
+
+impl RefundTrouble {
+    pub fn of(category: FailureCategory, reversed: bool) -> Self {
+        match (category, reversed) {
+            (_, true) => RefundTrouble::Reversed,
+            (FailureCategory::InsufficientBalance, _) => RefundTrouble::ShopBalance,
+            (FailureCategory::InvalidAccount, _) => RefundTrouble::CustomerAccount,
+            _ => RefundTrouble::Other,
+        }
+    }
+
+    pub const ALL: [RefundTrouble; 4] = [
+        RefundTrouble::ShopBalance,
+        RefundTrouble::CustomerAccount,
+        RefundTrouble::Reversed,
+        RefundTrouble::Other,
+    ];
+}
+
+/// The explanation of a failed or reversed refund.
+pub fn refund_failure_message(trouble: RefundTrouble, lang: Lang) -> &'static str {
+    use Lang as L;
+    use RefundTrouble as T;
+    match (trouble, lang) {
+        (T::ShopBalance, L::En) => "The refund could not be made: the shop's balance with the payment provider does not cover it. No money was returned yet; the refund can be requested again.",
+        (T::CustomerAccount, L::En) => "The refund could not be made: the customer's wallet account can no longer receive money. No money was returned; the amount can be refunded another way.",
+        (T::Reversed, L::En) => "The refund was sent back by the customer's wallet or bank, so the money is with the shop again. The amount can be refunded again.",
+        (T::Other, L::En) => "The refund could not be made by the payment provider. No money was returned; the amount can be refunded again.",
+
+        (T::ShopBalance, L::Id) => "Pengembalian dana tidak dapat dilakukan: saldo toko di penyedia pembayaran tidak mencukupi. Belum ada dana yang dikembalikan; pengembalian dana dapat diminta lagi.",
+        (T::CustomerAccount, L::Id) => "Pengembalian dana tidak dapat dilakukan: akun dompet pelanggan tidak dapat lagi menerima dana. Tidak ada dana yang dikembalikan; jumlahnya dapat dikembalikan dengan cara lain.",
+        (T::Reversed, L::Id) => "Pengembalian dana dikirim balik oleh dompet atau bank pelanggan, sehingga dana kembali ke toko. Jumlahnya dapat dikembalikan lagi.",
+        (T::Other, L::Id) => "Pengembalian dana tidak dapat dilakukan oleh penyedia pembayaran. Tidak ada dana yang dikembalikan; jumlahnya dapat dikembalikan lagi.",
+
+        (T::ShopBalance, L::Th) => "ไม่สามารถคืนเงินได้ เนื่องจากยอดเงินของร้านค้าที่ผู้ให้บริการชำระเงินไม่เพียงพอ ยังไม่มีการคืนเงิน สามารถขอคืนเงินได้อีกครั้ง",
+        (T::CustomerAccount, L::Th) => "ไม่สามารถคืนเงินได้ เนื่องจากบัญชีวอลเล็ตของลูกค้าไม่สามารถรับเงินได้แล้ว ไม่มีการคืนเงิน สามารถคืนเงินจำนวนนี้ด้วยวิธีอื่น",
+        (T::Reversed, L::Th) => "เงินคืนถูกส่งกลับมาโดยวอลเล็ตหรือธนาคารของลูกค้า เงินจึงกลับมาอยู่ที่ร้านค้า สามารถคืนเงินจำนวนนี้ได้อีกครั้ง",
+        (T::Other, L::Th) => "ผู้ให้บริการชำระเงินไม่สามารถคืนเงินได้ ไม่มีการคืนเงิน สามารถคืนเงินจำนวนนี้ได้อีกครั้ง",
+
+        (T::ShopBalance, L::Ms) => "Bayaran balik tidak dapat dibuat: baki kedai di penyedia pembayaran tidak mencukupi. Belum ada wang dikembalikan; bayaran balik boleh diminta semula.",
+        (T::CustomerAccount, L::Ms) => "Bayaran balik tidak dapat dibuat: akaun e-dompet pelanggan tidak lagi boleh menerima wang. Tiada wang dikembalikan; jumlah ini boleh dikembalikan dengan cara lain.",
+        (T::Reversed, L::Ms) => "Bayaran balik telah dihantar semula oleh e-dompet atau bank pelanggan, jadi wang kembali kepada kedai. Jumlah ini boleh dibayar balik semula.",
+        (T::Other, L::Ms) => "Bayaran balik tidak dapat dibuat oleh penyedia pembayaran. Tiada wang dikembalikan; jumlah ini boleh dibayar balik semula.",
+
+        (T::ShopBalance, L::Vi) => "Không thể hoàn tiền: số dư của cửa hàng tại nhà cung cấp thanh toán không đủ. Chưa có tiền nào được hoàn; có thể yêu cầu hoàn tiền lại.",
+        (T::CustomerAccount, L::Vi) => "Không thể hoàn tiền: tài khoản ví của khách hàng không còn nhận được tiền. Không có tiền nào được hoàn; có thể hoàn số tiền này bằng cách khác.",
+        (T::Reversed, L::Vi) => "Khoản hoàn tiền đã bị ví hoặc ngân hàng của khách hàng trả lại, nên tiền đã về lại cửa hàng. Có thể hoàn lại số tiền này.",
+        (T::Other, L::Vi) => "Nhà cung cấp thanh toán không thể thực hiện hoàn tiền. Không có tiền nào được hoàn; có thể hoàn lại số tiền này.",
+
+        (T::ShopBalance, L::PtBr) => "O reembolso não pôde ser feito: o saldo da loja no provedor de pagamento não é suficiente. Nenhum valor foi devolvido ainda; o reembolso pode ser pedido de novo.",
+        (T::CustomerAccount, L::PtBr) => "O reembolso não pôde ser feito: a conta do cliente não pode mais receber dinheiro. Nenhum valor foi devolvido; o valor pode ser reembolsado de outra forma.",
+        (T::Reversed, L::PtBr) => "O reembolso foi devolvido pela carteira ou pelo banco do cliente, e o dinheiro voltou para a loja. O valor pode ser reembolsado de novo.",
+        (T::Other, L::PtBr) => "O provedor de pagamento não conseguiu fazer o reembolso. Nenhum valor foi devolvido; o valor pode ser reembolsado de novo.",
+
+        (T::ShopBalance, L::Zh) => "退款未能完成：商店在支付服务商处的余额不足。尚未退还任何款项，可以再次申请退款。",
+        (T::CustomerAccount, L::Zh) => "退款未能完成：客户的钱包账户已无法收款。未退还任何款项，可以通过其他方式退还该金额。",
+        (T::Reversed, L::Zh) => "退款已被客户的钱包或银行退回，款项已回到商店。可以再次退还该金额。",
+        (T::Other, L::Zh) => "支付服务商未能完成退款。未退还任何款项，可以再次退还该金额。",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_refund_trouble_has_its_own_message_in_every_language() {
+        for lang in Lang::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for t in RefundTrouble::ALL {
+                let m = refund_failure_message(t, *lang);
+                assert!(m.len() > 10, "{t:?} {lang:?}");
+                assert!(seen.insert(m), "{lang:?} repeats a message");
+                if *lang != Lang::En {
+                    assert_ne!(
+                        m,
+                        refund_failure_message(t, Lang::En),
+                        "{t:?} {lang:?} is untranslated"
+                    );
+                }
+                // A refund's wording never reads as a payment's.
+                assert!(!FailureCategory::ALL
+                    .iter()
+                    .any(|c| failure_message(*c, *lang) == m));
+            }
+        }
+    }
 
     #[test]
     fn every_category_has_a_distinct_message_in_every_language() {

@@ -282,6 +282,18 @@ pub trait WalletAdapter: Send + Sync {
         self.charge_status(provider_reference).await
     }
 
+    /// Whether this provider can refund a payment with `wallet` in `country` (`partial`: for
+    /// less than the whole payment). `Err` says why not; such a refund is refused before
+    /// anything is reserved or sent.
+    fn can_refund(
+        &self,
+        _country: Country,
+        _wallet: WalletId,
+        _partial: bool,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Refunds (part of) a charge. Retrying with the same refund id never refunds twice.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError>;
 

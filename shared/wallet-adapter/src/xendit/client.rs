@@ -150,6 +150,23 @@ impl WalletAdapter for Xendit {
         channel_code(country, wallet).is_some()
     }
 
+    /// OVO's one-time payments cannot be refunded at Xendit (its refund answers
+    /// REFUND_NOT_SUPPORTED).
+    fn can_refund(
+        &self,
+        _country: Country,
+        wallet: WalletId,
+        _partial: bool,
+    ) -> Result<(), String> {
+        if wallet == WalletId::Ovo {
+            return Err(
+                "OVO payments cannot be refunded through Xendit: refund the customer another way."
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
     async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
         let channel = channel_code(req.country, req.wallet).ok_or_else(|| {
             AdapterError::Unsupported(format!("{} in {}", req.wallet, req.country))
