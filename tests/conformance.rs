@@ -1297,6 +1297,7 @@ async fn seeded_placeholder_credentials_refuse_every_charge_and_webhook() {
         settings: Settings::default(),
         merchants: Default::default(),
         health: Default::default(),
+        limits: Default::default(),
     };
     let customer = walletpay_domain::Customer {
         phone: Some("+6281234567890".into()),

@@ -823,3 +823,51 @@ macro_rules! scenarios {
 
 scenarios!(embedded, Backend::Embedded);
 scenarios!(aws, Backend::Aws);
+
+/// One shop's flood is refused once it has spent its budget (`429 rate_limited`, with
+/// `Retry-After`), while another shop is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_over_its_budget_is_refused_and_others_are_not() {
+    let opts = walletpay_local::Options {
+        settings: walletpay_app::Settings {
+            merchant_rate: walletpay_app::rate_limit::Limit {
+                per_minute: 1_000,
+                per_second: 5.0,
+                burst: 5.0,
+            },
+            ..walletpay_app::Settings::default()
+        },
+        ..walletpay_local::Options::default()
+    };
+    let s = walletpay_tests::stack::start_with(Backend::Embedded, opts)
+        .await
+        .unwrap();
+    let key = s.local.demo_key.clone();
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        let r = s
+            .http
+            .get(s.url("/v1/merchant"))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap();
+        let retry = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        answers.push((r.status().as_u16(), retry, Stack::answer(r).await.body));
+    }
+    assert!(
+        answers[..5].iter().all(|(s, _, _)| *s == 200),
+        "{answers:?}"
+    );
+    let (status, retry, body) = &answers[5];
+    assert_eq!(*status, 429, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert!(retry
+        .as_deref()
+        .is_some_and(|r| r.parse::<u64>().unwrap() >= 1));
+    let other = s.other_merchant().await;
+    assert_eq!(s.get_path("/v1/merchant", &other).await.status, 200);
+}

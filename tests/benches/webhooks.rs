@@ -59,6 +59,7 @@ fn app() -> App {
         settings: Settings::default(),
         merchants: Default::default(),
         health: Default::default(),
+        limits: Default::default(),
     }
 }
 

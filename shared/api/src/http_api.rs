@@ -72,6 +72,16 @@ impl FromRequestParts<App> for Caller {
             auth::authenticate(app.store.as_ref(), header(&parts.headers, "authorization"))
                 .await
                 .map_err(|e| respond(e.to_reply()))?;
+        if let Err(wait) = walletpay_app::rate_limit::admit(app, &merchant).await {
+            let e = ApiError::new(
+                429,
+                "rate_limited",
+                "Too many requests from this shop at once. Retry after the time in Retry-After.",
+            );
+            return Err(respond(
+                e.to_reply().with_header("retry-after", wait.to_string()),
+            ));
+        }
         Ok(Caller {
             merchant,
             lang: lang(&parts.headers),

@@ -217,6 +217,7 @@ pub async fn app_from_env() -> Result<App, String> {
         settings: Settings::default(),
         merchants: Default::default(),
         health: Default::default(),
+        limits: Default::default(),
     })
 }
 

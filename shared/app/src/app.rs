@@ -86,6 +86,8 @@ pub struct Settings {
     /// Whether merchant webhook URLs may be plain http or point at private addresses (the
     /// local stack); never in production.
     pub allow_insecure_webhook_urls: bool,
+    /// Each merchant's requests per second, and burst, per process (see `rate_limit`).
+    pub merchant_rate: crate::rate_limit::Limit,
 }
 
 impl Default for Settings {
@@ -110,6 +112,13 @@ impl Default for Settings {
             health_flush: Duration::from_secs(5),
             health_cache: Duration::from_secs(10),
             allow_insecure_webhook_urls: false,
+            // 1,000 requests a second per shop on average over a minute (a live-stream
+            // flash sale), and any one process serving at most 300 a second of it.
+            merchant_rate: crate::rate_limit::Limit {
+                per_minute: 60_000,
+                per_second: 300.0,
+                burst: 600.0,
+            },
         }
     }
 }
@@ -137,6 +146,8 @@ pub struct App {
     pub merchants: MerchantCache,
     /// Providers' health as this process counted and read it (see `routing`).
     pub health: Arc<crate::routing::HealthBook>,
+    /// Each merchant's share of the API in this process (see `rate_limit`).
+    pub limits: Arc<crate::rate_limit::RateLimits>,
 }
 
 /// How long a process trusts a merchant's settings it read: a change made elsewhere (another

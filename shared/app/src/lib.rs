@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod merchant;
 pub mod notifications;
 pub mod payments;
+pub mod rate_limit;
 pub mod refunds;
 pub mod routing;
 pub mod status;

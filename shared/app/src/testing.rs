@@ -150,6 +150,7 @@ pub fn app_with(script: Script) -> (App, Arc<Scripted>) {
         settings: Settings::default(),
         merchants: Default::default(),
         health: Default::default(),
+        limits: Default::default(),
     };
     (app, adapter)
 }
