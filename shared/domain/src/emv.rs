@@ -113,6 +113,82 @@ pub fn validate(payload: &str) -> Result<Vec<(&str, &str)>, EmvError> {
     }
 }
 
+/// Whether a top-level field is a template (its value a run of fields itself): merchant
+/// account information 26-51, additional data 62, language template 64, and the
+/// unreserved templates 80-99.
+fn is_template(id: &str) -> bool {
+    matches!(id.parse::<u8>(), Ok(26..=51 | 62 | 64 | 80..=99))
+}
+
+/// Reads a payload strictly: the CRC; `00` = `01` first and `63` last; no field twice; the
+/// fields every merchant-presented code has (`53`, `58`); at least one merchant
+/// account (`02`-`51`); and every template, down to its last sub-field, a well-formed run
+/// of fields with a `00` globally unique identifier where EMVCo requires one (26-51) and no
+/// sub-field twice. Returns the top-level fields without the CRC. (The merchant category
+/// code, `52`, is left to each scheme: Thai QR codes go without it.)
+pub fn parse_strict(payload: &str) -> Result<Vec<(&str, &str)>, EmvError> {
+    let f = validate(payload)?;
+    if f.first() != Some(&("00", "01")) {
+        return Err(EmvError::Invalid {
+            field: "00",
+            why: "the payload must begin with 000201".into(),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (id, value) in &f {
+        if !seen.insert(*id) {
+            return Err(EmvError::Invalid {
+                field: "payload",
+                why: format!("field {id} appears twice"),
+            });
+        }
+        if *id == "63" {
+            return Err(EmvError::Invalid {
+                field: "63",
+                why: "the CRC must be the last field".into(),
+            });
+        }
+        if is_template(id) {
+            let sub = fields(value).map_err(|e| EmvError::Invalid {
+                field: "template",
+                why: format!("template {id}: {e}"),
+            })?;
+            let mut sub_seen = std::collections::HashSet::new();
+            for (sid, _) in &sub {
+                if !sub_seen.insert(*sid) {
+                    return Err(EmvError::Invalid {
+                        field: "template",
+                        why: format!("template {id} has sub-field {sid} twice"),
+                    });
+                }
+            }
+            let account = matches!(id.parse::<u8>(), Ok(26..=51));
+            if account && get(&sub, "00").is_none_or(str::is_empty) {
+                return Err(EmvError::Invalid {
+                    field: "template",
+                    why: format!("merchant account template {id} has no 00 identifier"),
+                });
+            }
+        }
+    }
+    for required in ["53", "58"] {
+        if get(&f, required).is_none() {
+            return Err(EmvError::Missing(if required == "53" {
+                "53"
+            } else {
+                "58"
+            }));
+        }
+    }
+    if !f
+        .iter()
+        .any(|(id, _)| matches!(id.parse::<u8>(), Ok(2..=51)))
+    {
+        return Err(EmvError::Missing("26"));
+    }
+    Ok(f)
+}
+
 fn get<'a>(f: &[(&str, &'a str)], id: &str) -> Option<&'a str> {
     f.iter().find(|(i, _)| *i == id).map(|(_, v)| *v)
 }
@@ -195,7 +271,7 @@ impl BrCode {
 
     /// Reads and validates a BR Code.
     pub fn parse(payload: &str) -> Result<BrCode, EmvError> {
-        let f = validate(payload)?;
+        let f = parse_strict(payload)?;
         if get(&f, "00") != Some("01") {
             return Err(EmvError::Missing("00"));
         }
@@ -292,7 +368,7 @@ impl PromptPayBill {
 
     /// Reads and validates a PromptPay bill-payment QR.
     pub fn parse(payload: &str) -> Result<PromptPayBill, EmvError> {
-        let f = validate(payload)?;
+        let f = parse_strict(payload)?;
         let bill = fields(get(&f, "30").ok_or(EmvError::Missing("30"))?)?;
         if get(&bill, "00") != Some(PROMPTPAY_BILL_AID) {
             return Err(EmvError::Invalid {
@@ -320,6 +396,165 @@ impl PromptPayBill {
                 why: e.to_string(),
             })?,
         })
+    }
+}
+
+/// A QRIS code (Bank Indonesia's national standard on EMVCo's merchant-presented format):
+/// the issuer's merchant account template in `26` (its reverse-domain identifier, the
+/// merchant PAN, the merchant id and criteria), the national template `51`
+/// (`ID.CO.QRIS.WWW` with the merchant's NMID and criteria), MCC, IDR, the amount for a
+/// dynamic code, `ID`, name, city, postal code, and our reference in `62.05`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Qris {
+    /// The issuer's globally unique identifier (`ID.CO.SHOPEE.WWW`, `ID.DANA.WWW`, ...).
+    pub issuer: String,
+    /// The merchant PAN at the issuer: 19 digits or fewer, beginning `936`.
+    pub merchant_pan: String,
+    pub merchant_id: String,
+    /// `UMI`, `UKE`, `UME`, `UBE` or `URE`.
+    pub criteria: String,
+    /// The merchant's national id: 15 characters beginning `ID`.
+    pub nmid: String,
+    /// ISO 18245 merchant category code, 4 digits.
+    pub mcc: String,
+    /// IDR in whole rupiah (a dynamic code); `None` for a static one.
+    pub amount: Option<Money>,
+    pub merchant_name: String,
+    pub merchant_city: String,
+    pub postal_code: String,
+    /// Our reference for the payment (`62.05`), at most 25 characters.
+    pub reference: Option<String>,
+}
+
+const QRIS_GUI: &str = "ID.CO.QRIS.WWW";
+
+impl Qris {
+    pub fn payload(&self) -> Result<String, EmvError> {
+        let invalid = |field, why: &str| EmvError::Invalid {
+            field,
+            why: why.to_string(),
+        };
+        if !self.merchant_pan.starts_with("936")
+            || self.merchant_pan.len() > 19
+            || !self.merchant_pan.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(invalid(
+                "26.01",
+                "the merchant PAN is up to 19 digits beginning 936",
+            ));
+        }
+        if !["UMI", "UKE", "UME", "UBE", "URE"].contains(&self.criteria.as_str()) {
+            return Err(invalid("26.03", "criteria is UMI, UKE, UME, UBE or URE"));
+        }
+        if self.nmid.len() != 15 || !self.nmid.starts_with("ID") {
+            return Err(invalid("51.02", "the NMID is 15 characters beginning ID"));
+        }
+        if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("52", "the MCC is 4 digits"));
+        }
+        if self.merchant_name.is_empty() || self.merchant_name.len() > 25 {
+            return Err(invalid("59", "merchant name is 1 to 25 characters"));
+        }
+        if self.merchant_city.is_empty() || self.merchant_city.len() > 15 {
+            return Err(invalid("60", "merchant city is 1 to 15 characters"));
+        }
+        if self.postal_code.is_empty() || self.postal_code.len() > 10 {
+            return Err(invalid("61", "postal code is 1 to 10 characters"));
+        }
+        for (f, v) in [
+            ("26.00", self.issuer.as_str()),
+            ("26.02", self.merchant_id.as_str()),
+            ("59", self.merchant_name.as_str()),
+            ("60", self.merchant_city.as_str()),
+        ] {
+            check(f, v)?;
+        }
+        let issuer = tlv("00", &self.issuer)
+            + &tlv("01", &self.merchant_pan)
+            + &tlv("02", &self.merchant_id)
+            + &tlv("03", &self.criteria);
+        check("26", &issuer)?;
+        let national = tlv("00", QRIS_GUI) + &tlv("02", &self.nmid) + &tlv("03", &self.criteria);
+        let mut f: Vec<(&str, String)> = vec![
+            ("00", "01".into()),
+            ("01", if self.amount.is_some() { "12" } else { "11" }.into()),
+            ("26", issuer),
+            ("51", national),
+            ("52", self.mcc.clone()),
+            ("53", "360".into()),
+        ];
+        if let Some(a) = self.amount {
+            if a.currency != Currency::IDR || a.minor <= 0 {
+                return Err(invalid("54", "a positive IDR amount"));
+            }
+            let whole = a
+                .whole_major()
+                .map_err(|_| invalid("54", "QRIS amounts are whole rupiah"))?;
+            f.push(("54", whole.to_string()));
+        }
+        f.push(("58", "ID".into()));
+        f.push(("59", self.merchant_name.clone()));
+        f.push(("60", self.merchant_city.clone()));
+        f.push(("61", self.postal_code.clone()));
+        if let Some(r) = &self.reference {
+            if r.is_empty() || r.len() > 25 {
+                return Err(invalid("62.05", "the reference is 1 to 25 characters"));
+            }
+            check("62.05", r)?;
+            f.push(("62", tlv("05", r)));
+        }
+        Ok(encode(&f))
+    }
+
+    pub fn parse(payload: &str) -> Result<Qris, EmvError> {
+        let f = parse_strict(payload)?;
+        if get(&f, "53") != Some("360") || get(&f, "58") != Some("ID") {
+            return Err(EmvError::Invalid {
+                field: "53",
+                why: "not an Indonesian (IDR) code".into(),
+            });
+        }
+        let national = fields(get(&f, "51").ok_or(EmvError::Missing("51"))?)?;
+        if get(&national, "00") != Some(QRIS_GUI) {
+            return Err(EmvError::Invalid {
+                field: "51.00",
+                why: "not a QRIS national template".into(),
+            });
+        }
+        let issuer = fields(get(&f, "26").ok_or(EmvError::Missing("26"))?)?;
+        let amount = get(&f, "54")
+            .map(|a| {
+                Money::parse_decimal(a, Currency::IDR).map_err(|e| EmvError::Invalid {
+                    field: "54",
+                    why: e.to_string(),
+                })
+            })
+            .transpose()?;
+        let reference = match get(&f, "62") {
+            Some(extra) => get(&fields(extra)?, "05").map(str::to_string),
+            None => None,
+        };
+        let req = |fs: &[(&str, &str)], id, name| {
+            get(fs, id)
+                .map(str::to_string)
+                .ok_or(EmvError::Missing(name))
+        };
+        let code = Qris {
+            issuer: req(&issuer, "00", "26.00")?,
+            merchant_pan: req(&issuer, "01", "26.01")?,
+            merchant_id: req(&issuer, "02", "26.02")?,
+            criteria: req(&issuer, "03", "26.03")?,
+            nmid: req(&national, "02", "51.02")?,
+            mcc: req(&f, "52", "52")?,
+            amount,
+            merchant_name: req(&f, "59", "59")?,
+            merchant_city: req(&f, "60", "60")?,
+            postal_code: req(&f, "61", "61")?,
+            reference,
+        };
+        // What was read must be what the builder would write (lengths, digits, criteria).
+        code.payload()?;
+        Ok(code)
     }
 }
 
@@ -409,10 +644,72 @@ mod tests {
     #[test]
     fn a_published_thai_bill_payment_qr_validates() {
         let shop = "00020101021130730016A0000006770101120115010753700088205021916151060181105030020307PIRASIT53037645802TH620807040000630443A3";
-        let f = validate(shop).unwrap();
+        let f = parse_strict(shop).unwrap();
         let bill = fields(get(&f, "30").unwrap()).unwrap();
         assert_eq!(get(&bill, "00"), Some("A000000677010112"));
         assert_eq!(get(&bill, "01"), Some("010753700088205"));
+    }
+
+    /// The QRIS-shaped example of the research notes (its CRC checks): every nested field
+    /// reads back, and the builder writes the same bytes.
+    #[test]
+    fn qris_codes_round_trip_to_the_byte() {
+        let example = "00020101021226690017ID.CO.EXAMPLE.WWW011893600000000000000102150000000000000010303UMI51440014ID.CO.QRIS.WWW0215ID10000000000010303UMI5204581253033605405250005802ID5911TOKO CONTOH6007JAKARTA61051011062120508ORDER1236304D304";
+        let code = Qris::parse(example).unwrap();
+        assert_eq!(code.issuer, "ID.CO.EXAMPLE.WWW");
+        assert_eq!(code.nmid, "ID1000000000001");
+        assert_eq!(code.amount.unwrap().minor, 2_500_000);
+        assert_eq!(code.reference.as_deref(), Some("ORDER123"));
+        assert_eq!(code.payload().unwrap(), example);
+    }
+
+    #[test]
+    fn strict_reading_checks_every_nested_field() {
+        // The outer CRC right, a sub-field inside template 26 declaring more than it holds.
+        let bad_inner = encode(&[
+            ("00", "01".into()),
+            ("26", "0014br.gov.bcb.pix2536sandbox.example/pix/abc".into()),
+            ("52", "0000".into()),
+            ("53", "986".into()),
+            ("58", "BR".into()),
+        ]);
+        assert!(
+            validate(&bad_inner).is_ok(),
+            "the outer layer alone looks fine"
+        );
+        assert!(parse_strict(&bad_inner).is_err());
+        // A merchant account template without its identifier.
+        let no_gui = encode(&[
+            ("00", "01".into()),
+            ("26", "0105abcde".into()),
+            ("53", "986".into()),
+            ("58", "BR".into()),
+        ]);
+        assert!(parse_strict(&no_gui).is_err());
+        // A field twice, a payload not beginning 000201, no merchant account.
+        for f in [
+            vec![
+                ("00", "01".into()),
+                ("26", "0003abc".into()),
+                ("53", "986".into()),
+                ("53", "986".into()),
+                ("58", "BR".into()),
+            ],
+            vec![
+                ("01", "12".into()),
+                ("00", "01".into()),
+                ("26", "0003abc".into()),
+                ("53", "986".into()),
+                ("58", "BR".into()),
+            ],
+            vec![
+                ("00", "01".into()),
+                ("53", "986".into()),
+                ("58", "BR".into()),
+            ],
+        ] {
+            assert!(parse_strict(&encode(&f)).is_err(), "{f:?}");
+        }
     }
 
     #[test]

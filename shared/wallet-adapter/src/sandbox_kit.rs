@@ -319,9 +319,6 @@ pub fn day_of(t: Timestamp) -> String {
     t.to_string()[..10].to_string()
 }
 
-/// An EMV merchant-presented QR payload from its top-level fields, with its CRC.
-pub use walletpay_domain::emv::encode as emv_payload;
-
 #[cfg(test)]
 mod tests {
     use super::*;

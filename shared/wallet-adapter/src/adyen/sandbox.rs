@@ -34,8 +34,8 @@ use super::wire::{
 };
 use super::{SANDBOX_API_KEY, SANDBOX_HMAC_KEY, SANDBOX_MERCHANT_ACCOUNT};
 use crate::sandbox_kit::{
-    self, checkout_page, csv_line, day_of, emv_payload, magic, now, DecideForm, IdempotencyMemory,
-    Outcome, Remembered, SimulateBody,
+    self, checkout_page, csv_line, day_of, magic, now, DecideForm, IdempotencyMemory, Outcome,
+    Remembered, SimulateBody,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -638,20 +638,18 @@ async fn create_payment(
         "pix" => Action {
             kind: "qrCode".into(),
             payment_method_type: Some("pix".into()),
-            qr_code_data: Some(emv_payload(&[
-                ("00", "01".into()),
-                (
-                    "26",
-                    format!("0014br.gov.bcb.pix2535sandbox.adyen.local/pix/{psp_reference}"),
-                ),
-                ("52", "0000".into()),
-                ("53", "986".into()),
-                ("54", money.decimal_string(2)),
-                ("58", "BR".into()),
-                ("59", "WALLETPAY SANDBOX".into()),
-                ("60", "SAO PAULO".into()),
-                ("62", "0503***".into()),
-            ])),
+            qr_code_data: Some(
+                walletpay_domain::emv::BrCode {
+                    key: None,
+                    url: Some(format!("sandbox.adyen.local/pix/{psp_reference}")),
+                    merchant_name: "WALLETPAY SANDBOX".into(),
+                    merchant_city: "SAO PAULO".into(),
+                    amount: Some(money),
+                    txid: "***".into(),
+                }
+                .payload()
+                .expect("a valid sandbox BR Code"),
+            ),
             url: Some(page),
             ..Default::default()
         },

@@ -30,8 +30,8 @@ use super::wire::{
 };
 use super::{SANDBOX_SECRET_KEY, SANDBOX_WEBHOOK_SECRET};
 use crate::sandbox_kit::{
-    self, alnum, checkout_page, csv_line, day_of, emv_payload, magic, now, DecideForm,
-    IdempotencyMemory, Outcome, Remembered, SimulateBody,
+    self, alnum, checkout_page, csv_line, day_of, magic, now, DecideForm, IdempotencyMemory,
+    Outcome, Remembered, SimulateBody,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -646,17 +646,14 @@ async fn create_intent(
         "promptpay" => NextAction {
             kind: "promptpay_display_qr_code".into(),
             promptpay_display_qr_code: Some(DisplayQrCode {
-                data: emv_payload(&[
-                    ("00", "01".into()),
-                    ("01", "12".into()),
-                    (
-                        "30",
-                        format!("0016A00000067701011201150107536000315080214{}", &id[3..17]),
-                    ),
-                    ("53", "764".into()),
-                    ("54", money.decimal_string(2)),
-                    ("58", "TH".into()),
-                ]),
+                data: walletpay_domain::emv::PromptPayBill {
+                    biller_id: "010753600031508".into(),
+                    ref1: id[3..17].to_ascii_uppercase(),
+                    ref2: None,
+                    amount: money,
+                }
+                .payload()
+                .expect("a valid sandbox bill"),
                 expires_at: None,
                 hosted_instructions_url: Some(page.clone()),
                 image_url_png: Some(format!("{page}.png")),
@@ -676,23 +673,16 @@ async fn create_intent(
             NextAction {
                 kind: "pix_display_qr_code".into(),
                 pix_display_qr_code: Some(DisplayQrCode {
-                    data: emv_payload(&[
-                        ("00", "01".into()),
-                        (
-                            "26",
-                            format!(
-                                "0014br.gov.bcb.pix2536sandbox.stripe.local/pix/{}",
-                                &id[3..17]
-                            ),
-                        ),
-                        ("52", "0000".into()),
-                        ("53", "986".into()),
-                        ("54", money.decimal_string(2)),
-                        ("58", "BR".into()),
-                        ("59", "WALLETPAY SANDBOX".into()),
-                        ("60", "SAO PAULO".into()),
-                        ("62", "0503***".into()),
-                    ]),
+                    data: walletpay_domain::emv::BrCode {
+                        key: None,
+                        url: Some(format!("sandbox.stripe.local/pix/{}", &id[3..17])),
+                        merchant_name: "WALLETPAY SANDBOX".into(),
+                        merchant_city: "SAO PAULO".into(),
+                        amount: Some(money),
+                        txid: "***".into(),
+                    }
+                    .payload()
+                    .expect("a valid sandbox BR Code"),
                     expires_at: Some(expires_at),
                     hosted_instructions_url: Some(page.clone()),
                     image_url_png: Some(format!("{page}.png")),

@@ -456,10 +456,29 @@ async fn create_charge(
     let page = format!("{}/checkout/{id}", sb.inner.config.public_url);
     let actions = if is_ovo {
         None
+    } else if req.channel_code == "ID_SHOPEEPAY" {
+        // ShopeePay Indonesia offers the app link and a QRIS code of the charge.
+        let qris = walletpay_domain::emv::Qris {
+            issuer: "ID.CO.SHOPEE.WWW".into(),
+            merchant_pan: "936009180000000001".into(),
+            merchant_id: "WALLETPAYSANDBOX".into(),
+            criteria: "UMI".into(),
+            nmid: "ID1020000000001".into(),
+            mcc: "5999".into(),
+            amount: Some(amount),
+            merchant_name: "WALLETPAY SANDBOX".into(),
+            merchant_city: "JAKARTA".into(),
+            postal_code: "10110".into(),
+            reference: Some(id[4..].chars().filter(|c| *c != '-').take(25).collect()),
+        };
+        Some(Actions {
+            mobile_deeplink_checkout_url: Some(page.clone()),
+            qr_checkout_string: Some(qris.payload().expect("a valid sandbox QRIS")),
+            ..Default::default()
+        })
     } else if req.channel_code.ends_with("_SHOPEEPAY") {
         Some(Actions {
             mobile_deeplink_checkout_url: Some(page.clone()),
-            qr_checkout_string: Some(format!("sandbox-qr:{id}")),
             ..Default::default()
         })
     } else {
