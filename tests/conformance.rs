@@ -247,7 +247,28 @@ async fn create(
         .create(&reference, &order(country, wallet, major, &reference))
         .await;
     assert_eq!(a.status, 201, "{reference}: {}", a.body);
+    if a.body["next_action"]["type"] == "qr" {
+        let data = a.body["next_action"]["data"].as_str().unwrap();
+        assert_qr_is_valid(data, minor(country, major), country);
+    }
     a.body
+}
+
+/// A QR payload shown to a customer: valid down to every nested field, and, read by its
+/// scheme's own parser, for the payment's amount.
+fn assert_qr_is_valid(data: &str, amount_minor: i64, country: &str) {
+    use walletpay_domain::emv;
+    if let Err(e) = emv::parse_strict(data) {
+        panic!("{country}: an invalid EMV payload {data:?}: {e}");
+    }
+    let amount = match country {
+        "BR" => emv::BrCode::parse(data).map(|c| c.amount),
+        "TH" => emv::PromptPayBill::parse(data).map(|c| Some(c.amount)),
+        "ID" => emv::Qris::parse(data).map(|c| c.amount),
+        other => panic!("no QR scheme for {other}"),
+    }
+    .unwrap_or_else(|e| panic!("{country}: {data:?}: {e}"));
+    assert_eq!(amount.map(|a| a.minor), Some(amount_minor), "{data}");
 }
 
 async fn paid(s: &Stack, p: &ProviderCase, country: &str, wallet: &str, tag: &str) -> Value {
@@ -1422,4 +1443,86 @@ async fn a_promptpay_transfer_of_another_amount_is_not_a_success() {
     let now = s.get(&id, &s.local.demo_key).await;
     assert_eq!(now.body["status"], "requires_action", "{}", now.body);
     assert_eq!(events(&s, &id).await, ["created", "accepted"]);
+}
+
+/// Every QR payload a sandbox hands out, whether or not it reaches a customer (Xendit's
+/// ShopeePay charges carry a QRIS code beside their app link), is valid to the last nested
+/// field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_qr_a_sandbox_emits_is_valid() {
+    let s = stack().await;
+    let xendit = PROVIDERS.iter().find(|p| p.name == "xendit").unwrap();
+    let a = create(&s, xendit, "ID", "shopeepay", AMOUNT_MAJOR, "qris").await;
+    let charge = s
+        .local
+        .xendit
+        .charge(a["provider_reference"].as_str().unwrap())
+        .unwrap();
+    let qris = charge
+        .actions
+        .unwrap()
+        .qr_checkout_string
+        .expect("a QRIS code");
+    assert_qr_is_valid(&qris, minor("ID", AMOUNT_MAJOR), "ID");
+    for p in PROVIDERS {
+        for (country, wallet) in p.wallets {
+            if walletpay_domain::catalog::wallet_spec(
+                walletpay_domain::Country::parse(country).unwrap(),
+                walletpay_domain::WalletId::parse(wallet).unwrap(),
+            )
+            .unwrap()
+            .action
+                != walletpay_domain::ActionKind::Qr
+            {
+                continue;
+            }
+            choose(&s, p.name, country, wallet).await;
+            let a = create(&s, p, country, wallet, AMOUNT_MAJOR, "qr").await;
+            assert_eq!(
+                a["next_action"]["type"], "qr",
+                "{} {country} {wallet}: {a}",
+                p.name
+            );
+        }
+    }
+}
+
+/// No provider's credentials show a secret when formatted for a log line or an error.
+#[test]
+fn formatted_credentials_show_no_secret() {
+    use walletpay_wallet_adapter::{adyen, dana, midtrans, pix, promptpay, stripe, xendit};
+    fn shown<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        format!("{:?}", serde_json::from_str::<T>(json).unwrap())
+    }
+    for (name, json) in walletpay_local::sandbox_secrets() {
+        let debug = match name {
+            "walletpay/xendit" => shown::<xendit::XenditCredentials>(&json),
+            "walletpay/stripe" => shown::<stripe::StripeCredentials>(&json),
+            "walletpay/adyen" => shown::<adyen::AdyenCredentials>(&json),
+            "walletpay/midtrans" => shown::<midtrans::MidtransCredentials>(&json),
+            "walletpay/promptpay" => shown::<promptpay::PromptPayCredentials>(&json),
+            "walletpay/dana" => shown::<dana::DanaCredentials>(&json),
+            "walletpay/pix" => shown::<pix::PixCredentials>(&json),
+            other => panic!("no credentials type for {other}"),
+        };
+        let v: Value = serde_json::from_str(&json).unwrap();
+        for field in [
+            "secret_key",
+            "callback_token",
+            "webhook_secret",
+            "api_key",
+            "hmac_key",
+            "server_key",
+            "client_secret",
+            "private_key",
+        ] {
+            if let Some(secret) = v[field].as_str() {
+                let probe = secret
+                    .lines()
+                    .find(|l| l.len() > 20 && !l.starts_with("-----"))
+                    .unwrap_or(secret);
+                assert!(!debug.contains(probe), "{name}: {field} shows in {debug}");
+            }
+        }
+    }
 }

@@ -568,3 +568,116 @@ macro_rules! scenarios {
 
 scenarios!(embedded, Backend::Embedded);
 scenarios!(aws, Backend::Aws);
+
+/// Captures what a subscriber writes, as the Lambda's stdout would.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The JSON logs of a whole payment life (create, approve, a refund, every notification
+/// delivered signed), at debug level: they hold no provider credential, no API key or
+/// webhook secret, no access token or authorization header, and no full phone number.
+#[tokio::test(flavor = "current_thread")]
+async fn the_logs_of_a_payment_life_hold_no_secret_or_phone_number() {
+    use tracing_subscriber::prelude::*;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::EnvFilter::new("debug"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(captured.clone()),
+        );
+    // A current-thread runtime: every task of the stack runs under this subscriber.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = start_with(Backend::Embedded, fast()).await.unwrap();
+    let (receiver, url) = Receiver::serve(0).await;
+    let webhook_secret = subscribe(&s, &url).await;
+    let a = s.create("logs", &dana_order("logs")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    s.wait_for(&id, "succeeded").await;
+    let r = s
+        .post_json(
+            &format!("/v1/payments/{id}/refunds"),
+            &s.local.demo_key,
+            "logs-refund",
+            &json!({"amount": 5_000_000}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    s.wait_for_refund(&id, r.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    receiver.wait_for(5).await;
+    drop(_guard);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(&id),
+        "the logs were captured: {} bytes",
+        logs.len()
+    );
+    let api_secret = s.local.demo_key.rsplit('_').next().unwrap().to_string();
+    let mut never: Vec<(String, String)> = vec![
+        ("the API key".into(), s.local.demo_key.clone()),
+        ("the API key's secret part".into(), api_secret),
+        ("the webhook secret".into(), webhook_secret.clone()),
+        (
+            "the webhook secret's body".into(),
+            webhook_secret["whsec_".len()..].to_string(),
+        ),
+        ("the full phone number".into(), "6281234567890".into()),
+        ("an authorization header".into(), "Basic ".into()),
+        ("an authorization header".into(), "Bearer ".into()),
+    ];
+    for (name, value) in walletpay_local::sandbox_secrets() {
+        let v: serde_json::Value = serde_json::from_str(&value).unwrap();
+        for (field, secret) in v.as_object().unwrap() {
+            let secret = secret.as_str().unwrap_or("");
+            // Identifiers that are not secrets (merchant account, ids, names, Pix key).
+            let public = [
+                "merchant_account",
+                "merchant_id",
+                "partner_id",
+                "channel_id",
+                "biller_id",
+                "client_id",
+                "pix_key",
+                "merchant_name",
+                "merchant_city",
+                "certificate",
+                "ca",
+                "dana_public_key",
+            ];
+            if public.contains(&field.as_str()) || secret.len() < 8 {
+                continue;
+            }
+            let probe = secret
+                .lines()
+                .find(|l| l.len() > 20 && !l.starts_with("-----"))
+                .unwrap_or(secret);
+            never.push((format!("{name} {field}"), probe.to_string()));
+        }
+    }
+    for (what, value) in &never {
+        assert!(!logs.contains(value.as_str()), "the logs show {what}");
+    }
+}

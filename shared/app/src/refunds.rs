@@ -461,6 +461,12 @@ pub async fn process_refund_job(app: &App, body: &str) -> Result<Worked, WorkErr
         send_due(app.refunds.as_ref(), body, job.due_at, now).await?;
         return Ok(Worked::Deferred);
     }
+    // A refund is only asked for of a payment that exists: one that does not is not ours
+    // to refund, and waiting would change nothing.
+    if app.store.get_payment(&job.payment_id).await?.is_none() {
+        tracing::warn!(payment = %job.payment_id, refund = %job.refund_id, "refund job for a payment that does not exist; dropped");
+        return Ok(Worked::Dropped);
+    }
     let found = crate::transition::read_soon(|| async {
         let p = app.store.get_payment(&job.payment_id).await?;
         Ok::<_, StoreError>(p.and_then(|p| find_refund(&p, &job.refund_id).map(|r| (p, r))))
@@ -906,4 +912,31 @@ async fn reserve_late_success(app: &App, payment: Payment, refund_id: &RefundId)
 /// finds it).
 pub async fn refund_late_success(app: &App, payment: &Payment, job: &RefundJob) {
     reserve_late_success(app, payment.clone(), &job.refund_id).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_with, Script};
+
+    #[tokio::test]
+    async fn a_refund_job_for_a_payment_that_does_not_exist_is_dropped_not_retried() {
+        let (app, adapter) = app_with(Script::default());
+        let now = app.clock.now();
+        let job = RefundJob {
+            payment_id: PaymentId::parse("pay_01m8ab8makqqg641md11702kgn").unwrap(),
+            refund_id: RefundId::new(now.millis(), 1),
+            due_at: now,
+            attempts: 0,
+            provider_reference: None,
+            requested_at: now,
+            late_success: false,
+        };
+        let body = serde_json::to_string(&job).unwrap();
+        assert_eq!(
+            process_refund_job(&app, &body).await.unwrap(),
+            Worked::Dropped
+        );
+        assert!(adapter.calls().is_empty());
+    }
 }
