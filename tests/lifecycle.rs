@@ -308,13 +308,13 @@ async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
         .unwrap();
     let p = s.wait_for(&id, "succeeded").await;
     assert_eq!(p["late_success"], true);
-    // A succeeded payment cannot be canceled.
+    // A succeeded payment cannot be canceled: the customer paid, refund it instead.
     let no = s
         .post(&format!("/v1/payments/{id}/cancel"), &s.local.demo_key)
         .await;
     assert_eq!(
         (no.status, no.body["error"]["code"].as_str()),
-        (409, Some("payment_not_cancelable"))
+        (409, Some("payment_already_succeeded"))
     );
     // Nor can another merchant's.
     let other = s.other_merchant().await;

@@ -608,8 +608,76 @@ async fn the_logs_of_a_payment_life_hold_no_secret_or_phone_number() {
     // A current-thread runtime: every task of the stack runs under this subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
     let s = start_with(Backend::Embedded, fast()).await.unwrap();
-    let (receiver, url) = Receiver::serve(0).await;
-    let webhook_secret = subscribe(&s, &url).await;
+    // First a URL nobody answers at, carrying a token of the shop's own in its query: the
+    // failed deliveries are logged, the URL with them never.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let shop_token = "shoptoken7f3a9c2e41d8b6";
+    let webhook_secret = subscribe(
+        &s,
+        &format!("http://127.0.0.1:{closed}/hooks?token={shop_token}"),
+    )
+    .await;
+    // Each provider's error paths: a create whose answer is a 500 (magic 1102) and a forged
+    // webhook, through every adapter.
+    let key = s.local.demo_key.clone();
+    for (country, currency, wallet, provider, minor) in [
+        ("ID", "IDR", "dana", "adyen", 110_200),
+        ("ID", "IDR", "dana", "dana", 110_200),
+        ("ID", "IDR", "gopay", "midtrans", 110_200),
+        ("TH", "THB", "promptpay", "stripe", 110_200),
+        ("TH", "THB", "promptpay", "promptpay", 110_200),
+        ("BR", "BRL", "pix", "pix", 110_200),
+        ("ID", "IDR", "dana", "xendit", 1_010_200),
+    ] {
+        let choice = s
+            .http
+            .patch(s.url("/v1/merchant"))
+            .header("authorization", format!("Bearer {key}"))
+            .body(
+                json!({"wallet_providers": {format!("{country}:{wallet}"): [provider]}})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(choice.status(), 200);
+        let reference = format!("logs-{provider}");
+        let order = json!({
+            "merchant_reference": reference, "amount": minor, "currency": currency,
+            "country": country, "wallet": wallet, "return_url": "https://shop.example/thanks",
+            "customer": {"phone": "+6281234567890", "email": "sari@example.com"}
+        });
+        let a = s.create(&reference, &order).await;
+        assert_eq!(a.status, 201, "{provider}: {}", a.body);
+        let forged = s
+            .http
+            .post(s.url(&format!("/v1/webhooks/{provider}")))
+            .header("x-callback-token", "forged")
+            .header("stripe-signature", "t=1,v1=00")
+            .header("x-bank-signature", "t=1,v1=00")
+            .body("{\"forged\": true}")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            forged.status().is_client_error() || provider == "pix",
+            "{provider}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (receiver, url) = Receiver::serve(1).await;
+    let patch = s
+        .http
+        .patch(s.url("/v1/merchant"))
+        .header("authorization", format!("Bearer {key}"))
+        .body(json!({"webhook_url": url, "wallet_providers": {"ID:dana": null}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), 200);
     let a = s.create("logs", &dana_order("logs")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
@@ -636,7 +704,12 @@ async fn the_logs_of_a_payment_life_hold_no_secret_or_phone_number() {
         logs.len()
     );
     let api_secret = s.local.demo_key.rsplit('_').next().unwrap().to_string();
+    assert!(
+        logs.contains("notification not delivered"),
+        "the failed deliveries were logged"
+    );
     let mut never: Vec<(String, String)> = vec![
+        ("the shop's own URL token".into(), shop_token.into()),
         ("the API key".into(), s.local.demo_key.clone()),
         ("the API key's secret part".into(), api_secret),
         ("the webhook secret".into(), webhook_secret.clone()),

@@ -445,10 +445,20 @@ async fn a_refund_the_provider_reverses_is_refundable_again(s: Stack) {
         history(&s, &id).await.last().map(String::as_str),
         Some("refund_reversed")
     );
-    // The same notification again (Adyen retries) changes nothing more.
-    let before = history(&s, &id).await.len();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(history(&s, &id).await.len(), before);
+    // The same notification again (Adyen retries until one is accepted) changes nothing.
+    let before = history(&s, &id).await;
+    assert!(
+        s.local
+            .adyen
+            .resend_refund_notification(&at_adyen.psp_reference)
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(history(&s, &id).await, before);
+    assert_eq!(
+        s.get(&id, &s.local.demo_key).await.body["amount_refundable"],
+        15_000_000
+    );
 }
 
 /// The acquiring bank takes a refund as `pending` (it waits, never fails for that), settles

@@ -141,7 +141,8 @@ impl HttpWebhookSender {
             .connect_timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none());
         if public_only {
-            b = b.dns_resolver(Arc::new(PublicOnly));
+            // A proxy would resolve the host itself, out of the resolver's reach.
+            b = b.dns_resolver(Arc::new(PublicOnly)).no_proxy();
         }
         HttpWebhookSender {
             http: b.build().expect("HTTP client"),
@@ -176,10 +177,11 @@ impl walletpay_ports::webhooks::WebhookSender for HttpWebhookSender {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
+        // Without the URL: a merchant's URL can carry a token of its own.
         req.send()
             .await
             .map(|r| r.status().as_u16())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.without_url().to_string())
     }
 }
 

@@ -8,7 +8,9 @@
 //! need [`MESSAGE_BUDGET`]), and one still running when the deadline comes is abandoned:
 //! both are handed back as batch-item failures and come again after the queue's visibility
 //! timeout. Abandoning is safe because every step of every consumer is a conditional write
-//! or an idempotent provider call, so doing it again decides the same.
+//! or an idempotent provider call, so doing it again decides the same. (A status check
+//! abandoned just after it scheduled the next one leaves its payment two chains of checks:
+//! more checks, never another outcome.)
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use futures::StreamExt;

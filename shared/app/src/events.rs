@@ -192,6 +192,7 @@ mod tests {
                 provider_reference: refund.into(),
                 refund_id: ours.map(str::to_string),
                 outcome: Err(Failure::new(FailureCode::Unknown, None)),
+                amount: None,
             }),
             confirm: false,
         }
@@ -241,6 +242,28 @@ mod tests {
         let genuine = refund_event(&p, Provider::Xendit, "ch_1", "rf_1", None);
         apply_provider_event(&app, &genuine).await.unwrap();
         assert_eq!(refund_state(&app, &p).await, RefundState::Failed);
+    }
+
+    #[tokio::test]
+    async fn a_reversal_of_another_amount_than_the_refunds_is_not_applied() {
+        let (app, _) = app_with(Script::default());
+        let p = paid_with_pending_refund(&app).await;
+        let settled = refund_event(&p, Provider::Xendit, "ch_1", "rf_1", None);
+        let mut made = settled.clone();
+        made.refund.as_mut().unwrap().outcome = Ok(());
+        apply_provider_event(&app, &made).await.unwrap();
+        assert_eq!(refund_state(&app, &p).await, RefundState::Succeeded);
+        // The provider says it took back less than the refund.
+        let mut partial = settled;
+        partial.refund.as_mut().unwrap().amount = Some(walletpay_domain::Money {
+            minor: 1_000_000,
+            currency: walletpay_domain::Currency::IDR,
+        });
+        assert_eq!(
+            apply_provider_event(&app, &partial).await.unwrap(),
+            Applied::Ignored("refund_mismatch")
+        );
+        assert_eq!(refund_state(&app, &p).await, RefundState::Succeeded);
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use walletpay_domain::{
     Payment, PaymentEvent, PaymentId, PaymentStatus, WalletId,
 };
 use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
-use walletpay_wallet_adapter::{AdapterError, Cancel, ChargeRequest};
+use walletpay_wallet_adapter::{AdapterError, Cancel, ChargeRequest, ProviderStatus};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -556,41 +556,74 @@ pub async fn get_payment(
     Ok(Reply::json(200, payment_json(app, &p, lang)))
 }
 
-/// `POST /v1/payments/{id}/cancel`: the customer will not pay. Voids the charge at the
-/// provider where it can; where it cannot (a pending Xendit charge), the payment is marked
-/// `canceled` and the status checks keep watching the charge, so a payment the customer
-/// completes anyway is still recorded (`late_success`).
+/// `POST /v1/payments/{id}/cancel`: the customer will not pay. Cancels the charge at the
+/// provider where it can. Where it cannot (a pending Xendit charge), the provider is first
+/// asked where the charge stands, so a charge already paid is never called canceled; a
+/// waiting one is marked `canceled` here and the status checks keep watching it, so a
+/// payment the customer completes anyway is still recorded (`late_success`). A cancel call
+/// or a status call that does not go through answers 503 and changes nothing.
 pub async fn cancel_payment(
     app: &App,
     merchant: &MerchantId,
     id: &str,
     lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
-    let p = load_own(app, merchant, id).await?;
-    match p.status {
-        PaymentStatus::Canceled => return Ok(Reply::json(200, payment_json(app, &p, lang))),
-        PaymentStatus::Processing | PaymentStatus::RequiresAction => {}
-        other => {
-            return Err(ApiError::new(
-                409,
-                "payment_not_cancelable",
-                format!("A {} payment cannot be canceled.", other.as_str()),
-            ))
+    let mut p = load_own(app, merchant, id).await?;
+    let closed = |app: &App, p: &Payment| match p.status {
+        PaymentStatus::Canceled => Some(Ok(Reply::json(200, payment_json(app, p, lang)))),
+        PaymentStatus::Processing | PaymentStatus::RequiresAction => None,
+        _ => Some(Ok(not_cancelable(app, p, lang))),
+    };
+    if let Some(answer) = closed(app, &p) {
+        return answer;
+    }
+    let Some(adapter) = app.adapters.get(p.provider).cloned() else {
+        return mark_canceled(app, p, lang).await;
+    };
+    // A create whose answer was lost: find its charge first.
+    if p.provider_reference.is_none() {
+        p = crate::status::refresh(app, p, "api")
+            .await
+            .map_err(transition_error)?;
+        if let Some(answer) = closed(app, &p) {
+            return answer;
         }
     }
-    if let (Some(reference), Some(adapter)) = (&p.provider_reference, app.adapters.get(p.provider))
-    {
-        match adapter.cancel_charge(reference).await {
-            Ok(Cancel::Canceled) => tracing::info!(payment = %p.id, "canceled at the provider"),
-            Ok(Cancel::NotCancelable) => {
-                tracing::info!(payment = %p.id, "the provider cannot cancel this charge; marking canceled and watching")
-            }
-            Ok(Cancel::Refused) => return refused_cancel(app, p, adapter.as_ref(), lang).await,
-            Err(e) => {
-                tracing::warn!(payment = %p.id, error = %e, "provider cancel failed; marking canceled and watching")
+    let Some(reference) = p.provider_reference.clone() else {
+        return mark_canceled(app, p, lang).await;
+    };
+    let unavailable = |what: &str, e: AdapterError| {
+        ApiError::unavailable(format!("cancel of {}: {what}: {e}", p.id))
+    };
+    match adapter.cancel_charge(&reference).await {
+        Ok(Cancel::Canceled) => tracing::info!(payment = %p.id, "canceled at the provider"),
+        Ok(Cancel::Refused) => {
+            let status = adapter
+                .charge_status(&reference)
+                .await
+                .map_err(|e| unavailable("refused, status unknown", e))?;
+            return as_the_provider_says(app, p, status, lang).await;
+        }
+        Ok(Cancel::NotCancelable) if adapter.answers_status_queries() => {
+            match adapter.charge_status(&reference).await {
+                Ok(ProviderStatus::Pending) => {
+                    tracing::info!(payment = %p.id, "the provider cannot cancel this charge; marking canceled and watching")
+                }
+                Ok(status) => return as_the_provider_says(app, p, status, lang).await,
+                Err(e) => return Err(unavailable("status unknown", e)),
             }
         }
+        // A provider that cannot be asked (Adyen) tells by webhook: a success it reports
+        // after this is recorded as a late success.
+        Ok(Cancel::NotCancelable) => {
+            tracing::info!(payment = %p.id, "the provider can neither cancel nor be asked; marking canceled and watching")
+        }
+        Err(e) => return Err(unavailable("the provider's cancel did not go through", e)),
     }
+    mark_canceled(app, p, lang).await
+}
+
+async fn mark_canceled(app: &App, p: Payment, lang: Option<Lang>) -> Result<Reply, ApiError> {
     let id = p.id.clone();
     let (after, _) = transition(app, &id, Some(p), &PaymentEvent::Canceled, "api", None)
         .await
@@ -598,22 +631,18 @@ pub async fn cancel_payment(
     Ok(Reply::json(200, payment_json(app, &after, lang)))
 }
 
-/// The provider would not cancel the charge: it is past waiting. Its own status says where
-/// it is, and that is recorded, never `canceled`: paid is `409 payment_already_succeeded`.
-async fn refused_cancel(
+/// The provider's word on a charge that could not be canceled: recorded, and answered
+/// `409`; never `canceled`.
+async fn as_the_provider_says(
     app: &App,
     p: Payment,
-    adapter: &dyn walletpay_wallet_adapter::WalletAdapter,
+    status: ProviderStatus,
     lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
-    let reference = p.provider_reference.clone();
-    let status = adapter
-        .charge_status(reference.as_deref().unwrap_or(""))
-        .await
-        .map_err(|e| ApiError::unavailable(format!("cancel refused, status unknown: {e}")))?;
     let after = match status.to_event() {
         Some(event) => {
             let id = p.id.clone();
+            let reference = p.provider_reference.clone();
             transition(app, &id, Some(p), &event, "api", reference.as_deref())
                 .await
                 .map_err(transition_error)?
@@ -621,7 +650,13 @@ async fn refused_cancel(
         }
         None => p,
     };
-    let (code, message) = if after.status.is_paid() {
+    Ok(not_cancelable(app, &after, lang))
+}
+
+/// `409` for a payment past waiting, with the payment beside the error: `payment_already_
+/// succeeded` for one the customer paid (refund it instead), else `payment_not_cancelable`.
+fn not_cancelable(app: &App, p: &Payment, lang: Option<Lang>) -> Reply {
+    let (code, message) = if p.status.is_paid() {
         (
             "payment_already_succeeded",
             "The customer has already paid: refund the payment instead.".to_string(),
@@ -629,18 +664,15 @@ async fn refused_cancel(
     } else {
         (
             "payment_not_cancelable",
-            format!(
-                "The provider would not cancel it; the payment is {}.",
-                after.status.as_str()
-            ),
+            format!("A {} payment cannot be canceled.", p.status.as_str()),
         )
     };
     let body = serde_json::json!({
         "error": {"code": code, "message": message, "field": null},
-        "payment": serde_json::from_str::<serde_json::Value>(&payment_json(app, &after, lang))
+        "payment": serde_json::from_str::<serde_json::Value>(&payment_json(app, p, lang))
             .unwrap_or_default(),
     });
-    Ok(Reply::json(409, body.to_string()))
+    Reply::json(409, body.to_string())
 }
 
 /// The query of `GET /v1/payments`, as the API received it.

@@ -208,9 +208,7 @@ pub async fn create_refund(
         return Err(not_refundable(&payment));
     }
     // What the provider cannot refund is refused now, before anything is reserved.
-    let partial = new.amount.is_some_and(|a| {
-        a < payment.amount.minor || payment.refundable_minor() < payment.amount.minor
-    });
+    let partial = new.amount.unwrap_or(payment.refundable_minor()) < payment.amount.minor;
     if let Some(adapter) = app.adapters.get(payment.provider) {
         if let Err(why) = adapter.can_refund(payment.country, payment.wallet, partial) {
             return Err(ApiError::new(422, "refund_not_supported", why));
@@ -668,9 +666,13 @@ async fn settle(
         let from = payment.status;
         match payment.apply(&event, app.clock.now()) {
             Decision::Move { .. } => {}
-            // Already final (another job or a status check settled it).
+            // Already final (another job, a status check or a webhook settled it).
             _ => {
                 let now_status = find_refund(&payment, &refund_id).map(|r| r.status);
+                // A failure that lost the race to a success is the provider undoing it.
+                if let (Some(RefundStatus::Succeeded), Some(why)) = (now_status, &failure) {
+                    return reverse(app, payment, &refund_id, why).await;
+                }
                 return Ok(Worked::Done(now_status.unwrap_or(status)));
             }
         }
@@ -723,8 +725,13 @@ pub async fn apply_refund_update(
                 .refund_id
                 .as_deref()
                 .and_then(|ours| payment.refunds.iter().find(|l| l.refund_id == ours));
+            // A reversal can come under a reference of its own; an update that names our refund
+            // under another reference than the one recorded is otherwise not about it.
+            let reversal = |l: &walletpay_domain::RefundLine| {
+                l.state == walletpay_domain::RefundState::Succeeded && update.outcome.is_err()
+            };
             match ours {
-                Some(l) if l.provider_reference.is_some() => {
+                Some(l) if l.provider_reference.is_some() && !reversal(l) => {
                     tracing::warn!(payment = %payment.id, refund = %l.refund_id, reference = %update.provider_reference, "refund event names another refund reference than the one recorded; dropped");
                     return Ok(Worked::Dropped);
                 }
@@ -736,6 +743,11 @@ pub async fn apply_refund_update(
     let Some(refund) = Refund::of(&payment, &line) else {
         return Ok(Worked::Dropped);
     };
+    if let Some(amount) = update.amount.filter(|a| *a != refund.amount) {
+        // A refund made or undone in part is not what we asked for: a person looks at it.
+        tracing::error!(payment = %payment.id, refund = %refund.id, reported = %amount, ours = %refund.amount, "the provider reports a refund of another amount; not applied, reconcile");
+        return Ok(Worked::Dropped);
+    }
     let refund = match refund.provider_reference {
         None => with_reference(refund, update.provider_reference.clone()),
         Some(_) => refund,
@@ -918,6 +930,56 @@ pub async fn refund_late_success(app: &App, payment: &Payment, job: &RefundJob) 
 mod tests {
     use super::*;
     use crate::testing::{app_with, Script};
+
+    /// A payment paid at the scripted provider with one refund waiting there.
+    async fn with_pending_refund(app: &App) -> (Payment, RefundId) {
+        let p = crate::testing::payment(app, Some("ch_1")).await;
+        let (p, _) = crate::transition::transition(
+            app,
+            &p.id.clone(),
+            Some(p),
+            &PaymentEvent::Succeeded,
+            "webhook",
+            None,
+        )
+        .await
+        .unwrap();
+        let refund_id = RefundId::new(app.clock.now().millis(), 3);
+        let new = NewRefund {
+            amount: Some(5_000_000),
+            reason: RefundReason::RequestedByCustomer,
+            merchant_reference: None,
+        };
+        let id = p.id.clone();
+        reserve(app, p, &refund_id, &new).await.unwrap();
+        let p = app.store.get_payment(&id).await.unwrap().unwrap();
+        (p, refund_id)
+    }
+
+    /// The provider's success and its later reversal are applied at once: the reversal,
+    /// reading the refund still pending, loses the race to the success, and is applied as
+    /// the reversal it is, not dropped.
+    #[tokio::test]
+    async fn a_reversal_that_loses_the_race_to_the_success_is_still_applied() {
+        let (app, _) = app_with(Script::default());
+        let (stale, refund_id) = with_pending_refund(&app).await;
+        let id = stale.id.clone();
+        let refund = find_refund(&stale, &refund_id).unwrap();
+        assert_eq!(
+            settle(&app, stale.clone(), refund.clone(), Ok(()))
+                .await
+                .unwrap(),
+            Worked::Done(RefundStatus::Succeeded)
+        );
+        let why = Failure::new(FailureCode::Unknown, Some("REFUNDED_REVERSED".into()));
+        assert_eq!(
+            settle(&app, stale, refund, Err(why)).await.unwrap(),
+            Worked::Done(RefundStatus::Reversed)
+        );
+        let p = app.store.get_payment(&id).await.unwrap().unwrap();
+        assert_eq!(p.status, walletpay_domain::PaymentStatus::Succeeded);
+        assert_eq!(p.refundable_minor(), p.amount.minor);
+    }
 
     #[tokio::test]
     async fn a_refund_job_for_a_payment_that_does_not_exist_is_dropped_not_retried() {

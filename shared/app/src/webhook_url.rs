@@ -46,7 +46,12 @@ fn public_v6(ip: Ipv6Addr) -> bool {
     if s[..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
         return public_v4(embedded(s[6], s[7]));
     }
-    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    // NAT64: the well-known prefix 64:ff9b::/96 and the local-use 64:ff9b:1::/48.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..3] == [0x64, 0xff9b, 1] {
+        return public_v4(embedded(s[6], s[7]));
+    }
+    // IPv4-translated (SIIT): ::ffff:0:a.b.c.d.
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
         return public_v4(embedded(s[6], s[7]));
     }
     // 6to4 carries the IPv4 address in bits 16-48.
@@ -167,6 +172,9 @@ mod tests {
             "https://[::ffff:a9fe:a9fe]/hooks",
             "https://[::127.0.0.1]/hooks",
             "https://[64:ff9b::a00:1]/hooks",
+            "https://[64:ff9b:1::a00:1]/hooks",
+            "https://[::ffff:0:127.0.0.1]/hooks",
+            "https://[::ffff:0:a9fe:a9fe]/hooks",
             "https://[2002:c0a8:101::1]/hooks",
             "https://[fe80::1]/hooks",
             "https://[fd00::1]/hooks",

@@ -36,7 +36,12 @@ pub async fn receive_webhook(
                     "The webhook body could not be read.",
                 )
             }
-            WebhookError::Unavailable(why) => ApiError::unavailable(why),
+            // Its reason is logged where it arose (once, for credentials refused).
+            WebhookError::Unavailable(_) => ApiError::new(
+                503,
+                "service_unavailable",
+                "Webhooks from this provider cannot be verified right now.",
+            ),
         })?;
     // No de-duplication here: a repeated or late event decides nothing new when it is
     // applied (the payment's state machine calls it stale and writes nothing), so a

@@ -47,6 +47,28 @@ pub(crate) async fn exchange(
     Ok((status, body))
 }
 
+/// The answer to a create sent again (under the same idempotency key) to recover one whose
+/// answer was lost: a charge, or a decline the provider itself answered, which was the first
+/// create's answer too. A connection that never opened says nothing about the first create,
+/// which may have been made: that is still unknown.
+pub(crate) fn recovered_by_replay(
+    provider: &str,
+    replay: Result<ChargeCreated, AdapterError>,
+) -> Result<Recovered, AdapterError> {
+    match replay {
+        Ok(c) => Ok(Recovered::Found(c)),
+        Err(AdapterError::Declined(f))
+            if f.provider_code.as_deref() == Some("CONNECTION_REFUSED") =>
+        {
+            Err(AdapterError::Unknown(format!(
+                "{provider} could not be reached to recover the charge"
+            )))
+        }
+        Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
+        Err(e) => Err(e),
+    }
+}
+
 /// What we ask a provider to charge.
 #[derive(Debug, Clone)]
 pub struct ChargeRequest<'a> {
@@ -220,8 +242,12 @@ pub struct RefundUpdate {
     /// Our refund id, where the provider echoes the reference we gave the refund.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
-    /// `Ok` for a refund made, `Err` with the reason for one refused.
+    /// `Ok` for a refund made, `Err` with the reason for one refused (or undone).
     pub outcome: Result<(), Failure>,
+    /// The amount the provider says the refund (or its reversal) is for, to check against
+    /// the refund.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +348,23 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::time::Duration;
+
+    #[test]
+    fn a_replay_that_could_not_connect_recovers_nothing() {
+        let refused = Failure::new(
+            walletpay_domain::FailureCode::WalletUnavailable,
+            Some("CONNECTION_REFUSED".into()),
+        );
+        assert!(matches!(
+            recovered_by_replay("Test", Err(AdapterError::Declined(refused))),
+            Err(AdapterError::Unknown(_))
+        ));
+        let declined = Failure::new(walletpay_domain::FailureCode::InsufficientBalance, None);
+        assert!(matches!(
+            recovered_by_replay("Test", Err(AdapterError::Declined(declined))),
+            Ok(Recovered::Declined(_))
+        ));
+    }
 
     #[tokio::test]
     async fn a_provider_that_refuses_the_connection_declines_as_unavailable() {

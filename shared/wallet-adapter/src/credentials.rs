@@ -65,7 +65,10 @@ impl CredentialSource {
             Err(SecretsError::NotFound(_)) => {
                 return Err(self.refuse(format!("secret {} does not exist", self.name)))
             }
-            Err(e) => return Err(CredentialError::Unavailable(e.to_string())),
+            Err(e) => {
+                tracing::warn!(provider = self.provider, error = %e, "provider credentials could not be read");
+                return Err(CredentialError::Unavailable(e.to_string()));
+            }
         };
         // serde_json's messages can quote the input: only its position is reported.
         let creds: T = serde_json::from_str(raw.expose_secret()).map_err(|e| {
@@ -102,14 +105,13 @@ impl CredentialSource {
 /// Values a fresh deploy seeds, or that no provider would ever issue.
 fn placeholder(v: &str) -> bool {
     let lower = v.trim().to_ascii_lowercase();
-    const MARKS: [&str; 7] = [
+    const MARKS: [&str; 6] = [
         "set-after-deploy",
         "set_after_deploy",
         "changeme",
         "change-me",
         "placeholder",
         "replace-me",
-        "todo",
     ];
     let mut chars = lower.chars();
     let first = chars.next();

@@ -236,11 +236,7 @@ impl WalletAdapter for Adyen {
     /// The same request under the same `Idempotency-Key`: Adyen answers it as it answered
     /// the first.
     async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
-        match self.create_charge(req).await {
-            Ok(c) => Ok(Recovered::Found(c)),
-            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
-            Err(e) => Err(e),
-        }
+        crate::adapter::recovered_by_replay("Adyen", self.create_charge(req).await)
     }
 
     /// Adyen's Checkout API has no payment lookup: outcomes arrive by webhook (which Adyen
@@ -370,6 +366,7 @@ impl WalletAdapter for Adyen {
                     provider_reference: item.psp_reference.clone(),
                     refund_id: ours.clone(),
                     outcome,
+                    amount,
                 }),
                 confirm: false,
             };

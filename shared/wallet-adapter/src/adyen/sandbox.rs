@@ -110,7 +110,7 @@ pub struct SandboxRefund {
     pub payment_psp_reference: String,
     pub reference: String,
     pub amount: Amount,
-    /// `received`, `refunded`, `failed`.
+    /// `received`, `refunded`, `failed`, `reversed`.
     pub state: String,
     pub created: Timestamp,
 }
@@ -365,33 +365,46 @@ impl AdyenSandbox {
             r.state = "reversed".into();
             r.clone()
         };
-        let p = self.payment(&r.payment_psp_reference)?;
-        let item = self.item(Event {
-            code: "REFUNDED_REVERSED",
-            success: true,
-            reason: "Refund reversed by the issuer",
-            psp_reference: &r.psp_reference,
-            original_reference: Some(&r.payment_psp_reference),
-            merchant_reference: Some(&r.reference),
-            payment: &p,
-            amount: r.amount,
-        });
-        self.deliver(item).await;
+        self.notify_refund(&r).await;
         Some(r)
     }
 
+    /// Sends a refund's notification again, as Adyen does until one is accepted.
+    pub async fn resend_refund_notification(&self, psp: &str) -> bool {
+        let r = self
+            .inner
+            .refunds
+            .lock()
+            .expect("sandbox lock")
+            .get(psp)
+            .cloned();
+        match r {
+            Some(r) if r.state != "received" => {
+                self.notify_refund(&r).await;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A refund's notification for its state: REFUND (made or refused), or
+    /// REFUNDED_REVERSED for one made and then undone.
     async fn notify_refund(&self, r: &SandboxRefund) {
         let Some(p) = self.payment(&r.payment_psp_reference) else {
             return;
         };
-        let ok = r.state == "refunded";
+        let ok = r.state != "failed";
         let item = self.item(Event {
-            code: "REFUND",
-            success: ok,
-            reason: if ok {
-                ""
+            code: if r.state == "reversed" {
+                "REFUNDED_REVERSED"
             } else {
-                "Insufficient balance on payment"
+                "REFUND"
+            },
+            success: ok,
+            reason: match r.state.as_str() {
+                "failed" => "Insufficient balance on payment",
+                "reversed" => "Refund reversed by the issuer",
+                _ => "",
             },
             psp_reference: &r.psp_reference,
             original_reference: Some(&r.payment_psp_reference),

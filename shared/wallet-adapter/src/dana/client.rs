@@ -379,11 +379,7 @@ impl WalletAdapter for Dana {
     /// The same order again (DANA's key is merchantId + partnerReferenceNo): the same data
     /// answers with the order made the first time.
     async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
-        match self.create_charge(req).await {
-            Ok(c) => Ok(Recovered::Found(c)),
-            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
-            Err(e) => Err(e),
-        }
+        crate::adapter::recovered_by_replay("DANA", self.create_charge(req).await)
     }
 
     async fn charge_status(
@@ -492,8 +488,10 @@ impl WalletAdapter for Dana {
                 .ok_or(WebhookError::Unauthenticated)
         };
         let (ts, sig) = (header("x-timestamp")?, header("x-signature")?);
-        let mut keys = vec![snap::public_key(&creds.dana_public_key)
-            .map_err(|e| WebhookError::Unavailable(e.to_string()))?];
+        let mut keys = vec![snap::public_key(&creds.dana_public_key).map_err(|e| {
+            tracing::error!(error = %e, "DANA's public key in the secret cannot be read; DANA's notifications are refused");
+            WebhookError::Unavailable(e.to_string())
+        })?];
         if let Some(p) = creds.previous_dana_public_key.as_deref() {
             keys.extend(snap::public_key(p).ok());
         }

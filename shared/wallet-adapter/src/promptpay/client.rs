@@ -430,6 +430,7 @@ impl WalletAdapter for PromptPay {
                     provider_reference: r.refund_id,
                     refund_id: Some(r.reference),
                     outcome: Err(failure),
+                    amount: thb(&r.amount),
                 }),
                 confirm: false,
             }]);

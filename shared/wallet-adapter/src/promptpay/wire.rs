@@ -87,6 +87,7 @@ pub struct Refund {
     pub refund_id: String,
     pub transaction_id: String,
     /// The bill the refunded payment paid.
+    #[serde(default)]
     pub ref1: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ref2: Option<String>,

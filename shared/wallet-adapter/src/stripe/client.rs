@@ -281,11 +281,7 @@ impl WalletAdapter for Stripe {
     /// The same request under the same `Idempotency-Key`: Stripe answers it with its first
     /// answer (a decline included).
     async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
-        match self.create_charge(req).await {
-            Ok(c) => Ok(Recovered::Found(c)),
-            Err(AdapterError::Declined(f)) => Ok(Recovered::Declined(f)),
-            Err(e) => Err(e),
-        }
+        crate::adapter::recovered_by_replay("Stripe", self.create_charge(req).await)
     }
 
     async fn charge_status(
