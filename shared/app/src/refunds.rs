@@ -629,6 +629,8 @@ async fn retry_later(app: &App, refund: Refund, job: &RefundJob) -> Result<Worke
 
 /// Makes a pending refund final and applies it to the payment, in one write: a success
 /// moves the payment to partially refunded or refunded, a failure releases the reservation.
+/// A failure that finds the refund already succeeded (it lost the race to the success) is
+/// the provider undoing it.
 async fn settle(
     app: &App,
     first: Payment,
@@ -636,23 +638,64 @@ async fn settle(
     result: Result<(), Failure>,
 ) -> Result<Worked, WorkError> {
     let refund_id = refund.id.clone();
-    let payment_id = first.id.clone();
-    let (status, failure, event) = match result {
+    let (status, event) = match &result {
         Ok(()) => (
             RefundStatus::Succeeded,
-            None,
             PaymentEvent::RefundSucceeded {
                 refund_id: refund_id.to_string(),
             },
         ),
-        Err(f) => (
+        Err(_) => (
             RefundStatus::Failed,
-            Some(f),
             PaymentEvent::RefundFailed {
                 refund_id: refund_id.to_string(),
             },
         ),
     };
+    let failure = result.err();
+    let written = write_refund_change(app, first, &refund_id, &event, "refund_worker", |line| {
+        line.failure = failure.clone();
+        if line.provider_reference.is_none() {
+            line.provider_reference = refund.provider_reference.clone();
+        }
+    })
+    .await?;
+    match (written, failure) {
+        (Written::Done, _) => {
+            tracing::info!(refund = %refund_id, status = status.as_str(), "refund settled");
+            Ok(Worked::Done(status))
+        }
+        (Written::AlreadyFinal(p), Some(why))
+            if find_refund(&p, &refund_id).map(|r| r.status) == Some(RefundStatus::Succeeded) =>
+        {
+            reverse(app, *p, &refund_id, &why).await
+        }
+        (Written::AlreadyFinal(p), _) => Ok(Worked::Done(
+            find_refund(&p, &refund_id).map_or(status, |r| r.status),
+        )),
+    }
+}
+
+/// What writing a refund's change came to.
+enum Written {
+    Done,
+    /// The event no longer applies (another writer made the refund final): the payment as
+    /// it stands.
+    AlreadyFinal(Box<Payment>),
+}
+
+/// Applies a refund's event to its payment with one conditional write (the next version,
+/// with its history entry, announced), re-reading and deciding again on a conflict;
+/// `change` fills in the refund's line once the event applies.
+async fn write_refund_change(
+    app: &App,
+    first: Payment,
+    refund_id: &RefundId,
+    event: &PaymentEvent,
+    source: &str,
+    change: impl Fn(&mut walletpay_domain::RefundLine),
+) -> Result<Written, WorkError> {
+    let payment_id = first.id.clone();
     let mut current = Some(first);
     for _ in 0..20 {
         let mut payment = match current.take() {
@@ -664,42 +707,21 @@ async fn settle(
                 .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
         };
         let from = payment.status;
-        match payment.apply(&event, app.clock.now()) {
-            Decision::Move { .. } => {}
-            // Already final (another job, a status check or a webhook settled it).
-            _ => {
-                let now_status = find_refund(&payment, &refund_id).map(|r| r.status);
-                // A failure that lost the race to a success is the provider undoing it.
-                if let (Some(RefundStatus::Succeeded), Some(why)) = (now_status, &failure) {
-                    return reverse(app, payment, &refund_id, why).await;
-                }
-                return Ok(Worked::Done(now_status.unwrap_or(status)));
-            }
+        if !matches!(payment.apply(event, app.clock.now()), Decision::Move { .. }) {
+            return Ok(Written::AlreadyFinal(Box::new(payment)));
         }
         if let Some(line) = payment.refund_line_mut(refund_id.as_str()) {
-            line.failure = failure.clone();
-            if line.provider_reference.is_none() {
-                line.provider_reference = refund.provider_reference.clone();
-            }
+            change(line);
         }
-        let entry = history(
-            &payment,
-            from,
-            &event,
-            "refund_worker",
-            Some(refund_id.to_string()),
-        );
+        let entry = history(&payment, from, event, source, Some(refund_id.to_string()));
         crate::notifications::announce(app, &entry, &payment).await?;
         match app.store.update_payment(&payment, &entry).await {
-            Ok(()) => {
-                tracing::info!(refund = %refund_id, status = status.as_str(), "refund settled");
-                return Ok(Worked::Done(status));
-            }
+            Ok(()) => return Ok(Written::Done),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(WorkError::Contention(refund_id))
+    Err(WorkError::Contention(refund_id.clone()))
 }
 
 /// A refund's outcome from the payment's own provider (the caller checked that): settles
@@ -771,45 +793,19 @@ pub async fn reverse(
         refund_id: refund_id.to_string(),
     };
     let payment_id = first.id.clone();
-    let mut current = Some(first);
-    for _ in 0..20 {
-        let mut payment = match current.take() {
-            Some(p) => p,
-            None => app
-                .store
-                .get_payment(&payment_id)
-                .await?
-                .ok_or_else(|| WorkError::NotYetWritten(refund_id.clone()))?,
-        };
-        let from = payment.status;
-        if !matches!(
-            payment.apply(&event, app.clock.now()),
-            Decision::Move { .. }
-        ) {
-            let now_status = find_refund(&payment, refund_id).map(|r| r.status);
-            return Ok(Worked::Done(now_status.unwrap_or(RefundStatus::Reversed)));
+    match write_refund_change(app, first, refund_id, &event, "webhook", |line| {
+        line.failure = Some(why.clone());
+    })
+    .await?
+    {
+        Written::Done => {
+            tracing::error!(payment = %payment_id, refund = %refund_id, provider_code = ?why.provider_code, "the provider reversed a refund it had made; the amount is refundable again");
+            Ok(Worked::Done(RefundStatus::Reversed))
         }
-        if let Some(line) = payment.refund_line_mut(refund_id.as_str()) {
-            line.failure = Some(why.clone());
-        }
-        let entry = history(
-            &payment,
-            from,
-            &event,
-            "webhook",
-            Some(refund_id.to_string()),
-        );
-        crate::notifications::announce(app, &entry, &payment).await?;
-        match app.store.update_payment(&payment, &entry).await {
-            Ok(()) => {
-                tracing::error!(payment = %payment_id, refund = %refund_id, provider_code = ?why.provider_code, "the provider reversed a refund it had made; the amount is refundable again");
-                return Ok(Worked::Done(RefundStatus::Reversed));
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+        Written::AlreadyFinal(p) => Ok(Worked::Done(
+            find_refund(&p, refund_id).map_or(RefundStatus::Reversed, |r| r.status),
+        )),
     }
-    Err(WorkError::Contention(refund_id.clone()))
 }
 
 /// Records the provider's reference of a refund it took but has not settled (one version

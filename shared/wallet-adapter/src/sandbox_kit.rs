@@ -319,6 +319,21 @@ pub fn day_of(t: Timestamp) -> String {
     t.to_string()[..10].to_string()
 }
 
+/// The dynamic BR Code an aggregator's sandbox shows for a Pix charge: the charge's location
+/// on the sandbox's own host, for `amount`.
+pub fn pix_code(host: &str, charge: &str, amount: Money) -> String {
+    walletpay_domain::emv::BrCode {
+        key: None,
+        url: Some(format!("{host}/pix/{charge}")),
+        merchant_name: "WALLETPAY SANDBOX".into(),
+        merchant_city: "SAO PAULO".into(),
+        amount: Some(amount),
+        txid: "***".into(),
+    }
+    .payload()
+    .expect("a valid sandbox BR Code")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -651,18 +651,11 @@ async fn create_payment(
         "pix" => Action {
             kind: "qrCode".into(),
             payment_method_type: Some("pix".into()),
-            qr_code_data: Some(
-                walletpay_domain::emv::BrCode {
-                    key: None,
-                    url: Some(format!("sandbox.adyen.local/pix/{psp_reference}")),
-                    merchant_name: "WALLETPAY SANDBOX".into(),
-                    merchant_city: "SAO PAULO".into(),
-                    amount: Some(money),
-                    txid: "***".into(),
-                }
-                .payload()
-                .expect("a valid sandbox BR Code"),
-            ),
+            qr_code_data: Some(sandbox_kit::pix_code(
+                "sandbox.adyen.local",
+                &psp_reference,
+                money,
+            )),
             url: Some(page),
             ..Default::default()
         },

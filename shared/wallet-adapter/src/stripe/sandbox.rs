@@ -673,16 +673,7 @@ async fn create_intent(
             NextAction {
                 kind: "pix_display_qr_code".into(),
                 pix_display_qr_code: Some(DisplayQrCode {
-                    data: walletpay_domain::emv::BrCode {
-                        key: None,
-                        url: Some(format!("sandbox.stripe.local/pix/{}", &id[3..17])),
-                        merchant_name: "WALLETPAY SANDBOX".into(),
-                        merchant_city: "SAO PAULO".into(),
-                        amount: Some(money),
-                        txid: "***".into(),
-                    }
-                    .payload()
-                    .expect("a valid sandbox BR Code"),
+                    data: sandbox_kit::pix_code("sandbox.stripe.local", &id[3..17], money),
                     expires_at: Some(expires_at),
                     hosted_instructions_url: Some(page.clone()),
                     image_url_png: Some(format!("{page}.png")),
