@@ -394,6 +394,28 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
             "invalid_field",
             Some("customer"),
         ),
+        // Let through before requests were read into types.
+        (
+            "return-url-empty-credentials",
+            with(&|v| v["return_url"] = json!("https://@")),
+            400,
+            "invalid_field",
+            Some("return_url"),
+        ),
+        (
+            "email-without-domain",
+            with(&|v| v["customer"]["email"] = json!("sari@")),
+            400,
+            "invalid_field",
+            Some("customer.email"),
+        ),
+        (
+            "customer-as-array",
+            with(&|v| v["customer"] = json!(["c-1", "+6281234567890"])),
+            400,
+            "invalid_field",
+            Some("customer"),
+        ),
         (
             "oversized",
             format!("{{\"merchant_reference\":\"{}\"}}", "x".repeat(70 * 1024)),

@@ -7,11 +7,12 @@ use crate::error::{ApiError, Reply};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+use walletpay_domain::fields::IdempotencyKey;
 use walletpay_domain::MerchantId;
 use walletpay_ports::{Begin, IdempotencyRecord, IdempotencyState, StoreError};
 
 /// Checks an `Idempotency-Key` header: 1 to 255 visible ASCII characters.
-pub fn check_key(header: Option<&str>) -> Result<&str, ApiError> {
+pub fn check_key(header: Option<&str>) -> Result<IdempotencyKey, ApiError> {
     let key = header.ok_or_else(|| {
         ApiError::new(
             400,
@@ -19,14 +20,13 @@ pub fn check_key(header: Option<&str>) -> Result<&str, ApiError> {
             "Send an `Idempotency-Key` header (for example a UUID) so a retried request cannot act twice.",
         )
     })?;
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::new(
+    IdempotencyKey::parse(key).map_err(|why| {
+        ApiError::new(
             400,
             "idempotency_key_invalid",
-            "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
-        ));
-    }
-    Ok(key)
+            format!("`Idempotency-Key` {why}."),
+        )
+    })
 }
 
 pub(crate) fn ms(d: Duration) -> i64 {

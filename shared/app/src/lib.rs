@@ -11,6 +11,7 @@ pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
 pub mod refunds;
+mod request;
 pub mod routing;
 pub mod status;
 #[cfg(any(test, feature = "testing"))]

@@ -164,9 +164,13 @@ impl Email {
 }
 
 /// Where a customer is sent back to: an absolute http(s) URL with a host, no credentials,
-/// at most 2,048 characters.
+/// at most 2,048 characters. Kept as the client wrote it (what the payment echoes back),
+/// beside its parsed form.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReturnUrl(url::Url);
+pub struct ReturnUrl {
+    text: String,
+    url: url::Url,
+}
 
 impl ReturnUrl {
     pub fn parse(s: &str) -> Result<Self, Refused> {
@@ -181,6 +185,10 @@ impl ReturnUrl {
         if authority.is_some_and(|a| a.contains('@')) {
             return Err(refused("must not carry credentials"));
         }
+        // The parser forgives `https:///path` (as `https://path/`): the host must be written.
+        if authority.is_none_or(str::is_empty) {
+            return Err(bad());
+        }
         let u = url::Url::parse(s).map_err(|_| bad())?;
         if !matches!(u.scheme(), "http" | "https") {
             return Err(bad());
@@ -188,17 +196,19 @@ impl ReturnUrl {
         if u.host_str().is_none_or(str::is_empty) {
             return Err(bad());
         }
-        Ok(ReturnUrl(u))
+        Ok(ReturnUrl {
+            text: s.to_string(),
+            url: u,
+        })
     }
 
-    /// The URL as the client sent it, normalised (`https://Shop.Example` is
-    /// `https://shop.example/`).
+    /// The URL as the client sent it.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        &self.text
     }
 
     pub fn url(&self) -> &url::Url {
-        &self.0
+        &self.url
     }
 }
 
@@ -228,7 +238,15 @@ mod tests {
         for ok in ["+6281234567890", "+66812345678", "+5511987654321"] {
             assert_eq!(Phone::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["0812-345", "6281234567890", "+62", "+62 812 345", "+0812345678", "+628123456789012345", "+62abc45678"] {
+        for bad in [
+            "0812-345",
+            "6281234567890",
+            "+62",
+            "+62 812 345",
+            "+0812345678",
+            "+628123456789012345",
+            "+62abc45678",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
         let p = Phone::parse("+6281234567890").unwrap();
@@ -238,21 +256,50 @@ mod tests {
 
     #[test]
     fn emails_have_a_local_part_and_a_dotted_domain() {
-        for ok in ["sari@example.com", "a.b+tag@shop.co.id", "budi@xn--80ak6aa92e.com"] {
+        for ok in [
+            "sari@example.com",
+            "a.b+tag@shop.co.id",
+            "budi@xn--80ak6aa92e.com",
+        ] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["sari", "@example.com", "sari@", "sari@example", "sari@@example.com", "sari @example.com", "sari@-ex.com", "sari@ex..com"] {
+        for bad in [
+            "sari",
+            "@example.com",
+            "sari@",
+            "sari@example",
+            "sari@@example.com",
+            "sari @example.com",
+            "sari@-ex.com",
+            "sari@ex..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(Email::parse("Sari@Example.COM").unwrap().domain(), "example.com");
+        assert_eq!(
+            Email::parse("Sari@Example.COM").unwrap().domain(),
+            "example.com"
+        );
     }
 
     #[test]
     fn return_urls_are_http_with_a_host_and_no_credentials() {
-        for ok in ["https://shop.example/thanks", "http://localhost:8080/back?o=1"] {
+        for ok in [
+            "https://shop.example/thanks",
+            "http://localhost:8080/back?o=1",
+        ] {
             assert!(ReturnUrl::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["https://@", "https://@shop.example/", "https://user:pw@shop.example/", "javascript:alert(1)", "https://", "https:///path", "ftp://shop.example/", "shop.example/thanks", "https://shop .example/"] {
+        for bad in [
+            "https://@",
+            "https://@shop.example/",
+            "https://user:pw@shop.example/",
+            "javascript:alert(1)",
+            "https://",
+            "https:///path",
+            "ftp://shop.example/",
+            "shop.example/thanks",
+            "https://shop .example/",
+        ] {
             assert!(ReturnUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -263,7 +310,10 @@ mod tests {
         assert!(MerchantReference::parse("").is_err());
         assert!(MerchantReference::parse("r".repeat(129)).is_err());
         assert!(MerchantReference::parse("a\u{0}b").is_err());
-        assert!(MerchantReference::parse("ü".repeat(128)).is_ok(), "characters, not bytes");
+        assert!(
+            MerchantReference::parse("ü".repeat(128)).is_ok(),
+            "characters, not bytes"
+        );
         assert!(Description::parse("d".repeat(256)).is_err());
     }
 

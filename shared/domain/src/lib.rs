@@ -7,6 +7,7 @@ mod macros;
 pub mod catalog;
 pub mod emv;
 pub mod failure;
+pub mod fields;
 pub mod ids;
 pub mod messages;
 pub mod money;

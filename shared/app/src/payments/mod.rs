@@ -1,0 +1,285 @@
+//! Payments: `POST /v1/payments` (here), reading them (`read`), canceling one (`cancel`),
+//! and the request body (`request`).
+//!
+//! Creating a payment, in order: validate everything (nothing is written for a bad request);
+//! claim the `Idempotency-Key` with one conditional write that also fixes the payment id;
+//! write the payment (`processing`) with its first history entry; offer it to the planned
+//! providers in turn (`offer`: the next only while each refuses before anything can have
+//! been charged); record what the last one said with one conditional write per event
+//! (`events_of`); store the response for replays.
+
+mod cancel;
+mod read;
+mod request;
+
+pub use crate::idempotency::check_key as check_idempotency_key;
+pub use cancel::cancel_payment;
+pub use read::{get_payment, list_payments, load_own, payment_events, ListParams};
+pub use request::{parse_new_payment, NewPayment, PaymentBody};
+
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use crate::idempotency::{claim, finish, ms, request_hash, Claim};
+use crate::request::unprocessable;
+use crate::transition::{transition, TransitionError};
+use crate::view::payment_json;
+use std::sync::Arc;
+use walletpay_domain::{
+    Failure, FailureCode, Lang, MerchantId, Payment, PaymentEvent, PaymentId, PaymentStatus,
+};
+use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
+use walletpay_wallet_adapter::{AdapterError, ChargeCreated, ChargeRequest, WalletAdapter};
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `POST /v1/payments`.
+pub async fn create_payment(
+    app: &App,
+    merchant: &MerchantId,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let key = check_idempotency_key(idempotency_key)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            "The body is larger than 64 KiB.",
+        ));
+    }
+    let (new, value) = parse_new_payment(body)?;
+    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
+        m.wallet_providers
+            .get(&format!("{}:{}", new.country, new.wallet))
+            .cloned()
+    });
+    let plan = crate::routing::plan(app, enabled.as_deref(), new.country, new.wallet).await;
+    let Some((adapter, first_reason)) = plan.first().cloned() else {
+        return Err(unprocessable(
+            "wallet_unavailable",
+            "wallet",
+            format!("{} is not available for this shop yet.", new.wallet),
+        ));
+    };
+
+    let scoped_key = format!("payments:{}", key.as_str());
+    let now = app.clock.now();
+    let record = IdempotencyRecord {
+        merchant_id: merchant.clone(),
+        key: scoped_key.clone(),
+        request_hash: request_hash(&value),
+        payment_id: PaymentId::new(now.millis(), rand::random()),
+        refund_id: None,
+        state: IdempotencyState::InProgress,
+        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
+    };
+
+    let payment_id = match claim(app, &record).await? {
+        Claim::Replay(reply) => return Ok(reply),
+        Claim::Owned(owned) => owned.payment_id,
+        Claim::TakenOver(owned) => {
+            // The request that died may have written the payment already.
+            if let Some(existing) = app.store.get_payment(&owned.payment_id).await? {
+                return finish(
+                    app,
+                    merchant,
+                    &scoped_key,
+                    201,
+                    payment_json(app, &existing, lang),
+                )
+                .await;
+            }
+            owned.payment_id
+        }
+    };
+
+    let payment = Payment {
+        id: payment_id.clone(),
+        merchant_id: merchant.clone(),
+        merchant_reference: new.merchant_reference.to_string(),
+        amount: new.amount,
+        country: new.country,
+        wallet: new.wallet,
+        provider: adapter.provider(),
+        provider_reference: None,
+        status: PaymentStatus::Processing,
+        next_action: None,
+        failure: None,
+        customer: new.customer(),
+        return_url: new.return_url.map(|u| u.as_str().to_string()),
+        description: new.description.map(String::from),
+        created_at: now,
+        updated_at: now,
+        expires_at: now.plus_millis(ms(app.settings.payment_ttl)),
+        late_success: false,
+        refunds: Vec::new(),
+        route: vec![walletpay_domain::RouteStep {
+            provider: adapter.provider(),
+            reason: first_reason,
+        }],
+        version: 1,
+    };
+    let created = HistoryEntry {
+        payment_id: payment_id.clone(),
+        merchant_id: merchant.clone(),
+        seq: 1,
+        at: now,
+        event: "created".into(),
+        from: None,
+        to: PaymentStatus::Processing,
+        source: "api".into(),
+        detail: None,
+    };
+    // The first status check goes out before the payment is written, so no payment can
+    // exist without one: if the process dies anywhere below, the check still finds it.
+    if let Err(e) = crate::status::schedule(app, &payment_id, 0).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
+    if let Err(e) = crate::notifications::announce(app, &created, &payment).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
+    if let Err(e) = app.store.insert_payment(&payment, &created).await {
+        // Nothing was written: free the key so the client's retry starts afresh.
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(e.into());
+    }
+
+    let (payment, outcome) = offer(app, payment, adapter, &plan[1..]).await?;
+    let mut current = payment;
+    for (event, reference) in events_of(&payment_id, outcome) {
+        current = transition(
+            app,
+            &payment_id,
+            Some(current),
+            &event,
+            "provider_response",
+            reference.as_deref(),
+        )
+        .await
+        .map_err(transition_error)?
+        .0;
+    }
+    finish(
+        app,
+        merchant,
+        &scoped_key,
+        201,
+        payment_json(app, &current, lang),
+    )
+    .await
+}
+
+/// Offers the payment to the planned providers in turn, as long as each refuses before
+/// anything can have been charged (see `routing`): the payment as it stands after any
+/// reroutes, and the last provider's answer.
+async fn offer(
+    app: &App,
+    mut payment: Payment,
+    mut adapter: Arc<dyn WalletAdapter>,
+    rest: &[(Arc<dyn WalletAdapter>, String)],
+) -> Result<(Payment, Result<ChargeCreated, AdapterError>), ApiError> {
+    let mut next = rest.iter();
+    loop {
+        let outcome = adapter.create_charge(&charge_request(&payment)).await;
+        crate::routing::record(
+            app,
+            adapter.provider(),
+            payment.country,
+            payment.wallet,
+            crate::routing::provider_side(&outcome.as_ref().map(|_| ())),
+        )
+        .await;
+        match (&outcome, next.next()) {
+            (Err(e), Some((following, why))) if crate::routing::may_fail_over(e) => {
+                tracing::warn!(payment = %payment.id, provider = %adapter.provider(), error = %e, next = %following.provider(), "failing over");
+                let reason = format!("{why}; {} refused: {e}", adapter.provider());
+                payment = crate::routing::reroute(app, payment, following.provider(), reason)
+                    .await
+                    .map_err(transition_error)?;
+                adapter = following.clone();
+            }
+            _ => return Ok((payment, outcome)),
+        }
+    }
+}
+
+/// The events a provider's answer to a create stands for, each with the charge it names:
+/// accepted (and final, where it answered so at once), or failed; none while the outcome is
+/// unknown (a status check or the provider's webhook will tell).
+fn events_of(
+    payment_id: &PaymentId,
+    outcome: Result<ChargeCreated, AdapterError>,
+) -> Vec<(PaymentEvent, Option<String>)> {
+    let mut events: Vec<(PaymentEvent, Option<String>)> = Vec::new();
+    match outcome {
+        Ok(created) => {
+            let reference = created.provider_reference.clone();
+            events.push((
+                PaymentEvent::Accepted {
+                    provider_reference: created.provider_reference,
+                    next_action: created.next_action,
+                },
+                Some(reference.clone()),
+            ));
+            if let Some(e) = created.status.to_event() {
+                events.push((e, Some(reference)));
+            }
+        }
+        Err(AdapterError::Declined(failure)) => {
+            events.push((PaymentEvent::Failed { failure }, None));
+        }
+        // Maybe charged, maybe not: the payment stays `processing` until a status check or
+        // the provider's webhook tells.
+        Err(AdapterError::Unknown(why)) => {
+            tracing::warn!(payment = %payment_id, %why, "provider outcome unknown; payment stays processing");
+        }
+        Err(AdapterError::NotFound) => {
+            tracing::warn!(payment = %payment_id, "provider lost the charge it was creating; payment stays processing");
+        }
+        Err(AdapterError::Unsupported(why)) => {
+            tracing::error!(payment = %payment_id, %why, "provider refused a request we validated");
+            events.push((
+                PaymentEvent::Failed {
+                    failure: Failure::new(FailureCode::Unknown, Some("UNSUPPORTED_REQUEST".into())),
+                },
+                None,
+            ));
+        }
+        Err(AdapterError::Config(why)) => {
+            tracing::error!(payment = %payment_id, %why, "provider credentials missing or refused");
+            events.push((
+                PaymentEvent::Failed {
+                    failure: Failure::new(FailureCode::MerchantAuthenticationFailed, None),
+                },
+                None,
+            ));
+        }
+    }
+    events
+}
+
+/// What the provider is asked to charge for a payment.
+pub(crate) fn charge_request(payment: &Payment) -> ChargeRequest<'_> {
+    ChargeRequest {
+        payment_id: &payment.id,
+        amount: payment.amount,
+        country: payment.country,
+        wallet: payment.wallet,
+        customer: &payment.customer,
+        return_url: payment.return_url.as_deref(),
+        description: payment.description.as_deref(),
+        expires_at: payment.expires_at,
+    }
+}
+
+pub(crate) fn transition_error(e: TransitionError) -> ApiError {
+    match e {
+        TransitionError::Store(e) => e.into(),
+        e => ApiError::internal(e),
+    }
+}

@@ -1,0 +1,280 @@
+//! The refund API: create (reserve the amount and write the refund in one conditional write
+//! of the payment, the job queued first), read one, list a payment's.
+
+use super::request::{parse, NewRefund};
+use super::{enqueue, find_refund, history, RefundJob};
+use crate::app::App;
+use crate::error::{ApiError, Reply};
+use crate::idempotency::{check_key, claim, finish, ms, request_hash, Claim};
+use crate::payments::{load_own, MAX_BODY_BYTES};
+use serde_json::{json, Value};
+use std::time::Duration;
+use walletpay_domain::{
+    Decision, Lang, MerchantId, Money, Payment, PaymentEvent, Refund, RefundId, RefundRefusal,
+    RefundStatus,
+};
+use walletpay_ports::{IdempotencyRecord, IdempotencyState, StoreError};
+
+/// The API's view of a refund (a failure explained in `lang`, English by default, in a
+/// refund's words: what happened to the money, never a payment's recovery advice).
+pub fn refund_json(r: &Refund, lang: Option<Lang>) -> Value {
+    let failure = r.failure.as_ref().map(|f| {
+        let trouble =
+            walletpay_domain::RefundTrouble::of(f.category, r.status == RefundStatus::Reversed);
+        json!({
+            "code": f.code,
+            "category": f.category,
+            "message": walletpay_domain::refund_failure_message(trouble, lang.unwrap_or(Lang::En)),
+            "provider_code": f.provider_code,
+        })
+    });
+    json!({
+        "id": r.id.as_str(),
+        "object": "refund",
+        "payment_id": r.payment_id.as_str(),
+        "amount": r.amount.minor,
+        "currency": r.amount.currency.code(),
+        "status": r.status.as_str(),
+        "reason": r.reason.as_str(),
+        "merchant_reference": r.merchant_reference,
+        "failure": failure,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+fn not_refundable(p: &Payment) -> ApiError {
+    ApiError::new(
+        409,
+        "payment_not_refundable",
+        format!(
+            "Only succeeded payments can be refunded; this one is {}.",
+            p.status.as_str()
+        ),
+    )
+}
+
+fn exceeds(refundable_minor: i64, p: &Payment) -> ApiError {
+    ApiError::new(
+        422,
+        "refund_exceeds_refundable",
+        format!(
+            "At most {} can still be refunded.",
+            Money {
+                minor: refundable_minor,
+                currency: p.amount.currency
+            }
+        ),
+    )
+    .field("amount")
+}
+
+/// `POST /v1/payments/{id}/refunds`.
+pub async fn create_refund(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let key = check_key(idempotency_key)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::new(
+            413,
+            "body_too_large",
+            "The body is larger than 64 KiB.",
+        ));
+    }
+    let (new, value) = parse(body)?;
+    let payment = load_own(app, merchant, payment_id).await?;
+    if !payment.status.is_paid() {
+        return Err(not_refundable(&payment));
+    }
+    // What the provider cannot refund is refused now, before anything is reserved.
+    let partial = new.amount.unwrap_or(payment.refundable_minor()) < payment.amount.minor;
+    if let Some(adapter) = app.adapters.get(payment.provider) {
+        if let Err(why) = adapter.can_refund(payment.country, payment.wallet, partial) {
+            return Err(ApiError::new(422, "refund_not_supported", why));
+        }
+    }
+    if let Some(a) = new.amount {
+        let m = Money {
+            minor: a,
+            currency: payment.amount.currency,
+        };
+        if m.whole_major().is_err() && m.currency == walletpay_domain::Currency::IDR {
+            return Err(ApiError::new(
+                422,
+                "amount_not_payable",
+                "IDR refunds must be whole rupiah.",
+            )
+            .field("amount"));
+        }
+        if a > payment.refundable_minor() {
+            return Err(exceeds(payment.refundable_minor(), &payment));
+        }
+    } else if payment.refundable_minor() == 0 {
+        return Err(exceeds(0, &payment));
+    }
+
+    let scoped_key = format!("refunds:{}:{}", payment.id, key.as_str());
+    let now = app.clock.now();
+    let record = IdempotencyRecord {
+        merchant_id: merchant.clone(),
+        key: scoped_key.clone(),
+        request_hash: request_hash(&value),
+        payment_id: payment.id.clone(),
+        refund_id: Some(RefundId::new(now.millis(), rand::random())),
+        state: IdempotencyState::InProgress,
+        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
+    };
+    let refund_id = match claim(app, &record).await? {
+        Claim::Replay(reply) => return Ok(reply),
+        Claim::Owned(owned) | Claim::TakenOver(owned) => {
+            owned.refund_id.expect("refund claims carry a refund id")
+        }
+    };
+    // The job goes out before the refund is written, so a written refund always has one. (A
+    // taken-over claim whose refund the first request wrote finds it in `reserve`.)
+    let job = RefundJob {
+        payment_id: payment.id.clone(),
+        refund_id: refund_id.clone(),
+        due_at: now,
+        attempts: 0,
+        provider_reference: None,
+        requested_at: now,
+        late_success: false,
+    };
+    if let Err(e) = enqueue(app, &job).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(ApiError::unavailable(e));
+    }
+    let refund = match reserve(app, payment, &refund_id, &new).await {
+        Ok(r) => r,
+        Err(e) => {
+            // A refusal wrote nothing: the key is free for a corrected request. A store
+            // error may have written the reservation: the key stays taken, so a retry
+            // takes it over with the same refund id and finds it.
+            if e.status < 500 {
+                let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            }
+            return Err(e);
+        }
+    };
+    finish(
+        app,
+        merchant,
+        &scoped_key,
+        201,
+        refund_json(&refund, lang).to_string(),
+    )
+    .await
+}
+
+/// Reserves the amount and writes the refund, in one conditional write, re-reading the
+/// payment when a concurrent writer got there first.
+pub(super) async fn reserve(
+    app: &App,
+    first: Payment,
+    refund_id: &RefundId,
+    new: &NewRefund,
+) -> Result<Refund, ApiError> {
+    let payment_id = first.id.clone();
+    let mut current = Some(first);
+    for attempt in 0..64u32 {
+        let mut p = match current.take() {
+            Some(p) => p,
+            None => app
+                .store
+                .get_payment(&payment_id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("payment"))?,
+        };
+        let amount_minor = new.amount.unwrap_or_else(|| p.refundable_minor());
+        let event = PaymentEvent::RefundRequested {
+            refund_id: refund_id.to_string(),
+            amount_minor,
+        };
+        let now = app.clock.now();
+        let from = p.status;
+        match p.apply(&event, now) {
+            Decision::Refused(RefundRefusal::NotRefundable) => return Err(not_refundable(&p)),
+            Decision::Refused(RefundRefusal::ExceedsRefundable { refundable_minor }) => {
+                return Err(exceeds(refundable_minor, &p))
+            }
+            Decision::Stale(_) => {
+                // Our own reservation, written by a request that died: its refund is there.
+                return find_refund(&p, refund_id)
+                    .ok_or_else(|| ApiError::internal("refund reserved but not written"));
+            }
+            Decision::Move { .. } => {}
+        }
+        if let Some(line) = p.refund_line_mut(refund_id.as_str()) {
+            line.reason = new.reason;
+            line.merchant_reference = new
+                .merchant_reference
+                .as_ref()
+                .map(|r| r.as_str().to_string());
+        }
+        let refund = find_refund(&p, refund_id).expect("the line was just added");
+        let entry = history(&p, from, &event, "api", Some(refund_id.to_string()));
+        crate::notifications::announce(app, &entry, &p)
+            .await
+            .map_err(ApiError::unavailable)?;
+        match app.store.update_payment(&p, &entry).await {
+            Ok(()) => return Ok(refund),
+            Err(StoreError::Conflict) => {
+                // Spread the retries of a burst of refunds a little.
+                let jitter = rand::random::<u64>() % (5 + attempt as u64 * 2);
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::new(
+        409,
+        "refund_conflict",
+        "Too many refunds of this payment at once. Retry with the same Idempotency-Key.",
+    ))
+}
+
+fn parse_refund_id(id: &str) -> Result<RefundId, ApiError> {
+    RefundId::parse(id).ok_or_else(|| ApiError::not_found("refund"))
+}
+
+/// `GET /v1/payments/{id}/refunds/{refund_id}`.
+pub async fn get_refund(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+    refund_id: &str,
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let p = load_own(app, merchant, payment_id).await?;
+    let refund_id = parse_refund_id(refund_id)?;
+    let r = find_refund(&p, &refund_id).ok_or_else(|| ApiError::not_found("refund"))?;
+    Ok(Reply::json(200, refund_json(&r, lang).to_string()))
+}
+
+/// `GET /v1/payments/{id}/refunds`: all of a payment's refunds, oldest first (a payment has
+/// few, so one page).
+pub async fn list_refunds(
+    app: &App,
+    merchant: &MerchantId,
+    payment_id: &str,
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
+    let p = load_own(app, merchant, payment_id).await?;
+    let data: Vec<Value> = p
+        .refunds
+        .iter()
+        .filter_map(|l| Refund::of(&p, l))
+        .map(|r| refund_json(&r, lang))
+        .collect();
+    Ok(Reply::json(
+        200,
+        json!({"data": data, "next_cursor": null}).to_string(),
+    ))
+}
