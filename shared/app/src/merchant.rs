@@ -1,11 +1,16 @@
 //! The merchant's own settings: `GET /v1/merchant`, `PATCH /v1/merchant` (webhook URL,
 //! automatic refund of late successes) and `POST /v1/merchant/webhook-secret` (create or
 //! rotate the secret events are signed with; the previous one keeps signing for 24 hours).
+//! The PATCH body is read into [`MerchantPatch`]; its fields are checked all before the
+//! one conditional write, so a refused patch changes nothing.
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
+use crate::request::decode;
 use rand::Rng;
-use serde_json::{json, Value};
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 use walletpay_domain::{Country, MerchantId, Provider, WalletId};
 use walletpay_ports::{Merchant, StoredSecret};
 
@@ -117,54 +122,65 @@ fn set_wallet_provider(m: &mut Merchant, key: &str, provider: &Value) -> Result<
     Ok(())
 }
 
-/// `PATCH /v1/merchant` with `{"webhook_url": "https://..." | null, "refund_late_successes":
-/// bool, "wallet_providers": {"<country>:<wallet>": "<provider>" | null}}`.
-pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<Reply, ApiError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            400,
-            "invalid_json",
-            format!("The body is not valid JSON: {e}."),
-        )
-    })?;
-    let obj = value
-        .as_object()
-        .ok_or_else(|| ApiError::new(400, "invalid_json", "The body must be a JSON object."))?;
-    // The URL is resolved once, before the write (its check needs the network).
-    if let Some(Value::String(url)) = obj.get("webhook_url") {
-        check_url(app, url).await?;
-    }
-    save(app, id, |m| apply_patch(m, obj)).await
+/// A `PATCH /v1/merchant` body: each field optional, and for `webhook_url` `null` (remove
+/// it) told apart from absent (leave it).
+#[derive(Debug, Deserialize)]
+struct MerchantPatch {
+    #[serde(default, deserialize_with = "present")]
+    webhook_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    refund_late_successes: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    wallet_providers: Option<Option<Map<String, Value>>>,
+    /// Whatever else was sent: refused by name.
+    #[serde(flatten)]
+    other: BTreeMap<String, Value>,
 }
 
-/// Applies the fields of a `PATCH /v1/merchant` body to `m`.
-fn apply_patch(m: &mut Merchant, obj: &serde_json::Map<String, Value>) -> Result<(), ApiError> {
-    for (k, v) in obj {
-        match (k.as_str(), v) {
-            ("webhook_url", Value::Null) => m.webhook_url = None,
-            ("webhook_url", Value::String(url)) => m.webhook_url = Some(url.clone()),
-            ("refund_late_successes", Value::Bool(b)) => m.refund_late_successes = *b,
-            ("wallet_providers", Value::Object(choices)) => {
-                for (key, provider) in choices {
-                    set_wallet_provider(m, key, provider)?;
-                }
-            }
-            ("webhook_url" | "refund_late_successes" | "wallet_providers", _) => {
-                return Err(ApiError::new(
-                    400,
-                    "invalid_field",
-                    format!("`{k}` has the wrong type."),
-                )
-                .field(k.as_str()))
-            }
-            _ => {
-                return Err(ApiError::new(
-                    400,
-                    "invalid_field",
-                    format!("`{k}` cannot be changed here."),
-                )
-                .field(k.as_str()))
-            }
+/// A field that was sent, `null` included.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /v1/merchant` with `{"webhook_url": "https://..." | null, "refund_late_successes":
+/// bool, "wallet_providers": {"<country>:<wallet>": "<provider>" | [...] | null}}`.
+pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<Reply, ApiError> {
+    let (patch, _): (MerchantPatch, Value) = decode(body)?;
+    if let Some(k) = patch.other.keys().next() {
+        return Err(ApiError::new(
+            400,
+            "invalid_field",
+            format!("`{k}` cannot be changed here."),
+        )
+        .field(k.as_str()));
+    }
+    let wrong_type = |k: &str| {
+        ApiError::new(400, "invalid_field", format!("`{k}` has the wrong type.")).field(k)
+    };
+    if let Some(None) = patch.refund_late_successes {
+        return Err(wrong_type("refund_late_successes"));
+    }
+    if let Some(None) = patch.wallet_providers {
+        return Err(wrong_type("wallet_providers"));
+    }
+    // The URL is resolved once, before the write (its check needs the network).
+    if let Some(Some(url)) = &patch.webhook_url {
+        check_url(app, url).await?;
+    }
+    save(app, id, |m| apply_patch(m, &patch)).await
+}
+
+/// Applies a `PATCH /v1/merchant` body to `m`.
+fn apply_patch(m: &mut Merchant, patch: &MerchantPatch) -> Result<(), ApiError> {
+    if let Some(url) = &patch.webhook_url {
+        m.webhook_url = url.clone();
+    }
+    if let Some(Some(refund)) = patch.refund_late_successes {
+        m.refund_late_successes = refund;
+    }
+    if let Some(Some(choices)) = &patch.wallet_providers {
+        for (key, provider) in choices {
+            set_wallet_provider(m, key, provider)?;
         }
     }
     Ok(())
@@ -224,4 +240,104 @@ pub async fn rotate_webhook_secret(app: &App, id: &MerchantId) -> Result<Reply, 
         201,
         json!({"secret": secret, "previous_secret_valid_until": until}).to_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_with, Script};
+
+    async fn merchant(app: &App) -> MerchantId {
+        let m = Merchant::new(
+            MerchantId::new(app.clock.now().millis(), 7),
+            "Toko Sari",
+            app.clock.now(),
+        );
+        app.store.put_merchant(&m).await.unwrap();
+        m.id
+    }
+
+    #[tokio::test]
+    async fn a_patch_changes_what_it_names_and_refuses_the_rest_whole() {
+        let (app, _) = app_with(Script::default());
+        let id = merchant(&app).await;
+        let ok = update_merchant(
+            &app,
+            &id,
+            br#"{"refund_late_successes": true, "wallet_providers": {"ID:dana": ["dana", "xendit"]}}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(ok.status, 200);
+        let m = app.store.get_merchant(&id).await.unwrap().unwrap();
+        assert!(m.refund_late_successes);
+        assert_eq!(
+            m.wallet_providers["ID:dana"],
+            [Provider::Dana, Provider::Xendit]
+        );
+
+        let refused = [
+            (
+                r#"{"name": "Other"}"#,
+                "name",
+                "`name` cannot be changed here.",
+            ),
+            (
+                r#"{"webhook_url": 5}"#,
+                "webhook_url",
+                "`webhook_url` must be a string.",
+            ),
+            (
+                r#"{"refund_late_successes": "yes"}"#,
+                "refund_late_successes",
+                "`refund_late_successes` must be true or false.",
+            ),
+            (
+                r#"{"refund_late_successes": null}"#,
+                "refund_late_successes",
+                "`refund_late_successes` has the wrong type.",
+            ),
+            (
+                r#"{"wallet_providers": ["dana"]}"#,
+                "wallet_providers",
+                "`wallet_providers` must be an object.",
+            ),
+            (
+                r#"{"wallet_providers": {"ID:dana": "stripe"}}"#,
+                "wallet_providers.ID:dana",
+                "dana in ID is served by: xendit, adyen, dana.",
+            ),
+            // One bad field refuses the whole patch: the good one is not applied either.
+            (
+                r#"{"refund_late_successes": false, "wallet_providers": {"XX:dana": null}}"#,
+                "wallet_providers.XX:dana",
+                "`XX:dana` is not a wallet of the catalog (`<country>:<wallet>`).",
+            ),
+        ];
+        for (body, field, message) in refused {
+            let e = update_merchant(&app, &id, body.as_bytes())
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (e.status, e.code, e.field.as_deref()),
+                (400, "invalid_field", Some(field)),
+                "{body}"
+            );
+            assert_eq!(e.message, message, "{body}");
+        }
+        let after = app.store.get_merchant(&id).await.unwrap().unwrap();
+        assert_eq!(after.version, m.version, "no refused patch was written");
+        assert!(after.refund_late_successes);
+
+        let cleared = update_merchant(&app, &id, br#"{"wallet_providers": {"ID:dana": null}}"#)
+            .await
+            .unwrap();
+        assert_eq!(cleared.status, 200);
+        let m = app.store.get_merchant(&id).await.unwrap().unwrap();
+        assert!(m.wallet_providers.is_empty());
+        assert_eq!(
+            update_merchant(&app, &id, b"[]").await.unwrap_err().code,
+            "invalid_json"
+        );
+    }
 }

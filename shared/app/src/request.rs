@@ -146,10 +146,18 @@ fn field_error(path: &str, detail: &str) -> ApiError {
         };
         return bad(code, path, format!("`{path}` {why}."));
     }
-    let message = if detail.contains("expected struct") || detail.contains("expected a map") {
+    // Serde's type errors end in what the field had to be: "..., expected a string".
+    let expected = detail.rsplit_once("expected ").map_or("", |(_, e)| e);
+    let message = if expected.starts_with("struct") || expected.starts_with("a map") {
         format!("`{path}` must be an object.")
-    } else {
+    } else if expected.contains("str") {
         format!("`{path}` must be a string.")
+    } else if expected.starts_with("a boolean") {
+        format!("`{path}` must be true or false.")
+    } else if expected.starts_with("a sequence") {
+        format!("`{path}` must be a list.")
+    } else {
+        format!("`{path}` has the wrong type.")
     };
     bad("invalid_field", path, message)
 }
