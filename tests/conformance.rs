@@ -1526,3 +1526,99 @@ fn formatted_credentials_show_no_secret() {
         }
     }
 }
+
+/// Every sandbox's own controls behave alike: the checkout page offers a button per outcome
+/// while the charge waits; the customer's decision settles it and sends them back to the
+/// shop (or to the page, which then shows how it ended, without buttons); `simulate` of a
+/// settled charge is a conflict and of an unknown one a 404, each in the provider's own
+/// error body, and a malformed `simulate` body is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
+    let s = stack().await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for p in PROVIDERS {
+        let (country, wallet) = p.wallets[0];
+        choose(&s, p.name, country, wallet).await;
+        let a = create(&s, p, country, wallet, AMOUNT_MAJOR, "page").await;
+        let id = a["id"].as_str().unwrap().to_string();
+        let reference = sandbox_reference(&s, p, &id).expect("the sandbox has the charge");
+        let page_path = if p.name == "promptpay" {
+            "pay"
+        } else {
+            "checkout"
+        };
+        let page = s.url(&format!("/sandbox/{}/{page_path}/{reference}", p.name));
+
+        let html = s.http.get(&page).send().await.unwrap();
+        assert_eq!(html.status(), 200, "{}", p.name);
+        let html = html.text().await.unwrap();
+        for o in Outcome::ALL {
+            assert!(
+                html.contains(&format!("value=\"{}\"", o.name())),
+                "{}: {html}",
+                p.name
+            );
+        }
+        let decided = no_redirects
+            .post(&page)
+            .form(&[("outcome", "success")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(decided.status(), 303, "{}", p.name);
+        let location = decided.headers()["location"].to_str().unwrap().to_string();
+        if matches!(p.name, "pix" | "promptpay") {
+            // Paid in the payer's banking app, with no shop to go back to: the page again,
+            // now showing the outcome.
+            let back = reqwest::Url::parse(&page).unwrap().join(&location).unwrap();
+            assert_eq!(back.as_str(), page, "{}", p.name);
+        } else {
+            assert_eq!(location, "https://shop.example/thanks", "{}", p.name);
+        }
+        s.wait_for(&id, "succeeded").await;
+        let after = s
+            .http
+            .get(&page)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            after.contains("This payment is") && !after.contains("Approve payment"),
+            "{}: {after}",
+            p.name
+        );
+
+        let control = |path: String, body: &str| {
+            s.http
+                .post(s.url(&format!("/sandbox/{}/{path}", p.name)))
+                .body(body.to_string())
+                .send()
+        };
+        let again = control(format!("simulate/{reference}"), r#"{"outcome":"success"}"#)
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 409, "{}: a settled charge", p.name);
+        assert!(!again.text().await.unwrap().is_empty());
+        let unknown = control("simulate/nothing-here".into(), r#"{"outcome":"success"}"#)
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404, "{}", p.name);
+        let malformed = control(format!("simulate/{reference}"), r#"{"outcome":"maybe"}"#)
+            .await
+            .unwrap();
+        assert_eq!(malformed.status(), 400, "{}", p.name);
+        let missing = s
+            .http
+            .get(s.url(&format!("/sandbox/{}/{page_path}/nothing-here", p.name)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 404, "{}", p.name);
+    }
+}

@@ -1,112 +1,17 @@
-//! What the provider sandboxes share: the outcomes a tester gives a pending charge, the
-//! simulate request and how it delivers webhooks, the magic amounts, the checkout page, an
-//! idempotency-key memory, ids, time and CSV.
+//! What the provider sandboxes share: the checkout page, `simulate` and the sandbox error
+//! (`checkout`), the magic amounts, an idempotency-key memory, ids, time and CSV.
 
-use axum::response::Html;
-use serde::{Deserialize, Serialize};
+mod checkout;
+
+pub use checkout::{
+    checkout_page, decide, page, simulate, DecideForm, Outcome, SandboxError, Shown, SimulateBody,
+    Simulator,
+};
+
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use walletpay_domain::{Money, Timestamp};
-
-/// The outcomes a test or a person can give a pending charge: one per customer-side failure
-/// category, and success. Each sandbox answers with its provider's own code for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Success,
-    InsufficientBalance,
-    UserCancelled,
-    Expired,
-    RiskRejected,
-    LimitExceeded,
-    InvalidAccount,
-    /// The wallet did not answer the provider in time (`network_error`).
-    Timeout,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 8] = [
-        Outcome::Success,
-        Outcome::InsufficientBalance,
-        Outcome::UserCancelled,
-        Outcome::Expired,
-        Outcome::RiskRejected,
-        Outcome::LimitExceeded,
-        Outcome::InvalidAccount,
-        Outcome::Timeout,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::InsufficientBalance => "insufficient_balance",
-            Outcome::UserCancelled => "user_cancelled",
-            Outcome::Expired => "expired",
-            Outcome::RiskRejected => "risk_rejected",
-            Outcome::LimitExceeded => "limit_exceeded",
-            Outcome::InvalidAccount => "invalid_account",
-            Outcome::Timeout => "timeout",
-        }
-    }
-
-    /// The failure category a payment settled this way ends in (`None` for success).
-    pub fn category(self) -> Option<&'static str> {
-        match self {
-            Outcome::Success => None,
-            Outcome::InsufficientBalance => Some("insufficient_balance"),
-            Outcome::UserCancelled => Some("user_cancelled"),
-            Outcome::Expired => Some("expired"),
-            Outcome::RiskRejected => Some("risk_rejected"),
-            Outcome::LimitExceeded => Some("limit_exceeded"),
-            Outcome::InvalidAccount => Some("invalid_account"),
-            Outcome::Timeout => Some("network_error"),
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Outcome::Success => "Approve payment",
-            Outcome::InsufficientBalance => "Decline: insufficient balance",
-            Outcome::UserCancelled => "Cancel",
-            Outcome::Expired => "Let it expire",
-            Outcome::RiskRejected => "Decline: account blocked",
-            Outcome::LimitExceeded => "Decline: over the wallet's limit",
-            Outcome::InvalidAccount => "Decline: account not usable",
-            Outcome::Timeout => "Wallet does not answer",
-        }
-    }
-}
-
-/// `POST .../simulate/{provider_reference}`: settle a pending charge, and how its webhooks go.
-#[derive(Debug, Clone, Deserialize)]
-pub struct SimulateBody {
-    pub outcome: Outcome,
-    /// `false`: settle without any webhook (a lost webhook; a status check must find it).
-    #[serde(default = "yes")]
-    pub send_callback: bool,
-    /// Send the webhook twice.
-    #[serde(default)]
-    pub duplicate: bool,
-    /// After the final webhook, send one carrying the charge as it was before (an
-    /// out-of-order delivery).
-    #[serde(default)]
-    pub stale_after: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl SimulateBody {
-    pub fn plain(outcome: Outcome) -> Self {
-        SimulateBody {
-            outcome,
-            send_callback: true,
-            duplicate: false,
-            stale_after: false,
-        }
-    }
-}
 
 /// Magic amounts, in whole units of the currency, shared by the Stripe, Adyen and Midtrans
 /// sandboxes (Xendit's follow Xendit's own test amounts). They fit every wallet's limits.
@@ -174,48 +79,6 @@ pub fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// The page a customer approves or declines a sandbox charge on. `state` is `None` while
-/// the charge waits (buttons are shown), else the charge's final status.
-pub fn checkout_page(
-    provider: &str,
-    method: &str,
-    amount: &str,
-    reference: &str,
-    state: Option<&str>,
-) -> Html<String> {
-    let body = match state {
-        None => Outcome::ALL
-            .iter()
-            .map(|o| {
-                format!(
-                    r#"<button name="outcome" value="{}">{}</button>"#,
-                    o.name(),
-                    o.label()
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Some(s) => format!("<p>This payment is {}.</p>", escape(s)),
-    };
-    Html(format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><title>{provider} sandbox checkout</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto}}button{{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}}</style></head>
-<body><h1>{method}</h1><p>Pay <strong>{amount}</strong></p><p>Reference {reference}</p>
-<form method="post">{body}</form><p><small>{provider} sandbox: no real money moves.</small></p></body></html>"#,
-        provider = escape(provider),
-        method = escape(method),
-        amount = escape(amount),
-        reference = escape(reference),
-    ))
-}
-
-/// The form the checkout page posts.
-#[derive(Debug, Deserialize)]
-pub struct DecideForm {
-    pub outcome: Outcome,
 }
 
 /// What a provider remembers per idempotency key: a fingerprint of the request and the
@@ -312,6 +175,23 @@ pub fn csv_line(fields: &[String]) -> String {
         .join(",");
     out.push_str("\r\n");
     out
+}
+
+/// `GET .../reports/...?date=YYYY-MM-DD`: the day a sandbox's report covers.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    pub date: String,
+}
+
+/// A report as a sandbox serves it.
+pub fn csv(body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::OK,
+        [("content-type", "text/csv")],
+        body,
+    )
+        .into_response()
 }
 
 /// `YYYY-MM-DD` of a timestamp (UTC), for settlement reports by day.
