@@ -777,9 +777,9 @@ mod webhooks {
             "latestTransactionStatus": "00", "transactionStatusDesc": "Success"
         })
         .to_string();
-        let ts = dana::snap::timestamp(walletpay_domain::Timestamp(t * 1000));
-        let data = dana::snap::string_to_sign("POST", dana::NOTIFY_PATH, body.as_bytes(), &ts);
-        let sig = dana::snap::sign(&dana::snap::private_key(key).unwrap(), &data);
+        let ts = dana::signature::timestamp(walletpay_domain::Timestamp(t * 1000));
+        let data = dana::signature::string_to_sign("POST", dana::NOTIFY_PATH, body.as_bytes(), &ts);
+        let sig = dana::signature::sign(&dana::signature::private_key(key).unwrap(), &data);
         (
             vec![
                 ("content-type".into(), "application/json".into()),

@@ -4,7 +4,7 @@
 //! request's string to sign, per second on one core. Set `BENCH_REQUESTS` (default 2,000).
 
 use std::time::Instant;
-use walletpay_wallet_adapter::dana::{self, snap};
+use walletpay_wallet_adapter::dana::{self, signature as snap};
 
 fn main() {
     let benching = std::env::args().any(|a| a == "--bench");

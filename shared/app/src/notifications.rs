@@ -21,12 +21,11 @@ use crate::app::App;
 use crate::error::{ApiError, Reply};
 use crate::idempotency::ms;
 use crate::status::send_due;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use walletpay_domain::{MerchantId, Payment, PaymentId, Timestamp};
 use walletpay_ports::{feed_key, HistoryEntry, Merchant, QueueError, StoreError};
+use walletpay_wallet_adapter::signed_header;
 
 /// `evt_<payment id body>_<seq>`: stable, so receivers can de-duplicate.
 pub fn event_id(h: &HistoryEntry) -> String {
@@ -86,27 +85,20 @@ pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
     })
 }
 
-/// Signs `body` for a merchant at `t` (unix seconds).
+/// Signs `body` for a merchant at `t` (unix seconds): the timestamped HMAC header of
+/// `walletpay_wallet_adapter::signed_header`, with a second `v1` from the previous secret
+/// while it is still valid.
 pub fn signature_header(merchant: &Merchant, t: i64, body: &str, now: Timestamp) -> Option<String> {
-    let current = merchant.webhook_secret.as_ref()?.expose();
-    let mut header = format!("t={t},v1={}", hmac_hex(current, t, body));
+    let mut secrets = vec![merchant.webhook_secret.as_ref()?.expose()];
     if let (Some(prev), Some(until)) = (
         &merchant.previous_webhook_secret,
         merchant.previous_secret_until,
     ) {
         if now < until {
-            header.push_str(&format!(",v1={}", hmac_hex(prev.expose(), t, body)));
+            secrets.push(prev.expose());
         }
     }
-    Some(header)
-}
-
-pub fn hmac_hex(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(t.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    Some(signed_header::header_with(&secrets, t, body.as_bytes()))
 }
 
 /// A delivery job on the notifications queue.

@@ -175,6 +175,17 @@ pub fn current_and_previous<'a>(
         .collect()
 }
 
+/// Whether `presented` equals one of `accepted` (empty ones never match), compared in
+/// constant time: for shared tokens, API keys and Basic credentials.
+pub fn equals_any(presented: &[u8], accepted: &[&str]) -> bool {
+    use subtle::ConstantTimeEq;
+    let mut ok = subtle::Choice::from(0);
+    for value in accepted.iter().filter(|t| !t.is_empty()) {
+        ok |= presented.ct_eq(value.as_bytes());
+    }
+    ok.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
-use super::snap;
-use super::wire::{
-    Amount, Answer, CancelOrder, CreateOrder, Notify, RefundOrder, StatusQuery, UrlParam,
-};
+use super::mapping::{idr, refund_refused, refused, transaction_status};
+use super::signature;
+use super::wire::{Answer, CancelOrder, CreateOrder, Notify, RefundOrder, StatusQuery, UrlParam};
 use super::NOTIFY_PATH;
 use crate::adapter::{
     AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
@@ -93,59 +92,6 @@ const REFUND: &str = "/payment-gateway/v1.0/debit/refund.htm";
 const CANCEL: &str = "/payment-gateway/v1.0/debit/cancel.htm";
 const TOKEN: &str = "/v1.0/access-token/b2b.htm";
 
-/// How far a notification's `X-TIMESTAMP` may be from our clock.
-const NOTIFY_TOLERANCE_SECONDS: i64 = 300;
-
-fn idr(m: Money) -> Amount {
-    Amount {
-        value: m.decimal_string(2),
-        currency: m.currency.code().to_string(),
-    }
-}
-
-/// A `transactionStatusDesc` of a failed payment in our taxonomy (DANA writes it as text).
-fn failure_from_desc(desc: &str) -> Failure {
-    let d = desc.to_ascii_lowercase();
-    let code = if d.contains("balance") || d.contains("insufficient") {
-        FailureCode::InsufficientBalance
-    } else if d.contains("cancel") {
-        FailureCode::UserDeclined
-    } else if d.contains("expire") {
-        FailureCode::AuthorizationTimeout
-    } else if d.contains("risk") || d.contains("fraud") {
-        FailureCode::RiskRejected
-    } else if d.contains("limit") {
-        FailureCode::LimitReached
-    } else if d.contains("account") || d.contains("frozen") {
-        FailureCode::InvalidAccount
-    } else if d.contains("timeout") {
-        FailureCode::ProviderTimeout
-    } else {
-        FailureCode::Unknown
-    };
-    Failure::new(code, Some(desc.to_string()))
-}
-
-/// A `latestTransactionStatus` in our terms.
-pub fn transaction_status(code: &str, desc: Option<&str>) -> Result<ProviderStatus, AdapterError> {
-    Ok(match code {
-        "00" | "04" => ProviderStatus::Succeeded,
-        "01" | "02" | "03" => ProviderStatus::Pending,
-        "05" => ProviderStatus::Failed {
-            failure: failure_from_desc(desc.unwrap_or("cancelled")),
-        },
-        "06" => ProviderStatus::Failed {
-            failure: failure_from_desc(desc.unwrap_or("failed")),
-        },
-        "07" => return Err(AdapterError::NotFound),
-        other => {
-            return Err(AdapterError::Unknown(format!(
-                "unknown DANA transaction status {other}"
-            )))
-        }
-    })
-}
-
 impl Dana {
     pub fn new(config: DanaConfig, secrets: Arc<dyn Secrets>) -> Self {
         let http = crate::adapter::http_client(config.timeout);
@@ -195,10 +141,10 @@ impl Dana {
                 return Ok(t);
             }
         }
-        let key = snap::private_key(creds.private_key.expose_secret())
+        let key = signature::private_key(creds.private_key.expose_secret())
             .map_err(|e| AdapterError::Config(e.to_string()))?;
-        let ts = snap::timestamp(self.clock.now());
-        let sig = snap::sign(&key, &format!("{}|{ts}", creds.partner_id));
+        let ts = signature::timestamp(self.clock.now());
+        let sig = signature::sign(&key, &format!("{}|{ts}", creds.partner_id));
         let body = serde_json::to_vec(&serde_json::json!({"grantType": "client_credentials"}))
             .expect("serialises");
         let (status, a) = self
@@ -235,11 +181,11 @@ impl Dana {
     ) -> Result<(DanaCredentials, u16, Answer), AdapterError> {
         let creds = self.credentials().await?;
         let token = self.access_token(&creds).await?;
-        let key = snap::private_key(creds.private_key.expose_secret())
+        let key = signature::private_key(creds.private_key.expose_secret())
             .map_err(|e| AdapterError::Config(e.to_string()))?;
         let body = serde_json::to_vec(body).expect("serialises");
-        let ts = snap::timestamp(self.clock.now());
-        let sig = snap::sign(&key, &snap::string_to_sign("POST", path, &body, &ts));
+        let ts = signature::timestamp(self.clock.now());
+        let sig = signature::sign(&key, &signature::string_to_sign("POST", path, &body, &ts));
         // Unique per day: the time and a random part (a fresh std hasher's keys are random).
         let external_id: String = {
             use std::hash::{BuildHasher, Hasher};
@@ -287,42 +233,6 @@ fn split(provider_reference: &str) -> Result<(&str, &str), AdapterError> {
         .ok_or(AdapterError::NotFound)
 }
 
-/// The case part of a `responseCode` (`4035402` -> `02`), and its HTTP part.
-fn parts(code: &str) -> (u16, &str) {
-    (
-        code.get(..3).and_then(|h| h.parse().ok()).unwrap_or(0),
-        code.get(5..).unwrap_or(""),
-    )
-}
-
-/// An error answer in our terms. Only answers that say the request was refused before DANA
-/// acted are declines or refusals; anything else (in progress, conflicts, codes not known
-/// here, 5xx) is an unknown outcome: the order or refund may exist.
-fn refused(status: u16, a: &Answer) -> AdapterError {
-    let (http, case) = parts(&a.response_code);
-    let why = format!("DANA {}: {}", a.response_code, a.response_message);
-    let declined = |code| AdapterError::Declined(Failure::new(code, Some(a.response_code.clone())));
-    match (http.max(status), case) {
-        // 400xx00-02: bad request, invalid field format, missing mandatory field.
-        (400, "00" | "01" | "02") => AdapterError::Unsupported(why),
-        (401, _) => AdapterError::Config(why),
-        (403, "02") => declined(FailureCode::LimitReached),
-        (403, "14") => declined(FailureCode::InsufficientBalance),
-        (403, "05") => declined(FailureCode::RiskRejected),
-        // 404xx01: not found. (4045418, another request under this reference, may be ours.)
-        (404, "01") => AdapterError::NotFound,
-        _ => AdapterError::Unknown(why),
-    }
-}
-
-/// Refund answers that say DANA refused the refund (nothing was or will be paid out).
-fn refund_refused(code: &str) -> bool {
-    matches!(
-        code,
-        "4035813" | "4035815" | "4035814" | "4045801" | "4005801" | "4005802"
-    )
-}
-
 #[async_trait]
 impl WalletAdapter for Dana {
     fn provider(&self) -> Provider {
@@ -357,7 +267,7 @@ impl WalletAdapter for Dana {
             partner_reference_no: req.payment_id.to_string(),
             merchant_id: creds.merchant_id,
             amount: idr(req.amount),
-            valid_up_to: snap::timestamp(req.expires_at),
+            valid_up_to: signature::timestamp(req.expires_at),
             url_params,
         };
         let (_, status, a) = self.call(CREATE, &order).await?;
@@ -481,37 +391,23 @@ impl WalletAdapter for Dana {
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
         let creds = self.credentials().await?;
-        let header = |k: &str| {
-            req.headers
-                .get(k)
-                .and_then(|v| v.to_str().ok())
-                .ok_or(WebhookError::Unauthenticated)
-        };
-        let (ts, sig) = (header("x-timestamp")?, header("x-signature")?);
-        let mut keys = vec![snap::public_key(&creds.dana_public_key).map_err(|e| {
+        let mut keys = vec![signature::public_key(&creds.dana_public_key).map_err(|e| {
             tracing::error!(error = %e, "DANA's public key in the secret cannot be read; DANA's notifications are refused");
             WebhookError::Unavailable(e.to_string())
         })?];
         if let Some(p) = creds.previous_dana_public_key.as_deref() {
-            keys.extend(snap::public_key(p).ok());
+            keys.extend(signature::public_key(p).ok());
         }
         let path = url::Url::parse(&self.config.notify_url)
             .map(|u| u.path().to_string())
             .unwrap_or_else(|_| NOTIFY_PATH.to_string());
-        if !snap::verify(
+        signature::check_notification(
             &keys,
-            &snap::string_to_sign("POST", &path, req.body, ts),
-            sig,
-        ) {
-            return Err(WebhookError::Unauthenticated);
-        }
-        let sent = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| WebhookError::Unauthenticated)?;
-        if (sent.unix_timestamp() - self.clock.now().unix_seconds()).abs()
-            > NOTIFY_TOLERANCE_SECONDS
-        {
-            return Err(WebhookError::Unauthenticated);
-        }
+            &path,
+            req.headers,
+            req.body,
+            self.clock.now().unix_seconds(),
+        )?;
         let n: Notify =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let status = transaction_status(
@@ -549,75 +445,6 @@ impl WalletAdapter for Dana {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn a(code: &str) -> Answer {
-        Answer {
-            response_code: code.into(),
-            response_message: "m".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn response_codes_in_our_terms() {
-        let declined = |code: &str| match refused(0, &a(code)) {
-            AdapterError::Declined(f) => f.category,
-            other => panic!("{code}: {other:?}"),
-        };
-        use walletpay_domain::FailureCategory as C;
-        assert_eq!(declined("4035402"), C::LimitExceeded);
-        assert_eq!(declined("4035414"), C::InsufficientBalance);
-        assert_eq!(declined("4035405"), C::RiskRejected);
-        // Another order under this reference exists: it may be ours.
-        assert!(matches!(
-            refused(404, &a("4045418")),
-            AdapterError::Unknown(_)
-        ));
-        assert!(matches!(
-            refused(404, &a("4045401")),
-            AdapterError::NotFound
-        ));
-        assert!(matches!(
-            refused(500, &a("5005400")),
-            AdapterError::Unknown(_)
-        ));
-        assert!(matches!(
-            refused(504, &a("5045400")),
-            AdapterError::Unknown(_)
-        ));
-        assert!(matches!(
-            refused(401, &a("4015400")),
-            AdapterError::Config(_)
-        ));
-        assert!(matches!(
-            refused(400, &a("4005401")),
-            AdapterError::Unsupported(_)
-        ));
-    }
-
-    #[test]
-    fn transaction_statuses() {
-        assert_eq!(
-            transaction_status("00", None).unwrap(),
-            ProviderStatus::Succeeded
-        );
-        assert_eq!(
-            transaction_status("03", None).unwrap(),
-            ProviderStatus::Pending
-        );
-        match transaction_status("06", Some("Failed: insufficient balance")).unwrap() {
-            ProviderStatus::Failed { failure } => assert_eq!(
-                failure.category,
-                walletpay_domain::FailureCategory::InsufficientBalance
-            ),
-            other => panic!("{other:?}"),
-        }
-        assert!(matches!(
-            transaction_status("07", None),
-            Err(AdapterError::NotFound)
-        ));
-        assert!(transaction_status("99", None).is_err());
-    }
 
     #[test]
     fn references_keep_both_ids() {

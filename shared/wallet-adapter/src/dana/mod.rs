@@ -11,7 +11,7 @@
 //!   `latestTransactionStatus` 00 success, 01 initiated, 02 paying, 03 pending, 04
 //!   refunded, 05 cancelled, 06 failed, 07 not found. Refund: `POST
 //!   /payment-gateway/v1.0/debit/refund.htm` (service 58, `2005800`).
-//! - Every request: `X-TIMESTAMP` (+07:00), `X-SIGNATURE` (see `snap`), `X-PARTNER-ID`,
+//! - Every request: `X-TIMESTAMP` (+07:00), `X-SIGNATURE` (see `signature`), `X-PARTNER-ID`,
 //!   `X-EXTERNAL-ID` (unique per day, at most 36 characters), `CHANNEL-ID`, and the B2B
 //!   access token (`POST /v1.0/access-token/b2b.htm`, signed `client id|timestamp`,
 //!   `2007300`) as `Authorization: Bearer`. A wrong signature answers HTTP 401 with
@@ -22,9 +22,10 @@
 //! - Keys are PEM (PKCS#8 private, SubjectPublicKeyInfo public), from the Secrets port.
 
 mod client;
+mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-pub mod snap;
+pub mod signature;
 pub mod wire;
 
 pub use client::{Dana, DanaConfig, DanaCredentials};

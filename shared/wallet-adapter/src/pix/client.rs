@@ -1,6 +1,8 @@
+use super::mapping::{brl, cob_status, devolucao_id, devolucao_outcome, txid};
+use super::signature;
 use super::wire::{
     Calendario, Cob, CobRequest, Devolucao, DevolucaoRequest, Pix as Received, Problem, Token,
-    Valor, Webhook,
+    Valor,
 };
 use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
@@ -15,10 +17,7 @@ use serde::Deserialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use walletpay_domain::emv::BrCode;
-use walletpay_domain::{
-    Country, Currency, Failure, FailureCode, Money, NextAction, PaymentId, Provider, Timestamp,
-    WalletId,
-};
+use walletpay_domain::{Country, Failure, FailureCode, Money, NextAction, Provider, WalletId};
 use walletpay_ports::{Clock, Secrets, SystemClock};
 
 /// The JSON held in the Secrets port under [`PixConfig::secret_name`].
@@ -84,9 +83,6 @@ struct Session {
     token: Option<(String, Instant)>,
 }
 
-/// The most items taken from one webhook body (each costs up to two calls to the PSP).
-pub const MAX_WEBHOOK_ITEMS: usize = 50;
-
 pub struct Pix {
     config: PixConfig,
     credentials: CredentialSource,
@@ -94,28 +90,9 @@ pub struct Pix {
     session: Mutex<Option<Session>>,
 }
 
-/// Our txid for a payment: its id's body (26 lower-case letters and digits, within the
-/// standard's `[a-zA-Z0-9]{26,35}`).
-pub fn txid(id: &PaymentId) -> String {
-    id.body().to_string()
-}
-
-fn payment_of(txid: &str) -> Option<PaymentId> {
-    PaymentId::parse(&format!("{}{txid}", PaymentId::PREFIX))
-}
-
 fn safe(r: &str) -> Result<(), AdapterError> {
     let ok = (1..=35).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then_some(()).ok_or(AdapterError::NotFound)
-}
-
-fn brl(s: &str) -> Option<Money> {
-    Money::parse_decimal(s, Currency::BRL).ok()
-}
-
-/// A refund's id at the PSP: our refund id's body (alphanumeric, at most 35).
-fn devolucao_id(r: &walletpay_domain::RefundId) -> String {
-    r.body().to_string()
 }
 
 impl Pix {
@@ -306,15 +283,6 @@ impl Pix {
     }
 }
 
-fn cob_status(cob: &Cob) -> ProviderStatus {
-    match cob.status.as_str() {
-        "CONCLUIDA" => ProviderStatus::Succeeded,
-        "REMOVIDA_PELO_USUARIO_RECEBEDOR" => ProviderStatus::Canceled,
-        "REMOVIDA_PELO_PSP" => ProviderStatus::Expired,
-        _ => ProviderStatus::Pending,
-    }
-}
-
 #[async_trait]
 impl WalletAdapter for Pix {
     fn provider(&self) -> Provider {
@@ -468,8 +436,8 @@ impl WalletAdapter for Pix {
         }
     }
 
-    /// `POST .../pix` carries no signature (its authenticity is the PSP's mutual TLS, ended
-    /// before it reaches us): every item only asks for a status check.
+    /// `POST .../pix` carries no signature (see `signature`): every item only asks for a
+    /// status check.
     async fn verify_webhook(
         &self,
         req: WebhookRequest<'_>,
@@ -477,34 +445,7 @@ impl WalletAdapter for Pix {
         // Every item is confirmed with the PSP before it counts, which these credentials
         // must be able to do.
         self.credentials().await?;
-        let w: Webhook =
-            serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        if w.pix.len() > MAX_WEBHOOK_ITEMS {
-            // Unsigned, so anyone can post one: a long body does not buy that many lookups.
-            // The status checks find whatever the rest were about.
-            tracing::warn!(
-                items = w.pix.len(),
-                taken = MAX_WEBHOOK_ITEMS,
-                "Pix webhook with more items than are taken from one body"
-            );
-        }
-        Ok(w.pix
-            .into_iter()
-            .take(MAX_WEBHOOK_ITEMS)
-            .filter_map(|p| {
-                let txid = p.txid?;
-                Some(ProviderEvent {
-                    provider: Provider::Pix,
-                    payment_id: payment_of(&txid),
-                    provider_reference: txid,
-                    status: ProviderStatus::Succeeded,
-                    amount: brl(&p.valor),
-                    occurred_at: Timestamp::parse_rfc3339(&p.horario),
-                    refund: None,
-                    confirm: true,
-                })
-            })
-            .collect())
+        signature::hints(req.body)
     }
 
     fn webhook_ack(&self) -> WebhookAck {
@@ -513,24 +454,5 @@ impl WalletAdapter for Pix {
             content_type: "application/json",
             body: "{}".into(),
         }
-    }
-}
-
-fn devolucao_outcome(e2e: &str, d: &Devolucao) -> RefundOutcome {
-    let reference = format!("{e2e}/{}", d.id);
-    match d.status.as_str() {
-        "DEVOLVIDO" => RefundOutcome::Succeeded {
-            provider_reference: reference,
-        },
-        "NAO_REALIZADO" => RefundOutcome::Failed {
-            provider_reference: Some(reference),
-            failure: Failure::new(
-                FailureCode::Unknown,
-                Some(d.motivo.clone().unwrap_or_else(|| "NAO_REALIZADO".into())),
-            ),
-        },
-        _ => RefundOutcome::Pending {
-            provider_reference: reference,
-        },
     }
 }

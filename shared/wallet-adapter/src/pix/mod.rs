@@ -17,11 +17,14 @@
 //!   gives none); every code is read back with `walletpay_domain::emv::BrCode` first.
 
 mod client;
+mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod signature;
 pub mod wire;
 
-pub use client::{txid, Pix, PixConfig, PixCredentials};
+pub use client::{Pix, PixConfig, PixCredentials};
+pub use mapping::txid;
 
 /// The sandbox bank's test credentials (documented in the README): certificates made for
 /// the sandbox only.

@@ -1,3 +1,5 @@
+use super::mapping::{payment_of, references, refund_outcome, split_reference, thb};
+use super::signature;
 use super::wire::{
     Bill, BillPayment, BillRefs, ErrorBody, List, Notification, Refund, RefundRequest as BankRefund,
 };
@@ -9,15 +11,13 @@ use crate::adapter::{
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
 };
-use crate::stripe::signature::{verify, DEFAULT_TOLERANCE_SECONDS};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 use walletpay_domain::emv::PromptPayBill;
 use walletpay_domain::{
-    Country, Currency, Failure, FailureCode, Money, NextAction, PaymentId, Provider, Timestamp,
-    WalletId,
+    Country, Failure, FailureCode, Money, NextAction, Provider, Timestamp, WalletId,
 };
 use walletpay_ports::{Clock, Secrets, SystemClock};
 
@@ -73,31 +73,6 @@ pub struct PromptPay {
     clock: Arc<dyn Clock>,
 }
 
-/// Our payment's references on the bill: its id's body in upper case, split 20 + 6 (the
-/// field limit is 20 characters). The provider reference is the two joined.
-pub fn references(id: &PaymentId) -> (String, String) {
-    let body = id.body().to_ascii_uppercase();
-    let (a, b) = body.split_at(body.len().min(20));
-    (a.to_string(), b.to_string())
-}
-
-/// The payment a bill's references name.
-pub fn payment_of(ref1: &str, ref2: Option<&str>) -> Option<PaymentId> {
-    let body = format!("{ref1}{}", ref2.unwrap_or("")).to_ascii_lowercase();
-    PaymentId::parse(&format!("{}{body}", PaymentId::PREFIX))
-}
-
-fn split_reference(r: &str) -> Result<(String, String), AdapterError> {
-    if r.len() < 21
-        || !r
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-    {
-        return Err(AdapterError::NotFound);
-    }
-    Ok((r[..20].to_string(), r[20..].to_string()))
-}
-
 fn qr(
     biller_id: &str,
     ref1: String,
@@ -118,38 +93,6 @@ fn qr(
         status: ProviderStatus::Pending,
         next_action: Some(NextAction::Qr { data }),
     })
-}
-
-/// A refund as the bank answers it. `reversed` (made, then returned by the payer's bank)
-/// reaches the worker only for a refund it still waits on, where it is a failure.
-fn refund_outcome(r: Refund) -> Result<RefundOutcome, AdapterError> {
-    Ok(match r.status.as_str() {
-        "succeeded" => RefundOutcome::Succeeded {
-            provider_reference: r.refund_id,
-        },
-        "pending" => RefundOutcome::Pending {
-            provider_reference: r.refund_id,
-        },
-        "failed" | "reversed" => RefundOutcome::Failed {
-            failure: Failure::new(
-                FailureCode::Unknown,
-                Some(
-                    r.failure_reason
-                        .unwrap_or_else(|| r.status.to_ascii_uppercase()),
-                ),
-            ),
-            provider_reference: Some(r.refund_id),
-        },
-        other => {
-            return Err(AdapterError::Unknown(format!(
-                "the bank answered refund status {other:?}"
-            )))
-        }
-    })
-}
-
-fn thb(amount: &str) -> Option<Money> {
-    Money::parse_decimal(amount, Currency::THB).ok()
 }
 
 impl PromptPay {
@@ -387,25 +330,22 @@ impl WalletAdapter for PromptPay {
         }
     }
 
-    /// `X-Bank-Signature: t=<unix>,v1=<hex>`: HMAC-SHA256 of `<t>.<raw body>` with the
-    /// callback secret (the scheme Stripe uses), at most 300 s old, constant-time.
+    /// The bank's signed callback (see `signature`), then the event it carries.
     async fn verify_webhook(
         &self,
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
         let creds = self.credentials().await?;
-        let header = req
-            .headers
-            .get("x-bank-signature")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(WebhookError::Unauthenticated)?;
         let secrets = credentials::current_and_previous(
             &creds.webhook_secret,
             &creds.previous_webhook_secret,
         );
-        let now = self.clock.now().unix_seconds();
-        verify(header, req.body, &secrets, now, DEFAULT_TOLERANCE_SECONDS)
-            .map_err(|_| WebhookError::Unauthenticated)?;
+        signature::check(
+            req.headers,
+            req.body,
+            &secrets,
+            self.clock.now().unix_seconds(),
+        )?;
         let n: Notification =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let malformed = |e: serde_json::Error| WebhookError::Malformed(e.to_string());
@@ -468,15 +408,4 @@ impl WalletAdapter for PromptPay {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_name_the_payment() {
-        let id = PaymentId::parse("pay_01m8ab8makqqg641md11702kgn").unwrap();
-        let (r1, r2) = references(&id);
-        assert_eq!(r1.len(), 20);
-        assert_eq!(format!("{r1}{r2}"), "01M8AB8MAKQQG641MD11702KGN");
-        assert_eq!(payment_of(&r1, Some(&r2)), Some(id));
-    }
-}
+mod tests {}

@@ -5,11 +5,14 @@
 //! inquiry by reference, refunds).
 
 mod client;
+mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod signature;
 pub mod wire;
 
-pub use client::{payment_of, references, PromptPay, PromptPayConfig, PromptPayCredentials};
+pub use client::{PromptPay, PromptPayConfig, PromptPayCredentials};
+pub use mapping::{payment_of, references};
 
 /// Test credentials of the sandbox bank (documented in the README).
 pub const SANDBOX_API_KEY: &str = "bank_test_walletpay_sandbox";

@@ -2,7 +2,7 @@ use super::mapping::{
     self, failure_from_error, intent_status, method_type, parse_currency, stripe_amount,
     stripe_currency,
 };
-use super::signature::{verify, SignatureError, DEFAULT_TOLERANCE_SECONDS};
+use super::signature;
 use super::wire::{ErrorBody, Event, List, PaymentIntent, Refund};
 use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, RefundOutcome, RefundRequest,
@@ -402,24 +402,16 @@ impl WalletAdapter for Stripe {
         req: WebhookRequest<'_>,
     ) -> Result<Vec<ProviderEvent>, WebhookError> {
         let creds = self.credentials().await?;
-        let header = req
-            .headers
-            .get("stripe-signature")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(WebhookError::Unauthenticated)?;
-        let now = self.clock.now().unix_seconds();
         let secrets = credentials::current_and_previous(
             &creds.webhook_secret,
             &creds.previous_webhook_secret,
         );
-        match verify(header, req.body, &secrets, now, DEFAULT_TOLERANCE_SECONDS) {
-            Ok(_) => {}
-            Err(SignatureError::Stale) => {
-                tracing::warn!("Stripe webhook outside the 300 s tolerance (a replay?)");
-                return Err(WebhookError::Unauthenticated);
-            }
-            Err(_) => return Err(WebhookError::Unauthenticated),
-        }
+        signature::check(
+            req.headers,
+            req.body,
+            &secrets,
+            self.clock.now().unix_seconds(),
+        )?;
         let event: Event =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         if !event.kind.starts_with("payment_intent.") {

@@ -1,16 +1,10 @@
 //! Xendit authenticates callbacks with a shared token in `x-callback-token`, not a payload
 //! signature. The comparison runs in constant time.
 
-use subtle::ConstantTimeEq;
-
 /// Whether `presented` equals one of the accepted tokens (the current one, and during a
 /// rotation the previous one).
 pub fn callback_token_matches(presented: &[u8], accepted: &[&str]) -> bool {
-    let mut ok = subtle::Choice::from(0);
-    for token in accepted.iter().filter(|t| !t.is_empty()) {
-        ok |= presented.ct_eq(token.as_bytes());
-    }
-    ok.into()
+    crate::credentials::equals_any(presented, accepted)
 }
 
 #[cfg(test)]

@@ -214,10 +214,7 @@ impl AdyenSandbox {
         headers
             .get("x-api-key")
             .map(|v| {
-                crate::xendit::callback_token_matches(
-                    v.as_bytes(),
-                    &[self.inner.config.api_key.as_str()],
-                )
+                crate::credentials::equals_any(v.as_bytes(), &[self.inner.config.api_key.as_str()])
             })
             .unwrap_or(false)
     }

@@ -2,7 +2,7 @@
 //! cancel and refund, each request's signature checked.
 
 use super::*;
-use crate::dana::snap;
+use crate::dana::signature;
 use crate::dana::wire::{Answer, CancelOrder, CreateOrder, RefundOrder, StatusQuery};
 use crate::sandbox_kit::{alnum, magic, now};
 use axum::extract::State;
@@ -13,10 +13,10 @@ use walletpay_domain::Timestamp;
 
 pub(super) async fn token(State(sb): State<DanaSandbox>, headers: HeaderMap) -> Response {
     let h = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let key = snap::public_key(&sb.inner.config.merchant_public_key).expect("sandbox key");
+    let key = signature::public_key(&sb.inner.config.merchant_public_key).expect("sandbox key");
     let data = format!("{}|{}", h("x-client-key"), h("x-timestamp"));
     if h("x-client-key") != sb.inner.config.partner_id
-        || !snap::verify(&[key], &data, h("x-signature"))
+        || !signature::verify(&[key], &data, h("x-signature"))
     {
         return answer(
             StatusCode::UNAUTHORIZED,

@@ -23,7 +23,7 @@ mod simulate;
 
 use crate::sandbox_kit as kit;
 
-use super::snap;
+use super::signature;
 use super::wire::{Amount, Answer, CreateOrder, Notify};
 use super::{
     NOTIFY_PATH, SANDBOX_CHANNEL_ID, SANDBOX_DANA_PRIVATE_KEY, SANDBOX_MERCHANT_ID,
@@ -193,9 +193,10 @@ impl DanaSandbox {
                 "Invalid Mandatory Field CHANNEL-ID",
             ));
         }
-        let key = snap::public_key(&self.inner.config.merchant_public_key).expect("sandbox key");
-        let data = snap::string_to_sign("POST", path, body, h("x-timestamp"));
-        if !snap::verify(&[key], &data, h("x-signature")) {
+        let key =
+            signature::public_key(&self.inner.config.merchant_public_key).expect("sandbox key");
+        let data = signature::string_to_sign("POST", path, body, h("x-timestamp"));
+        if !signature::verify(&[key], &data, h("x-signature")) {
             return Err(unauthorized("Invalid Signature"));
         }
         let external = format!(
@@ -236,16 +237,16 @@ impl DanaSandbox {
             amount: o.request.amount.clone(),
             latest_transaction_status: status.into(),
             transaction_status_desc: Some(desc.into()),
-            created_time: Some(snap::timestamp(o.created)),
-            finished_time: Some(snap::timestamp(now())),
+            created_time: Some(signature::timestamp(o.created)),
+            finished_time: Some(signature::timestamp(now())),
         })
         .expect("serialises");
-        let ts = snap::timestamp(now());
+        let ts = signature::timestamp(now());
         let path = url::Url::parse(&url)
             .map(|u| u.path().to_string())
             .unwrap_or_else(|_| NOTIFY_PATH.to_string());
-        let key = snap::private_key(&self.inner.config.dana_private_key).expect("sandbox key");
-        let sig = snap::sign(&key, &snap::string_to_sign("POST", &path, &body, &ts));
+        let key = signature::private_key(&self.inner.config.dana_private_key).expect("sandbox key");
+        let sig = signature::sign(&key, &signature::string_to_sign("POST", &path, &body, &ts));
         self.inner
             .http
             .post(url)

@@ -161,7 +161,7 @@ impl MidtransSandbox {
             return false;
         };
         let expected = format!("{}:", self.inner.config.server_key);
-        crate::xendit::callback_token_matches(&decoded, &[expected.as_str()])
+        crate::credentials::equals_any(&decoded, &[expected.as_str()])
     }
 
     /// The notification Midtrans would send for `t`, signed.

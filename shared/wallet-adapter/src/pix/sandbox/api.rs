@@ -28,7 +28,7 @@ pub(super) async fn token(State(sb): State<PixSandbox>, headers: HeaderMap) -> R
                 .decode(b.trim())
                 .ok()
         });
-    if !presented.is_some_and(|p| crate::xendit::callback_token_matches(&p, &[expected.as_str()])) {
+    if !presented.is_some_and(|p| crate::credentials::equals_any(&p, &[expected.as_str()])) {
         return problem(
             StatusCode::UNAUTHORIZED,
             "Nao Autorizado",

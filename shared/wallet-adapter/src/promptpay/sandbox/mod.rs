@@ -168,7 +168,7 @@ impl BankSandbox {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|k| {
-                crate::xendit::callback_token_matches(
+                crate::credentials::equals_any(
                     k.trim().as_bytes(),
                     &[self.inner.config.api_key.as_str()],
                 )
@@ -191,7 +191,7 @@ impl BankSandbox {
             data,
         })
         .expect("serialises");
-        let header = crate::stripe::signature::header(
+        let header = crate::promptpay::signature::header(
             &self.inner.config.webhook_secret,
             now().unix_seconds(),
             &body,
@@ -200,7 +200,7 @@ impl BankSandbox {
             .http
             .post(&self.inner.config.callback_url)
             .header("content-type", "application/json")
-            .header("x-bank-signature", header)
+            .header(crate::promptpay::signature::HEADER, header)
             .body(body)
             .send()
             .await

@@ -218,7 +218,7 @@ impl StripeSandbox {
         } else {
             return false;
         };
-        crate::xendit::callback_token_matches(&presented, &[self.inner.config.secret_key.as_str()])
+        crate::credentials::equals_any(&presented, &[self.inner.config.secret_key.as_str()])
     }
 
     fn event(&self, kind: &str, pi: &PaymentIntent, created: i64) -> Event {
@@ -243,7 +243,7 @@ impl StripeSandbox {
             .http
             .post(&self.inner.config.webhook_url)
             .header("content-type", "application/json")
-            .header("stripe-signature", header)
+            .header(signature::HEADER, header)
             .body(body)
             .send()
             .await

@@ -233,7 +233,7 @@ impl XenditSandbox {
             return false;
         };
         let expected = format!("{}:", self.inner.config.secret_key);
-        super::callback_token_matches(&decoded, &[expected.as_str()])
+        crate::credentials::equals_any(&decoded, &[expected.as_str()])
     }
 }
 

@@ -1,4 +1,5 @@
-//! Bank Indonesia's SNAP signatures, as DANA uses them.
+//! Bank Indonesia's SNAP signatures, as DANA uses them, and the check of DANA's signed
+//! notifications ([`check_notification`]).
 //!
 //! - Asymmetric (requests and notifications): `base64(SHA256withRSA(private key,
 //!   METHOD + ":" + path + ":" + lowerhex(SHA-256(minified body)) + ":" + X-TIMESTAMP))`,
@@ -87,6 +88,39 @@ pub fn symmetric(
 pub fn timestamp(at: walletpay_domain::Timestamp) -> String {
     let wib = walletpay_domain::Timestamp(at.millis() + 7 * 3600 * 1000).to_string();
     format!("{}+07:00", &wib[..19])
+}
+
+/// How far a notification's `X-TIMESTAMP` may be from our clock.
+pub const NOTIFY_TOLERANCE_SECONDS: i64 = 300;
+
+/// DANA's finish notification: `X-SIGNATURE` with DANA's key (or its previous one, both in
+/// `keys`) over `POST:<our notify path>:<body hash>:<X-TIMESTAMP>`, the timestamp within
+/// [`NOTIFY_TOLERANCE_SECONDS`] of `now` (unix seconds) either way, so a captured
+/// notification cannot be replayed later.
+pub fn check_notification(
+    keys: &[RsaPublicKey],
+    path: &str,
+    headers: &http::HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<(), crate::WebhookError> {
+    use crate::WebhookError::Unauthenticated;
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(Unauthenticated)
+    };
+    let (ts, sig) = (header("x-timestamp")?, header("x-signature")?);
+    if !verify(keys, &string_to_sign("POST", path, body, ts), sig) {
+        return Err(Unauthenticated);
+    }
+    let sent = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| Unauthenticated)?;
+    if (sent.unix_timestamp() - now).abs() > NOTIFY_TOLERANCE_SECONDS {
+        return Err(Unauthenticated);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
