@@ -1622,3 +1622,49 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
         assert_eq!(missing.status(), 404, "{}", p.name);
     }
 }
+
+/// The three lists of who serves what agree: the wallet catalog's providers per wallet, each
+/// adapter's `supports()`, and the pairs this suite runs for each provider. (A catalog entry
+/// an adapter does not take would be dropped from routing without a word.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_the_adapters_and_this_suite_agree() {
+    use walletpay_domain::catalog::CATALOG;
+    use walletpay_domain::{Country, Provider, WalletId};
+    let s = stack().await;
+    for p in PROVIDERS {
+        assert!(Provider::parse(p.name).is_some(), "{} is no provider", p.name);
+    }
+    for provider in Provider::ALL {
+        let adapter = s
+            .local
+            .app
+            .adapters
+            .get(*provider)
+            .unwrap_or_else(|| panic!("the local stack has no adapter for {provider}"));
+        let mut catalog: Vec<String> = CATALOG
+            .iter()
+            .filter(|w| w.providers.contains(provider))
+            .map(|w| format!("{}:{}", w.country, w.wallet))
+            .collect();
+        catalog.sort();
+        let mut supported: Vec<String> = Country::ALL
+            .iter()
+            .flat_map(|c| WalletId::ALL.iter().map(move |w| (*c, *w)))
+            .filter(|(c, w)| adapter.supports(*c, *w))
+            .map(|(c, w)| format!("{c}:{w}"))
+            .collect();
+        supported.sort();
+        assert_eq!(catalog, supported, "{provider}: the catalog against supports()");
+        let case = PROVIDERS
+            .iter()
+            .find(|p| p.name == provider.as_str())
+            .unwrap_or_else(|| panic!("{provider} is not in the conformance suite"));
+        let mut suite: Vec<String> = case
+            .wallets
+            .iter()
+            .map(|(c, w)| format!("{c}:{w}"))
+            .collect();
+        suite.sort();
+        assert_eq!(catalog, suite, "{provider}: the catalog against the suite's pairs");
+    }
+}
