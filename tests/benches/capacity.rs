@@ -1,5 +1,5 @@
 //! `tests/figures` (or, with the AWS stand-ins' variables set,
-//! `cargo bench -p walletpay-tests --bench capacity`)
+//! `cargo bench -p walletpay-tests --bench figures -- capacity`)
 //!
 //! DynamoDB read and write capacity units for one full life of a payment, measured on
 //! DynamoDB Local with `ReturnConsumedCapacity`: create, approval through the provider's
@@ -15,7 +15,7 @@ use walletpay_app::Settings;
 use walletpay_local::{Backend, Options};
 use walletpay_tests::stack::{dana_order, start_with, Stack};
 
-fn main() {
+pub fn run() {
     if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
         println!("capacity: needs DynamoDB Local and moto; run tests/figures");
         return;
@@ -25,7 +25,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(run());
+    rt.block_on(measure());
 }
 
 async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
@@ -39,7 +39,7 @@ async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
-async fn run() {
+async fn measure() {
     let opts = Options {
         settings: Settings {
             status_check_delays: vec![Duration::from_secs(2), Duration::from_secs(600)],

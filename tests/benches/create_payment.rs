@@ -1,4 +1,4 @@
-//! `cargo bench -p walletpay-tests --bench create_payment`
+//! `cargo bench -p walletpay-tests --bench figures -- create_payment`
 //!
 //! Latency of create-payment through the use case (validation, idempotency claim, payment
 //! write, provider call, status write, response stored) on the embedded store, with the
@@ -14,7 +14,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx]
 }
 
-fn main() {
+pub fn run() {
     // `cargo test --all-targets` runs this too, without `--bench`: then it is a quick smoke run.
     let benching = std::env::args().any(|a| a == "--bench");
     let default = if benching { 5000 } else { 50 };

@@ -1,4 +1,4 @@
-//! `cargo bench -p walletpay-tests --bench emv`
+//! `cargo bench -p walletpay-tests --bench figures -- emv`
 //!
 //! BR Code (Pix) and PromptPay QR payloads: generate + validate (parse with the CRC check)
 //! per second, on one core. Set `BENCH_REQUESTS` to change the count (default 200,000).
@@ -7,7 +7,7 @@ use std::time::Instant;
 use walletpay_domain::emv::{BrCode, PromptPayBill};
 use walletpay_domain::{Currency, Money};
 
-fn main() {
+pub fn run() {
     let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("BENCH_REQUESTS")
         .ok()

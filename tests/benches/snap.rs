@@ -1,4 +1,4 @@
-//! `cargo bench -p walletpay-tests --bench snap`
+//! `cargo bench -p walletpay-tests --bench figures -- snap`
 //!
 //! DANA's SNAP request signature: SHA256withRSA (2048-bit key) sign + verify of a create
 //! request's string to sign, per second on one core. Set `BENCH_REQUESTS` (default 2,000).
@@ -6,7 +6,7 @@
 use std::time::Instant;
 use walletpay_wallet_adapter::dana::{self, signature as snap};
 
-fn main() {
+pub fn run() {
     let benching = std::env::args().any(|a| a == "--bench");
     let n: usize = std::env::var("BENCH_REQUESTS")
         .ok()

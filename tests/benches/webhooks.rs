@@ -1,4 +1,4 @@
-//! `cargo bench -p walletpay-tests --bench webhooks`
+//! `cargo bench -p walletpay-tests --bench figures -- webhooks`
 //!
 //! What `POST /v1/webhooks/{provider}` costs us per provider: verification of the provider's
 //! signature or token, parsing of the body, and the send to the payment-events queue (the
@@ -126,7 +126,7 @@ fn webhooks() -> Vec<(&'static str, http::HeaderMap, Vec<u8>)> {
     out
 }
 
-fn main() {
+pub fn run() {
     let benching = std::env::args().any(|a| a == "--bench");
     let requests: usize = std::env::var("BENCH_REQUESTS")
         .ok()

@@ -234,14 +234,17 @@ pub async fn concurrent_writers_cannot_both_win(store: Arc<dyn Store>) {
         let store = store.clone();
         let mut mine = p.clone();
         tasks.push(tokio::spawn(async move {
-            // Each writer decides at its own moment, so no two writes are the same write.
             let at = now().plus_millis(i);
             if i % 2 == 0 {
                 mine.apply(&PaymentEvent::Succeeded, at);
             } else {
                 mine.apply(&PaymentEvent::Expired, at);
             }
-            let entry = next_entry(&mine, PaymentStatus::Processing, "race");
+            // Each writer's entry names it, so no two writes are the same write (two tasks
+            // scheduled out of order can read the clock to the same `at`: their writes
+            // would then be one, and both rightly told they won).
+            let mut entry = next_entry(&mine, PaymentStatus::Processing, "race");
+            entry.detail = Some(format!("writer {i}"));
             store.update_payment(&mine, &entry).await
         }));
     }

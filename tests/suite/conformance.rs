@@ -1632,7 +1632,11 @@ async fn the_catalog_the_adapters_and_this_suite_agree() {
     use walletpay_domain::{Country, Provider, WalletId};
     let s = stack().await;
     for p in PROVIDERS {
-        assert!(Provider::parse(p.name).is_some(), "{} is no provider", p.name);
+        assert!(
+            Provider::parse(p.name).is_some(),
+            "{} is no provider",
+            p.name
+        );
     }
     for provider in Provider::ALL {
         let adapter = s
@@ -1654,7 +1658,10 @@ async fn the_catalog_the_adapters_and_this_suite_agree() {
             .map(|(c, w)| format!("{c}:{w}"))
             .collect();
         supported.sort();
-        assert_eq!(catalog, supported, "{provider}: the catalog against supports()");
+        assert_eq!(
+            catalog, supported,
+            "{provider}: the catalog against supports()"
+        );
         let case = PROVIDERS
             .iter()
             .find(|p| p.name == provider.as_str())
@@ -1665,6 +1672,9 @@ async fn the_catalog_the_adapters_and_this_suite_agree() {
             .map(|(c, w)| format!("{c}:{w}"))
             .collect();
         suite.sort();
-        assert_eq!(catalog, suite, "{provider}: the catalog against the suite's pairs");
+        assert_eq!(
+            catalog, suite,
+            "{provider}: the catalog against the suite's pairs"
+        );
     }
 }

@@ -1,0 +1,35 @@
+//! Every benchmark of walletpay, in one binary: `tests/figures` runs them all with the AWS
+//! stand-ins started; `cargo bench -p walletpay-tests --bench figures -- <name>...` runs the
+//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`). Under `cargo test`
+//! each runs once, quickly, so none goes stale.
+
+mod capacity;
+mod create_payment;
+mod emv;
+mod snap;
+mod webhooks;
+
+fn main() {
+    let named: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let benches: [(&str, fn()); 5] = [
+        ("create_payment", create_payment::run),
+        ("capacity", capacity::run),
+        ("webhooks", webhooks::run),
+        ("emv", emv::run),
+        ("snap", snap::run),
+    ];
+    if let Some(unknown) = named.iter().find(|n| !benches.iter().any(|(b, _)| b == n)) {
+        eprintln!(
+            "no benchmark {unknown:?}; there are: create_payment, capacity, webhooks, emv, snap"
+        );
+        std::process::exit(2);
+    }
+    for (name, run) in benches {
+        if named.is_empty() || named.iter().any(|n| n == name) {
+            run();
+        }
+    }
+}

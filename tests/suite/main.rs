@@ -1,0 +1,15 @@
+//! Every integration test of walletpay, in one binary (one link of the whole stack, not one
+//! per area): a module per area. Run them all with `tests/run` (which starts the AWS
+//! stand-ins), or one area with `cargo test -p walletpay-tests --test suite <module>::`.
+
+mod catalog;
+mod conformance;
+mod e2e_local;
+mod events_samples;
+mod lifecycle;
+mod notifications;
+mod queue_conformance;
+mod refunds;
+mod routing;
+mod secrets_conformance;
+mod store_conformance;
