@@ -1,7 +1,8 @@
 //! Every benchmark of walletpay, in one binary: `tests/figures` runs them all with the AWS
 //! stand-ins started; `cargo bench -p walletpay-tests --bench figures -- <name>...` runs the
-//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`). Under `cargo test`
-//! each runs once, quickly, so none goes stale.
+//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`). Under `cargo test
+//! --all-targets` (as `tests/run` runs it) each runs once, quickly, so none goes stale; the
+//! arguments are then cargo test's own (a filter, `--test-threads`) and are not names.
 
 mod capacity;
 mod create_payment;
@@ -10,9 +11,11 @@ mod snap;
 mod webhooks;
 
 fn main() {
-    let named: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let benching = args.iter().any(|a| a == "--bench");
+    let named: Vec<String> = args
+        .into_iter()
+        .filter(|a| benching && !a.starts_with('-'))
         .collect();
     let benches: [(&str, fn()); 5] = [
         ("create_payment", create_payment::run),

@@ -1528,18 +1528,71 @@ fn formatted_credentials_show_no_secret() {
 }
 
 /// Every sandbox's own controls behave alike: the checkout page offers a button per outcome
-/// while the charge waits; the customer's decision settles it and sends them back to the
-/// shop (or to the page, which then shows how it ended, without buttons); `simulate` of a
-/// settled charge is a conflict and of an unknown one a 404, each in the provider's own
-/// error body, and a malformed `simulate` body is a 400.
+/// the charge can have while it waits (a Pix or a PromptPay transfer only succeeds); the
+/// customer's decision settles it and sends them back to the shop (or to the page, which then
+/// shows how it ended, without buttons); a decision the charge cannot take is answered 409
+/// with the page and why; `simulate` of a settled charge is a conflict, of an unknown one a
+/// 404 and with a malformed body the provider's validation error, each in the provider's own
+/// error body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
+    // (provider, its code for a charge in the wrong state, for an unknown one, and the
+    // status and code of a body it cannot read)
+    let errors = [
+        (
+            "xendit",
+            "\"INVALID_STATUS\"",
+            "\"DATA_NOT_FOUND\"",
+            400,
+            "\"API_VALIDATION_ERROR\"",
+        ),
+        (
+            "stripe",
+            "\"payment_intent_unexpected_state\"",
+            "\"resource_missing\"",
+            400,
+            "\"param\":\"outcome\"",
+        ),
+        (
+            "adyen",
+            "\"errorCode\":\"000\"",
+            "\"errorCode\":\"000\"",
+            422,
+            "\"errorCode\":\"702\"",
+        ),
+        (
+            "midtrans",
+            "\"status_code\":\"412\"",
+            "\"status_code\":\"404\"",
+            400,
+            "\"status_code\":\"400\"",
+        ),
+        (
+            "pix",
+            "\"Conflito\"",
+            "\"Cobranca Nao Encontrada\"",
+            400,
+            "\"Requisicao Invalida\"",
+        ),
+        ("dana", "\"4090000\"", "\"4040000\"", 400, "\"4000000\""),
+        (
+            "promptpay",
+            "\"conflict\"",
+            "\"not_found\"",
+            400,
+            "\"invalid_request\"",
+        ),
+    ];
     let s = stack().await;
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     for p in PROVIDERS {
+        let (_, conflict, missing, bad_status, bad) = errors
+            .iter()
+            .find(|e| e.0 == p.name)
+            .unwrap_or_else(|| panic!("no error codes listed for {}", p.name));
         let (country, wallet) = p.wallets[0];
         choose(&s, p.name, country, wallet).await;
         let a = create(&s, p, country, wallet, AMOUNT_MAJOR, "page").await;
@@ -1551,15 +1604,40 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
             "checkout"
         };
         let page = s.url(&format!("/sandbox/{}/{page_path}/{reference}", p.name));
+        let transfer = matches!(p.name, "pix" | "promptpay");
 
         let html = s.http.get(&page).send().await.unwrap();
         assert_eq!(html.status(), 200, "{}", p.name);
         let html = html.text().await.unwrap();
         for o in Outcome::ALL {
+            let offered = html.contains(&format!("value=\"{}\"", o.name()));
+            let expected = !transfer || o == Outcome::Success;
+            assert_eq!(
+                offered,
+                expected,
+                "{}: {} on the page: {html}",
+                p.name,
+                o.name()
+            );
+        }
+        if transfer {
+            // A transfer cannot be declined: the page says so and nothing changes.
+            let refused = no_redirects
+                .post(&page)
+                .form(&[("outcome", "insufficient_balance")])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(refused.status(), 409, "{}", p.name);
+            let text = refused.text().await.unwrap();
             assert!(
-                html.contains(&format!("value=\"{}\"", o.name())),
-                "{}: {html}",
+                text.contains("role=\"alert\"") && text.contains("value=\"success\""),
+                "{}: {text}",
                 p.name
+            );
+            assert_eq!(
+                s.get(&id, &s.local.demo_key).await.body["status"],
+                "requires_action"
             );
         }
         let decided = no_redirects
@@ -1570,7 +1648,7 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
             .unwrap();
         assert_eq!(decided.status(), 303, "{}", p.name);
         let location = decided.headers()["location"].to_str().unwrap().to_string();
-        if matches!(p.name, "pix" | "promptpay") {
+        if transfer {
             // Paid in the payer's banking app, with no shop to go back to: the page again,
             // now showing the outcome.
             let back = reqwest::Url::parse(&page).unwrap().join(&location).unwrap();
@@ -1589,10 +1667,18 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
             .await
             .unwrap();
         assert!(
-            after.contains("This payment is") && !after.contains("Approve payment"),
+            after.contains("This payment is") && !after.contains("<button"),
             "{}: {after}",
             p.name
         );
+        // Too late to decide again: 409, the page as it stands.
+        let late = no_redirects
+            .post(&page)
+            .form(&[("outcome", "user_cancelled")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(late.status(), 409, "{}", p.name);
 
         let control = |path: String, body: &str| {
             s.http
@@ -1604,22 +1690,27 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
             .await
             .unwrap();
         assert_eq!(again.status(), 409, "{}: a settled charge", p.name);
-        assert!(!again.text().await.unwrap().is_empty());
+        let text = again.text().await.unwrap();
+        assert!(text.contains(conflict), "{}: {text}", p.name);
         let unknown = control("simulate/nothing-here".into(), r#"{"outcome":"success"}"#)
             .await
             .unwrap();
         assert_eq!(unknown.status(), 404, "{}", p.name);
+        let text = unknown.text().await.unwrap();
+        assert!(text.contains(missing), "{}: {text}", p.name);
         let malformed = control(format!("simulate/{reference}"), r#"{"outcome":"maybe"}"#)
             .await
             .unwrap();
-        assert_eq!(malformed.status(), 400, "{}", p.name);
-        let missing = s
+        assert_eq!(malformed.status().as_u16(), *bad_status, "{}", p.name);
+        let text = malformed.text().await.unwrap();
+        assert!(text.contains(bad), "{}: {text}", p.name);
+        let missing_page = s
             .http
             .get(s.url(&format!("/sandbox/{}/{page_path}/nothing-here", p.name)))
             .send()
             .await
             .unwrap();
-        assert_eq!(missing.status(), 404, "{}", p.name);
+        assert_eq!(missing_page.status(), 404, "{}", p.name);
     }
 }
 

@@ -394,7 +394,8 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
             "invalid_field",
             Some("customer"),
         ),
-        // Let through before requests were read into types.
+        // Let through before requests were read into types: credentials in a return URL,
+        // an e-mail without a domain, a phone without a country code.
         (
             "return-url-empty-credentials",
             with(&|v| v["return_url"] = json!("https://@")),
@@ -409,6 +410,21 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
             "invalid_field",
             Some("customer.email"),
         ),
+        (
+            "return-url-credentials",
+            with(&|v| v["return_url"] = json!("https://user:pw@shop.example/thanks")),
+            400,
+            "invalid_field",
+            Some("return_url"),
+        ),
+        (
+            "phone-without-country-code",
+            with(&|v| v["customer"]["phone"] = json!("+081234567890")),
+            400,
+            "invalid_field",
+            Some("customer.phone"),
+        ),
+        // Serde's derived structs would read an array of their fields in order.
         (
             "customer-as-array",
             with(&|v| v["customer"] = json!(["c-1", "+6281234567890"])),

@@ -4,7 +4,8 @@
 //!
 //! A batch's messages are worked on concurrently (up to [`CONCURRENCY`] at once), each in
 //! its own tracing span with its message id, so one slow provider or merchant holds up only
-//! its own messages. Near the invocation's deadline no new message is started (one may
+//! its own messages; a payment's notifications in one batch go one after another, in their
+//! sequence (`Consumer::order_of`). Near the invocation's deadline no new message is started (one may
 //! need [`MESSAGE_BUDGET`]), and one still running when the deadline comes is abandoned:
 //! both are handed back as batch-item failures and come again after the queue's visibility
 //! timeout. Abandoning is safe because every step of every consumer is a conditional write
@@ -50,6 +51,17 @@ pub enum Consumer {
 }
 
 impl Consumer {
+    /// Messages of one batch with the same key are worked on one after another, in the
+    /// order of the number: a payment's notifications by their sequence, so a batch
+    /// delivers them in order. (Across batches and retries the merchant orders by
+    /// `sequence`.)
+    fn order_of(self, body: &str) -> Option<(String, u64)> {
+        match self {
+            Consumer::Notifications => walletpay_app::notifications::order_of(body),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Consumer::PaymentEvents => "payment-events",
@@ -132,6 +144,28 @@ async fn within(
     }
 }
 
+/// A batch as the runs worked on concurrently: messages with an ordering key together,
+/// sorted; each other message on its own.
+fn in_order<'m, 'a>(
+    consumer: Consumer,
+    messages: &'m [Incoming<'a>],
+) -> Vec<Vec<&'m Incoming<'a>>> {
+    let mut keyed: std::collections::BTreeMap<String, Vec<(u64, &Incoming<'_>)>> =
+        Default::default();
+    let mut groups: Vec<Vec<&Incoming<'_>>> = Vec::new();
+    for m in messages {
+        match consumer.order_of(m.body) {
+            Some((key, n)) => keyed.entry(key).or_default().push((n, m)),
+            None => groups.push(vec![m]),
+        }
+    }
+    for (_, mut group) in keyed {
+        group.sort_by_key(|(n, _)| *n);
+        groups.push(group.into_iter().map(|(_, m)| m).collect());
+    }
+    groups
+}
+
 /// Handles a batch's messages concurrently; returns the ids of those that must come again.
 /// `deadline` is when the invocation ends (none in the local stack).
 pub async fn consume(
@@ -140,29 +174,35 @@ pub async fn consume(
     messages: &[Incoming<'_>],
     deadline: Option<Instant>,
 ) -> Vec<String> {
+    let groups = in_order(consumer, messages);
     type Work<'a> =
-        std::pin::Pin<Box<dyn std::future::Future<Output = (String, bool)> + Send + 'a>>;
-    let work: Vec<Work<'_>> = messages
-        .iter()
-        .map(|m| {
-            let span = tracing::info_span!(
-                "message",
-                queue = consumer.name(),
-                message_id = m.message_id
-            );
-            let one = async move {
-                (
-                    m.message_id.to_string(),
-                    within(app, consumer, m, deadline).await,
-                )
+        std::pin::Pin<Box<dyn std::future::Future<Output = Vec<(String, bool)>> + Send + 'a>>;
+    let work: Vec<Work<'_>> = groups
+        .into_iter()
+        .map(|group| {
+            let all = async move {
+                let mut done = Vec::with_capacity(group.len());
+                for m in group {
+                    let span = tracing::info_span!(
+                        "message",
+                        queue = consumer.name(),
+                        message_id = m.message_id
+                    );
+                    let ok = within(app, consumer, m, deadline).instrument(span).await;
+                    done.push((m.message_id.to_string(), ok));
+                }
+                done
             };
-            Box::pin(one.instrument(span)) as Work<'_>
+            Box::pin(all) as Work<'_>
         })
         .collect();
     let outcomes: Vec<(String, bool)> = futures::stream::iter(work)
         .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     let mut failed: Vec<String> = outcomes
         .into_iter()
         .filter(|(_, done)| !done)
@@ -280,6 +320,45 @@ mod tests {
             };
             assert_eq!(p.status, want, "{reference}");
         }
+    }
+
+    /// A payment's notifications in one batch are worked on one after another in their
+    /// sequence, whatever order they came in; other payments' alongside.
+    #[test]
+    fn a_payments_notifications_go_in_sequence() {
+        let job = |payment: &str, seq: u64| {
+            serde_json::json!({"event_id": format!("evt_{seq}"), "attempt": 0, "due_at": 0,
+                "entry": {"payment_id": payment, "merchant_id": "mer_01m8ab8makqqg641md11702kgn",
+                    "seq": seq, "at": 0, "event": "succeeded", "from": null, "to": "succeeded",
+                    "source": "webhook", "detail": null},
+                "event": {}, "queued_at": 0})
+            .to_string()
+        };
+        let a = "pay_01m8ab8makqqg641md11702kga";
+        let b = "pay_01m8ab8makqqg641md11702kgb";
+        let bodies = [job(a, 3), job(b, 2), job(a, 1), job(a, 2), job(b, 1)];
+        let names = ["a3", "b2", "a1", "a2", "b1"];
+        let messages: Vec<Incoming<'_>> = names
+            .iter()
+            .zip(&bodies)
+            .map(|(n, b)| Incoming {
+                message_id: n,
+                body: b,
+            })
+            .collect();
+        let runs: Vec<Vec<&str>> = in_order(Consumer::Notifications, &messages)
+            .into_iter()
+            .map(|g| g.into_iter().map(|m| m.message_id).collect())
+            .collect();
+        assert_eq!(runs, [vec!["a1", "a2", "a3"], vec!["b1", "b2"]]);
+        // Other consumers' messages (and unreadable jobs) are each their own run.
+        let runs = in_order(Consumer::StatusChecks, &messages);
+        assert_eq!(runs.len(), 5);
+        let odd = [Incoming {
+            message_id: "x",
+            body: "not json",
+        }];
+        assert_eq!(in_order(Consumer::Notifications, &odd).len(), 1);
     }
 
     /// Too close to the deadline, nothing is started: every message is handed back.

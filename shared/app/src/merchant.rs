@@ -154,14 +154,15 @@ pub async fn update_merchant(app: &App, id: &MerchantId, body: &[u8]) -> Result<
         )
         .field(k.as_str()));
     }
-    let wrong_type = |k: &str| {
-        ApiError::new(400, "invalid_field", format!("`{k}` has the wrong type.")).field(k)
+    // `null` is no value for these (absent leaves them as they are).
+    let must = |k: &str, be: &str| {
+        ApiError::new(400, "invalid_field", format!("`{k}` must be {be}.")).field(k)
     };
     if let Some(None) = patch.refund_late_successes {
-        return Err(wrong_type("refund_late_successes"));
+        return Err(must("refund_late_successes", "true or false"));
     }
     if let Some(None) = patch.wallet_providers {
-        return Err(wrong_type("wallet_providers"));
+        return Err(must("wallet_providers", "an object"));
     }
     // The URL is resolved once, before the write (its check needs the network).
     if let Some(Some(url)) = &patch.webhook_url {
@@ -295,7 +296,12 @@ mod tests {
             (
                 r#"{"refund_late_successes": null}"#,
                 "refund_late_successes",
-                "`refund_late_successes` has the wrong type.",
+                "`refund_late_successes` must be true or false.",
+            ),
+            (
+                r#"{"wallet_providers": null}"#,
+                "wallet_providers",
+                "`wallet_providers` must be an object.",
             ),
             (
                 r#"{"wallet_providers": ["dana"]}"#,

@@ -178,6 +178,22 @@ pub enum NotifyError {
     NotYetStored(String),
 }
 
+/// The payment a delivery job is about and its event's place in that payment's sequence:
+/// a batch delivers one payment's events one after another, in this order.
+pub fn order_of(body: &str) -> Option<(String, u64)> {
+    #[derive(Deserialize)]
+    struct Keyed {
+        entry: Entry,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        payment_id: PaymentId,
+        seq: u64,
+    }
+    let k: Keyed = serde_json::from_str(body).ok()?;
+    Some((k.entry.payment_id.to_string(), k.entry.seq))
+}
+
 /// Handles one delivery job.
 pub async fn deliver(app: &App, body: &str) -> Result<Delivered, NotifyError> {
     let job: NotificationJob =

@@ -15,7 +15,7 @@ mod request;
 pub use crate::idempotency::check_key as check_idempotency_key;
 pub use cancel::cancel_payment;
 pub use read::{get_payment, list_payments, load_own, payment_events, ListParams};
-pub use request::{parse_new_payment, NewPayment, PaymentBody};
+pub use request::{parse_new_payment, NewPayment};
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};

@@ -70,8 +70,11 @@ fn require<T>(v: Option<T>, path: &str) -> Result<T, ApiError> {
 impl TryFrom<PaymentBody> for NewPayment {
     type Error = ApiError;
 
-    /// The checks in the order the API has always made them, so one body with several
-    /// faults is refused for the same one.
+    /// The checks of meaning, in a fixed order (required fields, then the amount, currency,
+    /// country, wallet and its limits, the customer, the return URL), so one body with
+    /// several faults is always refused for the same one. Faults of type or form (a string
+    /// where a number belongs, an e-mail that is not one) were found while reading, before
+    /// any of these.
     fn try_from(b: PaymentBody) -> Result<Self, ApiError> {
         let merchant_reference = require(b.merchant_reference, "merchant_reference")?;
         let amount_minor = require(b.amount, "amount")?.0;

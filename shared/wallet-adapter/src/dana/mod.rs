@@ -22,7 +22,7 @@
 //! - Keys are PEM (PKCS#8 private, SubjectPublicKeyInfo public), from the Secrets port.
 
 mod client;
-mod mapping;
+pub mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;

@@ -17,7 +17,7 @@
 //!   gives none); every code is read back with `walletpay_domain::emv::BrCode` first.
 
 mod client;
-mod mapping;
+pub mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;

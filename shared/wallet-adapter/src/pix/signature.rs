@@ -56,12 +56,34 @@ mod tests {
             serde_json::json!({"endToEndId": format!("E{i}"), "txid": "01m8ab8makqqg641md11702kgn",
                 "valor": "12.34", "horario": "2026-12-01T10:00:00Z"})
         };
-        let body = serde_json::json!({"pix": (0..60).map(item).collect::<Vec<_>>()});
+        let mut items: Vec<_> = (0..60).map(item).collect();
+        // A Pix received without a charge (a transfer to the key) names no payment: skipped.
+        items[1] = serde_json::json!({"endToEndId": "E1", "valor": "5.00", "horario": "2026-12-01T10:00:00Z"});
+        let body = serde_json::json!({ "pix": items });
         let events = hints(body.to_string().as_bytes()).unwrap();
-        assert_eq!(events.len(), MAX_WEBHOOK_ITEMS);
-        assert!(events.iter().all(|e| e.confirm));
-        assert_eq!(events[0].amount.unwrap().minor, 1234);
-        assert!(events[0].payment_id.is_some());
+        assert_eq!(
+            events.len(),
+            MAX_WEBHOOK_ITEMS - 1,
+            "the first 50 items, less the one without a txid"
+        );
+        assert!(events.iter().all(|e| e.confirm && e.refund.is_none()));
+        let first = &events[0];
+        assert_eq!(first.provider, Provider::Pix);
+        assert_eq!(
+            first.payment_id.as_ref().map(|p| p.as_str()),
+            Some("pay_01m8ab8makqqg641md11702kgn")
+        );
+        assert_eq!(first.provider_reference, "01m8ab8makqqg641md11702kgn");
+        assert_eq!(first.amount.unwrap().minor, 1234);
+        assert_eq!(
+            first.occurred_at,
+            Timestamp::parse_rfc3339("2026-12-01T10:00:00Z")
+        );
+        assert!(first.occurred_at.is_some());
         assert!(matches!(hints(b"{}"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            hints(b"not json"),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

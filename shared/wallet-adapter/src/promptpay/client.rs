@@ -406,6 +406,3 @@ impl WalletAdapter for PromptPay {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {}

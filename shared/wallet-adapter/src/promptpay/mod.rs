@@ -5,7 +5,7 @@
 //! inquiry by reference, refunds).
 
 mod client;
-mod mapping;
+pub mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod signature;

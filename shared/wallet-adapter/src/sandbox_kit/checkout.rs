@@ -124,17 +124,20 @@ impl SimulateBody {
     }
 }
 
-/// The page a customer approves or declines a sandbox charge on. `state` is `None` while
-/// the charge waits (buttons are shown), else the charge's final status.
+/// The page a customer approves or declines a sandbox charge on: a button per outcome in
+/// `outcomes` while the charge waits (`state` is `None`), else the charge's final status;
+/// `note` says why a decision was refused.
 pub fn checkout_page(
     provider: &str,
     method: &str,
     amount: &str,
     reference: &str,
     state: Option<&str>,
+    outcomes: &[Outcome],
+    note: Option<&str>,
 ) -> Html<String> {
     let body = match state {
-        None => Outcome::ALL
+        None => outcomes
             .iter()
             .map(|o| {
                 format!(
@@ -147,11 +150,14 @@ pub fn checkout_page(
             .join("\n"),
         Some(s) => format!("<p>This payment is {}.</p>", super::escape(s)),
     };
+    let note = note
+        .map(|n| format!(r#"<p role="alert">{}</p>"#, super::escape(n)))
+        .unwrap_or_default();
     Html(format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{provider} sandbox checkout</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:sans-serif;max-width:28rem;margin:2rem auto}}button{{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}}</style></head>
-<body><h1>{method}</h1><p>Pay <strong>{amount}</strong></p><p>Reference {reference}</p>
+<body><h1>{method}</h1><p>Pay <strong>{amount}</strong></p><p>Reference {reference}</p>{note}
 <form method="post">{body}</form><p><small>{provider} sandbox: no real money moves.</small></p></body></html>"#,
         provider = super::escape(provider),
         method = super::escape(method),
@@ -170,8 +176,11 @@ pub struct DecideForm {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SandboxError {
     /// Nothing by that reference (`what` names it as the provider does: "charge").
-    #[error("no such {0}")]
-    NotFound(&'static str),
+    #[error("no such {what}: {reference}")]
+    NotFound {
+        what: &'static str,
+        reference: String,
+    },
     /// It exists, but is not in a state this applies to (a charge already settled).
     #[error("{0}")]
     Conflict(String),
@@ -181,10 +190,17 @@ pub enum SandboxError {
 }
 
 impl SandboxError {
-    /// The HTTP status the error is answered with.
+    pub fn not_found(what: &'static str, reference: &str) -> Self {
+        SandboxError::NotFound {
+            what,
+            reference: reference.to_string(),
+        }
+    }
+
+    /// The HTTP status the error is answered with (where the provider has no other).
     pub fn status(&self) -> StatusCode {
         match self {
-            SandboxError::NotFound(_) => StatusCode::NOT_FOUND,
+            SandboxError::NotFound { .. } => StatusCode::NOT_FOUND,
             SandboxError::Conflict(_) => StatusCode::CONFLICT,
             SandboxError::BadRequest(_) => StatusCode::BAD_REQUEST,
         }
@@ -213,6 +229,15 @@ pub trait Simulator: Clone + Send + Sync + 'static {
     const CHARGE: &'static str;
     /// What `simulate` answers with: the charge after the outcome.
     type Settled: Serialize + Send;
+    /// The outcomes a customer can give a charge on the page (a Pix or a PromptPay transfer
+    /// is made or not: only `success`; an unpaid one expires).
+    const OUTCOMES: &'static [Outcome] = &Outcome::ALL;
+
+    /// The charge a page's path names (the same page may stand under other names, such as a
+    /// QR image's link).
+    fn canonical(&self, reference: &str) -> String {
+        reference.to_string()
+    }
 
     /// The charge `reference` names, as its page shows it.
     fn shown(&self, reference: &str) -> Option<Shown>;
@@ -235,38 +260,60 @@ pub trait Simulator: Clone + Send + Sync + 'static {
 /// `GET .../checkout/{reference}`: the page with a button per outcome while the charge
 /// waits, its final status after.
 pub async fn page<S: Simulator>(State(sb): State<S>, Path(reference): Path<String>) -> Response {
-    match sb.shown(&reference) {
-        Some(c) => checkout_page(
-            S::NAME,
-            &c.method,
-            &c.amount,
-            &c.reference,
-            c.settled.as_deref(),
-        )
-        .into_response(),
+    match sb.shown(&sb.canonical(&reference)) {
+        Some(c) => render::<S>(&c, None).into_response(),
         None => not_found::<S>(),
     }
 }
 
 /// `POST .../checkout/{reference}`: the customer's decision. Settles the charge, then sends
-/// the customer back to the shop, or to the page, which shows how it ended (also when the
-/// charge was already settled and the decision came too late).
+/// the customer back to the shop, or to the page, which shows how it ended. A decision the
+/// charge cannot take (it was settled meanwhile, or the outcome is not one it offers) is
+/// answered 409 with the page as it stands and why.
 pub async fn decide<S: Simulator>(
     State(sb): State<S>,
     Path(reference): Path<String>,
     Form(form): Form<DecideForm>,
 ) -> Response {
+    let reference = sb.canonical(&reference);
     if sb.shown(&reference).is_none() {
         return not_found::<S>();
     }
-    let settled = sb
-        .simulate(&reference, &SimulateBody::plain(form.outcome))
-        .await;
-    match settled.ok().and_then(|_| sb.return_to(&reference)) {
-        Some(url) => Redirect::to(&url).into_response(),
-        // Relative to the page's own URL, wherever the sandbox is mounted.
-        None => Redirect::to(&format!("./{}", path_segment(&reference))).into_response(),
+    let settled = if S::OUTCOMES.contains(&form.outcome) {
+        sb.simulate(&reference, &SimulateBody::plain(form.outcome))
+            .await
+            .map(|_| ())
+    } else {
+        Err(SandboxError::BadRequest(format!(
+            "{} is not an outcome this charge can have",
+            form.outcome.name()
+        )))
+    };
+    match settled {
+        Ok(()) => match sb.return_to(&reference) {
+            Some(url) => Redirect::to(&url).into_response(),
+            // Relative to the page's own URL, wherever the sandbox is mounted.
+            None => Redirect::to(&format!("./{}", path_segment(&reference))).into_response(),
+        },
+        Err(e) => match sb.shown(&reference) {
+            Some(c) => {
+                (StatusCode::CONFLICT, render::<S>(&c, Some(&e.to_string()))).into_response()
+            }
+            None => not_found::<S>(),
+        },
     }
+}
+
+fn render<S: Simulator>(c: &Shown, note: Option<&str>) -> Html<String> {
+    checkout_page(
+        S::NAME,
+        &c.method,
+        &c.amount,
+        &c.reference,
+        c.settled.as_deref(),
+        S::OUTCOMES,
+        note,
+    )
 }
 
 /// `s` as one URL path segment (unreserved characters kept, the rest percent-encoded).
@@ -295,7 +342,7 @@ pub async fn simulate<S: Simulator>(
             )))
         }
     };
-    match sb.simulate(&reference, &how).await {
+    match sb.simulate(&sb.canonical(&reference), &how).await {
         Ok(done) => (StatusCode::OK, Json(done)).into_response(),
         Err(e) => sb.refusal(&e),
     }

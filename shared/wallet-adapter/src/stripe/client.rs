@@ -1,6 +1,6 @@
 use super::mapping::{
-    self, failure_from_error, intent_status, method_type, parse_currency, stripe_amount,
-    stripe_currency,
+    self, failure_from_error, intent_status, method_type, parse_currency, refund_outcome,
+    stripe_amount, stripe_currency,
 };
 use super::signature;
 use super::wire::{ErrorBody, Event, List, PaymentIntent, Refund};
@@ -16,9 +16,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use walletpay_domain::{
-    Country, Failure, FailureCode, Money, PaymentId, Provider, RefundReason, Timestamp, WalletId,
-};
+use walletpay_domain::{Country, Money, PaymentId, Provider, RefundReason, Timestamp, WalletId};
 use walletpay_ports::{Clock, Secrets, SystemClock};
 
 /// The JSON held in the Secrets port under [`StripeConfig::secret_name`].
@@ -223,31 +221,6 @@ fn refund_reason(r: RefundReason) -> Option<&'static str> {
         RefundReason::Duplicate => Some("duplicate"),
         RefundReason::Fraudulent => Some("fraudulent"),
         RefundReason::Other => None,
-    }
-}
-
-/// A Refund in our terms. `requires_action` (Stripe waits for the customer's bank details)
-/// is still under way.
-pub fn refund_outcome(r: &Refund) -> RefundOutcome {
-    match r.status.as_str() {
-        "succeeded" => RefundOutcome::Succeeded {
-            provider_reference: r.id.clone(),
-        },
-        "failed" | "canceled" => {
-            let reason = r.failure_reason.clone().unwrap_or_else(|| r.status.clone());
-            let code = match reason.as_str() {
-                "insufficient_funds" => FailureCode::InsufficientBalance,
-                "lost_or_stolen_card" | "expired_or_canceled_card" => FailureCode::InvalidAccount,
-                _ => FailureCode::Unknown,
-            };
-            RefundOutcome::Failed {
-                provider_reference: Some(r.id.clone()),
-                failure: Failure::new(code, Some(reason)),
-            }
-        }
-        _ => RefundOutcome::Pending {
-            provider_reference: r.id.clone(),
-        },
     }
 }
 

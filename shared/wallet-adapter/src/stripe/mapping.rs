@@ -1,7 +1,7 @@
 //! Stripe's amounts, statuses, next actions and error codes in our terms.
 
-use super::wire::{PaymentIntent, StripeError};
-use crate::adapter::ProviderStatus;
+use super::wire::{PaymentIntent, Refund, StripeError};
+use crate::adapter::{ProviderStatus, RefundOutcome};
 use walletpay_domain::{Country, Currency, Failure, FailureCode, Money, NextAction, WalletId};
 
 /// (country, wallet, Stripe payment method type).
@@ -105,6 +105,31 @@ pub fn next_action(pi: &PaymentIntent) -> Option<NextAction> {
             .as_ref()
             .map(|r| NextAction::Redirect { url: r.url.clone() }),
         _ => None,
+    }
+}
+
+/// A Refund in our terms. `requires_action` (Stripe waits for the customer's bank details)
+/// is still under way.
+pub fn refund_outcome(r: &Refund) -> RefundOutcome {
+    match r.status.as_str() {
+        "succeeded" => RefundOutcome::Succeeded {
+            provider_reference: r.id.clone(),
+        },
+        "failed" | "canceled" => {
+            let reason = r.failure_reason.clone().unwrap_or_else(|| r.status.clone());
+            let code = match reason.as_str() {
+                "insufficient_funds" => FailureCode::InsufficientBalance,
+                "lost_or_stolen_card" | "expired_or_canceled_card" => FailureCode::InvalidAccount,
+                _ => FailureCode::Unknown,
+            };
+            RefundOutcome::Failed {
+                provider_reference: Some(r.id.clone()),
+                failure: Failure::new(code, Some(reason)),
+            }
+        }
+        _ => RefundOutcome::Pending {
+            provider_reference: r.id.clone(),
+        },
     }
 }
 

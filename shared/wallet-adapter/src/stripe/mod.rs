@@ -33,7 +33,8 @@ pub mod sandbox;
 pub mod signature;
 pub mod wire;
 
-pub use client::{refund_outcome, Stripe, StripeConfig, StripeCredentials};
+pub use client::{Stripe, StripeConfig, StripeCredentials};
+pub use mapping::refund_outcome;
 
 /// Test credentials of the Stripe sandbox (documented in the README).
 pub const SANDBOX_SECRET_KEY: &str = "sk_test_walletpay_sandbox";

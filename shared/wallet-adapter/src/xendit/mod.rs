@@ -29,10 +29,10 @@
 //!   per payment.
 
 mod client;
-mod mapping;
+pub mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-mod signature;
+pub mod signature;
 pub mod wire;
 
 pub use client::{Xendit, XenditConfig, XenditCredentials};

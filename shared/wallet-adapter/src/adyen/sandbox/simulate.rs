@@ -131,7 +131,7 @@ impl Simulator for AdyenSandbox {
             let mut payments = self.lock();
             let p = payments
                 .get_mut(psp)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, psp))?;
             if p.state != "pending" {
                 return Err(SandboxError::Conflict(format!("payment is {}", p.state)));
             }
@@ -181,6 +181,10 @@ impl Simulator for AdyenSandbox {
     }
 
     fn refusal(&self, e: &SandboxError) -> Response {
-        error(e.status(), "000", &e.to_string(), "validation")
+        match e {
+            // Adyen answers a body it cannot read with 422, errorCode 702.
+            SandboxError::BadRequest(why) => validation(why),
+            _ => error(e.status(), "000", &e.to_string(), "validation"),
+        }
     }
 }

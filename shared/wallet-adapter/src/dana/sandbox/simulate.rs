@@ -45,7 +45,7 @@ impl Simulator for DanaSandbox {
             let o = orders
                 .values_mut()
                 .find(|o| o.reference_no == reference_no)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, reference_no))?;
             if o.status != "01" {
                 return Err(SandboxError::Conflict(format!("order is {}", o.status)));
             }
@@ -77,7 +77,7 @@ impl Simulator for DanaSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         let code = match e {
-            SandboxError::NotFound(_) => "4040000",
+            SandboxError::NotFound { .. } => "4040000",
             SandboxError::Conflict(_) => "4090000",
             SandboxError::BadRequest(_) => "4000000",
         };

@@ -134,8 +134,8 @@ impl MidtransSandbox {
                 "/checkout/{order}",
                 get(kit::page::<Self>).post(kit::decide::<Self>),
             )
-            // GoPay's `generate-qr-code` action: the same page (the QR's target).
-            .route("/checkout/{order}/qr-code", get(kit::page::<Self>))
+            // GoPay's `generate-qr-code` action: on to the page (the QR's target).
+            .route("/checkout/{order}/qr-code", get(qr_code))
             .route("/simulate/{order}", post(kit::simulate::<Self>))
             .route("/reports/transactions", get(report::report))
             .with_state(self.clone())
@@ -199,4 +199,10 @@ fn unauthorized() -> Response {
 
 fn not_found() -> Response {
     status(StatusCode::NOT_FOUND, "404", "Transaction doesn't exist.")
+}
+
+/// `GET /checkout/{order}/qr-code`: Midtrans answers the QR image; the sandbox sends the
+/// customer on to the page the QR leads to.
+async fn qr_code(axum::extract::Path(order): axum::extract::Path<String>) -> Response {
+    axum::response::Redirect::to(&format!("../{order}")).into_response()
 }

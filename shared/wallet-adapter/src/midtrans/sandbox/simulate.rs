@@ -34,7 +34,7 @@ impl Simulator for MidtransSandbox {
             let mut orders = self.lock();
             let o = orders
                 .get_mut(order_id)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, order_id))?;
             if o.transaction.transaction_status.as_deref() != Some("pending") {
                 return Err(SandboxError::Conflict(format!(
                     "order is {}",
@@ -76,7 +76,7 @@ impl Simulator for MidtransSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         match e {
-            SandboxError::NotFound(_) => not_found(),
+            SandboxError::NotFound { .. } => not_found(),
             SandboxError::Conflict(why) => status(StatusCode::CONFLICT, "412", why),
             SandboxError::BadRequest(why) => status(StatusCode::BAD_REQUEST, "400", why),
         }

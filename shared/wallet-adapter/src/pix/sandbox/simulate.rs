@@ -47,6 +47,7 @@ pub(super) async fn simulate_refund(
 
 impl Simulator for PixSandbox {
     const NAME: &'static str = "Sandbox bank";
+    const OUTCOMES: &'static [Outcome] = &[Outcome::Success];
     const CHARGE: &'static str = "charge";
     type Settled = Pix;
 
@@ -72,7 +73,7 @@ impl Simulator for PixSandbox {
             let mut cobs = self.lock();
             let (c, _) = cobs
                 .get_mut(txid)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, txid))?;
             if c.status != "ATIVA" {
                 return Err(SandboxError::Conflict(format!("charge is {}", c.status)));
             }
@@ -126,7 +127,7 @@ impl Simulator for PixSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         let title = match e {
-            SandboxError::NotFound(_) => "Cobranca Nao Encontrada",
+            SandboxError::NotFound { .. } => "Cobranca Nao Encontrada",
             SandboxError::Conflict(_) => "Conflito",
             SandboxError::BadRequest(_) => "Requisicao Invalida",
         };

@@ -75,6 +75,7 @@ pub(super) async fn simulate_refund(
 
 impl Simulator for BankSandbox {
     const NAME: &'static str = "Sandbox bank";
+    const OUTCOMES: &'static [Outcome] = &[Outcome::Success];
     const CHARGE: &'static str = "bill";
     type Settled = BillPayment;
 
@@ -110,7 +111,7 @@ impl Simulator for BankSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         let code = match e {
-            SandboxError::NotFound(_) => "not_found",
+            SandboxError::NotFound { .. } => "not_found",
             SandboxError::Conflict(_) => "conflict",
             SandboxError::BadRequest(_) => "invalid_request",
         };
@@ -135,7 +136,7 @@ impl BankSandbox {
             let mut bills = self.lock();
             let k = bills
                 .get_mut(reference)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, reference))?;
             let status = k.status();
             if status != "open" {
                 return Err(SandboxError::Conflict(format!(

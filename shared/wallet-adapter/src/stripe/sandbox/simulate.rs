@@ -71,8 +71,13 @@ impl Simulator for StripeSandbox {
     type Settled = Simulated;
 
     /// Also under `{id}.png` and `{id}.svg`: the QR code images' links land on the page.
+    fn canonical(&self, id: &str) -> String {
+        id.trim_end_matches(".png")
+            .trim_end_matches(".svg")
+            .to_string()
+    }
+
     fn shown(&self, id: &str) -> Option<Shown> {
-        let id = id.trim_end_matches(".png").trim_end_matches(".svg");
         let pi = self.intent(id)?;
         let waiting = pi.status == "requires_action";
         Some(Shown {
@@ -93,7 +98,7 @@ impl Simulator for StripeSandbox {
             let mut intents = self.lock_intents();
             let k = intents
                 .get_mut(id)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, id))?;
             if !matches!(k.intent.status.as_str(), "requires_action" | "processing") {
                 return Err(SandboxError::Conflict(format!(
                     "payment intent is {}",
@@ -146,12 +151,7 @@ impl Simulator for StripeSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         match e {
-            SandboxError::NotFound(_) => error(
-                e.status(),
-                "invalid_request_error",
-                Some("resource_missing"),
-                &e.to_string(),
-            ),
+            SandboxError::NotFound { what, reference } => no_such(what, reference),
             SandboxError::Conflict(why) => error(
                 e.status(),
                 "invalid_request_error",

@@ -96,7 +96,7 @@ impl Simulator for XenditSandbox {
 
     fn refusal(&self, e: &SandboxError) -> Response {
         match e {
-            SandboxError::NotFound(_) => {
+            SandboxError::NotFound { .. } => {
                 error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found")
             }
             SandboxError::Conflict(why) => error(StatusCode::CONFLICT, "INVALID_STATUS", why),
@@ -114,7 +114,7 @@ impl XenditSandbox {
             let mut charges = self.inner.charges.lock().expect("sandbox lock");
             let c = charges
                 .get_mut(id)
-                .ok_or(SandboxError::NotFound(Self::CHARGE))?;
+                .ok_or_else(|| SandboxError::not_found(Self::CHARGE, id))?;
             let timed_out = c.status == "FAILED"
                 && c.failure_code.as_deref() == Some(LAPSED)
                 && how.outcome == Outcome::Success;
