@@ -54,6 +54,8 @@ string_enum!(
         Momo = "momo",
         Zalopay = "zalopay",
         Pix = "pix",
+        Qris = "qris",
+        Qrph = "qrph",
     }
 );
 
@@ -114,9 +116,10 @@ use Country as C;
 use Provider as P;
 use WalletId as W;
 
-/// The catalog, each country's wallets in order of market share. Limits are the lower of
-/// the wallet's own per-transaction limit and what its providers accept (Xendit's
-/// e-wallet minimums: IDR 100, PHP 1).
+/// The catalog, each country's wallets in order of market share, the national QR codes
+/// last. Limits are the lower of the wallet's own per-transaction limit and what its
+/// providers accept (Xendit's channel limits: IDR 100 for DANA, OVO and LinkAja, THB 50,000
+/// for TrueMoney and LINE Pay).
 pub static CATALOG: &[WalletSpec] = &[
     WalletSpec {
         country: C::ID,
@@ -173,6 +176,19 @@ pub static CATALOG: &[WalletSpec] = &[
         logo: "id/linkaja",
         providers: &[P::Xendit],
     },
+    // Bank Indonesia's national QR: one code every Indonesian wallet and banking app pays
+    // (Xendit's QRIS channel, IDR 1 to 10,000,000; Midtrans's `qris`, the same limits).
+    WalletSpec {
+        country: C::ID,
+        wallet: W::Qris,
+        display_name: "QRIS",
+        min_minor: 1_00,
+        max_minor: 10_000_000_00,
+        action: A::Qr,
+        local_names: &[],
+        logo: "id/qris",
+        providers: &[P::Xendit, P::Midtrans],
+    },
     WalletSpec {
         country: C::TH,
         wallet: W::Promptpay,
@@ -189,7 +205,7 @@ pub static CATALOG: &[WalletSpec] = &[
         wallet: W::Truemoney,
         display_name: "TrueMoney",
         min_minor: 1_00,
-        max_minor: 100_000_00,
+        max_minor: 50_000_00,
         action: A::Redirect,
         local_names: &[(Lang::Th, "ทรูมันนี่ วอลเล็ท")],
         logo: "th/truemoney",
@@ -200,7 +216,7 @@ pub static CATALOG: &[WalletSpec] = &[
         wallet: W::RabbitLinePay,
         display_name: "Rabbit LINE Pay",
         min_minor: 1_00,
-        max_minor: 100_000_00,
+        max_minor: 50_000_00,
         action: A::Redirect,
         local_names: &[(Lang::Th, "แรบบิท ไลน์ เพย์")],
         logo: "th/rabbit_line_pay",
@@ -281,6 +297,19 @@ pub static CATALOG: &[WalletSpec] = &[
         action: A::Redirect,
         local_names: &[],
         logo: "ph/grabpay",
+        providers: &[P::Xendit],
+    },
+    // The Philippines' national QR (QR Ph, person-to-merchant): every Philippine wallet and
+    // banking app pays it (Xendit's QRPH channel, PHP 1.00 to 50,000.00).
+    WalletSpec {
+        country: C::PH,
+        wallet: W::Qrph,
+        display_name: "QR Ph",
+        min_minor: 1_00,
+        max_minor: 50_000_00,
+        action: A::Qr,
+        local_names: &[],
+        logo: "ph/qrph",
         providers: &[P::Xendit],
     },
     WalletSpec {
@@ -386,7 +415,7 @@ mod tests {
             wallets_in(Country::ID)
                 .map(|s| s.wallet)
                 .collect::<Vec<_>>(),
-            [W::Dana, W::Ovo, W::Gopay, W::Shopeepay, W::Linkaja]
+            [W::Dana, W::Ovo, W::Gopay, W::Shopeepay, W::Linkaja, W::Qris]
         );
     }
 }

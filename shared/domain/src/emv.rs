@@ -1,5 +1,5 @@
-//! EMV merchant-presented QR payloads (EMVCo MPM): the BR Code of Pix and Thai QR /
-//! PromptPay. A payload is a run of fields `<id: 2 digits><length: 2 digits><value>`; some
+//! EMV merchant-presented QR payloads (EMVCo MPM): the BR Code of Pix, Thai QR /
+//! PromptPay, Indonesia's QRIS and the Philippines' QR Ph. A payload is a run of fields `<id: 2 digits><length: 2 digits><value>`; some
 //! values are themselves such runs (templates 26-51, 62); the last field is `63`, a
 //! CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF) over everything before it
 //! including `6304`, as 4 upper-case hex digits.
@@ -413,7 +413,7 @@ pub struct Qris {
     pub merchant_id: String,
     /// `UMI`, `UKE`, `UME`, `UBE` or `URE`.
     pub criteria: String,
-    /// The merchant's national id: 15 characters beginning `ID`.
+    /// The merchant's national id: 15 letters and digits (`ID1020000000001`).
     pub nmid: String,
     /// ISO 18245 merchant category code, 4 digits.
     pub mcc: String,
@@ -446,8 +446,10 @@ impl Qris {
         if !["UMI", "UKE", "UME", "UBE", "URE"].contains(&self.criteria.as_str()) {
             return Err(invalid("26.03", "criteria is UMI, UKE, UME, UBE or URE"));
         }
-        if self.nmid.len() != 15 || !self.nmid.starts_with("ID") {
-            return Err(invalid("51.02", "the NMID is 15 characters beginning ID"));
+        // Bank Indonesia's NMIDs read `ID` and 13 digits; Midtrans's own examples carry
+        // `AID` and 12: 15 letters and digits is what both agree on.
+        if self.nmid.len() != 15 || !self.nmid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("51.02", "the NMID is 15 letters and digits"));
         }
         if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("52", "the MCC is 4 digits"));
@@ -554,6 +556,196 @@ impl Qris {
         };
         // What was read must be what the builder would write (lengths, digits, criteria).
         code.payload()?;
+        Ok(code)
+    }
+}
+
+/// A QR Ph person-to-merchant code (the Philippines' national QR, on EMVCo's
+/// merchant-presented format): the merchant account template in `28` (`ph.ppmi.p2m`, the
+/// acquirer's BIC, the merchant's id, a three-character flag), MCC, PHP (`608`), the amount
+/// for a dynamic code (`54`, two decimals), `PH`, name, city, an optional postal code, and
+/// our reference in `62.05` under the `ph.ppmi.qrph` identifier.
+///
+/// The PPMI specification itself is not public. These rules are EMVCo's plus what every
+/// published code and a participating wallet's reader agree on: `28` only (a P2P code's
+/// `27` is refused), `28.01` 11 characters, `28.03` 1 to 25, `28.05` three characters of
+/// `[0-5Z][0-1][0-2]`, `62.00` present when `62` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrPh {
+    /// The acquirer's BIC, 11 characters (`SRCPPHM2XXX`).
+    pub acquirer: String,
+    /// The merchant's id at the acquirer, 1 to 25 characters.
+    pub merchant_id: String,
+    /// `28.05`, three characters (`000`, `010`, `300`, ...).
+    pub flag: String,
+    /// ISO 18245 merchant category code, 4 digits.
+    pub mcc: String,
+    /// The amount of a dynamic code, in PHP; `None` for a static one.
+    pub amount: Option<Money>,
+    pub merchant_name: String,
+    pub merchant_city: String,
+    pub postal_code: Option<String>,
+    /// Our reference for the payment (`62.05`), at most 25 characters.
+    pub reference: Option<String>,
+}
+
+/// The merchant account identifiers a P2M code may carry in `28.00`.
+const QRPH_P2M_GUIS: [&str; 3] = ["ph.ppmi.p2m", "ph.ppmi.p2micro", "ph.ppmi.p2b"];
+const QRPH_ADDITIONAL_GUI: &str = "ph.ppmi.qrph";
+
+impl QrPh {
+    fn check_fields(&self) -> Result<(), EmvError> {
+        let invalid = |field, why: &str| EmvError::Invalid {
+            field,
+            why: why.to_string(),
+        };
+        if self.acquirer.len() != 11 || !self.acquirer.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("28.01", "the acquirer is an 11-character BIC"));
+        }
+        if self.merchant_id.is_empty() || self.merchant_id.len() > 25 {
+            return Err(invalid("28.03", "the merchant id is 1 to 25 characters"));
+        }
+        let f = self.flag.as_bytes();
+        let flag_ok = f.len() == 3
+            && (matches!(f[0], b'0'..=b'5') || f[0] == b'Z')
+            && matches!(f[1], b'0'..=b'1')
+            && matches!(f[2], b'0'..=b'2');
+        if !flag_ok {
+            return Err(invalid("28.05", "the flag is three characters of [0-5Z][0-1][0-2]"));
+        }
+        if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid("52", "the MCC is 4 digits"));
+        }
+        if let Some(a) = self.amount {
+            if a.currency != Currency::PHP || a.minor <= 0 {
+                return Err(invalid("54", "a positive PHP amount"));
+            }
+        }
+        if self.merchant_name.is_empty() || self.merchant_name.len() > 25 {
+            return Err(invalid("59", "merchant name is 1 to 25 characters"));
+        }
+        if self.merchant_city.is_empty() || self.merchant_city.len() > 15 {
+            return Err(invalid("60", "merchant city is 1 to 15 characters"));
+        }
+        if let Some(pc) = &self.postal_code {
+            if !(4..=10).contains(&pc.len()) {
+                return Err(invalid("61", "postal code is 4 to 10 characters"));
+            }
+        }
+        if let Some(r) = &self.reference {
+            if r.is_empty() || r.len() > 25 {
+                return Err(invalid("62.05", "the reference is 1 to 25 characters"));
+            }
+        }
+        for (f, v) in [
+            ("28.01", self.acquirer.as_str()),
+            ("28.03", self.merchant_id.as_str()),
+            ("59", self.merchant_name.as_str()),
+            ("60", self.merchant_city.as_str()),
+        ] {
+            check(f, v)?;
+        }
+        Ok(())
+    }
+
+    pub fn payload(&self) -> Result<String, EmvError> {
+        self.check_fields()?;
+        let account = tlv("00", QRPH_P2M_GUIS[0])
+            + &tlv("01", &self.acquirer)
+            + &tlv("03", &self.merchant_id)
+            + &tlv("05", &self.flag);
+        let mut f: Vec<(&str, String)> = vec![
+            ("00", "01".into()),
+            ("01", if self.amount.is_some() { "12" } else { "11" }.into()),
+            ("28", account),
+            ("52", self.mcc.clone()),
+            ("53", "608".into()),
+        ];
+        if let Some(a) = self.amount {
+            f.push(("54", a.decimal_string(2)));
+        }
+        f.push(("58", "PH".into()));
+        f.push(("59", self.merchant_name.clone()));
+        f.push(("60", self.merchant_city.clone()));
+        if let Some(pc) = &self.postal_code {
+            f.push(("61", pc.clone()));
+        }
+        if let Some(r) = &self.reference {
+            check("62.05", r)?;
+            f.push(("62", tlv("00", QRPH_ADDITIONAL_GUI) + &tlv("05", r)));
+        }
+        Ok(encode(&f))
+    }
+
+    /// Reads a P2M code strictly (see the type's rules).
+    pub fn parse(payload: &str) -> Result<QrPh, EmvError> {
+        let f = parse_strict(payload)?;
+        let invalid = |field, why: &str| EmvError::Invalid {
+            field,
+            why: why.to_string(),
+        };
+        if get(&f, "53") != Some("608") || get(&f, "58") != Some("PH") {
+            return Err(invalid("53", "not a Philippine (PHP) code"));
+        }
+        if get(&f, "27").is_some() {
+            return Err(invalid("27", "a person-to-person code, not a merchant's"));
+        }
+        let account = fields(get(&f, "28").ok_or(EmvError::Missing("28"))?)?;
+        if !get(&account, "00").is_some_and(|g| QRPH_P2M_GUIS.contains(&g)) {
+            return Err(invalid("28.00", "not a QR Ph merchant account"));
+        }
+        let dynamic = match get(&f, "01") {
+            Some("11") => false,
+            Some("12") => true,
+            _ => return Err(invalid("01", "the point of initiation is 11 or 12")),
+        };
+        let amount = match get(&f, "54") {
+            Some(a) => {
+                let (whole, cents) = a.split_once('.').unwrap_or((a, ""));
+                if whole.is_empty()
+                    || whole.len() > 10
+                    || cents.len() != 2
+                    || !whole.bytes().chain(cents.bytes()).all(|b| b.is_ascii_digit())
+                {
+                    return Err(invalid("54", "the amount has two decimals"));
+                }
+                Some(Money::parse_decimal(a, Currency::PHP).map_err(|e| EmvError::Invalid {
+                    field: "54",
+                    why: e.to_string(),
+                })?)
+            }
+            None => None,
+        };
+        if dynamic && amount.is_none() {
+            return Err(EmvError::Missing("54"));
+        }
+        let reference = match get(&f, "62") {
+            Some(extra) => {
+                let extra = fields(extra)?;
+                if get(&extra, "00").is_none_or(|g| g.is_empty() || g.len() > 14) {
+                    return Err(invalid("62.00", "additional data carries its identifier"));
+                }
+                get(&extra, "05").map(str::to_string)
+            }
+            None => None,
+        };
+        let req = |fs: &[(&str, &str)], id, name| {
+            get(fs, id)
+                .map(str::to_string)
+                .ok_or(EmvError::Missing(name))
+        };
+        let code = QrPh {
+            acquirer: req(&account, "01", "28.01")?,
+            merchant_id: req(&account, "03", "28.03")?,
+            flag: req(&account, "05", "28.05")?,
+            mcc: req(&f, "52", "52")?,
+            amount,
+            merchant_name: req(&f, "59", "59")?,
+            merchant_city: req(&f, "60", "60")?,
+            postal_code: get(&f, "61").map(str::to_string),
+            reference,
+        };
+        code.check_fields()?;
         Ok(code)
     }
 }
@@ -731,5 +923,106 @@ mod tests {
             ..bill
         };
         assert!(lower.payload().is_err());
+    }
+
+    /// Codes in the field, as published (their CRCs check): a GCash merchant's static code
+    /// and dynamic codes of two acquirers.
+    const QRPH_GCASH_STATIC: &str = "00020101021128620011ph.ppmi.p2m0111GXCHPHM2XXX032121702000000060243306005030005204581253036085802PH5908Gong Cha60037626104122462660012ph.ppmi.qrph0309GCRD0000105212170500000670039620680708GEN0000863049B84";
+    const QRPH_PAYMONGO_DYNAMIC: &str = "00020101021228790011ph.ppmi.p2m0111PAEYPHM2XXX0324VkHUE2Fz8Ee2YxnTVPX34TZs0410030300288605030105204739953036085406100.005802PH5916NEXA ONLINE SHOP6013General Trias62430012ph.ppmi.qrph0306wWMBdH05062110000803***88440012ph.ppmi.qrph0124VkHUE2Fz8Ee2YxnTVPX34TZs63041C3C";
+    const QRPH_RCBC_DYNAMIC: &str = "00020101021228560011ph.ppmi.p2m0111RCBCPHMMXXX0315000600788000696050331052045311530360854071458.315802PH5918LANDMARK Makati DS6006Makati62610012ph.ppmi.qrph03150006007880006960510000043863807082000651988710012ph.ppmi.qrph0151000600788000696~000600788000696~20006519~000043863863049616";
+    /// A person-to-person code (tag 27): not a merchant's.
+    const QRPH_P2P: &str = "00020101021127830012com.p2pqrpay0111GXCHPHM2XXX02089996440303152170200000006560417DWQM4TK3JDNWF7Y0M5204601653036085802PH5910DCDELIGHTS6011HOLY SPIRIT6104123463045D31";
+
+    #[test]
+    fn qr_ph_codes_in_the_field_are_read() {
+        let s = QrPh::parse(QRPH_GCASH_STATIC).unwrap();
+        assert_eq!((s.acquirer.as_str(), s.flag.as_str()), ("GXCHPHM2XXX", "000"));
+        assert_eq!(s.amount, None);
+        assert_eq!(s.postal_code.as_deref(), Some("1224"));
+        let d = QrPh::parse(QRPH_PAYMONGO_DYNAMIC).unwrap();
+        assert_eq!(d.amount.unwrap().minor, 10_000);
+        assert_eq!(d.reference.as_deref(), Some("211000"));
+        let r = QrPh::parse(QRPH_RCBC_DYNAMIC).unwrap();
+        assert_eq!(r.amount.unwrap().minor, 145_831);
+        assert!(matches!(QrPh::parse(QRPH_P2P), Err(EmvError::Invalid { field: "27", .. })));
+        let tampered = QRPH_GCASH_STATIC.replace("Gong Cha", "Gong Chb");
+        assert!(matches!(QrPh::parse(&tampered), Err(EmvError::BadCrc { .. })));
+    }
+
+    #[test]
+    fn qr_ph_codes_are_built_and_read_back() {
+        let code = QrPh {
+            acquirer: "SRCPPHM2XXX".into(),
+            merchant_id: "WALLETPAYSANDBOX".into(),
+            flag: "010".into(),
+            mcc: "5999".into(),
+            amount: Some(Money {
+                minor: 250_050,
+                currency: Currency::PHP,
+            }),
+            merchant_name: "WALLETPAY SANDBOX".into(),
+            merchant_city: "MAKATI".into(),
+            postal_code: Some("1226".into()),
+            reference: Some("pr0123456789abcdef".into()),
+        };
+        let payload = code.payload().unwrap();
+        assert!(payload.contains("54072500.50"), "{payload}");
+        assert_eq!(QrPh::parse(&payload).unwrap(), code);
+        parse_strict(&payload).unwrap();
+        let static_code = QrPh {
+            amount: None,
+            reference: None,
+            postal_code: None,
+            ..code.clone()
+        };
+        assert!(static_code.payload().unwrap().starts_with("000201010211"));
+        for bad in [
+            QrPh { acquirer: "SRCP".into(), ..code.clone() },
+            QrPh { flag: "900".into(), ..code.clone() },
+            QrPh { amount: Some(Money { minor: 100, currency: Currency::IDR }), ..code.clone() },
+            QrPh { merchant_name: "".into(), ..code.clone() },
+        ] {
+            assert!(bad.payload().is_err(), "{bad:?}");
+        }
+        // A dynamic code without its amount, and an amount without two decimals.
+        let no_amount = payload.replace("010212", "010211");
+        assert!(QrPh::parse(&no_amount).is_err(), "the CRC no longer matches either");
+        let one_decimal = encode(&[
+            ("00", "01".into()),
+            ("01", "12".into()),
+            ("28", "0011ph.ppmi.p2m0111SRCPPHM2XXX0304M0010503010".into()),
+            ("52", "5999".into()),
+            ("53", "608".into()),
+            ("54", "100.5".into()),
+            ("58", "PH".into()),
+            ("59", "SHOP".into()),
+            ("60", "MAKATI".into()),
+        ]);
+        assert!(matches!(QrPh::parse(&one_decimal), Err(EmvError::Invalid { field: "54", .. })));
+        let missing_amount = encode(&[
+            ("00", "01".into()),
+            ("01", "12".into()),
+            ("28", "0011ph.ppmi.p2m0111SRCPPHM2XXX0304M0010503010".into()),
+            ("52", "5999".into()),
+            ("53", "608".into()),
+            ("58", "PH".into()),
+            ("59", "SHOP".into()),
+            ("60", "MAKATI".into()),
+        ]);
+        assert!(matches!(QrPh::parse(&missing_amount), Err(EmvError::Missing("54"))));
+    }
+
+    /// Midtrans's own examples of the QRIS codes its `qris` charges answer (GoPay as the
+    /// acquirer: `COM.GO-JEK.WWW`; Midtrans's NMIDs begin `AID`).
+    #[test]
+    fn midtrans_qris_examples_are_read() {
+        for (code, amount) in [
+            ("00020101021226620014COM.GO-JEK.WWW011993600914349052630340210G4905263030303UKE51440014ID.CO.QRIS.WWW0215AID0607336128660303UKE5204341453033605802ID5904Test6007BANDUNG6105402845409789000.0062475036c032f87c-f773-4619-aefa-675e1f06f9210703A016304A623", 78_900_000),
+            ("00020101021226620014COM.GO-JEK.WWW011993600914337918182570210G3791818250303UKE51440014ID.CO.QRIS.WWW0215AID7720513752290303UKE5204359353033605802ID5910PAPI LIVE26005KUKAR6105755535409100000.0062475036b1855b6c-70ab-4449-9778-61b8ffe43fd20703A016304C385", 10_000_000),
+        ] {
+            let q = Qris::parse(code).unwrap_or_else(|e| panic!("{e}: {code}"));
+            assert_eq!(q.issuer, "COM.GO-JEK.WWW");
+            assert_eq!(q.amount.unwrap().minor, amount);
+        }
     }
 }
