@@ -99,7 +99,7 @@ pub fn run() {
             requests as f64 / wall.as_secs_f64()
         );
         assert_eq!(
-            stack.xendit.charges().len(),
+            stack.xendit.payment_requests().len(),
             requests + warmup,
             "one charge per payment"
         );

@@ -80,11 +80,12 @@ fn webhooks() -> Vec<(&'static str, http::HeaderMap, Vec<u8>)> {
         h
     };
 
-    let x = json!({"event": "ewallet.capture", "business_id": "5f27a14a9bf05c73dd040bc8", "created": "2026-11-25T10:00:00.000Z",
-        "data": {"id": "ewc_5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10", "business_id": "5f27a14a9bf05c73dd040bc8", "reference_id": PAYMENT,
-        "status": "SUCCEEDED", "currency": "IDR", "charge_amount": 150000, "capture_amount": 150000, "checkout_method": "ONE_TIME_PAYMENT",
-        "channel_code": "ID_DANA", "is_redirect_required": true, "capture_now": true,
-        "created": "2026-11-25T10:00:00.000Z", "updated": "2026-11-25T10:00:01.000Z"}});
+    let x = json!({"event": "payment.capture", "business_id": "5f27a14a9bf05c73dd040bc8", "created": "2026-11-25T10:00:00.000Z", "api_version": "v3",
+        "data": {"payment_id": "py-1402feb0-bb79-47ae-9d1e-e69394d3949c", "business_id": "5f27a14a9bf05c73dd040bc8", "reference_id": PAYMENT,
+        "payment_request_id": "pr-1102feb0-bb79-47ae-9d1e-e69394d3949c", "type": "PAY", "country": "ID", "currency": "IDR",
+        "request_amount": 150000, "capture_method": "AUTOMATIC", "channel_code": "DANA",
+        "captures": [{"capture_id": "cptr-fa2abf5c-b5e4-4cd5-95df-f2c949eba332", "capture_amount": 150000, "capture_timestamp": "2026-11-25T10:00:01.000Z"}],
+        "status": "SUCCEEDED", "payment_details": {}, "created": "2026-11-25T10:00:00.000Z", "updated": "2026-11-25T10:00:01.000Z"}});
     out.push((
         "xendit",
         headers(&[("x-callback-token", xendit::SANDBOX_CALLBACK_TOKEN.into())]),

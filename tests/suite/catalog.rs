@@ -29,10 +29,28 @@ fn ids(body: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallets_for_an_order() {
     let s = start(Backend::Embedded).await.unwrap();
-    // Indonesia, IDR 150,000: every wallet, in order of market share.
+    // Indonesia, IDR 150,000: every wallet, in order of market share, the national QR last.
     let (status, body) = wallets(&s, "country=ID&amount=15000000&currency=IDR", None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(ids(&body), ["dana", "ovo", "gopay", "shopeepay", "linkaja"]);
+    assert_eq!(
+        ids(&body),
+        ["dana", "ovo", "gopay", "shopeepay", "linkaja", "qris"]
+    );
+    let qris = &body["data"][5];
+    assert_eq!(
+        (qris["name"].as_str(), qris["action"].as_str()),
+        (Some("QRIS"), Some("qr"))
+    );
+    assert_eq!(qris["provider"], "xendit");
+    // The Philippines: QR Ph among the wallets, up to PHP 50,000.
+    let (_, ph) = wallets(&s, "country=PH&amount=2000000", None).await;
+    assert_eq!(ids(&ph), ["gcash", "maya", "grabpay", "qrph"]);
+    let (_, ph_big) = wallets(&s, "country=PH&amount=6000000", None).await;
+    assert_eq!(
+        ids(&ph_big),
+        ["gcash", "maya", "grabpay"],
+        "QR Ph takes at most PHP 50,000"
+    );
     let dana = &body["data"][0];
     assert_eq!(dana["name"], "DANA");
     assert_eq!(dana["logo"], "id/dana");

@@ -44,9 +44,11 @@ const PROVIDERS: &[ProviderCase] = &[
             ("ID", "ovo"),
             ("ID", "shopeepay"),
             ("ID", "linkaja"),
+            ("ID", "qris"),
             ("PH", "gcash"),
             ("PH", "maya"),
             ("PH", "grabpay"),
+            ("PH", "qrph"),
             ("VN", "momo"),
             ("VN", "zalopay"),
             ("TH", "truemoney"),
@@ -56,7 +58,7 @@ const PROVIDERS: &[ProviderCase] = &[
         unavailable: Some(10101),
         outcomes: &ALL_FAILURES,
         slow: 10999,
-        recovers_unknown_create: false,
+        recovers_unknown_create: true,
         status_query: true,
         signed_webhooks: true,
     },
@@ -96,7 +98,7 @@ const PROVIDERS: &[ProviderCase] = &[
     },
     ProviderCase {
         name: "midtrans",
-        wallets: &[("ID", "gopay"), ("ID", "shopeepay")],
+        wallets: &[("ID", "gopay"), ("ID", "shopeepay"), ("ID", "qris")],
         unavailable: None,
         // Midtrans reports declines only as deny, cancel or expire.
         outcomes: &[
@@ -265,6 +267,7 @@ fn assert_qr_is_valid(data: &str, amount_minor: i64, country: &str) {
         "BR" => emv::BrCode::parse(data).map(|c| c.amount),
         "TH" => emv::PromptPayBill::parse(data).map(|c| Some(c.amount)),
         "ID" => emv::Qris::parse(data).map(|c| c.amount),
+        "PH" => emv::QrPh::parse(data).map(|c| c.amount),
         other => panic!("no QR scheme for {other}"),
     }
     .unwrap_or_else(|e| panic!("{country}: {data:?}: {e}"));
@@ -483,15 +486,21 @@ mod scenarios {
         r.body
     }
 
-    /// Some providers cannot refund some wallets (Xendit: OVO one-time payments).
-    fn refundable(p: &ProviderCase, wallet: &str) -> bool {
-        !(p.name == "xendit" && wallet == "ovo")
+    /// Whether a provider refunds a wallet's payments, in full or (`partial`) in part.
+    /// Xendit refunds neither one-off OVO payments, QR Ph, TrueMoney nor LINE Pay, and
+    /// LinkAja in full only.
+    fn refundable(p: &ProviderCase, wallet: &str, partial: bool) -> bool {
+        match (p.name, wallet) {
+            ("xendit", "ovo" | "qrph" | "truemoney" | "rabbit_line_pay") => false,
+            ("xendit", "linkaja") => !partial,
+            _ => true,
+        }
     }
 
     pub async fn full_refund(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
         let paid = paid(s, p, country, wallet, "full").await;
         let id = paid["id"].as_str().unwrap();
-        if !refundable(p, wallet) {
+        if !refundable(p, wallet, false) {
             // Refused up front, with its own code: nothing reserved, nothing sent.
             let r = s
                 .post_json(
@@ -526,12 +535,35 @@ mod scenarios {
     }
 
     pub async fn two_partial_refunds(s: &Stack, p: &ProviderCase, country: &str, wallet: &str) {
-        if !refundable(p, wallet) {
+        if !refundable(p, wallet, false) {
             return;
         }
         let paid = paid(s, p, country, wallet, "partial").await;
         let id = paid["id"].as_str().unwrap();
         let third = minor(country, AMOUNT_MAJOR / 3);
+        if !refundable(p, wallet, true) {
+            // In full only: a partial refund is refused up front, nothing reserved.
+            let r = s
+                .post_json(
+                    &format!("/v1/payments/{id}/refunds"),
+                    &s.local.demo_key,
+                    &format!("{id}-r1"),
+                    &json!({"amount": third}),
+                )
+                .await;
+            assert_eq!(
+                (r.status, r.body["error"]["code"].as_str()),
+                (422, Some("refund_not_supported")),
+                "{}",
+                r.body
+            );
+            let after = s.get(id, &s.local.demo_key).await;
+            assert_eq!(
+                after.body["amount_refundable"],
+                minor(country, AMOUNT_MAJOR)
+            );
+            return;
+        }
         let r1 = refund(s, id, Some(third), &format!("{id}-r1")).await;
         let r2 = refund(s, id, Some(third), &format!("{id}-r2")).await;
         s.wait_for_refund(id, r1["id"].as_str().unwrap(), "succeeded")
@@ -552,8 +584,8 @@ mod scenarios {
         country: &str,
         wallet: &str,
     ) {
-        if !refundable(p, wallet) {
-            // Refused before the provider is asked (see `full_refund`).
+        if !refundable(p, wallet, true) {
+            // Refused before the provider is asked (see `full_refund`, `two_partial_refunds`).
             return;
         }
         let paid = paid(s, p, country, wallet, "refused").await;
@@ -591,10 +623,10 @@ fn sandbox_reference(s: &Stack, p: &ProviderCase, payment_id: &str) -> Option<St
         "xendit" => s
             .local
             .xendit
-            .charges()
+            .payment_requests()
             .into_iter()
-            .find(|c| c.reference_id == payment_id)
-            .map(|c| c.id),
+            .find(|r| r.reference_id == payment_id)
+            .map(|r| r.payment_request_id),
         "stripe" => s.local.stripe.intent_for(payment_id).map(|pi| pi.id),
         "adyen" => s
             .local
@@ -661,18 +693,24 @@ mod webhooks {
 
     type Webhook = (Vec<(String, String)>, String);
 
+    /// A v3 `payment.capture` for the payment (Xendit's documented shape).
     fn xendit_body(payment: &Value) -> String {
         let (currency, exp) = currency_of(payment["country"].as_str().unwrap());
         let major = payment["amount"].as_i64().unwrap() / 10i64.pow(exp);
         json!({
-            "event": "ewallet.capture",
+            "event": "payment.capture",
             "business_id": "5f27a14a9bf05c73dd040bc8",
             "created": "2026-11-25T10:00:00.000Z",
+            "api_version": "v3",
             "data": {
-                "id": payment["provider_reference"], "business_id": "5f27a14a9bf05c73dd040bc8",
-                "reference_id": payment["id"], "status": "SUCCEEDED", "currency": currency,
-                "charge_amount": major, "capture_amount": major, "checkout_method": "ONE_TIME_PAYMENT",
-                "channel_code": "ID_DANA", "is_redirect_required": true, "capture_now": true,
+                "payment_id": "py-1402feb0-bb79-47ae-9d1e-e69394d3949c",
+                "business_id": "5f27a14a9bf05c73dd040bc8",
+                "reference_id": payment["id"], "payment_request_id": payment["provider_reference"],
+                "type": "PAY", "country": payment["country"], "currency": currency,
+                "request_amount": major, "capture_method": "AUTOMATIC", "channel_code": "DANA",
+                "captures": [{"capture_id": "cptr-fa2abf5c-b5e4-4cd5-95df-f2c949eba332",
+                    "capture_amount": major, "capture_timestamp": "2026-11-25T10:00:01.000Z"}],
+                "status": "SUCCEEDED", "payment_details": {},
                 "created": "2026-11-25T10:00:00.000Z", "updated": "2026-11-25T10:00:01.000Z"
             }
         })
@@ -1453,15 +1491,16 @@ async fn every_qr_a_sandbox_emits_is_valid() {
     let s = stack().await;
     let xendit = PROVIDERS.iter().find(|p| p.name == "xendit").unwrap();
     let a = create(&s, xendit, "ID", "shopeepay", AMOUNT_MAJOR, "qris").await;
-    let charge = s
+    let request = s
         .local
         .xendit
-        .charge(a["provider_reference"].as_str().unwrap())
+        .payment_request(a["provider_reference"].as_str().unwrap())
         .unwrap();
-    let qris = charge
+    let qris = request
         .actions
-        .unwrap()
-        .qr_checkout_string
+        .iter()
+        .find(|a| a.descriptor == "QR_STRING")
+        .map(|a| a.value.clone())
         .expect("a QRIS code");
     assert_qr_is_valid(&qris, minor("ID", AMOUNT_MAJOR), "ID");
     for p in PROVIDERS {
@@ -1541,7 +1580,7 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
     let errors = [
         (
             "xendit",
-            "\"INVALID_STATUS\"",
+            "\"INACTIVE_PAYMENT_REQUEST\"",
             "\"DATA_NOT_FOUND\"",
             400,
             "\"API_VALIDATION_ERROR\"",
@@ -1768,4 +1807,281 @@ async fn the_catalog_the_adapters_and_this_suite_agree() {
             "{provider}: the catalog against the suite's pairs"
         );
     }
+}
+
+/// Xendit's payment requests, straight at the sandbox's v3 API: an `idempotency-key` sent
+/// again with the same body answers the first request's answer (one request made), with
+/// another body `409 DUPLICATE_ERROR`; an `api-version` other than Xendit's is refused; and
+/// Xendit's own test-mode `simulate` pays a request, its `payment.capture` webhook moving
+/// the payment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xendit_v3_idempotency_versions_and_test_mode_payments() {
+    use walletpay_wallet_adapter::xendit;
+    let s = stack().await;
+    let base = s.url("/sandbox/xendit");
+    let post = |path: &str, key: Option<&str>, version: &str, body: Value| {
+        let mut req = s
+            .http
+            .post(format!("{base}{path}"))
+            .basic_auth(xendit::SANDBOX_SECRET_KEY, Some(""))
+            .header("api-version", version)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        req.send()
+    };
+    let body = json!({
+        "reference_id": "order-idem-1", "type": "PAY", "country": "ID", "currency": "IDR",
+        "request_amount": 15000, "capture_method": "AUTOMATIC", "channel_code": "DANA",
+        "channel_properties": {"success_return_url": "https://shop.example/thanks"}
+    });
+    let first = Stack::answer(
+        post(
+            "/v3/payment_requests",
+            Some("k-1"),
+            xendit::API_VERSION,
+            body.clone(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["status"], "REQUIRES_ACTION");
+    assert_eq!(first.body["actions"][0]["descriptor"], "WEB_URL");
+    let again = Stack::answer(
+        post(
+            "/v3/payment_requests",
+            Some("k-1"),
+            xendit::API_VERSION,
+            body.clone(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(again.status, 201);
+    assert_eq!(
+        again.body["payment_request_id"],
+        first.body["payment_request_id"]
+    );
+    let mut other = body.clone();
+    other["request_amount"] = json!(16000);
+    let clash = Stack::answer(
+        post(
+            "/v3/payment_requests",
+            Some("k-1"),
+            xendit::API_VERSION,
+            other,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (clash.status, clash.body["error_code"].as_str()),
+        (409, Some("DUPLICATE_ERROR"))
+    );
+    assert_eq!(
+        s.local
+            .xendit
+            .payment_requests()
+            .iter()
+            .filter(|r| r.reference_id == "order-idem-1")
+            .count(),
+        1
+    );
+    let old = Stack::answer(
+        post(
+            "/v3/payment_requests",
+            Some("k-2"),
+            "2022-07-31",
+            body.clone(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (old.status, old.body["error_code"].as_str()),
+        (400, Some("API_VALIDATION_ERROR"))
+    );
+    let string_amount = {
+        let mut b = body.clone();
+        b["request_amount"] = json!("15000");
+        Stack::answer(
+            post("/v3/payment_requests", Some("k-3"), xendit::API_VERSION, b)
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(
+        string_amount.status, 400,
+        "an amount is a JSON number: {}",
+        string_amount.body
+    );
+    let too_small = {
+        let mut b = body.clone();
+        b["request_amount"] = json!(50);
+        Stack::answer(
+            post("/v3/payment_requests", Some("k-4"), xendit::API_VERSION, b)
+                .await
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(
+        (too_small.status, too_small.body["error_code"].as_str()),
+        (400, Some("INVALID_VALUE_ERROR")),
+        "DANA takes at least IDR 100"
+    );
+
+    // Xendit's own test mode pays a request of ours; its webhook moves the payment.
+    let p = PROVIDERS.iter().find(|p| p.name == "xendit").unwrap();
+    choose(&s, "xendit", "ID", "dana").await;
+    let a = create(&s, p, "ID", "dana", AMOUNT_MAJOR, "test-mode").await;
+    let pr = a["provider_reference"].as_str().unwrap();
+    let wrong = Stack::answer(
+        post(
+            &format!("/v3/payment_requests/{pr}/simulate"),
+            None,
+            xendit::API_VERSION,
+            json!({"amount": 1}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(wrong.status, 400, "only the request's own amount");
+    let paid = Stack::answer(
+        post(
+            &format!("/v3/payment_requests/{pr}/simulate"),
+            None,
+            xendit::API_VERSION,
+            json!({"amount": AMOUNT_MAJOR}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (paid.status, paid.body["status"].as_str()),
+        (200, Some("PENDING"))
+    );
+    let done = s.wait_for(a["id"].as_str().unwrap(), "succeeded").await;
+    assert_eq!(done["provider_reference"], pr);
+    let payment = s.local.xendit.payment_of(pr).unwrap();
+    assert_eq!(payment.captures.len(), 1);
+    assert_eq!(
+        s.local
+            .xendit
+            .payment_request(pr)
+            .unwrap()
+            .latest_payment_id
+            .as_deref(),
+        Some(payment.payment_id.as_str())
+    );
+}
+
+/// A QRIS refund depends on the wallet or bank that paid the code (Xendit's QRIS issuer
+/// table; Midtrans's refund windows): one the issuer cannot take is refused up front with
+/// `refund_not_supported`, nothing reserved or sent; one it can is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qris_refunds_follow_the_issuer_that_paid() {
+    let s = stack().await;
+    let xendit = PROVIDERS.iter().find(|p| p.name == "xendit").unwrap();
+    choose(&s, "xendit", "ID", "qris").await;
+    let pay_with = |tag: &'static str, issuer: &'static str| {
+        let s = &s;
+        async move {
+            let a = create(s, xendit, "ID", "qris", AMOUNT_MAJOR, tag).await;
+            assert_eq!(a["next_action"]["type"], "qr", "{a}");
+            let reference = a["provider_reference"].as_str().unwrap().to_string();
+            simulate(
+                s,
+                "xendit",
+                &reference,
+                json!({"outcome": "success", "issuer": issuer}),
+            )
+            .await;
+            s.wait_for(a["id"].as_str().unwrap(), "succeeded").await;
+            a["id"].as_str().unwrap().to_string()
+        }
+    };
+    let refund = |id: String, idem: &'static str, body: Value| {
+        let s = &s;
+        async move {
+            s.post_json(
+                &format!("/v1/payments/{id}/refunds"),
+                &s.local.demo_key,
+                idem,
+                &body,
+            )
+            .await
+        }
+    };
+    let requests_before = s.local.xendit.refunds().len();
+    // A bank outside Xendit's table: no refund at all.
+    let other = pay_with("qris-xyz", "BANK XYZ").await;
+    let r = refund(other.clone(), "qris-xyz-r", json!({})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (422, Some("refund_not_supported")),
+        "{}",
+        r.body
+    );
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("BANK XYZ"));
+    let after = s.get(&other, &s.local.demo_key).await;
+    assert_eq!(after.body["amount_refundable"], minor("ID", AMOUNT_MAJOR));
+    // CIMB: no full refund within a day of the payment, a partial one is made.
+    let cimb = pay_with("qris-cimb", "CIMB Niaga").await;
+    let full = refund(cimb.clone(), "qris-cimb-full", json!({})).await;
+    assert_eq!(
+        (full.status, full.body["error"]["code"].as_str()),
+        (422, Some("refund_not_supported"))
+    );
+    assert_eq!(
+        s.local.xendit.refunds().len(),
+        requests_before,
+        "nothing reached Xendit"
+    );
+    let part = refund(
+        cimb.clone(),
+        "qris-cimb-part",
+        json!({"amount": minor("ID", 1000)}),
+    )
+    .await;
+    assert_eq!(part.status, 201, "{}", part.body);
+    s.wait_for_refund(&cimb, part.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    // DANA's wallet paid: refunded in full.
+    let dana = pay_with("qris-dana", "DANA").await;
+    let whole = refund(dana.clone(), "qris-dana-r", json!({})).await;
+    assert_eq!(whole.status, 201, "{}", whole.body);
+    s.wait_for_refund(&dana, whole.body["id"].as_str().unwrap(), "succeeded")
+        .await;
+    s.wait_for(&dana, "refunded").await;
+    // Midtrans: a QRIS code paid with GoPay itself (on-us) is refunded.
+    let midtrans = PROVIDERS.iter().find(|p| p.name == "midtrans").unwrap();
+    choose(&s, "midtrans", "ID", "qris").await;
+    let m = create(&s, midtrans, "ID", "qris", AMOUNT_MAJOR, "qris-mt").await;
+    assert_eq!(m["next_action"]["type"], "qr");
+    simulate(
+        &s,
+        "midtrans",
+        m["provider_reference"].as_str().unwrap(),
+        json!({"outcome": "success"}),
+    )
+    .await;
+    let mid = m["id"].as_str().unwrap().to_string();
+    s.wait_for(&mid, "succeeded").await;
+    let mr = refund(mid.clone(), "qris-mt-r", json!({})).await;
+    assert_eq!(mr.status, 201, "{}", mr.body);
+    s.wait_for_refund(&mid, mr.body["id"].as_str().unwrap(), "succeeded")
+        .await;
 }

@@ -22,18 +22,26 @@ async fn pays_dana_end_to_end(s: Stack) {
     assert_eq!(p["next_action"]["type"], "redirect");
     let id = p["id"].as_str().unwrap();
     let reference = p["provider_reference"].as_str().unwrap();
-    assert!(reference.starts_with("ewc_"));
+    assert!(
+        reference.starts_with("pr-"),
+        "a v3 payment request: {reference}"
+    );
 
     // The sandbox got whole rupiah, our payment id as reference_id, and the return URL.
-    let charge = s.local.xendit.charge(reference).unwrap();
-    assert_eq!(charge.charge_amount.get(), "150000");
-    assert_eq!(charge.reference_id, id);
-    assert_eq!(charge.channel_code, "ID_DANA");
+    let request = s.local.xendit.payment_request(reference).unwrap();
+    assert_eq!(request.request_amount.get(), "150000");
+    assert_eq!(request.reference_id, id);
     assert_eq!(
-        charge
+        (request.country.as_str(), request.channel_code.as_str()),
+        ("ID", "DANA")
+    );
+    assert_eq!(request.kind, "PAY");
+    assert_eq!(request.capture_method.as_deref(), Some("AUTOMATIC"));
+    assert_eq!(
+        request
             .channel_properties
             .unwrap()
-            .success_redirect_url
+            .success_return_url
             .as_deref(),
         Some("https://shop.example/thanks")
     );
@@ -102,9 +110,16 @@ async fn forged_callback_is_rejected_and_changes_nothing(s: Stack) {
     let a = s.create("forged", &dana_order("forged")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     let reference = a.body["provider_reference"].as_str().unwrap();
-    let mut charge = serde_json::to_value(s.local.xendit.charge(reference).unwrap()).unwrap();
-    charge["status"] = json!("SUCCEEDED");
-    let body = json!({"event": "ewallet.capture", "business_id": "x", "created": "2026-01-01T00:00:00Z", "data": charge}).to_string();
+    let request = s.local.xendit.payment_request(reference).unwrap();
+    let payment = json!({
+        "payment_id": "py-5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10", "business_id": request.business_id,
+        "reference_id": request.reference_id, "payment_request_id": request.payment_request_id,
+        "type": "PAY", "country": "ID", "currency": "IDR", "request_amount": 150000,
+        "channel_code": "DANA", "status": "SUCCEEDED",
+        "captures": [{"capture_id": "cptr-1", "capture_amount": 150000, "capture_timestamp": "2026-01-01T00:00:00Z"}],
+        "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z"
+    });
+    let body = json!({"event": "payment.capture", "business_id": "x", "created": "2026-01-01T00:00:00Z", "data": payment}).to_string();
     for token in [Some("not-the-token"), Some(""), None] {
         let mut req = s
             .http
@@ -139,16 +154,30 @@ async fn duplicate_and_late_callbacks_change_nothing(s: Stack) {
     let reference = a.body["provider_reference"].as_str().unwrap().to_string();
     s.simulate(&reference, "success").await;
     s.wait_for(&id, "succeeded").await;
-    let charge = s.local.xendit.charge(&reference).unwrap();
-    // The provider retries the same callback.
+    let payment = s.local.xendit.payment_of(&reference).unwrap();
+    let capture = serde_json::to_value(&payment).unwrap();
+    // The provider retries the same webhook.
     for _ in 0..3 {
-        assert_eq!(s.local.xendit.send_callback(&charge).await, Some(200));
+        assert_eq!(
+            s.local
+                .xendit
+                .send_webhook("payment.capture", capture.clone())
+                .await,
+            Some(200)
+        );
     }
-    // A late, contradicting FAILED callback for the same charge.
-    let mut late = charge.clone();
+    // A late, contradicting failure for the same request.
+    let mut late = payment.clone();
     late.status = "FAILED".into();
     late.failure_code = Some("INSUFFICIENT_BALANCE".into());
-    assert_eq!(s.local.xendit.send_callback(&late).await, Some(200));
+    late.captures.clear();
+    assert_eq!(
+        s.local
+            .xendit
+            .send_webhook("payment.failure", serde_json::to_value(&late).unwrap())
+            .await,
+        Some(200)
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let p = s.get(&id, &s.local.demo_key).await;
     assert_eq!(p.body["status"], "succeeded");
@@ -204,7 +233,7 @@ async fn hundred_concurrent_requests_one_charge(s: Stack) {
     assert_eq!(
         s.local
             .xendit
-            .charges()
+            .payment_requests()
             .iter()
             .filter(|c| c
                 .metadata
@@ -217,7 +246,7 @@ async fn hundred_concurrent_requests_one_charge(s: Stack) {
 
 async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
     let key = s.local.demo_key.clone();
-    let charges_before = s.local.xendit.charges().len();
+    let charges_before = s.local.xendit.payment_requests().len();
     let with = |f: &dyn Fn(&mut Value)| {
         let mut v = dana_order("bad");
         f(&mut v);
@@ -449,7 +478,7 @@ async fn bad_input_is_refused_and_nothing_is_written(s: Stack) {
         assert!(!a.body["error"]["message"].as_str().unwrap().is_empty());
     }
     assert_eq!(
-        s.local.xendit.charges().len(),
+        s.local.xendit.payment_requests().len(),
         charges_before,
         "no bad request reached the provider"
     );
@@ -541,13 +570,15 @@ async fn each_wallet_gets_its_customer_action(s: Stack) {
     let a = s.create("ovo", &ovo).await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(a.body["next_action"]["type"], "push");
-    let charge = s
+    let request = s
         .local
         .xendit
-        .charge(a.body["provider_reference"].as_str().unwrap())
+        .payment_request(a.body["provider_reference"].as_str().unwrap())
         .unwrap();
+    assert_eq!(request.channel_code, "OVO");
+    assert!(request.actions.is_empty(), "a push: nothing to show");
     assert_eq!(
-        charge.channel_properties.unwrap().mobile_number.as_deref(),
+        request.channel_properties.unwrap().mobile_number.as_deref(),
         Some("+6281234567890")
     );
 
@@ -565,13 +596,16 @@ async fn each_wallet_gets_its_customer_action(s: Stack) {
     let gcash = json!({"merchant_reference": "ph-1", "amount": 25050, "currency": "PHP", "country": "PH", "wallet": "gcash", "return_url": "https://shop.example/ph"});
     let d = s.create("gcash", &gcash).await;
     assert_eq!(d.status, 201, "{}", d.body);
-    let charge = s
+    let request = s
         .local
         .xendit
-        .charge(d.body["provider_reference"].as_str().unwrap())
+        .payment_request(d.body["provider_reference"].as_str().unwrap())
         .unwrap();
-    assert_eq!(charge.charge_amount.get(), "250.50");
-    assert_eq!(charge.channel_code, "PH_GCASH");
+    assert_eq!(request.request_amount.get(), "250.50");
+    assert_eq!(
+        (request.country.as_str(), request.channel_code.as_str()),
+        ("PH", "GCASH")
+    );
 }
 
 async fn a_person_approves_on_the_checkout_page(s: Stack) {
@@ -781,7 +815,7 @@ async fn failures_speak_the_customers_language(s: Stack) {
     // The other Indonesian wallets this shop takes for IDR 150,000, by market share.
     assert_eq!(
         p["failure"]["alternatives"],
-        json!(["ovo", "gopay", "shopeepay", "linkaja"])
+        json!(["ovo", "gopay", "shopeepay", "linkaja", "qris"])
     );
     for (header, lang) in [
         ("th-TH,th;q=0.9", Lang::Th),
@@ -825,7 +859,10 @@ async fn failures_speak_the_customers_language(s: Stack) {
         q["failure"]["recovery"],
         json!(["switch_wallet", "use_card"])
     );
-    assert_eq!(q["failure"]["alternatives"], json!(["maya", "grabpay"]));
+    assert_eq!(
+        q["failure"]["alternatives"],
+        json!(["maya", "grabpay", "qrph"])
+    );
 }
 
 macro_rules! scenarios {

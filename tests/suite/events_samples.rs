@@ -13,7 +13,7 @@ use walletpay_ports::HistoryEntry;
 
 const SAMPLE_KEY: &str = "wpk_0123456789abcdef_0123456789abcdefghjkmnpqrstvwxyz";
 const SAMPLE_PAYMENT: &str = "pay_01m8ab8makqqg641md11702kgn";
-const SAMPLE_CHARGE: &str = "ewc_5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10";
+const SAMPLE_CHARGE: &str = "pr-5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10";
 
 fn events_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")

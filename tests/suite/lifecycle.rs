@@ -32,13 +32,22 @@ fn fast() -> Options {
     }
 }
 
-/// As `fast`, with charges at the providers that cannot be told an expiry lapsing only
-/// after 7 s: the payments' own expiry (3 s) passes first.
+/// As `fast`, with charges at the providers lapsing only after 7 s: the payments' own
+/// expiry (3 s) passes first.
 fn long_lived_charges() -> Options {
     Options {
         sandbox_charge_lifetime: Some(Duration::from_secs(7)),
         ..fast()
     }
+}
+
+/// As `fast`, with payments that expire only after 30 s and charges at the providers that
+/// lapse after 2 s: the provider's expiry comes first.
+fn lapsing_charges() -> Options {
+    let mut o = fast();
+    o.settings.payment_ttl = Duration::from_secs(30);
+    o.sandbox_charge_lifetime = Some(Duration::from_secs(2));
+    o
 }
 
 async fn events_of(s: &Stack, id: &str) -> Vec<String> {
@@ -79,31 +88,39 @@ async fn sources(s: &Stack, id: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn timeout_on_create_stays_processing_until_the_provider_tells(s: Stack) {
+/// Xendit's answer to a create is lost (it answers after our timeout): the payment stays
+/// `processing`, never failed, and the first status check sends the same create again under
+/// the same idempotency key, which answers the payment request the first one made. One
+/// request at Xendit, and the payment goes on from there.
+async fn a_create_whose_answer_is_lost_is_recovered_by_resending_it(s: Stack) {
     let a = s.create("slow", &amount_order("slow", 10999)).await;
     assert_eq!(a.status, 201, "{}", a.body);
     assert_eq!(a.body["status"], "processing", "a timeout is not a failure");
     assert!(a.body["failure"].is_null());
     assert!(a.body["provider_reference"].is_null());
     let id = a.body["id"].as_str().unwrap().to_string();
-    // The charge exists at the provider all the same.
-    let charge = s
+    let made: Vec<_> = s
         .local
         .xendit
-        .charges()
+        .payment_requests()
         .into_iter()
-        .find(|c| c.reference_id == id)
-        .expect("charge made");
-    // Status checks keep it processing (nothing to ask about yet) ...
-    tokio::time::sleep(Duration::from_millis(800)).await;
+        .filter(|r| r.reference_id == id)
+        .collect();
+    assert_eq!(made.len(), 1, "the first create was made at Xendit");
+    let recovered = s.wait_for(&id, "requires_action").await;
     assert_eq!(
-        s.get(&id, &s.local.demo_key).await.body["status"],
-        "processing"
+        recovered["provider_reference"],
+        made[0].payment_request_id.as_str(),
+        "the resend named the request the first create made"
     );
-    // ... until the customer pays and the provider's callback names our payment.
-    s.simulate(&charge.id, "success").await;
+    assert_eq!(recovered["next_action"]["type"], "redirect");
+    assert_eq!(s.charges_for(&id), 1, "the resend made no second request");
+    assert_eq!(
+        sources(&s, &id).await.pop().unwrap(),
+        ("accepted".to_string(), "status_check".to_string())
+    );
+    s.simulate(&made[0].payment_request_id, "success").await;
     let p = s.wait_for(&id, "succeeded").await;
-    assert_eq!(p["provider_reference"], charge.id.as_str());
     assert!(!p["late_success"].as_bool().unwrap());
 }
 
@@ -152,20 +169,41 @@ async fn lost_failure_is_resolved_by_a_status_check(s: Stack) {
     assert_eq!(p["failure"]["category"], "insufficient_balance");
 }
 
-/// Xendit cannot be told an expiry nor cancel a pending e-wallet charge: the charge lapses
-/// at the channel's time limit and Xendit says so; we never expire it ourselves.
+/// A payment request nobody pays expires at Xendit at its channel's expiry (here sooner
+/// than the payment's own): Xendit says so, by its webhook or a status check, and the
+/// payment is expired on Xendit's word.
 async fn an_unapproved_charge_lapses_at_the_provider(s: Stack) {
     let a = s.create("idle", &dana_order("idle")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     assert_eq!(a.body["status"], "requires_action");
-    let p = s.wait_for(&id, "failed").await;
-    assert_eq!(p["failure"]["category"], "expired");
-    assert_eq!(
-        p["failure"]["provider_code"],
-        "USER_DID_NOT_AUTHORIZE_THE_PAYMENT"
-    );
+    let p = s.wait_for(&id, "expired").await;
     assert!(p["next_action"].is_null());
-    assert_eq!(events_of(&s, &id).await, ["created", "accepted", "failed"]);
+    assert_eq!(events_of(&s, &id).await, ["created", "accepted", "expired"]);
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local.xendit.payment_request(reference).unwrap().status,
+        "EXPIRED",
+        "expired by Xendit, not by us"
+    );
+}
+
+/// Xendit's request outlives the payment: at the payment's expiry the status check cancels
+/// it at Xendit, and only then is the payment expired.
+async fn an_unapproved_xendit_request_is_canceled_when_the_payment_expires(s: Stack) {
+    let a = s.create("idle-x", &dana_order("idle-x")).await;
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let p = s.wait_for(&id, "expired").await;
+    assert!(p["next_action"].is_null());
+    assert_eq!(
+        sources(&s, &id).await.pop().unwrap(),
+        ("expired".to_string(), "status_check".to_string())
+    );
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local.xendit.payment_request(reference).unwrap().status,
+        "CANCELED",
+        "expired only once Xendit canceled it"
+    );
 }
 
 /// Stripe takes no expiry for a PromptPay charge but can cancel one: at the payment's
@@ -218,11 +256,12 @@ async fn a_provider_that_cannot_be_asked_never_expires_a_payment_by_silence(s: S
     assert_eq!(p["failure"]["category"], "expired");
 }
 
-/// A wallet that settles after Xendit timed the charge out: the success is recorded, late.
+/// A wallet that settles after Xendit expired the request (the race Xendit's webhook page
+/// warns of): the success is recorded, late.
 async fn a_success_after_the_provider_gave_up_is_recorded(s: Stack) {
     let a = s.create("late", &dana_order("late")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
-    s.wait_for(&id, "failed").await;
+    s.wait_for(&id, "expired").await;
     let reference = a.body["provider_reference"].as_str().unwrap();
     let late = s
         .http
@@ -236,7 +275,7 @@ async fn a_success_after_the_provider_gave_up_is_recorded(s: Stack) {
     assert_eq!(p["late_success"], true);
     assert_eq!(
         events_of(&s, &id).await,
-        ["created", "accepted", "failed", "succeeded"]
+        ["created", "accepted", "expired", "succeeded"]
     );
     assert_eq!(
         s.history(&id).await.last().unwrap().detail.as_deref(),
@@ -292,13 +331,21 @@ async fn late_success_seen_by_status_check_after_cancel(s: Stack) {
         (again.status, again.body["status"].as_str()),
         (200, Some("canceled"))
     );
-    // The customer pays anyway and the callback is lost: the status checks still find it.
+    let reference = a.body["provider_reference"].as_str().unwrap();
+    assert_eq!(
+        s.local.xendit.payment_request(reference).unwrap().status,
+        "CANCELED",
+        "canceled at Xendit too"
+    );
+    // The customer's wallet had already taken the money: its capture races the cancel, and
+    // its webhook is lost. The status checks still find it.
     s.local
         .xendit
         .settle(
-            a.body["provider_reference"].as_str().unwrap(),
+            reference,
             &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
                 send_callback: false,
+                late: true,
                 ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
                     walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
                 )
@@ -337,9 +384,10 @@ async fn provider_errors_on_create(s: Stack) {
         .await
         .unwrap();
     assert_eq!(only_xendit.status(), 200);
-    // 403 CHANNEL_NOT_ACTIVATED and 503 CHANNEL_UNAVAILABLE: declined, nothing charged.
+    // 403 INVALID_MERCHANT_SETTINGS (the channel is not activated) and 503
+    // CHANNEL_UNAVAILABLE: declined, nothing charged.
     for (rupiah, code) in [
-        (10100, "CHANNEL_NOT_ACTIVATED"),
+        (10100, "INVALID_MERCHANT_SETTINGS"),
         (10101, "CHANNEL_UNAVAILABLE"),
     ] {
         let a = s
@@ -427,12 +475,19 @@ macro_rules! scenarios {
                 };
             }
             scenario!(
-                timeout_on_create_stays_processing_until_the_provider_tells,
+                a_create_whose_answer_is_lost_is_recovered_by_resending_it,
                 fast()
             );
             scenario!(lost_callback_is_resolved_by_a_status_check, fast());
             scenario!(lost_failure_is_resolved_by_a_status_check, fast());
-            scenario!(an_unapproved_charge_lapses_at_the_provider, fast());
+            scenario!(
+                an_unapproved_charge_lapses_at_the_provider,
+                lapsing_charges()
+            );
+            scenario!(
+                an_unapproved_xendit_request_is_canceled_when_the_payment_expires,
+                long_lived_charges()
+            );
             scenario!(
                 an_unapproved_payment_is_canceled_at_the_provider_when_it_expires,
                 fast()

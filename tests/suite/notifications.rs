@@ -407,11 +407,20 @@ async fn late_success_is_refunded_when_the_shop_asks(s: Stack) {
     assert_eq!(patch.status(), 200);
     let a = s.create("late-refund", &dana_order("late-refund")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
-    // The shop gives up on the order (Xendit cannot cancel the charge: it stays payable),
-    // and the customer pays anyway.
+    // The shop gives up on the order (canceled at Xendit too), and the customer's wallet,
+    // which had already taken the money, captures it anyway: the race Xendit warns of.
     cancel(&s, &id).await;
-    s.simulate(a.body["provider_reference"].as_str().unwrap(), "success")
-        .await;
+    let late = s
+        .http
+        .post(s.url(&format!(
+            "/sandbox/xendit/simulate/{}",
+            a.body["provider_reference"].as_str().unwrap()
+        )))
+        .body(json!({"outcome": "success", "late": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), 200);
     let p = s.wait_for(&id, "refunded").await;
     assert_eq!(p["late_success"], true);
     assert_eq!(p["amount_refunded"], 15_000_000);
@@ -445,13 +454,15 @@ async fn a_late_success_is_refunded_even_if_its_writer_dies(s: Stack) {
     let a = s.create("late-crash", &dana_order("late-crash")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     cancel(&s, &id).await;
-    // The customer paid anyway (the provider's callback is what the writer was handling).
+    // The customer paid anyway, the capture racing the cancel (the provider's webhook is
+    // what the writer was handling).
     s.local
         .xendit
         .settle(
             a.body["provider_reference"].as_str().unwrap(),
             &walletpay_wallet_adapter::xendit::sandbox::SimulateBody {
                 send_callback: false,
+                late: true,
                 ..walletpay_wallet_adapter::xendit::sandbox::SimulateBody::plain(
                     walletpay_wallet_adapter::xendit::sandbox::Outcome::Success,
                 )

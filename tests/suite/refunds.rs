@@ -64,10 +64,15 @@ async fn full_refund(s: Stack) {
         .xendit
         .refunds()
         .into_iter()
-        .filter(|x| x.charge_id == p["provider_reference"].as_str().unwrap())
+        .filter(|x| x.payment_request_id.as_deref() == p["provider_reference"].as_str())
         .collect();
     assert_eq!(at_provider.len(), 1);
-    assert_eq!(at_provider[0].refund_amount.get(), "150000");
+    assert_eq!(at_provider[0].amount.get(), "150000");
+    assert_eq!(
+        at_provider[0].reference_id.as_deref(),
+        Some(rid),
+        "our refund id as its reference"
+    );
     assert_eq!(at_provider[0].reason, "REQUESTED_BY_CUSTOMER");
     let list = s
         .get_path(&format!("/v1/payments/{id}/refunds"), &s.local.demo_key)
@@ -88,6 +93,8 @@ async fn full_refund(s: Stack) {
             "accepted",
             "succeeded",
             "refund_requested",
+            // Xendit takes a refund PENDING and names it, then makes it.
+            "refund_submitted",
             "refund_succeeded"
         ]
     );
@@ -155,7 +162,7 @@ async fn concurrent_refunds_never_over_refund(s: Stack) {
             .xendit
             .refunds()
             .iter()
-            .filter(|r| r.charge_id == charge)
+            .filter(|r| r.payment_request_id.as_deref() == Some(charge))
             .count(),
         15
     );
@@ -206,7 +213,7 @@ async fn refusals_and_idempotency(s: Stack) {
             .xendit
             .refunds()
             .iter()
-            .filter(|r| r.charge_id == charge)
+            .filter(|r| r.payment_request_id.as_deref() == Some(charge))
             .count(),
         1
     );
@@ -282,10 +289,7 @@ async fn refund_refused_by_the_provider_releases_the_reservation(s: Stack) {
     let failed = s
         .wait_for_refund(qid, r.body["id"].as_str().unwrap(), "failed")
         .await;
-    assert_eq!(
-        failed["failure"]["provider_code"],
-        "INSUFFICIENT_MERCHANT_BALANCE"
-    );
+    assert_eq!(failed["failure"]["provider_code"], "INSUFFICIENT_BALANCE");
     let message = failed["failure"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("The refund could not be made"),
@@ -311,7 +315,7 @@ async fn pending_refund_is_followed_up(s: Stack) {
             .xendit
             .refunds()
             .into_iter()
-            .find(|x| x.refund_amount.get() == "1111")
+            .find(|x| x.amount.get() == "1111")
         {
             break r;
         }
@@ -331,7 +335,11 @@ async fn pending_refund_is_followed_up(s: Stack) {
         )
         .await;
     assert_eq!(ours.body["status"], "pending");
-    s.local.xendit.settle_refund(&at_provider.id, true).unwrap();
+    s.local
+        .xendit
+        .settle_refund(&at_provider.id, true)
+        .await
+        .unwrap();
     s.wait_for_refund(id, rid, "succeeded").await;
     assert_eq!(
         s.wait_for(id, "partially_refunded").await["amount_refunded"],
@@ -352,7 +360,7 @@ async fn unknown_refund_outcome_is_retried_without_refunding_twice(s: Stack) {
             .xendit
             .refunds()
             .iter()
-            .filter(|x| x.charge_id == charge)
+            .filter(|x| x.payment_request_id.as_deref() == Some(charge))
             .count(),
         1,
         "the retry found the same refund"

@@ -242,12 +242,13 @@ impl Stack {
         self.local.app.store.payment_history(&id).await.unwrap()
     }
 
+    /// How many payment requests Xendit holds for our payment.
     pub fn charges_for(&self, payment_id: &str) -> usize {
         self.local
             .xendit
-            .charges()
+            .payment_requests()
             .iter()
-            .filter(|c| c.reference_id == payment_id)
+            .filter(|r| r.reference_id == payment_id)
             .count()
     }
 }

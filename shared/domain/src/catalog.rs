@@ -118,8 +118,8 @@ use WalletId as W;
 
 /// The catalog, each country's wallets in order of market share, the national QR codes
 /// last. Limits are the lower of the wallet's own per-transaction limit and what its
-/// providers accept (Xendit's channel limits: IDR 100 for DANA, OVO and LinkAja, THB 50,000
-/// for TrueMoney and LINE Pay).
+/// providers accept (Xendit's channel limits: IDR 100 for DANA, OVO and LinkAja, at most
+/// IDR 10,000,000 for LinkAja, THB 50,000 for TrueMoney and LINE Pay).
 pub static CATALOG: &[WalletSpec] = &[
     WalletSpec {
         country: C::ID,
@@ -170,7 +170,7 @@ pub static CATALOG: &[WalletSpec] = &[
         wallet: W::Linkaja,
         display_name: "LinkAja",
         min_minor: 100_00,
-        max_minor: 20_000_000_00,
+        max_minor: 10_000_000_00,
         action: A::Redirect,
         local_names: &[],
         logo: "id/linkaja",

@@ -611,7 +611,10 @@ impl QrPh {
             && matches!(f[1], b'0'..=b'1')
             && matches!(f[2], b'0'..=b'2');
         if !flag_ok {
-            return Err(invalid("28.05", "the flag is three characters of [0-5Z][0-1][0-2]"));
+            return Err(invalid(
+                "28.05",
+                "the flag is three characters of [0-5Z][0-1][0-2]",
+            ));
         }
         if self.mcc.len() != 4 || !self.mcc.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid("52", "the MCC is 4 digits"));
@@ -705,14 +708,19 @@ impl QrPh {
                 if whole.is_empty()
                     || whole.len() > 10
                     || cents.len() != 2
-                    || !whole.bytes().chain(cents.bytes()).all(|b| b.is_ascii_digit())
+                    || !whole
+                        .bytes()
+                        .chain(cents.bytes())
+                        .all(|b| b.is_ascii_digit())
                 {
                     return Err(invalid("54", "the amount has two decimals"));
                 }
-                Some(Money::parse_decimal(a, Currency::PHP).map_err(|e| EmvError::Invalid {
-                    field: "54",
-                    why: e.to_string(),
-                })?)
+                Some(
+                    Money::parse_decimal(a, Currency::PHP).map_err(|e| EmvError::Invalid {
+                        field: "54",
+                        why: e.to_string(),
+                    })?,
+                )
             }
             None => None,
         };
@@ -936,7 +944,10 @@ mod tests {
     #[test]
     fn qr_ph_codes_in_the_field_are_read() {
         let s = QrPh::parse(QRPH_GCASH_STATIC).unwrap();
-        assert_eq!((s.acquirer.as_str(), s.flag.as_str()), ("GXCHPHM2XXX", "000"));
+        assert_eq!(
+            (s.acquirer.as_str(), s.flag.as_str()),
+            ("GXCHPHM2XXX", "000")
+        );
         assert_eq!(s.amount, None);
         assert_eq!(s.postal_code.as_deref(), Some("1224"));
         let d = QrPh::parse(QRPH_PAYMONGO_DYNAMIC).unwrap();
@@ -944,9 +955,15 @@ mod tests {
         assert_eq!(d.reference.as_deref(), Some("211000"));
         let r = QrPh::parse(QRPH_RCBC_DYNAMIC).unwrap();
         assert_eq!(r.amount.unwrap().minor, 145_831);
-        assert!(matches!(QrPh::parse(QRPH_P2P), Err(EmvError::Invalid { field: "27", .. })));
+        assert!(matches!(
+            QrPh::parse(QRPH_P2P),
+            Err(EmvError::Invalid { field: "27", .. })
+        ));
         let tampered = QRPH_GCASH_STATIC.replace("Gong Cha", "Gong Chb");
-        assert!(matches!(QrPh::parse(&tampered), Err(EmvError::BadCrc { .. })));
+        assert!(matches!(
+            QrPh::parse(&tampered),
+            Err(EmvError::BadCrc { .. })
+        ));
     }
 
     #[test]
@@ -977,16 +994,34 @@ mod tests {
         };
         assert!(static_code.payload().unwrap().starts_with("000201010211"));
         for bad in [
-            QrPh { acquirer: "SRCP".into(), ..code.clone() },
-            QrPh { flag: "900".into(), ..code.clone() },
-            QrPh { amount: Some(Money { minor: 100, currency: Currency::IDR }), ..code.clone() },
-            QrPh { merchant_name: "".into(), ..code.clone() },
+            QrPh {
+                acquirer: "SRCP".into(),
+                ..code.clone()
+            },
+            QrPh {
+                flag: "900".into(),
+                ..code.clone()
+            },
+            QrPh {
+                amount: Some(Money {
+                    minor: 100,
+                    currency: Currency::IDR,
+                }),
+                ..code.clone()
+            },
+            QrPh {
+                merchant_name: "".into(),
+                ..code.clone()
+            },
         ] {
             assert!(bad.payload().is_err(), "{bad:?}");
         }
         // A dynamic code without its amount, and an amount without two decimals.
         let no_amount = payload.replace("010212", "010211");
-        assert!(QrPh::parse(&no_amount).is_err(), "the CRC no longer matches either");
+        assert!(
+            QrPh::parse(&no_amount).is_err(),
+            "the CRC no longer matches either"
+        );
         let one_decimal = encode(&[
             ("00", "01".into()),
             ("01", "12".into()),
@@ -998,7 +1033,10 @@ mod tests {
             ("59", "SHOP".into()),
             ("60", "MAKATI".into()),
         ]);
-        assert!(matches!(QrPh::parse(&one_decimal), Err(EmvError::Invalid { field: "54", .. })));
+        assert!(matches!(
+            QrPh::parse(&one_decimal),
+            Err(EmvError::Invalid { field: "54", .. })
+        ));
         let missing_amount = encode(&[
             ("00", "01".into()),
             ("01", "12".into()),
@@ -1009,7 +1047,10 @@ mod tests {
             ("59", "SHOP".into()),
             ("60", "MAKATI".into()),
         ]);
-        assert!(matches!(QrPh::parse(&missing_amount), Err(EmvError::Missing("54"))));
+        assert!(matches!(
+            QrPh::parse(&missing_amount),
+            Err(EmvError::Missing("54"))
+        ));
     }
 
     /// Midtrans's own examples of the QRIS codes its `qris` charges answer (GoPay as the

@@ -155,6 +155,26 @@ pub struct RefundRequest<'a> {
     pub reason: RefundReason,
 }
 
+/// A refund about to be asked for, as the refund API knows it before reserving anything.
+#[derive(Debug, Clone)]
+pub struct RefundCheck<'a> {
+    pub country: Country,
+    pub wallet: WalletId,
+    /// The provider's reference of the charge to refund.
+    pub charge_reference: &'a str,
+    pub amount: Money,
+    /// For less than the whole payment.
+    pub partial: bool,
+}
+
+/// Whether a provider can make a refund.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundSupport {
+    Supported,
+    /// It cannot, and says why (in words for the merchant).
+    Refused(String),
+}
+
 /// Where a refund stands at the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefundOutcome {
@@ -308,16 +328,15 @@ pub trait WalletAdapter: Send + Sync {
         self.charge_status(provider_reference).await
     }
 
-    /// Whether this provider can refund a payment with `wallet` in `country` (`partial`: for
-    /// less than the whole payment). `Err` says why not; such a refund is refused before
-    /// anything is reserved or sent.
-    fn can_refund(
+    /// Whether this provider can make this refund (the wallet, whether it is partial, and
+    /// where the provider must be asked, what the charge was paid with and when). A refund
+    /// it cannot make is refused before anything is reserved or sent. `Err`: the provider
+    /// could not be asked, and nothing is decided.
+    async fn refund_support(
         &self,
-        _country: Country,
-        _wallet: WalletId,
-        _partial: bool,
-    ) -> Result<(), String> {
-        Ok(())
+        _check: &RefundCheck<'_>,
+    ) -> Result<RefundSupport, AdapterError> {
+        Ok(RefundSupport::Supported)
     }
 
     /// Refunds (part of) a charge. Retrying with the same refund id never refunds twice.

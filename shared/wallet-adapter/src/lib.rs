@@ -32,6 +32,6 @@ pub mod xendit;
 
 pub use adapter::{
     AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
-    RefundOutcome, RefundRequest, RefundUpdate, WalletAdapter, WebhookAck, WebhookError,
-    WebhookRequest,
+    RefundCheck, RefundOutcome, RefundRequest, RefundSupport, RefundUpdate, WalletAdapter,
+    WebhookAck, WebhookError, WebhookRequest,
 };

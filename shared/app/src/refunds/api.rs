@@ -14,6 +14,7 @@ use walletpay_domain::{
     RefundStatus,
 };
 use walletpay_ports::{IdempotencyRecord, IdempotencyState, StoreError};
+use walletpay_wallet_adapter::{RefundCheck, RefundSupport};
 
 /// The API's view of a refund (a failure explained in `lang`, English by default, in a
 /// refund's words: what happened to the money, never a payment's recovery advice).
@@ -91,13 +92,6 @@ pub async fn create_refund(
     if !payment.status.is_paid() {
         return Err(not_refundable(&payment));
     }
-    // What the provider cannot refund is refused now, before anything is reserved.
-    let partial = new.amount.unwrap_or(payment.refundable_minor()) < payment.amount.minor;
-    if let Some(adapter) = app.adapters.get(payment.provider) {
-        if let Err(why) = adapter.can_refund(payment.country, payment.wallet, partial) {
-            return Err(ApiError::new(422, "refund_not_supported", why));
-        }
-    }
     if let Some(a) = new.amount {
         let m = Money {
             minor: a,
@@ -136,6 +130,12 @@ pub async fn create_refund(
             owned.refund_id.expect("refund claims carry a refund id")
         }
     };
+    // What the provider cannot refund is refused now, before anything is reserved; a
+    // provider that cannot be asked decides nothing (503, the key free for a retry).
+    if let Err(e) = provider_takes(app, &payment, new.amount).await {
+        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+        return Err(e);
+    }
     // The job goes out before the refund is written, so a written refund always has one. (A
     // taken-over claim whose refund the first request wrote finds it in `reserve`.)
     let job = RefundJob {
@@ -171,6 +171,40 @@ pub async fn create_refund(
         refund_json(&refund, lang).to_string(),
     )
     .await
+}
+
+/// Asks the payment's provider whether it can make this refund.
+async fn provider_takes(app: &App, payment: &Payment, amount: Option<i64>) -> Result<(), ApiError> {
+    let Some(adapter) = app.adapters.get(payment.provider) else {
+        // The worker fails a refund of a provider that is not configured, clearly.
+        return Ok(());
+    };
+    let Some(charge) = payment.provider_reference.as_deref() else {
+        return Ok(());
+    };
+    let minor = amount.unwrap_or(payment.refundable_minor());
+    let check = RefundCheck {
+        country: payment.country,
+        wallet: payment.wallet,
+        charge_reference: charge,
+        amount: Money {
+            minor,
+            currency: payment.amount.currency,
+        },
+        partial: minor < payment.amount.minor,
+    };
+    match adapter.refund_support(&check).await {
+        Ok(RefundSupport::Supported) => Ok(()),
+        Ok(RefundSupport::Refused(why)) => Err(ApiError::new(422, "refund_not_supported", why)),
+        Err(e) => {
+            tracing::warn!(payment = %payment.id, error = %e, "the provider could not say whether it can make the refund");
+            Err(ApiError::new(
+                503,
+                "service_unavailable",
+                "The payment's provider could not be asked whether it can make this refund. Nothing was reserved; retry with the same Idempotency-Key.",
+            ))
+        }
+    }
 }
 
 /// Reserves the amount and writes the refund, in one conditional write, re-reading the

@@ -1,14 +1,16 @@
-use super::mapping::{gross_amount, next_action, parse_gross, payment_type, transaction_status};
+use super::mapping::{
+    gross_amount, next_action, parse_gross, payment_type, qris_refund_refusal, transaction_status,
+};
 use super::signature::verify;
 use super::wire::{
-    ChargeRequest as MidtransCharge, CustomExpiry, CustomerDetails, GopayOptions,
+    ChargeRequest as MidtransCharge, CustomExpiry, CustomerDetails, GopayOptions, QrisOptions,
     RefundRequest as MidtransRefund, ShopeepayOptions, Transaction, TransactionDetails,
 };
 use crate::adapter::{
     AdapterError, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, RefundOutcome,
     RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
-use crate::adapter::{Cancel, Recovered};
+use crate::adapter::{Cancel, Recovered, RefundCheck, RefundSupport};
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
 };
@@ -59,6 +61,7 @@ pub struct Midtrans {
     http: reqwest::Client,
     config: MidtransConfig,
     credentials: CredentialSource,
+    clock: Arc<dyn Clock>,
 }
 
 /// An order id goes into a URL path: ours are `pay_` + base32.
@@ -71,11 +74,20 @@ fn safe_order(r: &str) -> Result<(), AdapterError> {
 
 impl Midtrans {
     pub fn new(config: MidtransConfig, secrets: Arc<dyn Secrets>) -> Self {
+        Self::with_clock(config, secrets, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        config: MidtransConfig,
+        secrets: Arc<dyn Secrets>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let http = crate::adapter::http_client(config.timeout);
         Midtrans {
             http,
             credentials: CredentialSource::new("Midtrans", secrets, config.secret_name.clone()),
             config,
+            clock,
         }
     }
 
@@ -134,13 +146,26 @@ impl Midtrans {
         }
     }
 
-    fn created(t: Transaction) -> Result<ChargeCreated, AdapterError> {
+    async fn created(&self, t: Transaction) -> Result<ChargeCreated, AdapterError> {
         let order = t
             .order_id
             .clone()
             .ok_or_else(|| AdapterError::Unknown("Midtrans answered without an order_id".into()))?;
+        let next_action = match next_action(&t) {
+            Ok(a) => a,
+            Err(e) => {
+                // A QRIS code no app can read must not be shown; nobody can pay the order,
+                // and it is canceled so nobody ever does.
+                tracing::error!(order = %order, error = %e, "Midtrans answered a QRIS code that does not read; canceled");
+                let _ = self.cancel_charge(&order).await;
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("INVALID_QR".into()),
+                )));
+            }
+        };
         Ok(ChargeCreated {
-            next_action: next_action(&t.actions),
+            next_action,
             status: transaction_status(&t),
             provider_reference: order,
         })
@@ -181,10 +206,15 @@ impl WalletAdapter for Midtrans {
             shopeepay: (kind == "shopeepay").then(|| ShopeepayOptions {
                 callback_url: req.return_url.map(str::to_string),
             }),
+            // GoPay makes the code (Midtrans's default acquirer, with the refund windows
+            // `mapping::qris_refund_refusal` knows).
+            qris: (kind == "qris").then(|| QrisOptions {
+                acquirer: "gopay".into(),
+            }),
             // The payment's own expiry, counted from the transaction time.
             custom_expiry: Some(CustomExpiry {
                 order_time: None,
-                expiry_duration: ((req.expires_at.millis() - SystemClock.now().millis()) / 1000)
+                expiry_duration: ((req.expires_at.millis() - self.clock.now().millis()) / 1000)
                     .max(1),
                 unit: Some("second".into()),
             }),
@@ -196,7 +226,7 @@ impl WalletAdapter for Midtrans {
                     .json(&body),
             )
             .await?;
-        Self::created(t)
+        self.created(t).await
     }
 
     /// Midtrans can be asked about an order by our own id.
@@ -208,7 +238,7 @@ impl WalletAdapter for Midtrans {
             )))
             .await
         {
-            Ok(t) => Self::created(t).map(Recovered::Found),
+            Ok(t) => self.created(t).await.map(Recovered::Found),
             Err(AdapterError::NotFound) => Ok(Recovered::NothingMade),
             Err(e) => Err(e),
         }
@@ -231,6 +261,25 @@ impl WalletAdapter for Midtrans {
     /// `POST /v2/{order_id}/refund` with our refund id as `refund_key` (Midtrans's
     /// idempotency key for refunds). GoPay and ShopeePay refunds are approved or refused at
     /// once.
+    /// A QRIS payment is refunded within its window only (see `mapping`): Midtrans is asked
+    /// who paid it and when.
+    async fn refund_support(&self, check: &RefundCheck<'_>) -> Result<RefundSupport, AdapterError> {
+        if check.wallet != WalletId::Qris {
+            return Ok(RefundSupport::Supported);
+        }
+        safe_order(check.charge_reference)?;
+        let t = self
+            .call(self.http.get(format!(
+                "{}/v2/{}/status",
+                self.config.base_url, check.charge_reference
+            )))
+            .await?;
+        Ok(match qris_refund_refusal(&t, self.clock.now()) {
+            Some(why) => RefundSupport::Refused(why),
+            None => RefundSupport::Supported,
+        })
+    }
+
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         safe_order(req.charge_reference)?;
         let body = MidtransRefund {

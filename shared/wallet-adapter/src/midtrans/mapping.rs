@@ -1,15 +1,45 @@
-//! Midtrans's payment types, amounts and transaction statuses in our terms.
+//! Midtrans's payment types, amounts, transaction statuses, the customer's next action (a
+//! QRIS code read back with the domain's strict reader) and QRIS refund windows in our terms.
 
 use super::wire::{Action, Transaction};
 use crate::adapter::ProviderStatus;
-use walletpay_domain::{Country, Currency, Failure, FailureCode, Money, NextAction, WalletId};
+use walletpay_domain::emv::{EmvError, Qris};
+use walletpay_domain::{
+    Country, Currency, Failure, FailureCode, Money, NextAction, Timestamp, WalletId,
+};
 
 pub fn payment_type(country: Country, wallet: WalletId) -> Option<&'static str> {
     match (country, wallet) {
         (Country::ID, WalletId::Gopay) => Some("gopay"),
         (Country::ID, WalletId::Shopeepay) => Some("shopeepay"),
+        (Country::ID, WalletId::Qris) => Some("qris"),
         _ => None,
     }
+}
+
+/// Midtrans's times: `2021-06-23 15:46:00`, Jakarta time (UTC+7).
+pub fn parse_wib(s: &str) -> Option<Timestamp> {
+    let iso = format!("{}+07:00", s.trim().replacen(' ', "T", 1));
+    Timestamp::parse_rfc3339(&iso)
+}
+
+/// Whether a QRIS payment acquired by GoPay can still be refunded (Midtrans's refund
+/// windows: paid with GoPay itself, "on-us", 45 days after settlement; with any other
+/// wallet or bank, "off-us", 7 days): `Some(why)` if not.
+pub fn qris_refund_refusal(t: &Transaction, now: Timestamp) -> Option<String> {
+    let on_us = match t.transaction_type.as_deref() {
+        Some("on-us") => true,
+        Some("off-us") => false,
+        _ => t.issuer.is_some() && t.issuer == t.acquirer,
+    };
+    let days = if on_us { 45 } else { 7 };
+    let settled = t.settlement_time.as_deref().and_then(parse_wib)?;
+    (now.millis() - settled.millis() > days * 24 * 3600 * 1000).then(|| {
+        format!(
+            "Midtrans refunds a QRIS payment made with {} up to {days} days after it was paid: refund the customer another way.",
+            t.issuer.as_deref().unwrap_or("another wallet")
+        )
+    })
 }
 
 /// Midtrans takes whole rupiah as a JSON integer and refuses decimals.
@@ -46,17 +76,23 @@ pub fn transaction_status(t: &Transaction) -> ProviderStatus {
 }
 
 /// GoPay: the deeplink on a phone (the QR code is the other action); ShopeePay: its
-/// deeplink.
-pub fn next_action(actions: &[Action]) -> Option<NextAction> {
+/// deeplink; QRIS: the code itself, which must read as QRIS (a code that does not is never
+/// shown: `Err`).
+pub fn next_action(t: &Transaction) -> Result<Option<NextAction>, EmvError> {
+    if t.payment_type.as_deref() == Some("qris") {
+        let data = t.qr_string.clone().ok_or(EmvError::Missing("qr_string"))?;
+        Qris::parse(&data)?;
+        return Ok(Some(NextAction::Qr { data }));
+    }
     let url = |name: &str| {
-        actions
+        t.actions
             .iter()
-            .find(|a| a.name == name)
+            .find(|a: &&Action| a.name == name)
             .map(|a| a.url.clone())
     };
-    url("deeplink-redirect")
+    Ok(url("deeplink-redirect")
         .map(|url| NextAction::Redirect { url })
-        .or_else(|| url("generate-qr-code").map(|url| NextAction::Redirect { url }))
+        .or_else(|| url("generate-qr-code").map(|url| NextAction::Redirect { url })))
 }
 
 #[cfg(test)]
@@ -105,5 +141,44 @@ mod tests {
         assert_eq!(cat("expire"), FailureCategory::Expired);
         assert_eq!(cat("deny"), FailureCategory::RiskRejected);
         assert_eq!(cat("cancel"), FailureCategory::UserCancelled);
+    }
+
+    #[test]
+    fn a_qris_charge_shows_its_code_only_when_it_reads() {
+        let code = "00020101021226620014COM.GO-JEK.WWW011993600914349052630340210G4905263030303UKE51440014ID.CO.QRIS.WWW0215AID0607336128660303UKE5204341453033605802ID5904Test6007BANDUNG6105402845409789000.0062475036c032f87c-f773-4619-aefa-675e1f06f9210703A016304A623";
+        let mut q = t("pending");
+        q.payment_type = Some("qris".into());
+        q.qr_string = Some(code.into());
+        assert_eq!(
+            next_action(&q).unwrap(),
+            Some(NextAction::Qr { data: code.into() })
+        );
+        q.qr_string = Some(code.replace("BANDUNG", "BANDUNX"));
+        assert!(
+            next_action(&q).is_err(),
+            "a code whose CRC fails is never shown"
+        );
+        q.qr_string = None;
+        assert!(next_action(&q).is_err());
+    }
+
+    #[test]
+    fn qris_refunds_have_midtrans_windows() {
+        let mut q = t("settlement");
+        q.payment_type = Some("qris".into());
+        q.acquirer = Some("gopay".into());
+        q.settlement_time = Some("2026-11-01 10:00:00".into());
+        let settled = parse_wib("2026-11-01 10:00:00").unwrap();
+        assert_eq!(settled.to_string(), "2026-11-01T03:00:00.000Z");
+        let day = 24 * 3600 * 1000;
+        let at = |days: i64| Timestamp(settled.millis() + days * day + 1);
+        q.issuer = Some("gopay".into());
+        q.transaction_type = Some("on-us".into());
+        assert!(qris_refund_refusal(&q, at(44)).is_none());
+        assert!(qris_refund_refusal(&q, at(45)).is_some());
+        q.issuer = Some("bca".into());
+        q.transaction_type = Some("off-us".into());
+        assert!(qris_refund_refusal(&q, at(6)).is_none());
+        assert!(qris_refund_refusal(&q, at(7)).unwrap().contains("bca"));
     }
 }

@@ -1,5 +1,5 @@
 //! Midtrans Core API bodies (`/v2/charge`, status, refund, cancel, notifications), as far
-//! as GoPay and ShopeePay read them. Midtrans writes amounts and codes as strings in answers.
+//! as GoPay, ShopeePay and QRIS read them. Midtrans writes amounts and codes as strings in answers.
 
 use serde::{Deserialize, Serialize};
 
@@ -31,9 +31,16 @@ pub struct ShopeepayOptions {
     pub callback_url: Option<String>,
 }
 
+/// `qris`: who creates the code and takes the payment (`gopay`, the default, or
+/// `airpay shopee`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct QrisOptions {
+    pub acquirer: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChargeRequest {
-    /// `gopay` or `shopeepay`.
+    /// `gopay`, `shopeepay` or `qris`.
     pub payment_type: String,
     pub transaction_details: TransactionDetails,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +49,8 @@ pub struct ChargeRequest {
     pub gopay: Option<GopayOptions>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shopeepay: Option<ShopeepayOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qris: Option<QrisOptions>,
     /// When an unpaid charge expires (Midtrans's own default otherwise: GoPay 15 minutes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_expiry: Option<CustomExpiry>,
@@ -114,6 +123,18 @@ pub struct Transaction {
     pub settlement_time: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// QRIS: the code itself (an EMV payload), beside the actions' image of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_string: Option<String>,
+    /// QRIS: who made the code and takes the payment (`gopay`, `airpay shopee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquirer: Option<String>,
+    /// QRIS, once paid: the wallet or bank that paid the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// QRIS, once paid: `on-us` (paid with the acquirer's own wallet) or `off-us`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction_type: Option<String>,
     /// Notifications only: `lowerhex(SHA-512(order_id + status_code + gross_amount + server key))`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_key: Option<String>,

@@ -105,6 +105,11 @@ pub struct SimulateBody {
     /// charge's own amount.
     #[serde(default)]
     pub amount: Option<String>,
+    /// The wallet or bank that paid a national QR code (QRIS), as the provider names it
+    /// (Xendit's `payment_details.issuer_name`, Midtrans's `issuer`); each sandbox has a
+    /// default. Other charges ignore it.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 fn yes() -> bool {
@@ -120,6 +125,7 @@ impl SimulateBody {
             stale_after: false,
             late: false,
             amount: None,
+            issuer: None,
         }
     }
 }

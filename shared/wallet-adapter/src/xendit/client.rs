@@ -1,15 +1,16 @@
 use super::mapping::{
-    self, amount_literal, channel_code, charge_status, failure_from_code, parse_amount,
-    refund_outcome, refund_reason,
+    self, amount_literal, channel_code, failure_from_code, payment_amount, payment_status,
+    qris_refund_refusal, refund_outcome, refund_reason, refund_refusal, request_status,
 };
 use super::signature::callback_token_matches;
 use super::wire::{
-    Callback, ChannelProperties, Charge, CreateChargeBody, CreateRefundBody, ErrorBody,
-    RefundObject,
+    ChannelProperties, CreatePaymentRequest, CreateRefund, ErrorBody, Payment, PaymentRequest,
+    Refund, Webhook,
 };
 use crate::adapter::{
-    AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus,
-    RefundOutcome, RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    recovered_by_replay, AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent,
+    ProviderStatus, Recovered, RefundCheck, RefundOutcome, RefundRequest, RefundSupport,
+    WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
 use crate::credentials::{
     self, Checked, CredentialError, CredentialSource, ExposeSecret, SecretString,
@@ -20,7 +21,7 @@ use serde_json::value::RawValue;
 use std::sync::Arc;
 use std::time::Duration;
 use walletpay_domain::{Country, Failure, FailureCode, PaymentId, Provider, Timestamp, WalletId};
-use walletpay_ports::Secrets;
+use walletpay_ports::{Clock, Secrets, SystemClock};
 
 /// The JSON held in the Secrets port under [`XenditConfig::secret_name`].
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +41,9 @@ impl Checked for XenditCredentials {
         credentials::optional_text_key("previous_callback_token", &self.previous_callback_token)
     }
 }
+
+/// The `api-version` of Xendit's Payments API v3 (the one value its reference lists).
+pub const API_VERSION: &str = "2024-11-11";
 
 #[derive(Debug, Clone)]
 pub struct XenditConfig {
@@ -64,16 +68,77 @@ pub struct Xendit {
     http: reqwest::Client,
     config: XenditConfig,
     credentials: CredentialSource,
+    clock: Arc<dyn Clock>,
+}
+
+/// How a call to Xendit went wrong: it never got a usable answer, or Xendit refused it.
+enum Failed {
+    Transport(AdapterError),
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+}
+
+impl Failed {
+    /// The refusal in our terms: declined (nothing done), unknown (maybe done), not found,
+    /// unsupported, or our own configuration.
+    fn into_error(self) -> AdapterError {
+        let (status, code, message) = match self {
+            Failed::Transport(e) => return e,
+            Failed::Refused {
+                status,
+                code,
+                message,
+            } => (status, code, message),
+        };
+        match (status, code.as_str()) {
+            (404, _) => AdapterError::NotFound,
+            // Documented as unavailable channels: the request was not taken.
+            (503, "CHANNEL_UNAVAILABLE" | "ISSUER_UNAVAILABLE") => {
+                AdapterError::Declined(failure_from_code(&code))
+            }
+            (s, _) if s >= 500 => {
+                AdapterError::Unknown(format!("Xendit answered {status} {code}: {message}"))
+            }
+            (401, _) => {
+                AdapterError::Config(format!("Xendit refused our credentials: {code} {message}"))
+            }
+            // A request under our key with another body exists: nothing tells what it did.
+            (409, _) => AdapterError::Unknown(format!("Xendit answered 409 {code}: {message}")),
+            (429, _) | (400, "PAYMENT_REQUEST_RATE_LIMITED") => {
+                AdapterError::Declined(Failure::new(FailureCode::WalletUnavailable, Some(code)))
+            }
+            (400, "API_VALIDATION_ERROR" | "INVALID_VALUE_ERROR") => {
+                AdapterError::Unsupported(format!("{code}: {message}"))
+            }
+            (_, c) if !c.is_empty() => AdapterError::Declined(failure_from_code(c)),
+            _ => AdapterError::Declined(Failure::new(
+                FailureCode::Unknown,
+                Some(format!("HTTP_{status}")),
+            )),
+        }
+    }
 }
 
 impl Xendit {
     pub fn new(config: XenditConfig, secrets: Arc<dyn Secrets>) -> Self {
+        Self::with_clock(config, secrets, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(
+        config: XenditConfig,
+        secrets: Arc<dyn Secrets>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let http = crate::adapter::http_client(config.timeout);
         let credentials = CredentialSource::new("Xendit", secrets, &config.secret_name);
         Xendit {
             http,
             config,
             credentials,
+            clock,
         }
     }
 
@@ -81,60 +146,151 @@ impl Xendit {
         self.credentials.load().await
     }
 
-    /// Sends a request and reads the answer, sorting every way it can go wrong into
-    /// declined (nothing done), unknown (maybe done) or configuration.
-    async fn call<T: serde::de::DeserializeOwned>(
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url)
+    }
+
+    /// Sends a request with our credentials (and, on the v3 paths, the `api-version`) and
+    /// reads the answer.
+    async fn send<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
-    ) -> Result<T, AdapterError> {
-        let creds = self.credentials().await?;
-        let req = req.basic_auth(creds.secret_key.expose_secret(), Some(""));
-        let (status, body) = crate::adapter::exchange("Xendit", req).await?;
+        v3: bool,
+    ) -> Result<T, Failed> {
+        let creds = self
+            .credentials()
+            .await
+            .map_err(|e| Failed::Transport(e.into()))?;
+        let mut req = req.basic_auth(creds.secret_key.expose_secret(), Some(""));
+        if v3 {
+            req = req.header("api-version", API_VERSION);
+        }
+        let (status, body) = crate::adapter::exchange("Xendit", req)
+            .await
+            .map_err(Failed::Transport)?;
         if status.is_success() {
             return serde_json::from_slice(&body).map_err(|e| {
-                AdapterError::Unknown(format!("unreadable Xendit answer ({status}): {e}"))
+                Failed::Transport(AdapterError::Unknown(format!(
+                    "unreadable Xendit answer ({status}): {e}"
+                )))
             });
         }
         let err: Option<ErrorBody> = serde_json::from_slice(&body).ok();
-        let code = err.as_ref().map(|e| e.error_code.as_str()).unwrap_or("");
-        let message = err.as_ref().map(|e| e.message.as_str()).unwrap_or("");
-        match (status.as_u16(), code) {
-            (404, _) => Err(AdapterError::NotFound),
-            // Documented as "channel unavailable": the request was not taken.
-            (503, "CHANNEL_UNAVAILABLE") => Err(AdapterError::Declined(failure_from_code(code))),
-            (s, _) if s >= 500 => Err(AdapterError::Unknown(format!(
-                "Xendit answered {status} {code}: {message}"
-            ))),
-            (401, _) => Err(AdapterError::Config(format!(
-                "Xendit refused our credentials: {code} {message}"
-            ))),
-            (400, "API_VALIDATION_ERROR" | "UNSUPPORTED_CURRENCY") => {
-                Err(AdapterError::Unsupported(format!("{code}: {message}")))
+        Err(Failed::Refused {
+            status: status.as_u16(),
+            code: err
+                .as_ref()
+                .map(|e| e.error_code.clone())
+                .unwrap_or_default(),
+            message: err.map(|e| e.message).unwrap_or_default(),
+        })
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        v3: bool,
+    ) -> Result<T, AdapterError> {
+        self.send(req, v3).await.map_err(Failed::into_error)
+    }
+
+    /// `GET /v3/payment_requests/{id}`.
+    async fn payment_request(&self, id: &str) -> Result<PaymentRequest, AdapterError> {
+        safe_reference(id)?;
+        let url = self.url(&format!("/v3/payment_requests/{id}"));
+        self.call(self.http.get(url), true).await
+    }
+
+    /// `GET /v3/payments/{id}`.
+    async fn payment(&self, id: &str) -> Result<Payment, AdapterError> {
+        safe_reference(id)?;
+        let url = self.url(&format!("/v3/payments/{id}"));
+        self.call(self.http.get(url), true).await
+    }
+
+    /// The create body of a payment: the same for every send of it, so a resend under the
+    /// same idempotency key is the same request.
+    fn request_body(&self, req: &ChargeRequest<'_>) -> Result<CreatePaymentRequest, AdapterError> {
+        let channel = channel_code(req.country, req.wallet).ok_or_else(|| {
+            AdapterError::Unsupported(format!("{} in {}", req.wallet, req.country))
+        })?;
+        let amount =
+            amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
+        let mut props = ChannelProperties::default();
+        match channel {
+            // The national QR codes are paid in any app: nothing to come back to.
+            "QRIS" | "QRPH" => {}
+            "OVO" => {
+                let phone = req.customer.phone.clone().ok_or_else(|| {
+                    AdapterError::Unsupported("OVO needs the customer's phone number".into())
+                })?;
+                props.mobile_number = Some(phone);
+                props.success_return_url = req.return_url.map(str::to_string);
+                props.failure_return_url = req.return_url.map(str::to_string);
             }
-            (_, code) if !code.is_empty() => Err(AdapterError::Declined(failure_from_code(code))),
-            _ => Err(AdapterError::Declined(Failure::new(
-                FailureCode::Unknown,
-                Some(format!("HTTP_{}", status.as_u16())),
-            ))),
+            _ => {
+                props.success_return_url = req.return_url.map(str::to_string);
+                props.failure_return_url = req.return_url.map(str::to_string);
+            }
         }
+        Ok(CreatePaymentRequest {
+            reference_id: req.payment_id.to_string(),
+            kind: "PAY".into(),
+            country: req.country.as_str().to_string(),
+            currency: req.amount.currency.code().to_string(),
+            request_amount: RawValue::from_string(amount).expect("a decimal literal is valid JSON"),
+            capture_method: Some("AUTOMATIC".into()),
+            channel_code: channel.into(),
+            channel_properties: props,
+            description: req.description.map(str::to_string),
+            metadata: Some(serde_json::json!({ "payment_id": req.payment_id.as_str() })),
+        })
+    }
+
+    /// `POST /v3/payment_requests` with our payment id as the `idempotency-key`.
+    async fn create(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        let body = self.request_body(req)?;
+        let pr: PaymentRequest = self
+            .call(
+                self.http
+                    .post(self.url("/v3/payment_requests"))
+                    .header("idempotency-key", req.payment_id.as_str())
+                    .json(&body),
+                true,
+            )
+            .await?;
+        if pr.reference_id != req.payment_id.as_str() {
+            return Err(AdapterError::Unknown(format!(
+                "Xendit answered payment request {} for another reference",
+                pr.payment_request_id
+            )));
+        }
+        let status = request_status(&pr)?;
+        let next_action = match mapping::next_action(&pr.channel_code, &pr.actions) {
+            Ok(a) => a,
+            Err(e) => {
+                // A code no app can read must not be shown; nobody can pay the request, and
+                // it is withdrawn so nobody ever does.
+                tracing::error!(payment = %req.payment_id, request = %pr.payment_request_id, error = %e, "Xendit answered a QR code that does not read; withdrawn");
+                let _ = self.cancel_charge(&pr.payment_request_id).await;
+                return Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some("INVALID_QR".into()),
+                )));
+            }
+        };
+        Ok(ChargeCreated {
+            provider_reference: pr.payment_request_id,
+            status,
+            next_action,
+        })
     }
 }
 
-impl Xendit {
-    /// `GET /ewallets/charges/{id}`.
-    async fn charge(&self, provider_reference: &str) -> Result<Charge, AdapterError> {
-        safe_reference(provider_reference)?;
-        let url = format!(
-            "{}/ewallets/charges/{provider_reference}",
-            self.config.base_url
-        );
-        self.call(self.http.get(url)).await
-    }
-}
-
-/// A provider reference goes into a URL path: only Xendit's id characters are let through.
+/// A reference goes into a URL path: only Xendit's id characters are let through.
 fn safe_reference(r: &str) -> Result<(), AdapterError> {
     let ok = !r.is_empty()
+        && r.len() <= 64
         && r.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     ok.then_some(()).ok_or(AdapterError::NotFound)
@@ -150,125 +306,153 @@ impl WalletAdapter for Xendit {
         channel_code(country, wallet).is_some()
     }
 
-    /// OVO's one-time payments cannot be refunded at Xendit (its refund answers
-    /// REFUND_NOT_SUPPORTED).
-    fn can_refund(
-        &self,
-        _country: Country,
-        wallet: WalletId,
-        _partial: bool,
-    ) -> Result<(), String> {
-        if wallet == WalletId::Ovo {
-            return Err(
-                "OVO payments cannot be refunded through Xendit: refund the customer another way."
-                    .into(),
-            );
-        }
-        Ok(())
+    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
+        self.create(req).await
     }
 
-    async fn create_charge(&self, req: &ChargeRequest<'_>) -> Result<ChargeCreated, AdapterError> {
-        let channel = channel_code(req.country, req.wallet).ok_or_else(|| {
-            AdapterError::Unsupported(format!("{} in {}", req.wallet, req.country))
-        })?;
-        let amount =
-            amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
-        let mut props = ChannelProperties::default();
-        if channel == "ID_OVO" {
-            let phone = req.customer.phone.clone().ok_or_else(|| {
-                AdapterError::Unsupported("OVO needs the customer's phone number".into())
-            })?;
-            props.mobile_number = Some(phone);
-        } else {
-            props.success_redirect_url = req.return_url.map(str::to_string);
-            props.failure_redirect_url = req.return_url.map(str::to_string);
-        }
-        let body = CreateChargeBody {
-            reference_id: req.payment_id.to_string(),
-            currency: req.amount.currency.code().to_string(),
-            amount: RawValue::from_string(amount).expect("a decimal literal is valid JSON"),
-            checkout_method: "ONE_TIME_PAYMENT".into(),
-            channel_code: channel.into(),
-            channel_properties: Some(props),
-            metadata: Some(serde_json::json!({ "payment_id": req.payment_id.as_str() })),
-        };
-        let url = format!("{}/ewallets/charges", self.config.base_url);
-        let charge: Charge = self.call(self.http.post(url).json(&body)).await?;
-        let status = charge_status(&charge)?;
-        Ok(ChargeCreated {
-            next_action: mapping::next_action(&charge.channel_code, charge.actions.as_ref()),
-            provider_reference: charge.id,
-            status,
-        })
+    /// The same create again, under the same idempotency key: Xendit answers the payment
+    /// request the first one made (or makes it, if the first never arrived).
+    async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
+        recovered_by_replay("Xendit", self.create(req).await)
     }
 
     async fn charge_status(
         &self,
         provider_reference: &str,
     ) -> Result<ProviderStatus, AdapterError> {
-        charge_status(&self.charge(provider_reference).await?)
+        request_status(&self.payment_request(provider_reference).await?)
     }
 
-    /// The charge names the payment it was made for in `reference_id`.
+    /// The payment request names the payment it was made for in `reference_id`.
     async fn confirm_charge(
         &self,
         provider_reference: &str,
         payment_id: &PaymentId,
     ) -> Result<ProviderStatus, AdapterError> {
-        let charge = self.charge(provider_reference).await?;
-        if charge.reference_id != payment_id.as_str() {
+        let pr = self.payment_request(provider_reference).await?;
+        if pr.reference_id != payment_id.as_str() {
             return Err(AdapterError::NotFound);
         }
-        charge_status(&charge)
+        request_status(&pr)
     }
 
-    /// `POST /ewallets/charges/{id}/refunds` with our refund id as `x-idempotency-key`
-    /// (Xendit's idempotency header for POST requests), so a retried refund is not made twice.
+    /// What a channel cannot refund (OVO one-off payments, QR Ph, TrueMoney, LINE Pay;
+    /// LinkAja in part) is refused without a call. A QRIS refund depends on the wallet or
+    /// bank that paid the code: Xendit is asked which (the request's latest payment).
+    async fn refund_support(&self, check: &RefundCheck<'_>) -> Result<RefundSupport, AdapterError> {
+        let Some(channel) = channel_code(check.country, check.wallet) else {
+            return Ok(RefundSupport::Supported);
+        };
+        if let Some(why) = refund_refusal(channel, check.partial) {
+            return Ok(RefundSupport::Refused(why));
+        }
+        if channel != "QRIS" {
+            return Ok(RefundSupport::Supported);
+        }
+        let pr = self.payment_request(check.charge_reference).await?;
+        let payment = match pr.latest_payment_id.as_deref() {
+            Some(id) => Some(self.payment(id).await?),
+            None => None,
+        };
+        let issuer = payment
+            .as_ref()
+            .and_then(|p| p.payment_details.as_ref())
+            .and_then(|d| d.issuer_name.as_deref());
+        let paid_at = payment
+            .as_ref()
+            .and_then(|p| p.captures.first())
+            .and_then(|c| c.capture_timestamp.as_deref())
+            .and_then(Timestamp::parse_rfc3339);
+        Ok(
+            match qris_refund_refusal(issuer, check.partial, paid_at, self.clock.now()) {
+                Some(why) => RefundSupport::Refused(why),
+                None => RefundSupport::Supported,
+            },
+        )
+    }
+
+    /// `POST /refunds` (Xendit's unified refunds) with our refund id as the
+    /// `idempotency-key` and the `reference_id`, so a retried refund is not made twice.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         safe_reference(req.charge_reference)?;
         let amount =
             amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
-        let body = CreateRefundBody {
-            amount: RawValue::from_string(amount).expect("a decimal literal is valid JSON"),
+        let body = CreateRefund {
+            payment_request_id: req.charge_reference.to_string(),
+            reference_id: Some(req.refund_id.to_string()),
+            amount: Some(RawValue::from_string(amount).expect("a decimal literal is valid JSON")),
+            currency: Some(req.amount.currency.code().to_string()),
             reason: refund_reason(req.reason).into(),
+            metadata: Some(serde_json::json!({ "payment_id": req.payment_id.as_str() })),
         };
-        let url = format!(
-            "{}/ewallets/charges/{}/refunds",
-            self.config.base_url, req.charge_reference
-        );
-        let refund: RefundObject = self
-            .call(
+        let answer = self
+            .send::<Refund>(
                 self.http
-                    .post(url)
-                    .header("x-idempotency-key", req.refund_id.as_str())
+                    .post(self.url("/refunds"))
+                    .header("idempotency-key", req.refund_id.as_str())
                     .json(&body),
+                false,
             )
-            .await?;
-        refund_outcome(&refund)
+            .await;
+        match answer {
+            Ok(r) => refund_outcome(&r),
+            // Another refund of the payment is still under way, or refunds are paused: the
+            // refund waits and asks again, nothing was made.
+            Err(Failed::Refused { code, .. })
+                if matches!(
+                    code.as_str(),
+                    "REFUND_IN_PROGRESS" | "TEMPORARILY_UNAVAILABLE"
+                ) =>
+            {
+                Err(AdapterError::Declined(Failure::new(
+                    FailureCode::WalletUnavailable,
+                    Some(code),
+                )))
+            }
+            Err(e) => Err(e.into_error()),
+        }
     }
 
+    /// `GET /refunds/{id}`.
     async fn refund_status(
         &self,
-        charge_reference: &str,
+        _charge_reference: &str,
         refund_reference: &str,
     ) -> Result<RefundOutcome, AdapterError> {
-        safe_reference(charge_reference)?;
         safe_reference(refund_reference)?;
-        let url = format!(
-            "{}/ewallets/charges/{charge_reference}/refunds/{refund_reference}",
-            self.config.base_url
-        );
-        let refund: RefundObject = self.call(self.http.get(url)).await?;
+        let url = self.url(&format!("/refunds/{refund_reference}"));
+        let refund: Refund = self.call(self.http.get(url), false).await?;
         refund_outcome(&refund)
     }
 
-    /// Xendit cannot cancel a pending e-wallet charge: `POST /ewallets/charges/{id}/void`
-    /// applies to SUCCEEDED charges on the day of payment (it reverses them). A pending charge
-    /// lapses at the wallet; if the customer pays anyway, the callback still arrives.
-    async fn cancel_charge(&self, _provider_reference: &str) -> Result<Cancel, AdapterError> {
-        Ok(Cancel::NotCancelable)
+    /// `POST /v3/payment_requests/{id}/cancel`: a request still waiting for the customer is
+    /// canceled; one that is no longer active (paid, failed, expired) is refused.
+    async fn cancel_charge(&self, provider_reference: &str) -> Result<Cancel, AdapterError> {
+        safe_reference(provider_reference)?;
+        let url = self.url(&format!("/v3/payment_requests/{provider_reference}/cancel"));
+        match self.send::<PaymentRequest>(self.http.post(url), true).await {
+            Ok(pr) => match request_status(&pr)? {
+                ProviderStatus::Canceled => Ok(Cancel::Canceled),
+                _ => Ok(Cancel::Refused),
+            },
+            Err(Failed::Refused {
+                status: 400, code, ..
+            }) if matches!(
+                code.as_str(),
+                "INACTIVE_PAYMENT_REQUEST" | "INELIGIBLE_TRANSACTION_STATUS"
+            ) =>
+            {
+                Ok(Cancel::Refused)
+            }
+            Err(e) => Err(e.into_error()),
+        }
     }
 
+    /// The callback token (see `signature`), then the event. Payment events become hints
+    /// to confirm with Xendit (the token is the same on every callback and nothing in the
+    /// body rules out a replay); refund events are taken and left to the refund worker,
+    /// which asks Xendit by the refund's id (a forged or replayed refund event could
+    /// otherwise undo a refund made); card-only and token events are taken and ignored.
     async fn verify_webhook(
         &self,
         req: WebhookRequest<'_>,
@@ -286,34 +470,51 @@ impl WalletAdapter for Xendit {
         if !callback_token_matches(presented, &accepted) {
             return Err(WebhookError::Unauthenticated);
         }
-        let cb: Callback =
+        let hook: Webhook =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        if !cb.event.starts_with("ewallet.") {
-            return Err(WebhookError::Malformed(format!(
-                "unexpected event {:?}",
-                cb.event
-            )));
+        let malformed = |e: serde_json::Error| WebhookError::Malformed(format!("data: {e}"));
+        match hook.event.as_str() {
+            "payment.capture" | "payment.failure" => {
+                let p: Payment = serde_json::from_value(hook.data).map_err(malformed)?;
+                let status =
+                    payment_status(&p).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+                Ok(vec![ProviderEvent {
+                    provider: Provider::Xendit,
+                    payment_id: PaymentId::parse(&p.reference_id),
+                    amount: payment_amount(&p),
+                    occurred_at: Timestamp::parse_rfc3339(&p.updated),
+                    provider_reference: p.payment_request_id,
+                    status,
+                    refund: None,
+                    confirm: true,
+                }])
+            }
+            // Its body is not published; the request's id and reference are what it must
+            // carry, and the status call says the rest.
+            "payment_request.expiry" | "payment_request.expired" => {
+                #[derive(Deserialize)]
+                struct Expired {
+                    payment_request_id: String,
+                    reference_id: String,
+                }
+                let e: Expired = serde_json::from_value(hook.data).map_err(malformed)?;
+                Ok(vec![ProviderEvent {
+                    provider: Provider::Xendit,
+                    payment_id: PaymentId::parse(&e.reference_id),
+                    provider_reference: e.payment_request_id,
+                    status: ProviderStatus::Expired,
+                    amount: None,
+                    occurred_at: None,
+                    refund: None,
+                    confirm: true,
+                }])
+            }
+            "refund.succeeded" | "refund.failed" => Ok(Vec::new()),
+            other => {
+                tracing::info!(event = other, "Xendit event taken and ignored");
+                Ok(Vec::new())
+            }
         }
-        let status = charge_status(&cb.data).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-        let payment_id = PaymentId::parse(&cb.data.reference_id);
-        let amount = cb
-            .data
-            .currency
-            .parse()
-            .ok()
-            .and_then(|c| parse_amount(cb.data.charge_amount.get(), c).ok());
-        // The token is the same on every callback and nothing in the body rules out a
-        // replay: the event only makes walletpay ask Xendit where the charge stands.
-        Ok(vec![ProviderEvent {
-            provider: Provider::Xendit,
-            payment_id,
-            provider_reference: cb.data.id,
-            status,
-            amount,
-            occurred_at: Timestamp::parse_rfc3339(&cb.data.updated),
-            refund: None,
-            confirm: true,
-        }])
     }
 
     fn webhook_ack(&self) -> WebhookAck {

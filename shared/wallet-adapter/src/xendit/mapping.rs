@@ -1,25 +1,31 @@
-//! Xendit channels, amounts, statuses and failure codes in our terms.
+//! Xendit in our terms: channel codes, amounts, payment request and refund statuses, failure
+//! codes, the customer's next action (every QR read back with the domain's strict EMV
+//! reader), and what each channel can refund.
 
-use super::wire::{Actions, Charge};
-use crate::adapter::{AdapterError, ProviderStatus};
+use super::wire::{Action, Payment, PaymentRequest, Refund};
+use crate::adapter::{AdapterError, ProviderStatus, RefundOutcome};
+use walletpay_domain::emv::{self, EmvError, QrPh, Qris};
 use walletpay_domain::{
-    Country, Currency, Failure, FailureCode, Money, MoneyError, NextAction, WalletId,
+    Country, Currency, Failure, FailureCode, Money, MoneyError, NextAction, Timestamp, WalletId,
 };
 
-/// (country, wallet, Xendit channel code).
+/// (country, wallet, v3 channel code). v3 drops the legacy country prefix; ShopeePay's code
+/// is the same in every country, told apart by `country`.
 const CHANNELS: &[(Country, WalletId, &str)] = &[
-    (Country::ID, WalletId::Dana, "ID_DANA"),
-    (Country::ID, WalletId::Ovo, "ID_OVO"),
-    (Country::ID, WalletId::Shopeepay, "ID_SHOPEEPAY"),
-    (Country::ID, WalletId::Linkaja, "ID_LINKAJA"),
-    (Country::PH, WalletId::Gcash, "PH_GCASH"),
-    (Country::PH, WalletId::Maya, "PH_PAYMAYA"),
-    (Country::PH, WalletId::Grabpay, "PH_GRABPAY"),
-    (Country::VN, WalletId::Momo, "VN_MOMO"),
-    (Country::VN, WalletId::Zalopay, "VN_ZALOPAY"),
-    (Country::TH, WalletId::Truemoney, "TH_TRUEMONEY"),
-    (Country::TH, WalletId::RabbitLinePay, "TH_LINEPAY"),
-    (Country::TH, WalletId::Shopeepay, "TH_SHOPEEPAY"),
+    (Country::ID, WalletId::Dana, "DANA"),
+    (Country::ID, WalletId::Ovo, "OVO"),
+    (Country::ID, WalletId::Shopeepay, "SHOPEEPAY"),
+    (Country::ID, WalletId::Linkaja, "LINKAJA"),
+    (Country::ID, WalletId::Qris, "QRIS"),
+    (Country::PH, WalletId::Gcash, "GCASH"),
+    (Country::PH, WalletId::Maya, "PAYMAYA"),
+    (Country::PH, WalletId::Grabpay, "GRABPAY"),
+    (Country::PH, WalletId::Qrph, "QRPH"),
+    (Country::VN, WalletId::Momo, "MOMO"),
+    (Country::VN, WalletId::Zalopay, "ZALOPAY"),
+    (Country::TH, WalletId::Truemoney, "TRUEMONEY"),
+    (Country::TH, WalletId::RabbitLinePay, "LINEPAY"),
+    (Country::TH, WalletId::Shopeepay, "SHOPEEPAY"),
 ];
 
 pub fn channel_code(country: Country, wallet: WalletId) -> Option<&'static str> {
@@ -29,11 +35,11 @@ pub fn channel_code(country: Country, wallet: WalletId) -> Option<&'static str> 
         .map(|(_, _, code)| *code)
 }
 
-pub fn wallet_for_channel(code: &str) -> Option<(Country, WalletId)> {
+pub fn wallet_for_channel(country: Country, code: &str) -> Option<WalletId> {
     CHANNELS
         .iter()
-        .find(|(_, _, c)| *c == code)
-        .map(|(country, wallet, _)| (*country, *wallet))
+        .find(|(c, _, k)| *c == country && *k == code)
+        .map(|(_, wallet, _)| *wallet)
 }
 
 /// The JSON number literal Xendit wants: major units, whole for IDR and VND.
@@ -48,51 +54,83 @@ pub fn amount_literal(amount: Money) -> Result<String, MoneyError> {
     }
 }
 
-/// Reads an amount literal from Xendit back into minor units.
+/// Reads an amount from Xendit back into minor units: a JSON number, or (as some of
+/// Xendit's examples write it) a string holding one.
 pub fn parse_amount(literal: &str, currency: Currency) -> Result<Money, MoneyError> {
-    Money::parse_decimal(literal.trim(), currency)
+    Money::parse_decimal(literal.trim().trim_matches('"'), currency)
 }
 
-/// Xendit's failure codes onto our taxonomy. An unknown code maps to `unknown`.
+/// Xendit's failure codes onto our taxonomy (v3's, and the legacy names a webhook of an old
+/// charge can still carry). An unknown code maps to `unknown`.
 pub fn failure_from_code(code: &str) -> Failure {
     use FailureCode as F;
     let ours = match code {
         "INSUFFICIENT_BALANCE" => F::InsufficientBalance,
-        "USER_DECLINED_PAYMENT" | "USER_DECLINED_THE_TRANSACTION" | "USER_CANCELLED" => {
-            F::UserDeclined
-        }
-        "USER_DID_NOT_AUTHORIZE_THE_PAYMENT" | "EXPIRED" => F::AuthorizationTimeout,
+        "USER_DECLINED_PAYMENT" => F::UserDeclined,
+        "USER_DID_NOT_AUTHORIZE"
+        | "USER_DID_NOT_AUTHORIZE_THE_PAYMENT"
+        | "PAYMENT_REQUEST_EXPIRED" => F::AuthorizationTimeout,
         "ACCOUNT_ACCESS_BLOCKED" => F::AccountBlocked,
-        "MAXIMUM_LIMIT_REACHED" | "CHARGE_LIMIT_EXCEEDED" => F::LimitReached,
-        "CHANNEL_UNAVAILABLE" | "CHANNEL_NOT_ACTIVATED" | "SERVER_ERROR" => F::WalletUnavailable,
-        "USER_UNREACHABLE" => F::WalletUnreachable,
+        "PAYMENT_AMOUNT_LIMITS_EXCEEDED"
+        | "PAYMENT_ATTEMPT_COUNTS_EXCEEDED"
+        | "MAXIMUM_LIMIT_REACHED" => F::LimitReached,
+        "CHANNEL_UNAVAILABLE"
+        | "ISSUER_UNAVAILABLE"
+        | "SERVER_ERROR"
+        | "INVALID_MERCHANT_SETTINGS" => F::WalletUnavailable,
+        "USER_DEVICE_UNREACHABLE" | "USER_UNREACHABLE" => F::WalletUnreachable,
         "PARTNER_TIMEOUT_ERROR" | "TIMEOUT_ERROR" => F::ProviderTimeout,
         "INVALID_ACCOUNT_DETAILS" => F::InvalidAccount,
         "ACCOUNT_NOT_ACTIVATED" => F::AccountNotActivated,
-        "INVALID_MERCHANT_CREDENTIALS" | "INVALID_API_KEY" | "INVALID_TOKEN" => {
-            F::MerchantAuthenticationFailed
-        }
-        "DUPLICATE_PAYMENT_REQUEST_ERROR" | "DUPLICATE_ERROR" => F::DuplicateRequest,
+        "INVALID_API_KEY" | "INVALID_TOKEN" => F::MerchantAuthenticationFailed,
+        "DUPLICATE_ERROR" => F::DuplicateRequest,
         _ => F::Unknown,
     };
     Failure::new(ours, Some(code.to_string()))
 }
 
-/// A charge's `status` (and `failure_code`) in our terms.
-pub fn charge_status(charge: &Charge) -> Result<ProviderStatus, AdapterError> {
-    match charge.status.as_str() {
-        "PENDING" => Ok(ProviderStatus::Pending),
-        // A voided charge keeps SUCCEEDED with `void_status`; a SUCCEEDED charge is money
-        // taken, and refunds of it are tracked separately.
+fn status_of(status: &str, failure_code: Option<&str>) -> Result<ProviderStatus, AdapterError> {
+    match status {
+        // Waiting for the customer (or, pending, for the wallet's answer).
+        "REQUIRES_ACTION" | "PENDING" | "ACCEPTING_PAYMENTS" | "AUTHORIZED" => {
+            Ok(ProviderStatus::Pending)
+        }
         "SUCCEEDED" => Ok(ProviderStatus::Succeeded),
         "FAILED" => Ok(ProviderStatus::Failed {
-            failure: failure_from_code(charge.failure_code.as_deref().unwrap_or("UNKNOWN")),
+            failure: failure_from_code(failure_code.unwrap_or("FAILURE_DETAILS_UNAVAILABLE")),
         }),
-        "VOIDED" => Ok(ProviderStatus::Canceled),
+        "CANCELED" => Ok(ProviderStatus::Canceled),
+        "EXPIRED" => Ok(ProviderStatus::Expired),
         other => Err(AdapterError::Unknown(format!(
-            "unrecognised Xendit charge status {other:?}"
+            "unrecognised Xendit status {other:?}"
         ))),
     }
+}
+
+/// A payment request's `status` (and `failure_code`) in our terms.
+pub fn request_status(pr: &PaymentRequest) -> Result<ProviderStatus, AdapterError> {
+    status_of(&pr.status, pr.failure_code.as_deref())
+}
+
+/// A payment's `status` (a payment webhook's `data`) in our terms.
+pub fn payment_status(p: &Payment) -> Result<ProviderStatus, AdapterError> {
+    status_of(&p.status, p.failure_code.as_deref())
+}
+
+/// What a payment took: the sum of its captures, else what was asked.
+pub fn payment_amount(p: &Payment) -> Option<Money> {
+    let currency: Currency = p.currency.parse().ok()?;
+    if p.captures.is_empty() {
+        return parse_amount(p.request_amount.get(), currency).ok();
+    }
+    let mut total = 0i64;
+    for c in &p.captures {
+        total += parse_amount(c.capture_amount.get(), currency).ok()?.minor;
+    }
+    Some(Money {
+        minor: total,
+        currency,
+    })
 }
 
 /// Our refund reasons in Xendit's words.
@@ -106,19 +144,18 @@ pub fn refund_reason(reason: walletpay_domain::RefundReason) -> &'static str {
     }
 }
 
-/// A refund object's `status` in our terms.
-pub fn refund_outcome(r: &super::wire::RefundObject) -> Result<crate::RefundOutcome, AdapterError> {
-    use crate::RefundOutcome as O;
+/// A refund's `status` in our terms (note Xendit spells a refund's `CANCELLED` with two Ls).
+pub fn refund_outcome(r: &Refund) -> Result<RefundOutcome, AdapterError> {
     match r.status.as_str() {
-        "PENDING" => Ok(O::Pending {
+        "PENDING" => Ok(RefundOutcome::Pending {
             provider_reference: r.id.clone(),
         }),
-        "SUCCEEDED" => Ok(O::Succeeded {
+        "SUCCEEDED" => Ok(RefundOutcome::Succeeded {
             provider_reference: r.id.clone(),
         }),
-        "FAILED" => Ok(O::Failed {
+        "FAILED" | "CANCELLED" => Ok(RefundOutcome::Failed {
             provider_reference: Some(r.id.clone()),
-            failure: failure_from_code(r.failure_code.as_deref().unwrap_or("UNKNOWN")),
+            failure: failure_from_code(r.failure_code.as_deref().unwrap_or(&r.status)),
         }),
         other => Err(AdapterError::Unknown(format!(
             "unrecognised Xendit refund status {other:?}"
@@ -126,23 +163,115 @@ pub fn refund_outcome(r: &super::wire::RefundObject) -> Result<crate::RefundOutc
     }
 }
 
-/// What the customer does next. OVO pushes to the app (no URL). Elsewhere the mobile deep
-/// link wins (social-commerce shoppers are on their phones), then the mobile web page, then
-/// the desktop page, then a QR string.
-pub fn next_action(channel_code: &str, actions: Option<&Actions>) -> Option<NextAction> {
-    let a = actions.cloned().unwrap_or_default();
-    if let Some(url) = a.mobile_deeplink_checkout_url {
-        return Some(NextAction::Deeplink { url });
+/// The QR a channel shows, read strictly: QRIS codes as QRIS, QR Ph codes as QR Ph, any other
+/// (ShopeePay's desktop code) as an EMV merchant-presented code, down to every nested field.
+pub fn check_qr(channel: &str, data: &str) -> Result<(), EmvError> {
+    match channel {
+        "QRIS" => Qris::parse(data).map(|_| ()),
+        "QRPH" => QrPh::parse(data).map(|_| ()),
+        _ => emv::parse_strict(data).map(|_| ()),
     }
-    if let Some(url) = a.mobile_web_checkout_url.or(a.desktop_web_checkout_url) {
-        return Some(NextAction::Redirect { url });
+}
+
+/// What the customer does next. The national QR channels show their code. Elsewhere the
+/// deep link wins (social-commerce shoppers are on their phones), then the web page, then a
+/// QR. A push channel (OVO) answers with no action at all. A QR that does not read is never
+/// shown: `Err`.
+pub fn next_action(channel: &str, actions: &[Action]) -> Result<Option<NextAction>, EmvError> {
+    let find = |descriptor: &str| {
+        actions
+            .iter()
+            .find(|a| a.descriptor == descriptor)
+            .map(|a| a.value.clone())
+    };
+    let qr = find("QR_STRING");
+    if let Some(data) = &qr {
+        check_qr(channel, data)?;
     }
-    if let Some(data) = a.qr_checkout_string {
-        return Some(NextAction::Qr { data });
+    if matches!(channel, "QRIS" | "QRPH") {
+        return Ok(qr.map(|data| NextAction::Qr { data }));
     }
-    (channel_code == "ID_OVO").then(|| NextAction::Push {
+    if let Some(url) = find("DEEPLINK_URL") {
+        return Ok(Some(NextAction::Deeplink { url }));
+    }
+    if let Some(url) = find("WEB_URL") {
+        return Ok(Some(NextAction::Redirect { url }));
+    }
+    if let Some(data) = qr {
+        return Ok(Some(NextAction::Qr { data }));
+    }
+    Ok((channel == "OVO").then(|| NextAction::Push {
         message: "Open the OVO app and approve the payment.".into(),
-    })
+    }))
+}
+
+/// What a channel can never refund, or not in part (Xendit's channel pages): `Some(why)`.
+pub fn refund_refusal(channel: &str, partial: bool) -> Option<String> {
+    match channel {
+        "OVO" => Some(
+            "OVO refunds at Xendit are only for merchant-initiated payments: refund the customer another way."
+                .into(),
+        ),
+        "QRPH" => Some(
+            "QR Ph payments cannot be refunded through Xendit: refund the customer another way (a transfer)."
+                .into(),
+        ),
+        "TRUEMONEY" | "LINEPAY" => Some(format!(
+            "{} payments cannot be refunded through Xendit yet: refund the customer another way.",
+            if channel == "LINEPAY" { "LINE Pay" } else { "TrueMoney" }
+        )),
+        "LINKAJA" if partial => Some(
+            "LinkAja payments can only be refunded in full through Xendit.".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether the issuer a QRIS payment was paid with takes this refund, after Xendit's QRIS
+/// issuer table: DANA, ShopeePay, OVO, GoPay, Permata, Jenius/SMBC and BSI take full and
+/// partial refunds at any time; CIMB no full refund within 24 hours of the payment; any
+/// other issuer none.
+pub fn qris_refund_refusal(
+    issuer: Option<&str>,
+    partial: bool,
+    paid_at: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<String> {
+    let Some(issuer) = issuer else {
+        return Some(
+            "Xendit does not say which wallet or bank paid this QRIS payment, so it cannot be refunded through Xendit."
+                .into(),
+        );
+    };
+    let name = issuer
+        .to_ascii_uppercase()
+        .replace([' ', '_', '-', '/'], "");
+    let anytime = [
+        "DANA",
+        "SHOPEEPAY",
+        "OVO",
+        "GOPAY",
+        "PERMATA",
+        "JENIUS",
+        "SMBC",
+        "BSI",
+    ];
+    if anytime.iter().any(|i| name.contains(i)) {
+        return None;
+    }
+    if name.contains("CIMB") {
+        let within_a_day = paid_at.is_none_or(|t| now.millis() - t.millis() < 24 * 3600 * 1000);
+        if !partial && within_a_day {
+            return Some(
+                "A QRIS payment made with CIMB can only be refunded in full from 24 hours after the payment: refund part of it, or try again later."
+                    .into(),
+            );
+        }
+        return None;
+    }
+    Some(format!(
+        "QRIS payments made with {issuer} cannot be refunded through Xendit: refund the customer another way."
+    ))
 }
 
 #[cfg(test)]
@@ -150,12 +279,21 @@ mod tests {
     use super::*;
     use walletpay_domain::FailureCategory;
 
+    fn action(kind: &str, descriptor: &str, value: &str) -> Action {
+        Action {
+            kind: kind.into(),
+            descriptor: descriptor.into(),
+            value: value.into(),
+        }
+    }
+
     #[test]
     fn idr_goes_to_xendit_as_whole_rupiah() {
         let m = Money::positive(15_000_000, Currency::IDR).unwrap();
         assert_eq!(amount_literal(m).unwrap(), "150000");
         assert!(amount_literal(Money::positive(15_000_050, Currency::IDR).unwrap()).is_err());
         assert_eq!(parse_amount("150000", Currency::IDR).unwrap(), m);
+        assert_eq!(parse_amount("\"150000\"", Currency::IDR).unwrap(), m);
     }
 
     #[test]
@@ -179,15 +317,16 @@ mod tests {
         for (code, cat) in [
             ("INSUFFICIENT_BALANCE", C::InsufficientBalance),
             ("USER_DECLINED_PAYMENT", C::UserCancelled),
-            ("USER_DID_NOT_AUTHORIZE_THE_PAYMENT", C::Expired),
+            ("USER_DID_NOT_AUTHORIZE", C::Expired),
+            ("PAYMENT_REQUEST_EXPIRED", C::Expired),
             ("ACCOUNT_ACCESS_BLOCKED", C::RiskRejected),
-            ("MAXIMUM_LIMIT_REACHED", C::LimitExceeded),
+            ("PAYMENT_AMOUNT_LIMITS_EXCEEDED", C::LimitExceeded),
             ("CHANNEL_UNAVAILABLE", C::WalletUnavailable),
-            ("USER_UNREACHABLE", C::WalletUnavailable),
+            ("USER_DEVICE_UNREACHABLE", C::WalletUnavailable),
             ("PARTNER_TIMEOUT_ERROR", C::NetworkError),
             ("INVALID_ACCOUNT_DETAILS", C::InvalidAccount),
             ("ACCOUNT_NOT_ACTIVATED", C::InvalidAccount),
-            ("INVALID_MERCHANT_CREDENTIALS", C::AuthenticationFailed),
+            ("FAILURE_DETAILS_UNAVAILABLE", C::Unknown),
             ("SOMETHING_NEW", C::Unknown),
         ] {
             let f = failure_from_code(code);
@@ -197,10 +336,10 @@ mod tests {
     }
 
     #[test]
-    fn every_channel_maps_back_to_its_wallet() {
+    fn every_channel_maps_back_to_its_wallet_and_is_in_the_catalog() {
         for (country, wallet, code) in CHANNELS {
             assert_eq!(channel_code(*country, *wallet), Some(*code));
-            assert_eq!(wallet_for_channel(code), Some((*country, *wallet)));
+            assert_eq!(wallet_for_channel(*country, code), Some(*wallet));
             let spec = walletpay_domain::catalog::wallet_spec(*country, *wallet)
                 .expect("every Xendit channel is in the catalog");
             assert!(
@@ -208,26 +347,81 @@ mod tests {
                 "{code}"
             );
         }
+        assert_eq!(
+            wallet_for_channel(Country::TH, "SHOPEEPAY"),
+            Some(WalletId::Shopeepay)
+        );
+        assert_eq!(wallet_for_channel(Country::VN, "SHOPEEPAY"), None);
     }
 
     #[test]
-    fn next_action_prefers_the_deeplink_and_pushes_for_ovo() {
-        let a = Actions {
-            desktop_web_checkout_url: Some("https://d".into()),
-            mobile_web_checkout_url: Some("https://m".into()),
-            mobile_deeplink_checkout_url: None,
-            qr_checkout_string: Some("qr".into()),
-        };
+    fn next_action_prefers_the_deeplink_pushes_for_ovo_and_reads_every_qr() {
+        let web = action("REDIRECT_CUSTOMER", "WEB_URL", "https://w");
+        let deep = action("REDIRECT_CUSTOMER", "DEEPLINK_URL", "shopee://pay");
         assert_eq!(
-            next_action("ID_DANA", Some(&a)),
+            next_action("DANA", std::slice::from_ref(&web)).unwrap(),
             Some(NextAction::Redirect {
-                url: "https://m".into()
+                url: "https://w".into()
+            })
+        );
+        assert_eq!(
+            next_action("SHOPEEPAY", &[web, deep]).unwrap(),
+            Some(NextAction::Deeplink {
+                url: "shopee://pay".into()
             })
         );
         assert!(matches!(
-            next_action("ID_OVO", None),
+            next_action("OVO", &[]).unwrap(),
             Some(NextAction::Push { .. })
         ));
-        assert_eq!(next_action("ID_DANA", None), None);
+        assert_eq!(next_action("DANA", &[]).unwrap(), None);
+        let qris = Qris {
+            issuer: "ID.CO.XENDIT.WWW".into(),
+            merchant_pan: "936000000000000001".into(),
+            merchant_id: "M1".into(),
+            criteria: "UMI".into(),
+            nmid: "ID1020000000001".into(),
+            mcc: "5999".into(),
+            amount: Some(Money::positive(15_000_000, Currency::IDR).unwrap()),
+            merchant_name: "SHOP".into(),
+            merchant_city: "JAKARTA".into(),
+            postal_code: "10110".into(),
+            reference: None,
+        }
+        .payload()
+        .unwrap();
+        let shown = action("PRESENT_TO_CUSTOMER", "QR_STRING", &qris);
+        assert_eq!(
+            next_action("QRIS", std::slice::from_ref(&shown)).unwrap(),
+            Some(NextAction::Qr { data: qris.clone() })
+        );
+        // A QRIS code is not a QR Ph code, and a broken code is never shown.
+        assert!(next_action("QRPH", std::slice::from_ref(&shown)).is_err());
+        let broken = action(
+            "PRESENT_TO_CUSTOMER",
+            "QR_STRING",
+            &qris.replace("SHOP", "SHOQ"),
+        );
+        assert!(next_action("QRIS", &[broken]).is_err());
+    }
+
+    #[test]
+    fn refunds_the_channels_cannot_make_are_named() {
+        for channel in ["OVO", "QRPH", "TRUEMONEY", "LINEPAY"] {
+            assert!(refund_refusal(channel, false).is_some(), "{channel}");
+        }
+        assert!(refund_refusal("LINKAJA", true).is_some());
+        assert!(refund_refusal("LINKAJA", false).is_none());
+        assert!(refund_refusal("DANA", true).is_none());
+        let now = Timestamp(10 * 24 * 3600 * 1000);
+        let hour_ago = Some(Timestamp(now.millis() - 3600 * 1000));
+        let two_days_ago = Some(Timestamp(now.millis() - 48 * 3600 * 1000));
+        assert!(qris_refund_refusal(Some("DANA"), true, hour_ago, now).is_none());
+        assert!(qris_refund_refusal(Some("Jenius / SMBC"), false, hour_ago, now).is_none());
+        assert!(qris_refund_refusal(Some("CIMB Niaga"), false, hour_ago, now).is_some());
+        assert!(qris_refund_refusal(Some("CIMB Niaga"), true, hour_ago, now).is_none());
+        assert!(qris_refund_refusal(Some("CIMB Niaga"), false, two_days_ago, now).is_none());
+        assert!(qris_refund_refusal(Some("BANK XYZ"), true, hour_ago, now).is_some());
+        assert!(qris_refund_refusal(None, false, hour_ago, now).is_some());
     }
 }

@@ -1,80 +1,161 @@
-//! Xendit's bodies, field for field. Amounts travel as JSON numbers; we read and write them
-//! as raw number literals, never through a float.
+//! Xendit's Payments API v3 bodies (payment requests, payments, webhooks) and its unified
+//! refunds, field for field. Amounts travel as JSON numbers in major units; we read and write
+//! them as raw number literals, never through a float. What we read is read leniently
+//! (Xendit's examples disagree on which fields are present), what we send exactly.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use serde_json::Value;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreateChargeBody {
+/// `POST /v3/payment_requests` (a one-off `PAY`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatePaymentRequest {
     pub reference_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub country: String,
     pub currency: String,
-    pub amount: Box<RawValue>,
-    pub checkout_method: String,
+    pub request_amount: Box<RawValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_method: Option<String>,
     pub channel_code: String,
+    #[serde(default)]
+    pub channel_properties: ChannelProperties,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_properties: Option<ChannelProperties>,
+    pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
+    pub metadata: Option<Value>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+/// What a channel needs beside the amount: where to bring the customer back, and for OVO
+/// the account's mobile number.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelProperties {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success_redirect_url: Option<String>,
+    pub success_return_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_redirect_url: Option<String>,
+    pub failure_return_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancel_redirect_url: Option<String>,
+    pub cancel_return_url: Option<String>,
+    /// E.164 (`+628123456789`): the OVO account the payment is pushed to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mobile_number: Option<String>,
 }
 
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Actions {
-    pub desktop_web_checkout_url: Option<String>,
-    pub mobile_web_checkout_url: Option<String>,
-    pub mobile_deeplink_checkout_url: Option<String>,
-    pub qr_checkout_string: Option<String>,
+/// One thing the customer is to do: `{type, descriptor, value}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    /// `REDIRECT_CUSTOMER`, `PRESENT_TO_CUSTOMER`, `API_POST_REQUEST`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `WEB_URL`, `DEEPLINK_URL`, `QR_STRING`, `PAYMENT_CODE`, ...
+    pub descriptor: String,
+    pub value: String,
 }
 
-/// The charge object.
+/// The payment request object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Charge {
-    pub id: String,
+pub struct PaymentRequest {
+    pub payment_request_id: String,
+    #[serde(default)]
     pub business_id: String,
     pub reference_id: String,
-    pub status: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub country: String,
     pub currency: String,
-    pub charge_amount: Box<RawValue>,
-    pub capture_amount: Option<Box<RawValue>>,
-    pub refunded_amount: Option<Box<RawValue>>,
-    pub checkout_method: String,
+    pub request_amount: Box<RawValue>,
+    #[serde(default)]
+    pub capture_method: Option<String>,
     pub channel_code: String,
+    #[serde(default)]
     pub channel_properties: Option<ChannelProperties>,
-    pub actions: Option<Actions>,
-    pub is_redirect_required: bool,
-    pub callback_url: Option<String>,
-    pub created: String,
-    pub updated: String,
-    pub void_status: Option<String>,
-    pub voided_at: Option<String>,
-    pub capture_now: bool,
-    pub customer_id: Option<String>,
-    pub payment_method_id: Option<String>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+    /// `REQUIRES_ACTION`, `PENDING`, `ACCEPTING_PAYMENTS`, `AUTHORIZED`, `SUCCEEDED`,
+    /// `FAILED`, `CANCELED`, `EXPIRED` (read as an open set).
+    pub status: String,
+    #[serde(default)]
     pub failure_code: Option<String>,
-    pub basket: Option<serde_json::Value>,
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// The callback body.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Callback {
-    pub event: String,
-    pub business_id: String,
+    /// The payment made against this request (`py-...`), once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_payment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(default)]
     pub created: String,
     #[serde(default)]
+    pub updated: String,
+}
+
+/// One capture of a payment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Capture {
+    pub capture_id: String,
+    pub capture_amount: Box<RawValue>,
+    #[serde(default)]
+    pub capture_timestamp: Option<String>,
+}
+
+/// How a payment was paid (for QRIS, the issuing wallet or bank).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct PaymentDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
+}
+
+/// The payment object: `GET /v3/payments/{payment_id}` and the `data` of payment webhooks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Payment {
+    pub payment_id: String,
+    #[serde(default)]
+    pub business_id: String,
+    pub reference_id: String,
+    pub payment_request_id: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub country: String,
+    pub currency: String,
+    pub request_amount: Box<RawValue>,
+    #[serde(default)]
+    pub capture_method: Option<String>,
+    pub channel_code: String,
+    #[serde(default)]
+    pub captures: Vec<Capture>,
+    /// `PENDING`, `AUTHORIZED`, `SUCCEEDED`, `FAILED`, `CANCELED`, `EXPIRED`.
+    pub status: String,
+    #[serde(default)]
+    pub payment_details: Option<PaymentDetails>,
+    #[serde(default)]
+    pub failure_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub created: String,
+    #[serde(default)]
+    pub updated: String,
+}
+
+/// A webhook: `{event, business_id, created, data[, api_version]}`; `data` is read by the
+/// event's kind.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Webhook {
+    pub event: String,
+    #[serde(default)]
+    pub business_id: String,
+    #[serde(default)]
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub data: Charge,
+    pub data: Value,
 }
 
 /// Every error answer.
@@ -84,27 +165,59 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// `POST /ewallets/charges/{id}/refunds`.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct CreateRefundBody {
-    pub amount: Box<RawValue>,
+/// `POST /refunds`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateRefund {
+    pub payment_request_id: String,
+    /// Our refund id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    /// `None`: whatever is left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
     /// `REQUESTED_BY_CUSTOMER`, `DUPLICATE`, `FRAUDULENT`, `CANCELLATION`, `OTHERS`.
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
-/// The refund object (field names after Xendit's e-wallet refund reference; not confirmed
-/// by an official SDK).
+/// The refund object (`rfd-...`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RefundObject {
+pub struct Refund {
     pub id: String,
-    pub charge_id: String,
-    pub status: String,
-    pub currency: String,
+    #[serde(default)]
+    pub payment_request_id: Option<String>,
+    #[serde(default)]
+    pub payment_id: Option<String>,
+    #[serde(default)]
+    pub reference_id: Option<String>,
+    #[serde(default)]
     pub channel_code: String,
-    pub capture_amount: Box<RawValue>,
-    pub refund_amount: Box<RawValue>,
+    pub currency: String,
+    pub amount: Box<RawValue>,
+    /// `PENDING`, `SUCCEEDED`, `FAILED`, `CANCELLED`.
+    pub status: String,
+    #[serde(default)]
     pub reason: String,
+    #[serde(default)]
     pub failure_code: Option<String>,
+    #[serde(default)]
     pub created: String,
+    #[serde(default)]
     pub updated: String,
+}
+
+/// `POST /v3/payment_requests/{id}/simulate` (test mode): pay the request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimulatePayment {
+    pub amount: Box<RawValue>,
+}
+
+/// Its answer: the outcome follows by webhook.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimulateAnswer {
+    pub status: String,
+    pub message: String,
 }

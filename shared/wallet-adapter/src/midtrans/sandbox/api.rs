@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use walletpay_domain::Country;
+use walletpay_domain::{Country, Currency};
 
 pub(super) async fn charge(
     State(sb): State<MidtransSandbox>,
@@ -32,6 +32,7 @@ pub(super) async fn charge(
     let wallet = match req.payment_type.as_str() {
         "gopay" => walletpay_domain::WalletId::Gopay,
         "shopeepay" => walletpay_domain::WalletId::Shopeepay,
+        "qris" => walletpay_domain::WalletId::Qris,
         _ => {
             return status(
                 StatusCode::BAD_REQUEST,
@@ -107,21 +108,72 @@ pub(super) async fn charge(
                 url: format!("{}/v2/{order_id}/cancel", sb.inner.config.public_url),
             },
         ],
+        // QRIS: the code's image (its page here) and the code itself in `qr_string`.
+        walletpay_domain::WalletId::Qris => vec![Action {
+            name: "generate-qr-code".into(),
+            method: "GET".into(),
+            url: format!("{page}/qr-code"),
+        }],
         _ => vec![Action {
             name: "deeplink-redirect".into(),
             method: "GET".into(),
             url: page.clone(),
         }],
     };
+    let acquirer = match (&req.qris, wallet) {
+        (_, w) if w != walletpay_domain::WalletId::Qris => None,
+        (None, _) => Some("gopay".to_string()),
+        (Some(q), _) if matches!(q.acquirer.as_str(), "gopay" | "airpay shopee") => {
+            Some(q.acquirer.clone())
+        }
+        (Some(_), _) => {
+            return status(
+                StatusCode::BAD_REQUEST,
+                "400",
+                "qris.acquirer must be gopay or airpay shopee",
+            )
+        }
+    };
     let minor = whole * 100;
+    let qr_string = acquirer.as_deref().map(|a| {
+        walletpay_domain::emv::Qris {
+            issuer: if a == "gopay" {
+                "COM.GO-JEK.WWW"
+            } else {
+                "ID.CO.SHOPEE.WWW"
+            }
+            .into(),
+            merchant_pan: "9360091434905263034".into(),
+            merchant_id: sb.inner.config.merchant_id.clone(),
+            criteria: "UKE".into(),
+            nmid: "ID1020000000002".into(),
+            mcc: "5999".into(),
+            amount: Some(walletpay_domain::Money {
+                minor,
+                currency: Currency::IDR,
+            }),
+            merchant_name: "WALLETPAY SANDBOX".into(),
+            merchant_city: "JAKARTA".into(),
+            postal_code: "10110".into(),
+            reference: Some(
+                order_id
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .take(25)
+                    .collect(),
+            ),
+        }
+        .payload()
+        .expect("a valid sandbox QRIS")
+    });
     let t = Transaction {
         status_code: "201".into(),
         status_message: format!(
             "{} transaction is created",
-            if wallet == walletpay_domain::WalletId::Gopay {
-                "GoPay"
-            } else {
-                "ShopeePay"
+            match wallet {
+                walletpay_domain::WalletId::Gopay => "GoPay",
+                walletpay_domain::WalletId::Qris => "QRIS",
+                _ => "ShopeePay",
             }
         ),
         transaction_id: Some(uuid_v4()),
@@ -134,6 +186,8 @@ pub(super) async fn charge(
         transaction_status: Some("pending".into()),
         fraud_status: Some("accept".into()),
         actions,
+        qr_string,
+        acquirer,
         ..Default::default()
     };
     let return_url = req
@@ -265,7 +319,10 @@ pub(super) async fn refund(
             Some("settlement" | "partial_refund")
         );
         let minor = req.amount * 100;
-        if !paid || req.amount <= 0 || req.amount == magic::REFUND_FAILS {
+        // A QRIS payment past its refund window (on-us 45 days, off-us 7).
+        let lapsed = o.transaction.payment_type.as_deref() == Some("qris")
+            && crate::midtrans::mapping::qris_refund_refusal(&o.transaction, now()).is_some();
+        if !paid || req.amount <= 0 || req.amount == magic::REFUND_FAILS || lapsed {
             return status(
                 StatusCode::PRECONDITION_FAILED,
                 "412",

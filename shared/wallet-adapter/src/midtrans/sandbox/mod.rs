@@ -1,11 +1,18 @@
 //! A local Midtrans: the Core API's `/v2/charge`, `/v2/{order_id}/status`,
-//! `/v2/{order_id}/cancel` and `/v2/{order_id}/refund` for GoPay and ShopeePay with
+//! `/v2/{order_id}/cancel` and `/v2/{order_id}/refund` for GoPay, ShopeePay and QRIS with
 //! Midtrans's paths, Basic auth, string `status_code`s and statuses; a page where the
 //! customer approves or declines (the deeplink's and QR's target); `simulate`; notifications
 //! with `signature_key` posted to the configured URL; and a transactions report of a day.
 //! Mount its router anywhere (the local stack uses `/sandbox/midtrans`).
 //!
 //! Test credentials: server key [`SANDBOX_SERVER_KEY`].
+//!
+//! A QRIS charge (`payment_type: qris`, `qris.acquirer` `gopay` by default or `airpay
+//! shopee`) answers its code in `qr_string` (built with the domain's QRIS builder) beside a
+//! `generate-qr-code` action; once paid it names the `issuer` (the simulate body's
+//! `issuer`, by default the acquirer's own wallet) and `transaction_type` (`on-us` or
+//! `off-us`), and a refund past Midtrans's QRIS window (45 days on-us, 7 off-us) is refused
+//! (412).
 //!
 //! Outcomes: `success` -> `settlement`; `user_cancelled` -> `cancel`; `expired` -> `expire`;
 //! every other decline -> `deny` (Midtrans reports no finer reason). `stale_after` follows

@@ -55,6 +55,19 @@ impl Simulator for MidtransSandbox {
             t.actions.clear();
             if status == "settlement" {
                 t.settlement_time = Some(wib(now()));
+                // A QRIS code: who paid it (by default the acquirer's own wallet, on-us).
+                if let Some(acquirer) = t.acquirer.clone() {
+                    let issuer = how.issuer.clone().unwrap_or_else(|| acquirer.clone());
+                    t.transaction_type = Some(
+                        if issuer == acquirer {
+                            "on-us"
+                        } else {
+                            "off-us"
+                        }
+                        .into(),
+                    );
+                    t.issuer = Some(issuer);
+                }
             }
             (t.clone(), o.before.clone())
         };

@@ -1,85 +1,231 @@
-//! Xendit's e-wallet charges API as the sandbox answers it: create and read charges,
-//! refund them and read a refund.
+//! Xendit's Payments API v3 and refunds as the sandbox answers them: create, read and cancel
+//! payment requests, read payments, make and read refunds.
 
 use super::*;
-use crate::sandbox_kit::{now, uuid_v4};
-use crate::xendit::mapping::parse_amount;
-use crate::xendit::wire::{Actions, Charge, CreateChargeBody, CreateRefundBody, RefundObject};
+use crate::sandbox_kit::{magic, uuid_v4, Remembered};
+use crate::xendit::mapping::{parse_amount, qris_refund_refusal, refund_refusal};
+use crate::xendit::wire::{Action, CreatePaymentRequest, CreateRefund};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::value::RawValue;
-use walletpay_domain::Currency;
+use walletpay_domain::emv::{QrPh, Qris};
+use walletpay_domain::{Country, Currency, Money, Timestamp};
 
-pub(super) async fn create_charge(
+fn created(body: String) -> Response {
+    (
+        StatusCode::CREATED,
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+fn ok_json<T: Serialize>(v: &T) -> (u16, String) {
+    (200, serde_json::to_string(v).expect("serialises"))
+}
+
+/// What a channel shows the customer for request `id` of `amount`.
+fn actions(
+    sb: &XenditSandbox,
+    channel: &str,
+    country: &str,
+    id: &str,
+    amount: Money,
+) -> Vec<Action> {
+    let page = format!("{}/checkout/{id}", sb.inner.config.public_url);
+    let act = |kind: &str, descriptor: &str, value: String| Action {
+        kind: kind.into(),
+        descriptor: descriptor.into(),
+        value,
+    };
+    // Our reference inside a code: the request's id without its prefix and dashes.
+    let reference: String = id[3..].chars().filter(|c| *c != '-').take(25).collect();
+    let qris = |issuer: &str| {
+        Qris {
+            issuer: issuer.into(),
+            merchant_pan: "936009180000000001".into(),
+            merchant_id: "WALLETPAYSANDBOX".into(),
+            criteria: "UMI".into(),
+            nmid: "ID1020000000001".into(),
+            mcc: "5999".into(),
+            amount: Some(amount),
+            merchant_name: "WALLETPAY SANDBOX".into(),
+            merchant_city: "JAKARTA".into(),
+            postal_code: "10110".into(),
+            reference: Some(reference.clone()),
+        }
+        .payload()
+        .expect("a valid sandbox QRIS")
+    };
+    match (channel, country) {
+        // A push to the customer's app: nothing to show.
+        ("OVO", _) => Vec::new(),
+        ("QRIS", _) => vec![act(
+            "PRESENT_TO_CUSTOMER",
+            "QR_STRING",
+            qris("ID.CO.XENDIT.WWW"),
+        )],
+        ("QRPH", _) => vec![act(
+            "PRESENT_TO_CUSTOMER",
+            "QR_STRING",
+            QrPh {
+                acquirer: "XNDTPHM2XXX".into(),
+                merchant_id: "WALLETPAYSANDBOX".into(),
+                flag: "010".into(),
+                mcc: "5999".into(),
+                amount: Some(amount),
+                merchant_name: "WALLETPAY SANDBOX".into(),
+                merchant_city: "MAKATI".into(),
+                postal_code: None,
+                reference: Some(reference.clone()),
+            }
+            .payload()
+            .expect("a valid sandbox QR Ph code"),
+        )],
+        // ShopeePay Indonesia: the app link, the web page and, for a desktop, a QRIS code.
+        ("SHOPEEPAY", "ID") => vec![
+            act("REDIRECT_CUSTOMER", "DEEPLINK_URL", page.clone()),
+            act("REDIRECT_CUSTOMER", "WEB_URL", page),
+            act("PRESENT_TO_CUSTOMER", "QR_STRING", qris("ID.CO.SHOPEE.WWW")),
+        ],
+        ("SHOPEEPAY", _) => vec![
+            act("REDIRECT_CUSTOMER", "DEEPLINK_URL", page.clone()),
+            act("REDIRECT_CUSTOMER", "WEB_URL", page),
+        ],
+        _ => vec![act("REDIRECT_CUSTOMER", "WEB_URL", page)],
+    }
+}
+
+/// A return URL as Xendit takes it: https, 11 to 255 characters.
+fn return_url_ok(u: &str) -> bool {
+    u.starts_with("https://") && (11..=255).contains(&u.len())
+}
+
+pub(super) async fn create_request(
     State(sb): State<XenditSandbox>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
     if !sb.authorized(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "API key format is invalid",
-        );
+        return unauthorized();
     }
-    let req: CreateChargeBody = match serde_json::from_slice(&body) {
+    if let Some(r) = version_refused(&headers) {
+        return r;
+    }
+    let req: CreatePaymentRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return validation(&format!("invalid request body: {e}")),
     };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // The same key and body answer the first answer again; another body is a duplicate.
+    let print = serde_json::from_slice::<serde_json::Value>(&body)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    if let Some(k) = &key {
+        match sb.inner.creates.check(k, &print) {
+            Remembered::Replay(status, answer) => return kit::remembered_answer(status, answer),
+            Remembered::Mismatch => {
+                return error(
+                    StatusCode::CONFLICT,
+                    "DUPLICATE_ERROR",
+                    "A payment request with this idempotency key already exists. If you meant to execute a different request, please use another idempotency key.",
+                )
+            }
+            Remembered::New => {}
+        }
+    }
     if req.reference_id.is_empty() || req.reference_id.len() > 255 {
         return validation("reference_id must be between 1 and 255 characters");
     }
-    if req.checkout_method != "ONE_TIME_PAYMENT" {
-        return validation("checkout_method must be ONE_TIME_PAYMENT");
+    if req.kind != "PAY" {
+        return validation("type must be PAY for a one-off payment");
     }
-    let Some(channel_currency) = currency_of_channel(&req.channel_code) else {
-        return validation("channel_code is not a supported e-wallet channel");
-    };
-    let Ok(currency) = req.currency.parse::<Currency>() else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "UNSUPPORTED_CURRENCY",
-            "currency is not supported",
-        );
-    };
-    if currency != channel_currency {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "UNSUPPORTED_CURRENCY",
-            "currency is not supported for this channel_code",
-        );
+    if req
+        .capture_method
+        .as_deref()
+        .is_some_and(|m| m != "AUTOMATIC" && m != "MANUAL")
+    {
+        return validation("capture_method must be AUTOMATIC or MANUAL");
     }
-    let amount = match parse_amount(req.amount.get(), currency) {
+    let Some(ch) = channel(&req.channel_code, &req.country) else {
+        return validation("channel_code is not available for this country");
+    };
+    let Some(country) = Country::parse(&req.country) else {
+        return validation("country is not supported");
+    };
+    let currency = country.currency();
+    if req.currency != currency.code() {
+        return validation("currency does not match the channel's country");
+    }
+    if req.request_amount.get().trim_start().starts_with('"') {
+        return validation("request_amount must be a number");
+    }
+    let amount = match parse_amount(req.request_amount.get(), currency) {
         Ok(a) if a.minor > 0 => a,
-        _ => return validation("amount must be a positive number"),
+        _ => return validation("request_amount must be a positive number"),
     };
-    if currency == Currency::IDR && amount.whole_major().is_err() {
-        return validation("amount must be a whole number for IDR");
+    if matches!(currency, Currency::IDR | Currency::VND) && amount.whole_major().is_err() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_VALUE_ERROR",
+            "request_amount must be a whole number for this currency",
+        );
     }
-    let minimum = match currency {
-        Currency::IDR => 10_000, // IDR 100.00
-        Currency::PHP => 100,    // PHP 1.00
-        _ => 1,
-    };
-    if amount.minor < minimum {
-        return validation("amount is below the minimum for this channel");
+    let unit = 10i64.pow(currency.exponent());
+    if amount.minor < ch.min * unit || amount.minor > ch.max * unit {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_VALUE_ERROR",
+            &format!(
+                "request_amount must be between {} and {} for {}",
+                ch.min, ch.max, ch.code
+            ),
+        );
     }
-    let whole = amount.whole_major().ok();
-    match whole {
+    let props = &req.channel_properties;
+    if ch.code == "OVO" {
+        match props.mobile_number.as_deref() {
+            Some(n)
+                if n.starts_with("+62")
+                    && (10..=16).contains(&n.len())
+                    && n[1..].bytes().all(|b| b.is_ascii_digit()) => {}
+            _ => {
+                return validation(
+                    "channel_properties.mobile_number must be an E.164 Indonesian number for OVO",
+                )
+            }
+        }
+    } else if !matches!(ch.code, "QRIS" | "QRPH") {
+        match props.success_return_url.as_deref() {
+            Some(u) if return_url_ok(u) => {}
+            _ => {
+                return validation(
+                    "channel_properties.success_return_url is required: an https URL of 11 to 255 characters",
+                )
+            }
+        }
+    }
+    if [&props.failure_return_url, &props.cancel_return_url]
+        .iter()
+        .any(|u| u.as_deref().is_some_and(|u| !return_url_ok(u)))
+    {
+        return validation("return URLs must be https URLs of 11 to 255 characters");
+    }
+    match kit::whole(amount) {
         Some(10100) => {
             return error(
                 StatusCode::FORBIDDEN,
-                "CHANNEL_NOT_ACTIVATED",
-                "Channel is not activated for this account",
+                "INVALID_MERCHANT_SETTINGS",
+                "The channel is not activated for this business",
             )
         }
         Some(10101) => {
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "CHANNEL_UNAVAILABLE",
-                "The e-wallet channel is unavailable",
+                "The payment channel is unavailable",
             )
         }
         Some(10102) => {
@@ -91,159 +237,158 @@ pub(super) async fn create_charge(
         }
         _ => {}
     }
-    let props = req.channel_properties.clone().unwrap_or_default();
-    let is_ovo = req.channel_code == "ID_OVO";
-    if is_ovo {
-        match props.mobile_number.as_deref() {
-            Some(n)
-                if n.starts_with("+62")
-                    && n.len() >= 10
-                    && n[1..].bytes().all(|b| b.is_ascii_digit()) => {}
-            _ => {
-                return validation(
-                    "channel_properties.mobile_number must be an E.164 Indonesian number",
-                )
-            }
-        }
-    } else if props.success_redirect_url.is_none() {
-        return validation("channel_properties.success_redirect_url is required");
-    }
 
-    let id = format!("ewc_{}", uuid_v4());
-    let page = format!("{}/checkout/{id}", sb.inner.config.public_url);
-    let actions = if is_ovo {
-        None
-    } else if req.channel_code == "ID_SHOPEEPAY" {
-        // ShopeePay Indonesia offers the app link and a QRIS code of the charge.
-        let qris = walletpay_domain::emv::Qris {
-            issuer: "ID.CO.SHOPEE.WWW".into(),
-            merchant_pan: "936009180000000001".into(),
-            merchant_id: "WALLETPAYSANDBOX".into(),
-            criteria: "UMI".into(),
-            nmid: "ID1020000000001".into(),
-            mcc: "5999".into(),
-            amount: Some(amount),
-            merchant_name: "WALLETPAY SANDBOX".into(),
-            merchant_city: "JAKARTA".into(),
-            postal_code: "10110".into(),
-            reference: Some(id[4..].chars().filter(|c| *c != '-').take(25).collect()),
-        };
-        Some(Actions {
-            mobile_deeplink_checkout_url: Some(page.clone()),
-            qr_checkout_string: Some(qris.payload().expect("a valid sandbox QRIS")),
-            ..Default::default()
-        })
-    } else if req.channel_code.ends_with("_SHOPEEPAY") {
-        Some(Actions {
-            mobile_deeplink_checkout_url: Some(page.clone()),
-            ..Default::default()
-        })
-    } else {
-        Some(Actions {
-            desktop_web_checkout_url: Some(page.clone()),
-            mobile_web_checkout_url: Some(page),
-            ..Default::default()
-        })
-    };
+    let id = format!("pr-{}", uuid_v4());
     let at = now().to_string();
-    let charge = Charge {
-        id: id.clone(),
+    let request = PaymentRequest {
+        payment_request_id: id.clone(),
         business_id: sb.inner.config.business_id.clone(),
         reference_id: req.reference_id,
-        status: "PENDING".into(),
+        kind: req.kind,
+        country: req.country,
         currency: req.currency,
-        charge_amount: req.amount,
-        capture_amount: None,
-        refunded_amount: None,
-        checkout_method: req.checkout_method,
+        request_amount: req.request_amount,
+        capture_method: Some(req.capture_method.unwrap_or_else(|| "AUTOMATIC".into())),
+        actions: actions(&sb, ch.code, ch.country, &id, amount),
         channel_code: req.channel_code,
-        channel_properties: req.channel_properties,
-        is_redirect_required: actions.is_some(),
-        actions,
-        callback_url: Some(sb.inner.config.callback_url.clone()),
+        channel_properties: Some(req.channel_properties),
+        status: "REQUIRES_ACTION".into(),
+        failure_code: None,
+        latest_payment_id: None,
+        description: req.description,
+        metadata: req.metadata,
         created: at.clone(),
         updated: at,
-        void_status: None,
-        voided_at: None,
-        capture_now: true,
-        customer_id: None,
-        payment_method_id: None,
-        failure_code: None,
-        basket: None,
-        metadata: req.metadata,
     };
-    sb.inner
-        .charges
-        .lock()
-        .expect("sandbox lock")
-        .insert(id.clone(), charge.clone());
-    let lifetime = sb
-        .inner
-        .config
-        .pending_lifetime
-        .unwrap_or_else(|| channel_lifetime(&charge.channel_code));
+    let answer = serde_json::to_string(&request).expect("serialises");
+    sb.lock().insert(
+        id.clone(),
+        Kept {
+            request,
+            payment: None,
+        },
+    );
+    if let Some(k) = &key {
+        sb.inner.creates.remember(k, &print, 201, &answer);
+    }
+    let lifetime = sb.inner.config.pending_lifetime.unwrap_or(ch.expiry);
     tokio::spawn({
         let sb = sb.clone();
         async move {
             tokio::time::sleep(lifetime).await;
-            // Settled in the meantime: nothing to lapse.
-            let _ = sb.settle(&id, &SimulateBody::plain(Outcome::Expired)).await;
+            sb.expire(&id).await;
         }
     });
-    if whole == Some(10999) {
+    if kit::whole(amount) == Some(10999) {
         tokio::time::sleep(sb.inner.config.slow_response).await;
     }
-    (StatusCode::OK, Json(charge)).into_response()
+    created(answer)
 }
 
-pub(super) async fn get_charge(
+pub(super) async fn get_request(
     State(sb): State<XenditSandbox>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
     if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(r) = version_refused(&headers) {
+        return r;
+    }
+    match sb.payment_request(&id) {
+        Some(r) => (StatusCode::OK, Json(r)).into_response(),
+        None => not_found("Payment request"),
+    }
+}
+
+pub(super) async fn cancel_request(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(r) = version_refused(&headers) {
+        return r;
+    }
+    let mut requests = sb.lock();
+    let Some(k) = requests.get_mut(&id) else {
+        return not_found("Payment request");
+    };
+    if !matches!(
+        k.request.status.as_str(),
+        "REQUIRES_ACTION" | "PENDING" | "ACCEPTING_PAYMENTS"
+    ) {
         return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "API key format is invalid",
+            StatusCode::BAD_REQUEST,
+            "INACTIVE_PAYMENT_REQUEST",
+            "Payment request is already inactive.",
         );
     }
-    match sb.charge(&id) {
-        Some(c) => (StatusCode::OK, Json(c)).into_response(),
-        None => error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found"),
+    k.request.status = "CANCELED".into();
+    k.request.actions.clear();
+    k.request.updated = now().to_string();
+    (StatusCode::OK, Json(k.request.clone())).into_response()
+}
+
+pub(super) async fn get_payment(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    if let Some(r) = version_refused(&headers) {
+        return r;
+    }
+    let request = sb
+        .inner
+        .payments
+        .lock()
+        .expect("sandbox lock")
+        .get(&id)
+        .cloned();
+    match request.and_then(|r| sb.payment_of(&r)) {
+        Some(p) => (StatusCode::OK, Json(p)).into_response(),
+        None => not_found("Payment"),
     }
 }
 
 pub(super) async fn create_refund(
     State(sb): State<XenditSandbox>,
     headers: HeaderMap,
-    Path(charge_id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
     if !sb.authorized(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "API key format is invalid",
-        );
+        return unauthorized();
     }
-    let key = headers
-        .get("x-idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    if let Some(k) = &key {
-        let refunds = sb.inner.refunds.lock().expect("sandbox lock");
-        if let Some(existing) = refunds.1.get(k).and_then(|id| refunds.0.get(id)) {
-            return (StatusCode::OK, Json(existing.clone())).into_response();
-        }
-    }
-    let Some(charge) = sb.charge(&charge_id) else {
-        return error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Charge not found");
-    };
-    let req: CreateRefundBody = match serde_json::from_slice(&body) {
+    let req: CreateRefund = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return validation(&format!("invalid request body: {e}")),
     };
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let print = serde_json::from_slice::<serde_json::Value>(&body)
+        .map(|v| v.to_string())
+        .unwrap_or_default();
+    if let Some(k) = &key {
+        match sb.inner.refund_keys.check(k, &print) {
+            Remembered::Replay(status, answer) => return kit::remembered_answer(status, answer),
+            Remembered::Mismatch => {
+                return error(
+                    StatusCode::CONFLICT,
+                    "DUPLICATE_ERROR",
+                    "A refund with this idempotency key already exists.",
+                )
+            }
+            Remembered::New => {}
+        }
+    }
     if ![
         "REQUESTED_BY_CUSTOMER",
         "DUPLICATE",
@@ -255,138 +400,177 @@ pub(super) async fn create_refund(
     {
         return validation("reason is not one of the allowed values");
     }
-    if charge.channel_code == "ID_OVO" {
-        return error(
-            StatusCode::FORBIDDEN,
-            "REFUND_NOT_SUPPORTED",
-            "OVO one-time payments cannot be refunded",
-        );
-    }
-    if charge.status != "SUCCEEDED" {
+    let Some(kept) = sb.lock().get(&req.payment_request_id).cloned() else {
+        return not_found("Payment request");
+    };
+    let request = kept.request;
+    if request.status != "SUCCEEDED" {
         return error(
             StatusCode::BAD_REQUEST,
-            "INELIGIBLE_TRANSACTION",
-            "Only SUCCEEDED charges can be refunded",
+            "INELIGIBLE_TRANSACTION_STATUS",
+            "Feature is not allowed for the payment request because of its current status.",
         );
     }
-    let Ok(currency) = charge.currency.parse::<Currency>() else {
+    let Ok(currency) = request.currency.parse::<Currency>() else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "SERVER_ERROR",
-            "charge has no currency",
+            "no currency",
         );
     };
-    let amount = match parse_amount(req.amount.get(), currency) {
-        Ok(a) if a.minor > 0 => a,
-        _ => return validation("amount must be a positive number"),
-    };
-    let paid = parse_amount(charge.charge_amount.get(), currency)
+    if req
+        .currency
+        .as_deref()
+        .is_some_and(|c| c != request.currency)
+    {
+        return validation("currency must be the payment's");
+    }
+    let paid = parse_amount(request.request_amount.get(), currency)
         .map(|m| m.minor)
         .unwrap_or(0);
-    let taken: i64 = {
-        let refunds = sb.inner.refunds.lock().expect("sandbox lock");
-        refunds
-            .0
-            .values()
-            .filter(|r| r.charge_id == charge_id && r.status != "FAILED")
-            .filter_map(|r| parse_amount(r.refund_amount.get(), currency).ok())
-            .map(|m| m.minor)
-            .sum()
+    let (taken, in_progress) = {
+        let refunds = sb.refunds_lock();
+        let mine = refunds.by_id.values().filter(|r| {
+            r.payment_request_id.as_deref() == Some(request.payment_request_id.as_str())
+        });
+        let mut taken = 0;
+        let mut pending = false;
+        for r in mine {
+            if r.status == "PENDING" {
+                pending = true;
+            }
+            if matches!(r.status.as_str(), "PENDING" | "SUCCEEDED") {
+                taken += parse_amount(r.amount.get(), currency)
+                    .map(|m| m.minor)
+                    .unwrap_or(0);
+            }
+        }
+        (taken, pending)
     };
+    let amount = match &req.amount {
+        Some(a) => match parse_amount(a.get(), currency) {
+            Ok(m) if m.minor > 0 => m,
+            _ => return validation("amount must be a positive number"),
+        },
+        None => Money {
+            minor: paid - taken,
+            currency,
+        },
+    };
+    let partial = amount.minor < paid;
+    if let Some(why) = refund_refusal(&request.channel_code, partial) {
+        let code = if request.channel_code == "LINKAJA" {
+            "PARTIAL_REFUND_NOT_SUPPORTED"
+        } else {
+            "REFUND_NOT_SUPPORTED"
+        };
+        return error(StatusCode::FORBIDDEN, code, &why);
+    }
+    if request.channel_code == "QRIS" {
+        let payment = kept.payment.as_ref();
+        let issuer = payment
+            .and_then(|p| p.payment_details.as_ref())
+            .and_then(|d| d.issuer_name.as_deref());
+        let paid_at = payment
+            .and_then(|p| p.captures.first())
+            .and_then(|c| c.capture_timestamp.as_deref())
+            .and_then(Timestamp::parse_rfc3339);
+        if let Some(why) = qris_refund_refusal(issuer, partial, paid_at, now()) {
+            return error(StatusCode::FORBIDDEN, "REFUND_NOT_SUPPORTED", &why);
+        }
+    }
+    if in_progress {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "REFUND_IN_PROGRESS",
+            "Please wait for the pending refund request to be completed before initiating a new one.",
+        );
+    }
     if amount.minor > paid - taken {
         return error(
             StatusCode::BAD_REQUEST,
             "REFUND_AMOUNT_EXCEEDED",
-            "Refund amount is more than what is left to refund",
+            "Refund amount must be less than or equal to unrefunded capture amount.",
         );
     }
-    let whole = amount.whole_major().ok();
-    let (status, failure) = match whole {
-        Some(1111) => ("PENDING", None),
-        Some(2222) => ("FAILED", Some("INSUFFICIENT_MERCHANT_BALANCE")),
-        _ => ("SUCCEEDED", None),
-    };
     let at = now().to_string();
-    let refund = RefundObject {
-        id: format!("ewr_{}", uuid_v4()),
-        charge_id: charge_id.clone(),
-        status: status.into(),
-        currency: charge.currency.clone(),
-        channel_code: charge.channel_code.clone(),
-        capture_amount: charge
-            .capture_amount
-            .clone()
-            .unwrap_or(charge.charge_amount.clone()),
-        refund_amount: req.amount,
+    let literal =
+        crate::xendit::mapping::amount_literal(amount).unwrap_or_else(|_| amount.decimal_string(2));
+    let refund = Refund {
+        id: format!("rfd-{}", uuid_v4()),
+        payment_request_id: Some(request.payment_request_id.clone()),
+        payment_id: request.latest_payment_id.clone(),
+        reference_id: req.reference_id,
+        channel_code: request.channel_code.clone(),
+        currency: request.currency.clone(),
+        amount: RawValue::from_string(literal).expect("a decimal literal is valid JSON"),
+        status: "PENDING".into(),
         reason: req.reason,
-        failure_code: failure.map(str::to_string),
+        failure_code: None,
         created: at.clone(),
         updated: at,
     };
-    {
-        let mut refunds = sb.inner.refunds.lock().expect("sandbox lock");
-        refunds.0.insert(refund.id.clone(), refund.clone());
-        if let Some(k) = key {
-            refunds.1.insert(k, refund.id.clone());
-        }
+    sb.refunds_lock()
+        .by_id
+        .insert(refund.id.clone(), refund.clone());
+    let (status, answer) = ok_json(&refund);
+    if let Some(k) = &key {
+        sb.inner.refund_keys.remember(k, &print, status, &answer);
     }
-    sb.recount_refunded(&charge_id);
-    if whole == Some(3333) {
+    let whole = kit::whole(amount);
+    if whole != Some(magic::REFUND_PENDING) {
+        let made = whole != Some(magic::REFUND_FAILS);
+        let after = sb.inner.config.refund_settle_after;
+        let (sb, id) = (sb.clone(), refund.id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            sb.settle_refund(&id, made).await;
+        });
+    }
+    if whole == Some(magic::REFUND_LOST) {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "SERVER_ERROR",
             "An unexpected error occurred",
         );
     }
-    (StatusCode::OK, Json(refund)).into_response()
+    kit::remembered_answer(status, answer)
 }
 
 pub(super) async fn get_refund(
     State(sb): State<XenditSandbox>,
     headers: HeaderMap,
-    Path((charge_id, refund_id)): Path<(String, String)>,
+    Path(id): Path<String>,
 ) -> Response {
     if !sb.authorized(&headers) {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "INVALID_API_KEY",
-            "API key format is invalid",
-        );
+        return unauthorized();
     }
-    let refunds = sb.inner.refunds.lock().expect("sandbox lock");
-    match refunds.0.get(&refund_id) {
-        Some(r) if r.charge_id == charge_id => (StatusCode::OK, Json(r.clone())).into_response(),
-        _ => error(StatusCode::NOT_FOUND, "DATA_NOT_FOUND", "Refund not found"),
+    match sb.refunds_lock().by_id.get(&id) {
+        Some(r) => (StatusCode::OK, Json(r.clone())).into_response(),
+        None => not_found("Refund"),
     }
 }
 
 impl XenditSandbox {
-    /// Keeps the charge's `refunded_amount` equal to its succeeded refunds.
-    pub(super) fn recount_refunded(&self, charge_id: &str) {
-        let mut charges = self.inner.charges.lock().expect("sandbox lock");
-        let Some(c) = charges.get_mut(charge_id) else {
-            return;
-        };
-        let Ok(currency) = c.currency.parse::<Currency>() else {
-            return;
-        };
-        let refunds = self.inner.refunds.lock().expect("sandbox lock");
-        let total: i64 = refunds
-            .0
-            .values()
-            .filter(|r| r.charge_id == charge_id && r.status == "SUCCEEDED")
-            .filter_map(|r| parse_amount(r.refund_amount.get(), currency).ok())
-            .map(|m| m.minor)
-            .sum();
-        c.refunded_amount = (total > 0).then(|| {
-            let m = walletpay_domain::Money {
-                minor: total,
-                currency,
+    /// A request nobody paid, at its expiry: EXPIRED, with its webhook.
+    async fn expire(&self, id: &str) {
+        let request = {
+            let mut requests = self.lock();
+            let Some(k) = requests.get_mut(id) else {
+                return;
             };
-            RawValue::from_string(
-                crate::xendit::mapping::amount_literal(m).unwrap_or_else(|_| m.decimal_string(2)),
-            )
-            .expect("a decimal literal is valid JSON")
-        });
+            if !matches!(k.request.status.as_str(), "REQUIRES_ACTION" | "PENDING") {
+                return;
+            }
+            k.request.status = "EXPIRED".into();
+            k.request.actions.clear();
+            k.request.updated = now().to_string();
+            k.request.clone()
+        };
+        self.send_webhook(
+            "payment_request.expiry",
+            serde_json::to_value(&request).expect("serialises"),
+        )
+        .await;
     }
 }

@@ -1,48 +1,57 @@
-//! A local Xendit: the e-wallet charge endpoints with Xendit's paths, fields, statuses, Basic
-//! auth and error bodies, a checkout page where a person approves or declines, a simulate
-//! endpoint for scripts, and callbacks signed with `x-callback-token` sent to the configured
-//! URL. Mount its router anywhere (the local stack uses `/sandbox/xendit`).
+//! A local Xendit on its Payments API v3: payment requests (`/v3/payment_requests`: create,
+//! read, cancel, and Xendit's own test-mode `simulate`), payments (`/v3/payments/{id}`) and
+//! the unified refunds (`/refunds`), with Xendit's paths, fields, statuses, Basic auth,
+//! `api-version`, idempotency keys and error bodies; a checkout page where a person approves
+//! or declines; the shared `simulate` for scripts; and webhooks with `x-callback-token` sent
+//! to the configured URL. Mount its router anywhere (the local stack uses `/sandbox/xendit`).
 //!
 //! Test credentials: secret key [`SANDBOX_SECRET_KEY`], callback token
 //! [`SANDBOX_CALLBACK_TOKEN`].
 //!
-//! Simulated outcomes and the `failure_code` each produces:
-//! `success` (SUCCEEDED), `insufficient_balance` (INSUFFICIENT_BALANCE), `user_cancelled`
-//! (USER_DECLINED_PAYMENT), `expired` (USER_DID_NOT_AUTHORIZE_THE_PAYMENT), `risk_rejected`
-//! (ACCOUNT_ACCESS_BLOCKED), `limit_exceeded` (MAXIMUM_LIMIT_REACHED), `invalid_account`
-//! (INVALID_ACCOUNT_DETAILS), `timeout` (PARTNER_TIMEOUT_ERROR). In the simulate body,
-//! `"send_callback": false` settles the charge without a callback (a lost webhook),
-//! `"duplicate": true` sends it twice, `"stale_after": true` follows it with one carrying
-//! the charge as it was before (out of order), and `"late": true` with `success` settles a
-//! charge Xendit already timed out (a wallet that settles after Xendit gave up on it).
+//! Each channel answers as Xendit's channel pages describe: redirect wallets a `WEB_URL`,
+//! ShopeePay a `DEEPLINK_URL` too (and in Indonesia a QRIS code of the request), OVO no
+//! action (a push to the app; its `mobile_number` is required), QRIS a QRIS code and QR Ph a
+//! QR Ph code (built with the domain's EMV builders). Amounts outside a channel's limits
+//! answer 400 `INVALID_VALUE_ERROR`. A request nobody pays expires at its channel's
+//! documented expiry (DANA 24 h, OVO 15 min, QRIS 48 h, ...;
+//! [`SandboxConfig::pending_lifetime`] overrides it): `EXPIRED` and a
+//! `payment_request.expiry` webhook.
 //!
-//! A charge nobody settles lapses at its channel's time limit, as Xendit's do (OVO 55 s,
-//! the Indonesian redirect wallets 30 minutes; [`SandboxConfig::pending_lifetime`]
-//! overrides it): FAILED with USER_DID_NOT_AUTHORIZE_THE_PAYMENT, and its callback.
+//! Simulated outcomes and the `failure_code` each produces: `success` (SUCCEEDED, a payment
+//! with a capture), `insufficient_balance` (INSUFFICIENT_BALANCE), `user_cancelled`
+//! (USER_DECLINED_PAYMENT), `expired` (USER_DID_NOT_AUTHORIZE), `risk_rejected`
+//! (ACCOUNT_ACCESS_BLOCKED), `limit_exceeded` (PAYMENT_AMOUNT_LIMITS_EXCEEDED),
+//! `invalid_account` (INVALID_ACCOUNT_DETAILS), `timeout` (PARTNER_TIMEOUT_ERROR). In the
+//! simulate body, `"send_callback": false` settles without a webhook (a lost webhook),
+//! `"duplicate": true` sends it twice, `"stale_after": true` follows it with the failure of
+//! an earlier attempt (out of order), `"late": true` with `success` settles a request Xendit
+//! already expired or canceled (the race Xendit's webhook page warns of), and `"issuer"`
+//! names who paid a QRIS code (default `DANA`).
 //!
 //! Magic amounts on create (whole units of the currency), after Xendit's own test amounts:
-//! `10100` answers 403 CHANNEL_NOT_ACTIVATED, `10101` 503 CHANNEL_UNAVAILABLE, `10102` 500
-//! SERVER_ERROR (no charge is made); `10999` makes the charge but answers only after
+//! `10100` answers 403 INVALID_MERCHANT_SETTINGS, `10101` 503 CHANNEL_UNAVAILABLE, `10102`
+//! 500 SERVER_ERROR (nothing is made); `10999` makes the request but answers only after
 //! [`SandboxConfig::slow_response`] (longer than a client's timeout: an unknown outcome).
+//! Creates honour `idempotency-key` as Xendit's other APIs document it: the same key and
+//! body answer the first request's answer again, another body 409 DUPLICATE_ERROR.
 //!
-//! Refunds (`POST /ewallets/charges/{id}/refunds`, `GET .../refunds/{refund_id}`) honour
-//! `x-idempotency-key` (the same key returns the same refund) and succeed at once, except
-//! for magic amounts: `1111` stays PENDING until `POST /simulate-refund/{refund_id}`
-//! settles it, `2222` FAILS (INSUFFICIENT_MERCHANT_BALANCE), `3333` is made and succeeds
-//! but the answer is a 500 (an unknown outcome: the retry with the same key finds it).
-//! OVO charges cannot be refunded (403 REFUND_NOT_SUPPORTED); a refund above what is left
-//! answers 400 REFUND_AMOUNT_EXCEEDED; a charge that is not SUCCEEDED, 400
-//! INELIGIBLE_TRANSACTION. (These three codes are the sandbox's own names.)
+//! Refunds answer 200 `PENDING` and settle after [`SandboxConfig::refund_settle_after`]
+//! (`refund.succeeded` or `refund.failed`), except for magic amounts: `1111` stays PENDING
+//! until `POST /simulate-refund/{id}`, `2222` FAILS (INSUFFICIENT_BALANCE), `3333` is made
+//! but answered with a 500 (the retry under the same key finds it). A refund the channel
+//! cannot make answers 403 REFUND_NOT_SUPPORTED (OVO, QR Ph, TrueMoney, LINE Pay, a QRIS
+//! issuer outside Xendit's table) or PARTIAL_REFUND_NOT_SUPPORTED (LinkAja), one above what
+//! is left 400 REFUND_AMOUNT_EXCEEDED, one while another is pending 400 REFUND_IN_PROGRESS,
+//! one of a request not SUCCEEDED 400 INELIGIBLE_TRANSACTION_STATUS.
 
 mod api;
 mod simulate;
 
 use crate::sandbox_kit as kit;
 
-use super::wire::{Callback, Charge, ErrorBody, RefundObject};
+use super::wire::{ErrorBody, Payment, PaymentRequest, Refund, Webhook};
 use super::{SANDBOX_CALLBACK_TOKEN, SANDBOX_SECRET_KEY};
-use crate::sandbox_kit::now;
-use crate::xendit::mapping::wallet_for_channel;
+use crate::sandbox_kit::{now, IdempotencyMemory};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,31 +60,26 @@ use base64::Engine;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use walletpay_domain::Currency;
+use std::time::Duration;
+
+pub use crate::sandbox_kit::{Outcome, SimulateBody};
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
     pub secret_key: String,
     pub callback_token: String,
-    /// Where callbacks go (the account's callback URL in Xendit's dashboard).
+    /// Where webhooks go (the account's webhook URL in Xendit's dashboard).
     pub callback_url: String,
     /// The URL this sandbox's router is reachable at, for checkout links.
     pub public_url: String,
     pub business_id: String,
     /// How long the `10999` magic amount makes create wait before answering.
-    pub slow_response: std::time::Duration,
-    /// How long a charge waits for the customer before it lapses; `None`: the channel's
-    /// own time limit.
-    pub pending_lifetime: Option<std::time::Duration>,
-}
-
-/// A channel's time limit for the customer to approve (Xendit's e-wallet documentation:
-/// OVO 55 s, DANA, LinkAja and ShopeePay 30 minutes; 30 minutes where it states none).
-pub fn channel_lifetime(channel: &str) -> std::time::Duration {
-    match channel {
-        "ID_OVO" => std::time::Duration::from_secs(55),
-        _ => std::time::Duration::from_secs(30 * 60),
-    }
+    pub slow_response: Duration,
+    /// How long a request waits for the customer before it expires; `None`: the channel's
+    /// own expiry.
+    pub pending_lifetime: Option<Duration>,
+    /// How long a refund stays PENDING before it settles.
+    pub refund_settle_after: Duration,
 }
 
 impl SandboxConfig {
@@ -86,16 +90,146 @@ impl SandboxConfig {
             callback_url: callback_url.into(),
             public_url: public_url.into().trim_end_matches('/').to_string(),
             business_id: "5f27a14a9bf05c73dd040bc8".into(),
-            slow_response: std::time::Duration::from_secs(12),
+            slow_response: Duration::from_secs(12),
             pending_lifetime: None,
+            refund_settle_after: Duration::from_millis(200),
         }
     }
 }
 
-pub use crate::sandbox_kit::{Outcome, SimulateBody};
+/// A channel as Xendit's channel pages describe it: its limits in whole units and how long a
+/// request waits for the customer.
+pub struct Channel {
+    pub code: &'static str,
+    pub country: &'static str,
+    pub min: i64,
+    pub max: i64,
+    pub expiry: Duration,
+}
 
-/// The `failure_code` of a charge the customer did not approve within the channel's limit.
-const LAPSED: &str = "USER_DID_NOT_AUTHORIZE_THE_PAYMENT";
+const MIN: u64 = 60;
+const HOUR: u64 = 3600;
+
+/// Xendit's channel pages (their "Min–Max" and "Payment Request Expiry"): where a page gives
+/// no expiry, 15 minutes, the usual one.
+pub const CHANNELS: &[Channel] = &[
+    Channel {
+        code: "DANA",
+        country: "ID",
+        min: 100,
+        max: 20_000_000,
+        expiry: Duration::from_secs(24 * HOUR),
+    },
+    Channel {
+        code: "OVO",
+        country: "ID",
+        min: 100,
+        max: 20_000_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "SHOPEEPAY",
+        country: "ID",
+        min: 1,
+        max: 20_000_000,
+        expiry: Duration::from_secs(30 * MIN),
+    },
+    Channel {
+        code: "LINKAJA",
+        country: "ID",
+        min: 100,
+        max: 10_000_000,
+        expiry: Duration::from_secs(30 * MIN),
+    },
+    Channel {
+        code: "QRIS",
+        country: "ID",
+        min: 1,
+        max: 10_000_000,
+        expiry: Duration::from_secs(48 * HOUR),
+    },
+    Channel {
+        code: "GCASH",
+        country: "PH",
+        min: 1,
+        max: 100_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "PAYMAYA",
+        country: "PH",
+        min: 1,
+        max: 100_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "GRABPAY",
+        country: "PH",
+        min: 1,
+        max: 100_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "QRPH",
+        country: "PH",
+        min: 1,
+        max: 50_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "MOMO",
+        country: "VN",
+        min: 1,
+        max: 50_000_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "ZALOPAY",
+        country: "VN",
+        min: 1,
+        max: 50_000_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+    Channel {
+        code: "TRUEMONEY",
+        country: "TH",
+        min: 1,
+        max: 50_000,
+        expiry: Duration::from_secs(2 * HOUR),
+    },
+    Channel {
+        code: "LINEPAY",
+        country: "TH",
+        min: 1,
+        max: 50_000,
+        expiry: Duration::from_secs(20 * MIN),
+    },
+    Channel {
+        code: "SHOPEEPAY",
+        country: "TH",
+        min: 1,
+        max: 100_000,
+        expiry: Duration::from_secs(15 * MIN),
+    },
+];
+
+pub fn channel(code: &str, country: &str) -> Option<&'static Channel> {
+    CHANNELS
+        .iter()
+        .find(|c| c.code == code && c.country == country)
+}
+
+/// A payment request as the sandbox keeps it, with the payment made against it.
+#[derive(Debug, Clone)]
+struct Kept {
+    request: PaymentRequest,
+    payment: Option<Payment>,
+}
+
+#[derive(Default)]
+struct Refunds {
+    by_id: HashMap<String, Refund>,
+}
 
 #[derive(Clone)]
 pub struct XenditSandbox {
@@ -104,17 +238,23 @@ pub struct XenditSandbox {
 
 struct Inner {
     config: SandboxConfig,
-    charges: Mutex<HashMap<String, Charge>>,
-    /// Refunds by id, and refund ids by idempotency key.
-    refunds: Mutex<(HashMap<String, RefundObject>, HashMap<String, String>)>,
+    requests: Mutex<HashMap<String, Kept>>,
+    /// Payment ids to their requests.
+    payments: Mutex<HashMap<String, String>>,
+    creates: IdempotencyMemory,
+    refunds: Mutex<Refunds>,
+    refund_keys: IdempotencyMemory,
     http: reqwest::Client,
 }
 
-/// What `simulate` did: the charge after the outcome and the callback's delivery.
+/// What `simulate` did: the request after the outcome, its payment, and the webhook's
+/// delivery.
 #[derive(Debug, Clone, Serialize)]
 pub struct Simulated {
-    pub charge: Charge,
-    /// HTTP status our callback got back, or None if it could not be delivered.
+    pub payment_request: PaymentRequest,
+    pub payment: Option<Payment>,
+    /// HTTP status our webhook got back, or None if none was sent or it could not be
+    /// delivered.
     pub callback_status: Option<u16>,
 }
 
@@ -133,13 +273,32 @@ fn validation(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "API_VALIDATION_ERROR", message)
 }
 
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "INVALID_API_KEY",
+        "API key format is invalid",
+    )
+}
+
+fn not_found(what: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "DATA_NOT_FOUND",
+        &format!("{what} not found"),
+    )
+}
+
 impl XenditSandbox {
     pub fn new(config: SandboxConfig) -> Self {
         XenditSandbox {
             inner: Arc::new(Inner {
                 config,
-                charges: Mutex::new(HashMap::new()),
-                refunds: Mutex::new((HashMap::new(), HashMap::new())),
+                requests: Mutex::new(HashMap::new()),
+                payments: Mutex::new(HashMap::new()),
+                creates: IdempotencyMemory::default(),
+                refunds: Mutex::new(Refunds::default()),
+                refund_keys: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
             }),
         }
@@ -151,71 +310,69 @@ impl XenditSandbox {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/ewallets/charges", post(api::create_charge))
-            .route("/ewallets/charges/{id}", get(api::get_charge))
+            .route("/v3/payment_requests", post(api::create_request))
+            .route("/v3/payment_requests/{id}", get(api::get_request))
+            .route(
+                "/v3/payment_requests/{id}/cancel",
+                post(api::cancel_request),
+            )
+            .route(
+                "/v3/payment_requests/{id}/simulate",
+                post(simulate::simulate_payment),
+            )
+            .route("/v3/payments/{id}", get(api::get_payment))
+            .route("/refunds", post(api::create_refund))
+            .route("/refunds/{id}", get(api::get_refund))
             .route(
                 "/checkout/{id}",
                 get(kit::page::<Self>).post(kit::decide::<Self>),
             )
             .route("/simulate/{id}", post(kit::simulate::<Self>))
-            .route("/ewallets/charges/{id}/refunds", post(api::create_refund))
-            .route(
-                "/ewallets/charges/{id}/refunds/{refund_id}",
-                get(api::get_refund),
-            )
-            .route(
-                "/simulate-refund/{refund_id}",
-                post(simulate::simulate_refund),
-            )
+            .route("/simulate-refund/{id}", post(simulate::simulate_refund))
             .with_state(self.clone())
     }
 
-    /// Every charge created so far.
-    pub fn charges(&self) -> Vec<Charge> {
-        self.inner
-            .charges
-            .lock()
-            .expect("sandbox lock")
-            .values()
-            .cloned()
-            .collect()
+    /// Every payment request made so far.
+    pub fn payment_requests(&self) -> Vec<PaymentRequest> {
+        self.lock().values().map(|k| k.request.clone()).collect()
+    }
+
+    pub fn payment_request(&self, id: &str) -> Option<PaymentRequest> {
+        self.lock().get(id).map(|k| k.request.clone())
+    }
+
+    /// The payment made against a request (its capture), once there is one.
+    pub fn payment_of(&self, request_id: &str) -> Option<Payment> {
+        self.lock().get(request_id).and_then(|k| k.payment.clone())
     }
 
     /// Every refund made so far.
-    pub fn refunds(&self) -> Vec<RefundObject> {
-        self.inner
-            .refunds
-            .lock()
-            .expect("sandbox lock")
-            .0
-            .values()
-            .cloned()
-            .collect()
+    pub fn refunds(&self) -> Vec<Refund> {
+        self.refunds_lock().by_id.values().cloned().collect()
     }
 
-    pub fn charge(&self, id: &str) -> Option<Charge> {
-        self.inner
-            .charges
-            .lock()
-            .expect("sandbox lock")
-            .get(id)
-            .cloned()
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
+        self.inner.requests.lock().expect("sandbox lock")
     }
 
-    /// Posts the callback for `charge` as Xendit does.
-    pub async fn send_callback(&self, charge: &Charge) -> Option<u16> {
-        let cb = Callback {
-            event: "ewallet.capture".into(),
+    fn refunds_lock(&self) -> std::sync::MutexGuard<'_, Refunds> {
+        self.inner.refunds.lock().expect("sandbox lock")
+    }
+
+    /// Posts a webhook as Xendit does.
+    pub async fn send_webhook(&self, event: &str, data: serde_json::Value) -> Option<u16> {
+        let hook = Webhook {
+            event: event.into(),
             business_id: self.inner.config.business_id.clone(),
             created: now().to_string(),
-            api_version: None,
-            data: charge.clone(),
+            api_version: Some("v3".into()),
+            data,
         };
         self.inner
             .http
             .post(&self.inner.config.callback_url)
             .header("x-callback-token", &self.inner.config.callback_token)
-            .json(&cb)
+            .json(&hook)
             .send()
             .await
             .ok()
@@ -237,7 +394,12 @@ impl XenditSandbox {
     }
 }
 
-fn currency_of_channel(channel: &str) -> Option<Currency> {
-    let (country, _) = wallet_for_channel(channel)?;
-    Some(country.currency())
+/// The `api-version` a `/v3` call may carry: none, or the one Xendit lists. `Some`: the
+/// answer to another.
+fn version_refused(headers: &HeaderMap) -> Option<Response> {
+    match headers.get("api-version").map(|v| v.to_str().unwrap_or("")) {
+        None => None,
+        Some(v) if v == crate::xendit::API_VERSION => None,
+        Some(_) => Some(validation("api-version must be 2024-11-11")),
+    }
 }
