@@ -2023,6 +2023,21 @@ async fn qris_refunds_follow_the_issuer_that_paid() {
         }
     };
     let requests_before = s.local.xendit.refunds().len();
+    // The sandbox refuses such a refund itself, as Xendit documents, whatever a client does.
+    let direct = |request_id: String, body: Value| {
+        let s = &s;
+        async move {
+            let resp = s
+                .http
+                .post(s.url("/sandbox/xendit/refunds"))
+                .basic_auth(walletpay_wallet_adapter::xendit::SANDBOX_SECRET_KEY, Some(""))
+                .json(&json!({"payment_request_id": request_id, "reason": "OTHERS", "amount": body["amount"]}))
+                .send()
+                .await
+                .unwrap();
+            Stack::answer(resp).await
+        }
+    };
     // A bank outside Xendit's table: no refund at all.
     let other = pay_with("qris-xyz", "BANK XYZ").await;
     let r = refund(other.clone(), "qris-xyz-r", json!({})).await;
@@ -2038,8 +2053,22 @@ async fn qris_refunds_follow_the_issuer_that_paid() {
         .contains("BANK XYZ"));
     let after = s.get(&other, &s.local.demo_key).await;
     assert_eq!(after.body["amount_refundable"], minor("ID", AMOUNT_MAJOR));
+    let at_xendit = direct(
+        after.body["provider_reference"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        json!({"amount": AMOUNT_MAJOR}),
+    )
+    .await;
+    assert_eq!(
+        (at_xendit.status, at_xendit.body["error_code"].as_str()),
+        (403, Some("REFUND_NOT_SUPPORTED")),
+        "{}",
+        at_xendit.body
+    );
     // CIMB: no full refund within a day of the payment, a partial one is made.
-    let cimb = pay_with("qris-cimb", "CIMB Niaga").await;
+    let cimb = pay_with("qris-cimb", "CIMB").await;
     let full = refund(cimb.clone(), "qris-cimb-full", json!({})).await;
     assert_eq!(
         (full.status, full.body["error"]["code"].as_str()),

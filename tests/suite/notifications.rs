@@ -408,7 +408,7 @@ async fn late_success_is_refunded_when_the_shop_asks(s: Stack) {
     let a = s.create("late-refund", &dana_order("late-refund")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     // The shop gives up on the order (canceled at Xendit too), and the customer's wallet,
-    // which had already taken the money, captures it anyway: the race Xendit warns of.
+    // which had already taken the money, captures it anyway (a capture already under way when the cancel went through).
     cancel(&s, &id).await;
     let late = s
         .http

@@ -2,8 +2,8 @@
 
 use crate::app::App;
 use crate::transition::{transition, TransitionError};
-use walletpay_domain::{Decision, PaymentStatus};
-use walletpay_wallet_adapter::ProviderEvent;
+use walletpay_domain::{Decision, PaymentEvent, PaymentStatus};
+use walletpay_wallet_adapter::{AdapterError, ProviderEvent, ProviderStatus};
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,9 @@ pub async fn apply_provider_event(
         None => event.refund.is_some(),
     };
     if charge_mismatch {
+        if event.refund.is_none() && event.status == ProviderStatus::Succeeded {
+            return another_charge_paid(app, payment, event).await;
+        }
         tracing::warn!(payment = %id, reference = %event.provider_reference, "event for another charge of this payment");
         return Ok(Applied::Ignored("reference_mismatch"));
     }
@@ -132,6 +135,58 @@ pub async fn apply_provider_event(
         }
         Decision::Stale(_) | Decision::Refused(_) => Applied::Stale,
     })
+}
+
+/// A success reported for another charge than the payment's own. Where the provider
+/// confirms it was made for this payment (`confirm_charge`: its own record names our
+/// payment) and paid, the customer paid it: a create whose answer was lost was sent again
+/// and the provider made a second charge. A payment still waiting succeeds on that charge
+/// (the one it waited on is canceled at the provider); one already paid has been paid twice,
+/// and that is for a person (reconciliation lists it).
+async fn another_charge_paid(
+    app: &App,
+    payment: walletpay_domain::Payment,
+    event: &ProviderEvent,
+) -> Result<Applied, ConsumeError> {
+    let id = payment.id.clone();
+    let Some(adapter) = app.adapters.get(payment.provider).cloned() else {
+        return Ok(Applied::Ignored("reference_mismatch"));
+    };
+    match adapter.confirm_charge(&event.provider_reference, &id).await {
+        Ok(ProviderStatus::Succeeded) => {}
+        Ok(_) | Err(AdapterError::NotFound) => {
+            tracing::warn!(payment = %id, reference = %event.provider_reference, "another charge's success not confirmed by the provider; dropped");
+            return Ok(Applied::Ignored("reference_mismatch"));
+        }
+        Err(e) => {
+            tracing::warn!(payment = %id, error = %e, "another charge's success could not be confirmed yet");
+            return Err(ConsumeError::Unconfirmed(id));
+        }
+    }
+    if payment.status.is_paid() {
+        tracing::error!(payment = %id, reference = %event.provider_reference, charge = ?payment.provider_reference, "a second charge made for this payment was paid too: the customer paid twice; refund one, reconcile");
+        return Ok(Applied::Ignored("paid_twice"));
+    }
+    let previous = payment.provider_reference.clone();
+    let (after, decision) = crate::transition::transition_to_charge(
+        app,
+        &id,
+        Some(payment),
+        &PaymentEvent::Succeeded,
+        "webhook",
+        &event.provider_reference,
+    )
+    .await?;
+    if !matches!(decision, Decision::Move { .. }) {
+        return Ok(Applied::Stale);
+    }
+    tracing::error!(payment = %id, paid = %event.provider_reference, previous = ?previous, "the customer paid another charge made for this payment; recorded on it");
+    if let Some(old) = previous {
+        if let Err(e) = adapter.cancel_charge(&old).await {
+            tracing::error!(payment = %id, charge = %old, error = %e, "the charge no longer used could not be canceled; reconcile");
+        }
+    }
+    Ok(Applied::Moved(after.status))
 }
 
 #[cfg(test)]
@@ -283,5 +338,73 @@ mod tests {
             apply_provider_event(&app, &e).await.unwrap(),
             Applied::Ignored("unknown_payment")
         );
+    }
+
+    fn success_of(p: &walletpay_domain::Payment, reference: &str) -> ProviderEvent {
+        ProviderEvent {
+            provider: Provider::Xendit,
+            payment_id: Some(p.id.clone()),
+            provider_reference: reference.into(),
+            status: ProviderStatus::Succeeded,
+            amount: Some(p.amount),
+            occurred_at: None,
+            refund: None,
+            confirm: true,
+        }
+    }
+
+    /// A create whose answer was lost, sent again, and the provider made a second charge:
+    /// the customer pays the first. Confirmed with the provider as made for this payment and
+    /// paid, it is the payment's success, recorded on that charge, and the charge the
+    /// payment waited on is canceled. Unconfirmed, it changes nothing.
+    #[tokio::test]
+    async fn a_paid_second_charge_of_a_payment_is_its_success() {
+        let (app, adapter) = app_with(Script {
+            confirm: Ok(ProviderStatus::Succeeded),
+            cancel: Ok(walletpay_wallet_adapter::Cancel::Canceled),
+            ..Script::default()
+        });
+        let p = crate::testing::payment(&app, Some("ch_resent")).await;
+        let applied = apply_provider_event(&app, &success_of(&p, "ch_first"))
+            .await
+            .unwrap();
+        assert_eq!(applied, Applied::Moved(PaymentStatus::Succeeded));
+        let after = app.store.get_payment(&p.id).await.unwrap().unwrap();
+        assert_eq!(after.status, PaymentStatus::Succeeded);
+        assert_eq!(after.provider_reference.as_deref(), Some("ch_first"));
+        let history = app.store.payment_history(&p.id).await.unwrap();
+        assert_eq!(
+            history.last().unwrap().detail.as_deref(),
+            Some("another_charge")
+        );
+        let calls = adapter.calls();
+        assert!(
+            calls.contains(&"confirm_charge ch_first".to_string()),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&"cancel_charge ch_resent".to_string()),
+            "{calls:?}"
+        );
+        // Paid twice: not applied again, for a person.
+        let again = apply_provider_event(&app, &success_of(&after, "ch_resent"))
+            .await
+            .unwrap();
+        assert_eq!(again, Applied::Ignored("paid_twice"));
+
+        let (app, _) = app_with(Script {
+            confirm: Ok(ProviderStatus::Pending),
+            ..Script::default()
+        });
+        let q = crate::testing::payment(&app, Some("ch_resent")).await;
+        assert_eq!(
+            apply_provider_event(&app, &success_of(&q, "ch_other"))
+                .await
+                .unwrap(),
+            Applied::Ignored("reference_mismatch")
+        );
+        let unchanged = app.store.get_payment(&q.id).await.unwrap().unwrap();
+        assert_eq!(unchanged.status, PaymentStatus::RequiresAction);
+        assert_eq!(unchanged.provider_reference.as_deref(), Some("ch_resent"));
     }
 }

@@ -14,7 +14,8 @@ use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{HistoryEntry, SystemClock};
 use walletpay_wallet_adapter::{
     AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
-    RefundOutcome, RefundRequest, WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
+    RefundCheck, RefundOutcome, RefundRequest, RefundSupport, WalletAdapter, WebhookAck,
+    WebhookError, WebhookRequest,
 };
 
 /// The answers of the scripted provider.
@@ -28,6 +29,7 @@ pub struct Script {
     pub cancel: Result<Cancel, AdapterError>,
     /// A charge the provider never answers about (its status call hangs).
     pub stall_on: Option<String>,
+    pub refund_support: Result<RefundSupport, AdapterError>,
 }
 
 impl Default for Script {
@@ -40,6 +42,7 @@ impl Default for Script {
             confirm: Ok(ProviderStatus::Pending),
             cancel: Ok(Cancel::NotCancelable),
             stall_on: None,
+            refund_support: Ok(RefundSupport::Supported),
         }
     }
 }
@@ -104,6 +107,10 @@ impl WalletAdapter for Scripted {
     ) -> Result<ProviderStatus, AdapterError> {
         self.called(format!("confirm_charge {reference}"));
         copy(&self.script.confirm)
+    }
+    async fn refund_support(&self, check: &RefundCheck<'_>) -> Result<RefundSupport, AdapterError> {
+        self.called(format!("refund_support {}", check.charge_reference));
+        copy(&self.script.refund_support)
     }
     async fn refund(&self, _: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         Err(AdapterError::Unknown("scripted".into()))

@@ -26,6 +26,41 @@ pub async fn transition(
     source: &str,
     provider_reference: Option<&str>,
 ) -> Result<(Payment, Decision), TransitionError> {
+    write_event(app, id, start, event, source, provider_reference, false).await
+}
+
+/// As [`transition`], and the payment's charge becomes `provider_reference` in the same
+/// write: for another charge the provider made for this payment that the customer paid (a
+/// lost create sent again, where the provider made a second charge).
+pub async fn transition_to_charge(
+    app: &App,
+    id: &PaymentId,
+    start: Option<Payment>,
+    event: &PaymentEvent,
+    source: &str,
+    provider_reference: &str,
+) -> Result<(Payment, Decision), TransitionError> {
+    write_event(
+        app,
+        id,
+        start,
+        event,
+        source,
+        Some(provider_reference),
+        true,
+    )
+    .await
+}
+
+async fn write_event(
+    app: &App,
+    id: &PaymentId,
+    start: Option<Payment>,
+    event: &PaymentEvent,
+    source: &str,
+    provider_reference: Option<&str>,
+    rebind: bool,
+) -> Result<(Payment, Decision), TransitionError> {
     let mut current = start;
     for _ in 0..10 {
         let mut p = match current.take() {
@@ -41,7 +76,7 @@ pub async fn transition(
         if !matches!(decision, Decision::Move { .. }) {
             return Ok((p, decision));
         }
-        if p.provider_reference.is_none() {
+        if p.provider_reference.is_none() || rebind {
             p.provider_reference = provider_reference.map(str::to_string);
         }
         let late = matches!(
@@ -63,6 +98,7 @@ pub async fn transition(
             detail: match event {
                 PaymentEvent::Failed { failure } => Some(failure.code.as_str().to_string()),
                 _ if late => Some("late_success".to_string()),
+                _ if rebind => Some("another_charge".to_string()),
                 _ => None,
             },
         };

@@ -100,7 +100,8 @@ pub fn validate(payload: &str) -> Result<Vec<(&str, &str)>, EmvError> {
     }
     let found = &payload[payload.len() - 4..];
     let computed = format!("{:04X}", crc16(body.as_bytes()));
-    if !found.eq_ignore_ascii_case(&computed) {
+    // Upper-case hex, as EMVCo writes it (readers such as Maya's refuse lower case).
+    if found != computed {
         return Err(EmvError::BadCrc {
             found: found.to_string(),
             computed,
@@ -645,6 +646,7 @@ impl QrPh {
             ("28.03", self.merchant_id.as_str()),
             ("59", self.merchant_name.as_str()),
             ("60", self.merchant_city.as_str()),
+            ("61", self.postal_code.as_deref().unwrap_or("")),
         ] {
             check(f, v)?;
         }

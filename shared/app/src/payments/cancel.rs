@@ -113,6 +113,16 @@ fn not_cancelable(app: &App, p: &Payment, lang: Option<Lang>) -> Reply {
             "payment_already_succeeded",
             "The customer has already paid: refund the payment instead.".to_string(),
         )
+    } else if matches!(
+        p.status,
+        PaymentStatus::Processing | PaymentStatus::RequiresAction
+    ) {
+        // The provider refused the cancel of a charge still waiting: the customer's wallet
+        // is answering it (a push approved on the phone, say).
+        (
+            "payment_not_cancelable",
+            "The customer's wallet is answering this payment right now: it cannot be canceled. Its outcome follows shortly.".to_string(),
+        )
     } else {
         (
             "payment_not_cancelable",

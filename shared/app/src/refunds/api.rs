@@ -89,29 +89,8 @@ pub async fn create_refund(
     }
     let (new, value) = parse(body)?;
     let payment = load_own(app, merchant, payment_id).await?;
-    if !payment.status.is_paid() {
-        return Err(not_refundable(&payment));
-    }
-    if let Some(a) = new.amount {
-        let m = Money {
-            minor: a,
-            currency: payment.amount.currency,
-        };
-        if m.whole_major().is_err() && m.currency == walletpay_domain::Currency::IDR {
-            return Err(ApiError::new(
-                422,
-                "amount_not_payable",
-                "IDR refunds must be whole rupiah.",
-            )
-            .field("amount"));
-        }
-        if a > payment.refundable_minor() {
-            return Err(exceeds(payment.refundable_minor(), &payment));
-        }
-    } else if payment.refundable_minor() == 0 {
-        return Err(exceeds(0, &payment));
-    }
-
+    // The key first: a retry of a refund already made answers that refund, whatever the
+    // payment has become since (a full refund leaves nothing refundable).
     let scoped_key = format!("refunds:{}:{}", payment.id, key.as_str());
     let now = app.clock.now();
     let record = IdempotencyRecord {
@@ -124,17 +103,26 @@ pub async fn create_refund(
         lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
         expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
     };
-    let refund_id = match claim(app, &record).await? {
+    let (refund_id, taken_over) = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
-        Claim::Owned(owned) | Claim::TakenOver(owned) => {
-            owned.refund_id.expect("refund claims carry a refund id")
-        }
+        Claim::Owned(owned) => (owned.refund_id, false),
+        Claim::TakenOver(owned) => (owned.refund_id, true),
     };
-    // What the provider cannot refund is refused now, before anything is reserved; a
-    // provider that cannot be asked decides nothing (503, the key free for a retry).
-    if let Err(e) = provider_takes(app, &payment, new.amount).await {
-        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
-        return Err(e);
+    let refund_id = refund_id.expect("refund claims carry a refund id");
+    // A request that died after reserving this refund: it stands, and `reserve` finds it.
+    // Otherwise the refund is checked against the payment and its provider now, before
+    // anything is reserved; a refusal frees the key for a corrected request, and a provider
+    // that cannot be asked decides nothing (503, the key free for a retry).
+    let reserved = taken_over && payment.refund_line(refund_id.as_str()).is_some();
+    if !reserved {
+        let checked = match refusal(&payment, new.amount) {
+            Some(e) => Err(e),
+            None => provider_takes(app, &payment, new.amount).await,
+        };
+        if let Err(e) = checked {
+            let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            return Err(e);
+        }
     }
     // The job goes out before the refund is written, so a written refund always has one. (A
     // taken-over claim whose refund the first request wrote finds it in `reserve`.)
@@ -171,6 +159,33 @@ pub async fn create_refund(
         refund_json(&refund, lang).to_string(),
     )
     .await
+}
+
+/// Why the payment cannot be refunded by `amount` (`None`: what is left), if it cannot.
+fn refusal(payment: &Payment, amount: Option<i64>) -> Option<ApiError> {
+    if !payment.status.is_paid() {
+        return Some(not_refundable(payment));
+    }
+    match amount {
+        Some(a) => {
+            let m = Money {
+                minor: a,
+                currency: payment.amount.currency,
+            };
+            if m.whole_major().is_err() && m.currency == walletpay_domain::Currency::IDR {
+                return Some(
+                    ApiError::new(
+                        422,
+                        "amount_not_payable",
+                        "IDR refunds must be whole rupiah.",
+                    )
+                    .field("amount"),
+                );
+            }
+            (a > payment.refundable_minor()).then(|| exceeds(payment.refundable_minor(), payment))
+        }
+        None => (payment.refundable_minor() == 0).then(|| exceeds(0, payment)),
+    }
 }
 
 /// Asks the payment's provider whether it can make this refund.
@@ -311,4 +326,201 @@ pub async fn list_refunds(
         200,
         json!({"data": data, "next_cursor": null}).to_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_with, payment, Script};
+    use walletpay_domain::PaymentStatus;
+    use walletpay_wallet_adapter::AdapterError;
+
+    async fn paid(app: &App) -> Payment {
+        let p = payment(app, Some("ch_1")).await;
+        crate::transition::transition(
+            app,
+            &p.id.clone(),
+            Some(p),
+            &PaymentEvent::Succeeded,
+            "webhook",
+            None,
+        )
+        .await
+        .unwrap()
+        .0
+    }
+
+    async fn refundable(app: &App, p: &Payment) -> i64 {
+        app.store
+            .get_payment(&p.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .refundable_minor()
+    }
+
+    /// A provider that cannot be asked whether it can make the refund decides nothing: 503,
+    /// nothing reserved, and the key free for the retry; one that says it cannot: 422
+    /// `refund_not_supported`, nothing reserved.
+    #[tokio::test]
+    async fn a_refund_the_provider_cannot_confirm_or_make_reserves_nothing() {
+        let (app, _) = app_with(Script {
+            refund_support: Err(AdapterError::Unknown("timed out".into())),
+            ..Script::default()
+        });
+        let p = paid(&app).await;
+        let e = create_refund(
+            &app,
+            &p.merchant_id,
+            p.id.as_str(),
+            Some("k-1"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((e.status, e.code), (503, "service_unavailable"));
+        assert_eq!(refundable(&app, &p).await, p.amount.minor);
+        let (app2, _) = app_with(Script {
+            refund_support: Ok(RefundSupport::Refused("not for this issuer".into())),
+            ..Script::default()
+        });
+        let q = paid(&app2).await;
+        let e = create_refund(
+            &app2,
+            &q.merchant_id,
+            q.id.as_str(),
+            Some("k-1"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((e.status, e.code), (422, "refund_not_supported"));
+        assert_eq!(e.message, "not for this issuer");
+        assert_eq!(refundable(&app2, &q).await, q.amount.minor);
+        // The keys were freed: a retry under them starts afresh.
+        for (a, x) in [(&app, &p), (&app2, &q)] {
+            let key = format!("refunds:{}:k-1", x.id);
+            assert!(a
+                .store
+                .get_idempotent(&x.merchant_id, &key)
+                .await
+                .unwrap()
+                .is_none());
+        }
+    }
+
+    /// A request that reserved its refund and died before answering: the retry under the
+    /// same key takes its claim over and answers that refund, without asking the provider
+    /// again (its answer may have changed) and without ever releasing the key, so no second
+    /// refund can be made under a new id.
+    #[tokio::test]
+    async fn a_taken_over_refund_stands_without_a_second_check() {
+        let (app, adapter) = app_with(Script {
+            refund_support: Err(AdapterError::Unknown("the provider is down now".into())),
+            ..Script::default()
+        });
+        let p = paid(&app).await;
+        let now = app.clock.now();
+        let refund_id = RefundId::new(now.millis(), 9);
+        let scoped_key = format!("refunds:{}:k-dead", p.id);
+        let record = IdempotencyRecord {
+            merchant_id: p.merchant_id.clone(),
+            key: scoped_key.clone(),
+            request_hash: request_hash(&json!({})),
+            payment_id: p.id.clone(),
+            refund_id: Some(refund_id.clone()),
+            state: IdempotencyState::InProgress,
+            // The request holding it died long ago.
+            lease_until: now.plus_millis(-60_000),
+            expires_at: now.plus_millis(3_600_000),
+        };
+        assert!(matches!(
+            claim(&app, &record).await.unwrap(),
+            Claim::Owned(_)
+        ));
+        let new = NewRefund {
+            amount: None,
+            reason: walletpay_domain::RefundReason::RequestedByCustomer,
+            merchant_reference: None,
+        };
+        reserve(&app, p.clone(), &refund_id, &new).await.unwrap();
+        let answer = create_refund(
+            &app,
+            &p.merchant_id,
+            p.id.as_str(),
+            Some("k-dead"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        assert!(answer.body.contains(refund_id.as_str()), "{}", answer.body);
+        assert!(
+            !adapter
+                .calls()
+                .iter()
+                .any(|c| c.starts_with("refund_support")),
+            "the provider was not asked again: {:?}",
+            adapter.calls()
+        );
+        let stored = app.store.get_payment(&p.id).await.unwrap().unwrap();
+        assert_eq!(stored.refunds.len(), 1, "one refund, not two");
+        assert_eq!(stored.status, PaymentStatus::Succeeded);
+    }
+
+    /// A retry of a full refund, once made, answers that refund again: nothing is left to
+    /// refund, but the retry is the same request, not a new one.
+    #[tokio::test]
+    async fn a_retried_full_refund_answers_the_refund_made() {
+        let (app, _) = app_with(Script::default());
+        let p = paid(&app).await;
+        let first = create_refund(
+            &app,
+            &p.merchant_id,
+            p.id.as_str(),
+            Some("k-full"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(first.status, 201);
+        assert_eq!(refundable(&app, &p).await, 0);
+        let again = create_refund(
+            &app,
+            &p.merchant_id,
+            p.id.as_str(),
+            Some("k-full"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (again.status, again.body.as_str()),
+            (201, first.body.as_str())
+        );
+        // A new request for more is refused, and frees its key.
+        let more = create_refund(
+            &app,
+            &p.merchant_id,
+            p.id.as_str(),
+            Some("k-more"),
+            b"{}",
+            None,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(more.code, "refund_exceeds_refundable");
+        let key = format!("refunds:{}:k-more", p.id);
+        assert!(app
+            .store
+            .get_idempotent(&p.merchant_id, &key)
+            .await
+            .unwrap()
+            .is_none());
+    }
 }

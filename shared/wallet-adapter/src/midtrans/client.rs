@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use walletpay_domain::{Country, Failure, FailureCode, PaymentId, Provider, WalletId};
+use walletpay_domain::{Country, Failure, FailureCode, Money, PaymentId, Provider, WalletId};
 use walletpay_ports::{Clock, Secrets, SystemClock};
 
 /// The JSON held in the Secrets port under [`MidtransConfig::secret_name`].
@@ -146,18 +146,36 @@ impl Midtrans {
         }
     }
 
-    async fn created(&self, t: Transaction) -> Result<ChargeCreated, AdapterError> {
+    /// The charge a create answered (`recovering`: the order as a status answer shows it,
+    /// after a create whose answer was lost).
+    async fn created(
+        &self,
+        t: Transaction,
+        amount: Money,
+        recovering: bool,
+    ) -> Result<ChargeCreated, AdapterError> {
         let order = t
             .order_id
             .clone()
             .ok_or_else(|| AdapterError::Unknown("Midtrans answered without an order_id".into()))?;
-        let next_action = match next_action(&t) {
+        let next_action = match next_action(&t, amount) {
             Ok(a) => a,
+            // The order exists and the customer was never shown it: nothing to show now
+            // (status answers carry no code); it waits, and ends at the payment's expiry.
+            Err(e) if recovering => {
+                tracing::warn!(order = %order, error = %e, "a recovered QRIS order has no code to show");
+                None
+            }
             Err(e) => {
-                // A QRIS code no app can read must not be shown; nobody can pay the order,
-                // and it is canceled so nobody ever does.
-                tracing::error!(order = %order, error = %e, "Midtrans answered a QRIS code that does not read; canceled");
-                let _ = self.cancel_charge(&order).await;
+                // A QRIS code no app can read (or for another amount) must not be shown;
+                // nobody can pay the order, and it is canceled so nobody ever does.
+                tracing::error!(order = %order, error = %e, "Midtrans answered a QRIS code that is not this payment's; canceled");
+                match self.cancel_charge(&order).await {
+                    Ok(Cancel::Canceled) => {}
+                    other => {
+                        tracing::error!(order = %order, answer = ?other, "the order with the unreadable code could not be canceled; reconcile")
+                    }
+                }
                 return Err(AdapterError::Declined(Failure::new(
                     FailureCode::WalletUnavailable,
                     Some("INVALID_QR".into()),
@@ -226,7 +244,7 @@ impl WalletAdapter for Midtrans {
                     .json(&body),
             )
             .await?;
-        self.created(t).await
+        self.created(t, req.amount, false).await
     }
 
     /// Midtrans can be asked about an order by our own id.
@@ -238,7 +256,10 @@ impl WalletAdapter for Midtrans {
             )))
             .await
         {
-            Ok(t) => self.created(t).await.map(Recovered::Found),
+            Ok(t) => self
+                .created(t, req.amount, true)
+                .await
+                .map(Recovered::Found),
             Err(AdapterError::NotFound) => Ok(Recovered::NothingMade),
             Err(e) => Err(e),
         }

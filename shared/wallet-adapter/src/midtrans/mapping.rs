@@ -33,7 +33,12 @@ pub fn qris_refund_refusal(t: &Transaction, now: Timestamp) -> Option<String> {
         _ => t.issuer.is_some() && t.issuer == t.acquirer,
     };
     let days = if on_us { 45 } else { 7 };
-    let settled = t.settlement_time.as_deref().and_then(parse_wib)?;
+    let Some(settled) = t.settlement_time.as_deref().and_then(parse_wib) else {
+        return Some(
+            "Midtrans does not say when this QRIS payment was paid, so its refund window cannot be known: refund the customer another way."
+                .into(),
+        );
+    };
     (now.millis() - settled.millis() > days * 24 * 3600 * 1000).then(|| {
         format!(
             "Midtrans refunds a QRIS payment made with {} up to {days} days after it was paid: refund the customer another way.",
@@ -76,20 +81,31 @@ pub fn transaction_status(t: &Transaction) -> ProviderStatus {
 }
 
 /// GoPay: the deeplink on a phone (the QR code is the other action); ShopeePay: its
-/// deeplink; QRIS: the code itself, which must read as QRIS (a code that does not is never
-/// shown: `Err`).
-pub fn next_action(t: &Transaction) -> Result<Option<NextAction>, EmvError> {
-    if t.payment_type.as_deref() == Some("qris") {
-        let data = t.qr_string.clone().ok_or(EmvError::Missing("qr_string"))?;
-        Qris::parse(&data)?;
-        return Ok(Some(NextAction::Qr { data }));
-    }
+/// deeplink; QRIS: the code itself, which must read as QRIS for the payment's `amount` (a
+/// code that does not is never shown: `Err`), or where Midtrans sends none (its status
+/// answers carry none), the image of it (`generate-qr-code`).
+pub fn next_action(t: &Transaction, amount: Money) -> Result<Option<NextAction>, EmvError> {
     let url = |name: &str| {
         t.actions
             .iter()
             .find(|a: &&Action| a.name == name)
             .map(|a| a.url.clone())
     };
+    if t.payment_type.as_deref() == Some("qris") {
+        let Some(data) = t.qr_string.clone() else {
+            return url("generate-qr-code")
+                .map(|url| Some(NextAction::Redirect { url }))
+                .ok_or(EmvError::Missing("qr_string"));
+        };
+        let read = Qris::parse(&data)?.amount;
+        if read != Some(amount) {
+            return Err(EmvError::Invalid {
+                field: "54",
+                why: format!("the code is for {read:?}, the payment for {amount}"),
+            });
+        }
+        return Ok(Some(NextAction::Qr { data }));
+    }
     Ok(url("deeplink-redirect")
         .map(|url| NextAction::Redirect { url })
         .or_else(|| url("generate-qr-code").map(|url| NextAction::Redirect { url })))
@@ -146,20 +162,41 @@ mod tests {
     #[test]
     fn a_qris_charge_shows_its_code_only_when_it_reads() {
         let code = "00020101021226620014COM.GO-JEK.WWW011993600914349052630340210G4905263030303UKE51440014ID.CO.QRIS.WWW0215AID0607336128660303UKE5204341453033605802ID5904Test6007BANDUNG6105402845409789000.0062475036c032f87c-f773-4619-aefa-675e1f06f9210703A016304A623";
+        let amount = Money {
+            minor: 78_900_000,
+            currency: Currency::IDR,
+        };
         let mut q = t("pending");
         q.payment_type = Some("qris".into());
         q.qr_string = Some(code.into());
         assert_eq!(
-            next_action(&q).unwrap(),
+            next_action(&q, amount).unwrap(),
             Some(NextAction::Qr { data: code.into() })
         );
+        let other = Money {
+            minor: 100,
+            ..amount
+        };
+        assert!(next_action(&q, other).is_err(), "a code for another amount");
         q.qr_string = Some(code.replace("BANDUNG", "BANDUNX"));
         assert!(
-            next_action(&q).is_err(),
+            next_action(&q, amount).is_err(),
             "a code whose CRC fails is never shown"
         );
         q.qr_string = None;
-        assert!(next_action(&q).is_err());
+        assert!(next_action(&q, amount).is_err(), "nothing to show");
+        q.actions = vec![Action {
+            name: "generate-qr-code".into(),
+            method: "GET".into(),
+            url: "https://api.midtrans.com/v2/qris/x/qr-code".into(),
+        }];
+        assert_eq!(
+            next_action(&q, amount).unwrap(),
+            Some(NextAction::Redirect {
+                url: "https://api.midtrans.com/v2/qris/x/qr-code".into()
+            }),
+            "a status answer carries no code: its image"
+        );
     }
 
     #[test]
@@ -180,5 +217,10 @@ mod tests {
         q.transaction_type = Some("off-us".into());
         assert!(qris_refund_refusal(&q, at(6)).is_none());
         assert!(qris_refund_refusal(&q, at(7)).unwrap().contains("bca"));
+        q.settlement_time = None;
+        assert!(
+            qris_refund_refusal(&q, at(1)).is_some(),
+            "no window without a time"
+        );
     }
 }

@@ -1,11 +1,12 @@
 use super::mapping::{
     self, amount_literal, channel_code, failure_from_code, payment_amount, payment_status,
-    qris_refund_refusal, refund_outcome, refund_reason, refund_refusal, request_status,
+    qris_refund_refusal, refund_failure, refund_outcome, refund_reason, refund_refusal,
+    request_status,
 };
 use super::signature::callback_token_matches;
 use super::wire::{
     ChannelProperties, CreatePaymentRequest, CreateRefund, ErrorBody, Payment, PaymentRequest,
-    Refund, Webhook,
+    Refund, RefundList, Webhook,
 };
 use crate::adapter::{
     recovered_by_replay, AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent,
@@ -266,13 +267,18 @@ impl Xendit {
             )));
         }
         let status = request_status(&pr)?;
-        let next_action = match mapping::next_action(&pr.channel_code, &pr.actions) {
+        let next_action = match mapping::next_action(&pr.channel_code, &pr.actions, req.amount) {
             Ok(a) => a,
             Err(e) => {
-                // A code no app can read must not be shown; nobody can pay the request, and
-                // it is withdrawn so nobody ever does.
-                tracing::error!(payment = %req.payment_id, request = %pr.payment_request_id, error = %e, "Xendit answered a QR code that does not read; withdrawn");
-                let _ = self.cancel_charge(&pr.payment_request_id).await;
+                // A code no app can read (or for another amount) must not be shown; nobody
+                // can pay the request, and it is withdrawn so nobody ever does.
+                tracing::error!(payment = %req.payment_id, request = %pr.payment_request_id, error = %e, "Xendit answered a QR code that is not this payment's; withdrawn");
+                match self.cancel_charge(&pr.payment_request_id).await {
+                    Ok(Cancel::Canceled) => {}
+                    other => {
+                        tracing::error!(payment = %req.payment_id, request = %pr.payment_request_id, answer = ?other, "the request with the unreadable code could not be canceled; reconcile")
+                    }
+                }
                 return Err(AdapterError::Declined(Failure::new(
                     FailureCode::WalletUnavailable,
                     Some("INVALID_QR".into()),
@@ -284,6 +290,55 @@ impl Xendit {
             status,
             next_action,
         })
+    }
+}
+
+impl Xendit {
+    /// The refund of `req` Xendit already has, found by our refund id (its `reference_id`)
+    /// among the payment request's refunds (`GET /refunds?payment_request_id=`).
+    async fn refund_made(&self, req: &RefundRequest<'_>) -> Result<Option<Refund>, AdapterError> {
+        let url = self.url("/refunds");
+        let mut after: Option<String> = None;
+        for _ in 0..20 {
+            let mut query = vec![
+                ("payment_request_id", req.charge_reference.to_string()),
+                ("limit", "50".to_string()),
+            ];
+            if let Some(a) = &after {
+                query.push(("after_id", a.clone()));
+            }
+            let page: RefundList = self.call(self.http.get(&url).query(&query), false).await?;
+            if let Some(r) = page
+                .data
+                .iter()
+                .find(|r| r.reference_id.as_deref() == Some(req.refund_id.as_str()))
+            {
+                return Ok(Some(r.clone()));
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
+        Err(AdapterError::Unknown(
+            "too many refunds of this payment request to look through".into(),
+        ))
+    }
+}
+
+/// What the answer to a resent create tells of the first: a request (the first one's, under
+/// the same key), or a refusal of the request itself; a refusal that is about the moment
+/// (rate limited, the channel or issuer unavailable, an unreadable code) tells nothing, and
+/// the outcome stays unknown.
+fn recovery(resent: Result<ChargeCreated, AdapterError>) -> Result<Recovered, AdapterError> {
+    match resent {
+        Err(AdapterError::Declined(f)) if f.code == FailureCode::WalletUnavailable => {
+            Err(AdapterError::Unknown(format!(
+                "Xendit's answer to the resent create says nothing of the first: {}",
+                f.provider_code.as_deref().unwrap_or("declined")
+            )))
+        }
+        other => recovered_by_replay("Xendit", other),
     }
 }
 
@@ -311,9 +366,13 @@ impl WalletAdapter for Xendit {
     }
 
     /// The same create again, under the same idempotency key: Xendit answers the payment
-    /// request the first one made (or makes it, if the first never arrived).
+    /// request the first one made (or makes it, if the first never arrived). (That v3 honours
+    /// the key is not published; should Xendit make a second request instead, a payment of
+    /// either is still recorded: see `events`.) A refusal that says nothing about the first
+    /// create (rate limited, the channel unavailable, an unreadable code) leaves the outcome
+    /// unknown; only a refusal of the request itself declines it.
     async fn recover_charge(&self, req: &ChargeRequest<'_>) -> Result<Recovered, AdapterError> {
-        recovered_by_replay("Xendit", self.create(req).await)
+        recovery(self.create(req).await)
     }
 
     async fn charge_status(
@@ -375,6 +434,11 @@ impl WalletAdapter for Xendit {
     /// `idempotency-key` and the `reference_id`, so a retried refund is not made twice.
     async fn refund(&self, req: &RefundRequest<'_>) -> Result<RefundOutcome, AdapterError> {
         safe_reference(req.charge_reference)?;
+        // A refund asked for before (its answer lost) is found first, by our reference, and
+        // never asked for again.
+        if let Some(made) = self.refund_made(req).await? {
+            return refund_outcome(&made);
+        }
         let amount =
             amount_literal(req.amount).map_err(|e| AdapterError::Unsupported(e.to_string()))?;
         let body = CreateRefund {
@@ -396,14 +460,21 @@ impl WalletAdapter for Xendit {
             .await;
         match answer {
             Ok(r) => refund_outcome(&r),
-            // Another refund of the payment is still under way, or refunds are paused: the
-            // refund waits and asks again, nothing was made.
+            // Another refund of the payment is under way (ours, perhaps, from an answer that
+            // was lost in the meantime), or what is left is less than this: ours is looked
+            // for once more; otherwise the refund waits and asks again, nothing was made.
             Err(Failed::Refused { code, .. })
                 if matches!(
                     code.as_str(),
-                    "REFUND_IN_PROGRESS" | "TEMPORARILY_UNAVAILABLE"
+                    "REFUND_IN_PROGRESS" | "TEMPORARILY_UNAVAILABLE" | "REFUND_AMOUNT_EXCEEDED"
                 ) =>
             {
+                if let Some(made) = self.refund_made(req).await? {
+                    return refund_outcome(&made);
+                }
+                if code == "REFUND_AMOUNT_EXCEEDED" {
+                    return Err(AdapterError::Declined(refund_failure(&code)));
+                }
                 Err(AdapterError::Declined(Failure::new(
                     FailureCode::WalletUnavailable,
                     Some(code),
@@ -473,9 +544,11 @@ impl WalletAdapter for Xendit {
         let hook: Webhook =
             serde_json::from_slice(req.body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         let malformed = |e: serde_json::Error| WebhookError::Malformed(format!("data: {e}"));
+        // `data` is read from its raw text, so amounts never pass through a float.
+        let data = hook.data.get();
         match hook.event.as_str() {
             "payment.capture" | "payment.failure" => {
-                let p: Payment = serde_json::from_value(hook.data).map_err(malformed)?;
+                let p: Payment = serde_json::from_str(data).map_err(malformed)?;
                 let status =
                     payment_status(&p).map_err(|e| WebhookError::Malformed(e.to_string()))?;
                 Ok(vec![ProviderEvent {
@@ -495,12 +568,13 @@ impl WalletAdapter for Xendit {
                 #[derive(Deserialize)]
                 struct Expired {
                     payment_request_id: String,
-                    reference_id: String,
+                    #[serde(default)]
+                    reference_id: Option<String>,
                 }
-                let e: Expired = serde_json::from_value(hook.data).map_err(malformed)?;
+                let e: Expired = serde_json::from_str(data).map_err(malformed)?;
                 Ok(vec![ProviderEvent {
                     provider: Provider::Xendit,
-                    payment_id: PaymentId::parse(&e.reference_id),
+                    payment_id: e.reference_id.as_deref().and_then(PaymentId::parse),
                     provider_reference: e.payment_request_id,
                     status: ProviderStatus::Expired,
                     amount: None,
@@ -523,5 +597,73 @@ impl WalletAdapter for Xendit {
             content_type: "application/json",
             body: r#"{"received":true}"#.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(status: u16, code: &str) -> AdapterError {
+        Failed::Refused {
+            status,
+            code: code.into(),
+            message: "m".into(),
+        }
+        .into_error()
+    }
+
+    /// A resent create answered "not now" says nothing of the first create: unknown, never
+    /// a decline that would fail a payment the first create may have made.
+    #[test]
+    fn a_resend_refused_for_the_moment_leaves_the_outcome_unknown() {
+        for (status, code) in [
+            (429, "RATE_LIMIT_EXCEEDED"),
+            (400, "PAYMENT_REQUEST_RATE_LIMITED"),
+            (503, "CHANNEL_UNAVAILABLE"),
+            (503, "ISSUER_UNAVAILABLE"),
+        ] {
+            let e = refused(status, code);
+            assert!(
+                matches!(e, AdapterError::Declined(_)),
+                "{code}: a create is declined"
+            );
+            assert!(
+                matches!(recovery(Err(e)), Err(AdapterError::Unknown(_))),
+                "{code}: a resend tells nothing"
+            );
+        }
+        let invalid_qr = AdapterError::Declined(Failure::new(
+            FailureCode::WalletUnavailable,
+            Some("INVALID_QR".into()),
+        ));
+        assert!(matches!(
+            recovery(Err(invalid_qr)),
+            Err(AdapterError::Unknown(_))
+        ));
+        // A refusal of the request itself is the first create's answer too.
+        let blocked = refused(403, "ACCOUNT_ACCESS_BLOCKED");
+        assert!(matches!(recovery(Err(blocked)), Ok(Recovered::Declined(_))));
+        // 409, 5xx and a lost answer stay unknown; 401 is our configuration.
+        assert!(matches!(
+            refused(409, "DUPLICATE_ERROR"),
+            AdapterError::Unknown(_)
+        ));
+        assert!(matches!(
+            refused(500, "SERVER_ERROR"),
+            AdapterError::Unknown(_)
+        ));
+        assert!(matches!(
+            refused(401, "INVALID_API_KEY"),
+            AdapterError::Config(_)
+        ));
+        assert!(matches!(
+            refused(404, "DATA_NOT_FOUND"),
+            AdapterError::NotFound
+        ));
+        assert!(matches!(
+            refused(400, "API_VALIDATION_ERROR"),
+            AdapterError::Unsupported(_)
+        ));
     }
 }

@@ -92,8 +92,13 @@ pub fn failure_from_code(code: &str) -> Failure {
 fn status_of(status: &str, failure_code: Option<&str>) -> Result<ProviderStatus, AdapterError> {
     match status {
         // Waiting for the customer (or, pending, for the wallet's answer).
-        "REQUIRES_ACTION" | "PENDING" | "ACCEPTING_PAYMENTS" | "AUTHORIZED" => {
-            Ok(ProviderStatus::Pending)
+        "REQUIRES_ACTION" | "PENDING" | "ACCEPTING_PAYMENTS" => Ok(ProviderStatus::Pending),
+        // Cards with manual capture only; with our automatic capture it must not happen.
+        "AUTHORIZED" => {
+            tracing::error!("Xendit answered AUTHORIZED for an automatic capture");
+            Err(AdapterError::Unknown(
+                "Xendit answered AUTHORIZED for an automatic capture".into(),
+            ))
         }
         "SUCCEEDED" => Ok(ProviderStatus::Succeeded),
         "FAILED" => Ok(ProviderStatus::Failed {
@@ -144,6 +149,18 @@ pub fn refund_reason(reason: walletpay_domain::RefundReason) -> &'static str {
     }
 }
 
+/// A refund's `failure_code` in our terms: the customer's account (`ACCOUNT_ACCESS_BLOCKED`,
+/// `ACCOUNT_NOT_FOUND`) or a duplicate; `INSUFFICIENT_BALANCE` is the merchant's balance at
+/// Xendit, not the customer's, and like `REFUND_FAILED` tells no more than that it failed.
+pub fn refund_failure(code: &str) -> Failure {
+    let ours = match code {
+        "ACCOUNT_ACCESS_BLOCKED" | "ACCOUNT_NOT_FOUND" => FailureCode::InvalidAccount,
+        "DUPLICATE_ERROR" => FailureCode::DuplicateRequest,
+        _ => FailureCode::Unknown,
+    };
+    Failure::new(ours, Some(code.to_string()))
+}
+
 /// A refund's `status` in our terms (note Xendit spells a refund's `CANCELLED` with two Ls).
 pub fn refund_outcome(r: &Refund) -> Result<RefundOutcome, AdapterError> {
     match r.status.as_str() {
@@ -155,7 +172,7 @@ pub fn refund_outcome(r: &Refund) -> Result<RefundOutcome, AdapterError> {
         }),
         "FAILED" | "CANCELLED" => Ok(RefundOutcome::Failed {
             provider_reference: Some(r.id.clone()),
-            failure: failure_from_code(r.failure_code.as_deref().unwrap_or(&r.status)),
+            failure: refund_failure(r.failure_code.as_deref().unwrap_or(&r.status)),
         }),
         other => Err(AdapterError::Unknown(format!(
             "unrecognised Xendit refund status {other:?}"
@@ -163,33 +180,47 @@ pub fn refund_outcome(r: &Refund) -> Result<RefundOutcome, AdapterError> {
     }
 }
 
-/// The QR a channel shows, read strictly: QRIS codes as QRIS, QR Ph codes as QR Ph, any other
-/// (ShopeePay's desktop code) as an EMV merchant-presented code, down to every nested field.
-pub fn check_qr(channel: &str, data: &str) -> Result<(), EmvError> {
-    match channel {
-        "QRIS" => Qris::parse(data).map(|_| ()),
-        "QRPH" => QrPh::parse(data).map(|_| ()),
-        _ => emv::parse_strict(data).map(|_| ()),
+/// The QR a channel shows, read strictly (QRIS codes as QRIS, QR Ph codes as QR Ph, any
+/// other, such as ShopeePay's desktop code, as an EMV merchant-presented code, down to every
+/// nested field), and for the payment's own amount: a static code, or one for another
+/// amount, is not this payment's.
+pub fn check_qr(channel: &str, data: &str, amount: Money) -> Result<(), EmvError> {
+    let read = match channel {
+        "QRIS" => Qris::parse(data)?.amount,
+        "QRPH" => QrPh::parse(data)?.amount,
+        _ => {
+            emv::parse_strict(data)?;
+            return Ok(());
+        }
+    };
+    if read != Some(amount) {
+        return Err(EmvError::Invalid {
+            field: "54",
+            why: format!("the code is for {read:?}, the payment for {amount}"),
+        });
     }
+    Ok(())
 }
 
-/// What the customer does next. The national QR channels show their code. Elsewhere the
-/// deep link wins (social-commerce shoppers are on their phones), then the web page, then a
-/// QR. A push channel (OVO) answers with no action at all. A QR that does not read is never
-/// shown: `Err`.
-pub fn next_action(channel: &str, actions: &[Action]) -> Result<Option<NextAction>, EmvError> {
+/// What the customer does next. The national QR channels show their code (one that does not
+/// read, or none at all, is `Err`: nobody could pay it). Elsewhere the deep link wins
+/// (social-commerce shoppers are on their phones), then the web page, then a QR (checked
+/// only when it is the one shown). A push channel (OVO) answers with no action at all.
+pub fn next_action(
+    channel: &str,
+    actions: &[Action],
+    amount: Money,
+) -> Result<Option<NextAction>, EmvError> {
     let find = |descriptor: &str| {
         actions
             .iter()
             .find(|a| a.descriptor == descriptor)
             .map(|a| a.value.clone())
     };
-    let qr = find("QR_STRING");
-    if let Some(data) = &qr {
-        check_qr(channel, data)?;
-    }
     if matches!(channel, "QRIS" | "QRPH") {
-        return Ok(qr.map(|data| NextAction::Qr { data }));
+        let data = find("QR_STRING").ok_or(EmvError::Missing("QR_STRING"))?;
+        check_qr(channel, &data, amount)?;
+        return Ok(Some(NextAction::Qr { data }));
     }
     if let Some(url) = find("DEEPLINK_URL") {
         return Ok(Some(NextAction::Deeplink { url }));
@@ -197,7 +228,8 @@ pub fn next_action(channel: &str, actions: &[Action]) -> Result<Option<NextActio
     if let Some(url) = find("WEB_URL") {
         return Ok(Some(NextAction::Redirect { url }));
     }
-    if let Some(data) = qr {
+    if let Some(data) = find("QR_STRING") {
+        check_qr(channel, &data, amount)?;
         return Ok(Some(NextAction::Qr { data }));
     }
     Ok((channel == "OVO").then(|| NextAction::Push {
@@ -227,51 +259,81 @@ pub fn refund_refusal(channel: &str, partial: bool) -> Option<String> {
     }
 }
 
+/// The issuers of Xendit's QRIS refund table, under the names a payment may carry
+/// (`payment_details.issuer_name`: its exact spelling is not published, so each issuer's
+/// usual names are listed, compared in capitals with spaces and punctuation removed).
+const QRIS_ISSUERS: &[(&str, &[&str])] = &[
+    ("DANA", &["DANA", "DANAINDONESIA"]),
+    ("ShopeePay", &["SHOPEEPAY", "SHOPEE", "AIRPAY"]),
+    ("OVO", &["OVO"]),
+    ("GoPay", &["GOPAY", "GOJEK"]),
+    ("CIMB", &["CIMB", "CIMBNIAGA", "BANKCIMBNIAGA"]),
+    ("Permata", &["PERMATA", "PERMATABANK", "BANKPERMATA"]),
+    (
+        "Jenius / SMBC",
+        &[
+            "JENIUS",
+            "SMBC",
+            "JENIUSSMBC",
+            "SMBCINDONESIA",
+            "BTPN",
+            "BANKBTPN",
+        ],
+    ),
+    ("BSI", &["BSI", "BANKSYARIAHINDONESIA"]),
+];
+
+/// How long after a payment a QRIS refund can be asked for (Xendit's QRIS channel page: 7
+/// days; its overview says 30, the shorter is kept).
+pub const QRIS_REFUND_DAYS: i64 = 7;
+
+/// The issuer of Xendit's QRIS refund table a payment's `issuer_name` names, if any.
+pub fn qris_issuer(issuer_name: &str) -> Option<&'static str> {
+    let key: String = issuer_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    QRIS_ISSUERS
+        .iter()
+        .find(|(_, names)| names.contains(&key.as_str()))
+        .map(|(name, _)| *name)
+}
+
 /// Whether the issuer a QRIS payment was paid with takes this refund, after Xendit's QRIS
 /// issuer table: DANA, ShopeePay, OVO, GoPay, Permata, Jenius/SMBC and BSI take full and
-/// partial refunds at any time; CIMB no full refund within 24 hours of the payment; any
-/// other issuer none.
+/// partial refunds; CIMB no full refund within 24 hours of the payment; any other issuer
+/// none; and none after [`QRIS_REFUND_DAYS`].
 pub fn qris_refund_refusal(
     issuer: Option<&str>,
     partial: bool,
     paid_at: Option<Timestamp>,
     now: Timestamp,
 ) -> Option<String> {
-    let Some(issuer) = issuer else {
+    let (Some(name), Some(paid_at)) = (issuer, paid_at) else {
         return Some(
-            "Xendit does not say which wallet or bank paid this QRIS payment, so it cannot be refunded through Xendit."
+            "Xendit does not say which wallet or bank paid this QRIS payment, or when, so it cannot be refunded through Xendit."
                 .into(),
         );
     };
-    let name = issuer
-        .to_ascii_uppercase()
-        .replace([' ', '_', '-', '/'], "");
-    let anytime = [
-        "DANA",
-        "SHOPEEPAY",
-        "OVO",
-        "GOPAY",
-        "PERMATA",
-        "JENIUS",
-        "SMBC",
-        "BSI",
-    ];
-    if anytime.iter().any(|i| name.contains(i)) {
-        return None;
+    let Some(known) = qris_issuer(name) else {
+        return Some(format!(
+            "QRIS payments made with {name} cannot be refunded through Xendit: refund the customer another way."
+        ));
+    };
+    let age = now.millis() - paid_at.millis();
+    if age > QRIS_REFUND_DAYS * 24 * 3600 * 1000 {
+        return Some(format!(
+            "A QRIS payment can be refunded through Xendit up to {QRIS_REFUND_DAYS} days after it was paid: refund the customer another way."
+        ));
     }
-    if name.contains("CIMB") {
-        let within_a_day = paid_at.is_none_or(|t| now.millis() - t.millis() < 24 * 3600 * 1000);
-        if !partial && within_a_day {
-            return Some(
-                "A QRIS payment made with CIMB can only be refunded in full from 24 hours after the payment: refund part of it, or try again later."
-                    .into(),
-            );
-        }
-        return None;
+    if known == "CIMB" && !partial && age < 24 * 3600 * 1000 {
+        return Some(
+            "A QRIS payment made with CIMB can only be refunded in full from 24 hours after the payment: refund part of it, or try again later."
+                .into(),
+        );
     }
-    Some(format!(
-        "QRIS payments made with {issuer} cannot be refunded through Xendit: refund the customer another way."
-    ))
+    None
 }
 
 #[cfg(test)]
@@ -358,23 +420,24 @@ mod tests {
     fn next_action_prefers_the_deeplink_pushes_for_ovo_and_reads_every_qr() {
         let web = action("REDIRECT_CUSTOMER", "WEB_URL", "https://w");
         let deep = action("REDIRECT_CUSTOMER", "DEEPLINK_URL", "shopee://pay");
+        let idr = Money::positive(15_000_000, Currency::IDR).unwrap();
         assert_eq!(
-            next_action("DANA", std::slice::from_ref(&web)).unwrap(),
+            next_action("DANA", std::slice::from_ref(&web), idr).unwrap(),
             Some(NextAction::Redirect {
                 url: "https://w".into()
             })
         );
         assert_eq!(
-            next_action("SHOPEEPAY", &[web, deep]).unwrap(),
+            next_action("SHOPEEPAY", &[web.clone(), deep.clone()], idr).unwrap(),
             Some(NextAction::Deeplink {
                 url: "shopee://pay".into()
             })
         );
         assert!(matches!(
-            next_action("OVO", &[]).unwrap(),
+            next_action("OVO", &[], idr).unwrap(),
             Some(NextAction::Push { .. })
         ));
-        assert_eq!(next_action("DANA", &[]).unwrap(), None);
+        assert_eq!(next_action("DANA", &[], idr).unwrap(), None);
         let qris = Qris {
             issuer: "ID.CO.XENDIT.WWW".into(),
             merchant_pan: "936000000000000001".into(),
@@ -392,17 +455,29 @@ mod tests {
         .unwrap();
         let shown = action("PRESENT_TO_CUSTOMER", "QR_STRING", &qris);
         assert_eq!(
-            next_action("QRIS", std::slice::from_ref(&shown)).unwrap(),
+            next_action("QRIS", std::slice::from_ref(&shown), idr).unwrap(),
             Some(NextAction::Qr { data: qris.clone() })
         );
-        // A QRIS code is not a QR Ph code, and a broken code is never shown.
-        assert!(next_action("QRPH", std::slice::from_ref(&shown)).is_err());
+        // A QRIS code is not a QR Ph code, a code for another amount is not this payment's,
+        // a broken code is never shown, and a national QR channel must show one.
+        let php = Money::positive(15_000_000, Currency::PHP).unwrap();
+        assert!(next_action("QRPH", std::slice::from_ref(&shown), php).is_err());
+        let other = Money::positive(14_000_000, Currency::IDR).unwrap();
+        assert!(next_action("QRIS", std::slice::from_ref(&shown), other).is_err());
         let broken = action(
             "PRESENT_TO_CUSTOMER",
             "QR_STRING",
             &qris.replace("SHOP", "SHOQ"),
         );
-        assert!(next_action("QRIS", &[broken]).is_err());
+        assert!(next_action("QRIS", std::slice::from_ref(&broken), idr).is_err());
+        assert!(next_action("QRIS", &[], idr).is_err());
+        // ShopeePay's desktop code is not the one shown: it is not what decides.
+        assert_eq!(
+            next_action("SHOPEEPAY", &[deep, broken], idr).unwrap(),
+            Some(NextAction::Deeplink {
+                url: "shopee://pay".into()
+            })
+        );
     }
 
     #[test]
@@ -413,15 +488,32 @@ mod tests {
         assert!(refund_refusal("LINKAJA", true).is_some());
         assert!(refund_refusal("LINKAJA", false).is_none());
         assert!(refund_refusal("DANA", true).is_none());
-        let now = Timestamp(10 * 24 * 3600 * 1000);
+        let now = Timestamp(30 * 24 * 3600 * 1000);
         let hour_ago = Some(Timestamp(now.millis() - 3600 * 1000));
         let two_days_ago = Some(Timestamp(now.millis() - 48 * 3600 * 1000));
+        let eight_days_ago = Some(Timestamp(now.millis() - 8 * 24 * 3600 * 1000));
         assert!(qris_refund_refusal(Some("DANA"), true, hour_ago, now).is_none());
         assert!(qris_refund_refusal(Some("Jenius / SMBC"), false, hour_ago, now).is_none());
+        assert!(
+            qris_refund_refusal(Some("Bank Syariah Indonesia"), false, hour_ago, now).is_none()
+        );
         assert!(qris_refund_refusal(Some("CIMB Niaga"), false, hour_ago, now).is_some());
         assert!(qris_refund_refusal(Some("CIMB Niaga"), true, hour_ago, now).is_none());
         assert!(qris_refund_refusal(Some("CIMB Niaga"), false, two_days_ago, now).is_none());
-        assert!(qris_refund_refusal(Some("BANK XYZ"), true, hour_ago, now).is_some());
+        assert!(qris_refund_refusal(Some("DANA"), true, eight_days_ago, now).is_some());
+        // Near misses are other banks, refused: never accepted and then lost.
+        for other in [
+            "BANK XYZ",
+            "Bank Danamon",
+            "OVO Finansial Syariah",
+            "GoPayLater",
+        ] {
+            assert!(
+                qris_refund_refusal(Some(other), true, hour_ago, now).is_some(),
+                "{other}"
+            );
+        }
         assert!(qris_refund_refusal(None, false, hour_ago, now).is_some());
+        assert!(qris_refund_refusal(Some("DANA"), false, None, now).is_some());
     }
 }

@@ -155,7 +155,8 @@ pub struct Webhook {
     pub created: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    pub data: Value,
+    /// Read by the event's kind, from its raw text (amounts never through a float).
+    pub data: Box<RawValue>,
 }
 
 /// Every error answer.
@@ -207,6 +208,15 @@ pub struct Refund {
     pub created: String,
     #[serde(default)]
     pub updated: String,
+}
+
+/// `GET /refunds?payment_request_id=` (a page, as Xendit's Go SDK reads it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RefundList {
+    #[serde(default)]
+    pub data: Vec<Refund>,
+    #[serde(default)]
+    pub has_more: bool,
 }
 
 /// `POST /v3/payment_requests/{id}/simulate` (test mode): pay the request.

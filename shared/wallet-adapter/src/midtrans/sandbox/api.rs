@@ -243,6 +243,8 @@ pub(super) async fn status_api(
         Some(o) => {
             let mut t = o.transaction;
             t.actions.clear();
+            // Midtrans's status answers carry no QRIS code (none of its examples does).
+            t.qr_string = None;
             (StatusCode::OK, Json(t)).into_response()
         }
         None => not_found(),

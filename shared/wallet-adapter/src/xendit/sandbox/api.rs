@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::sandbox_kit::{magic, uuid_v4, Remembered};
-use crate::xendit::mapping::{parse_amount, qris_refund_refusal, refund_refusal};
-use crate::xendit::wire::{Action, CreatePaymentRequest, CreateRefund};
+use crate::xendit::mapping::parse_amount;
+use crate::xendit::wire::{Action, CreatePaymentRequest, CreateRefund, RefundList};
 use axum::extract::{Path, State};
 use serde_json::value::RawValue;
 use walletpay_domain::emv::{QrPh, Qris};
@@ -271,6 +271,19 @@ pub(super) async fn create_request(
     if let Some(k) = &key {
         sb.inner.creates.remember(k, &print, 201, &answer);
     }
+    if ch.code == "OVO" {
+        // The push reaches the customer's phone: the request waits on the wallet.
+        let (sb, id) = (sb.clone(), id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if let Some(k) = sb.lock().get_mut(&id) {
+                if k.request.status == "REQUIRES_ACTION" {
+                    k.request.status = "PENDING".into();
+                    k.request.updated = now().to_string();
+                }
+            }
+        });
+    }
     let lifetime = sb.inner.config.pending_lifetime.unwrap_or(ch.expiry);
     tokio::spawn({
         let sb = sb.clone();
@@ -317,15 +330,23 @@ pub(super) async fn cancel_request(
     let Some(k) = requests.get_mut(&id) else {
         return not_found("Payment request");
     };
-    if !matches!(
-        k.request.status.as_str(),
-        "REQUIRES_ACTION" | "PENDING" | "ACCEPTING_PAYMENTS"
-    ) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "INACTIVE_PAYMENT_REQUEST",
-            "Payment request is already inactive.",
-        );
+    match k.request.status.as_str() {
+        "REQUIRES_ACTION" | "ACCEPTING_PAYMENTS" => {}
+        // The wallet is answering: no longer the merchant's to cancel.
+        "PENDING" => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INELIGIBLE_TRANSACTION_STATUS",
+                "Feature is not allowed for the payment request because of its current status.",
+            )
+        }
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "INACTIVE_PAYMENT_REQUEST",
+                "Payment request is already inactive.",
+            )
+        }
     }
     k.request.status = "CANCELED".into();
     k.request.actions.clear();
@@ -458,26 +479,48 @@ pub(super) async fn create_refund(
         },
     };
     let partial = amount.minor < paid;
-    if let Some(why) = refund_refusal(&request.channel_code, partial) {
-        let code = if request.channel_code == "LINKAJA" {
-            "PARTIAL_REFUND_NOT_SUPPORTED"
-        } else {
-            "REFUND_NOT_SUPPORTED"
-        };
-        return error(StatusCode::FORBIDDEN, code, &why);
-    }
-    if request.channel_code == "QRIS" {
-        let payment = kept.payment.as_ref();
-        let issuer = payment
-            .and_then(|p| p.payment_details.as_ref())
-            .and_then(|d| d.issuer_name.as_deref());
-        let paid_at = payment
-            .and_then(|p| p.captures.first())
-            .and_then(|c| c.capture_timestamp.as_deref())
-            .and_then(Timestamp::parse_rfc3339);
-        if let Some(why) = qris_refund_refusal(issuer, partial, paid_at, now()) {
-            return error(StatusCode::FORBIDDEN, "REFUND_NOT_SUPPORTED", &why);
+    let not_supported = |why: &str| error(StatusCode::FORBIDDEN, "REFUND_NOT_SUPPORTED", why);
+    match request.channel_code.as_str() {
+        "OVO" => return not_supported("Refund is only for merchant initiated OVO transactions."),
+        "QRPH" | "TRUEMONEY" | "LINEPAY" => {
+            return not_supported("Refund feature is not available for this payment channel.")
         }
+        "LINKAJA" if partial => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "PARTIAL_REFUND_NOT_SUPPORTED",
+                "Partial refund is not available for this payment channel.",
+            )
+        }
+        "QRIS" => {
+            let payment = kept.payment.as_ref();
+            let issuer = payment
+                .and_then(|p| p.payment_details.as_ref())
+                .and_then(|d| d.issuer_name.clone())
+                .unwrap_or_default();
+            let paid_at = payment
+                .and_then(|p| p.captures.first())
+                .and_then(|c| c.capture_timestamp.as_deref())
+                .and_then(Timestamp::parse_rfc3339);
+            // Xendit's QRIS page: refunds within 7 days, for these issuers only; CIMB not
+            // in full within 24 hours.
+            let listed = QRIS_REFUND_ISSUERS
+                .iter()
+                .any(|i| i.eq_ignore_ascii_case(issuer.trim()));
+            let age = paid_at.map(|t| now().millis() - t.millis());
+            if !listed || age.is_none_or(|a| a > 7 * 24 * 3600 * 1000) {
+                return not_supported("Refund is not available for this QRIS issuer.");
+            }
+            if issuer.eq_ignore_ascii_case("CIMB")
+                && !partial
+                && age.is_some_and(|a| a < 24 * 3600 * 1000)
+            {
+                return not_supported(
+                    "Full refund is available 24 hours after the payment for this issuer.",
+                );
+            }
+        }
+        _ => {}
     }
     if in_progress {
         return error(
@@ -535,6 +578,63 @@ pub(super) async fn create_refund(
         );
     }
     kit::remembered_answer(status, answer)
+}
+
+/// The issuers of Xendit's QRIS refund table, as its channel page names them.
+const QRIS_REFUND_ISSUERS: &[&str] = &[
+    "DANA",
+    "ShopeePay",
+    "OVO",
+    "Gopay",
+    "CIMB",
+    "Permata",
+    "Jenius / SMBC",
+    "BSI",
+];
+
+/// `GET /refunds?payment_request_id=&limit=&after_id=`: a request's refunds, oldest first.
+pub(super) async fn list_refunds(
+    State(sb): State<XenditSandbox>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10)
+        .clamp(1, 100);
+    let mut mine: Vec<Refund> = sb
+        .refunds_lock()
+        .by_id
+        .values()
+        .filter(|r| {
+            q.get("payment_request_id")
+                .is_none_or(|id| r.payment_request_id.as_deref() == Some(id.as_str()))
+        })
+        .cloned()
+        .collect();
+    mine.sort_by(|a, b| (&a.created, &a.id).cmp(&(&b.created, &b.id)));
+    if let Some(after) = q.get("after_id") {
+        match mine.iter().position(|r| &r.id == after) {
+            Some(i) => {
+                mine.drain(..=i);
+            }
+            None => mine.clear(),
+        }
+    }
+    let has_more = mine.len() > limit;
+    mine.truncate(limit);
+    (
+        StatusCode::OK,
+        Json(RefundList {
+            data: mine,
+            has_more,
+        }),
+    )
+        .into_response()
 }
 
 pub(super) async fn get_refund(

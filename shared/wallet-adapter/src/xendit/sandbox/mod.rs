@@ -10,7 +10,8 @@
 //!
 //! Each channel answers as Xendit's channel pages describe: redirect wallets a `WEB_URL`,
 //! ShopeePay a `DEEPLINK_URL` too (and in Indonesia a QRIS code of the request), OVO no
-//! action (a push to the app; its `mobile_number` is required), QRIS a QRIS code and QR Ph a
+//! action (a push to the app; its `mobile_number` is required; a moment later the request is
+//! `PENDING`, the push on the customer's phone), QRIS a QRIS code and QR Ph a
 //! QR Ph code (built with the domain's EMV builders). Amounts outside a channel's limits
 //! answer 400 `INVALID_VALUE_ERROR`. A request nobody pays expires at its channel's
 //! documented expiry (DANA 24 h, OVO 15 min, QRIS 48 h, ...;
@@ -25,11 +26,11 @@
 //! simulate body, `"send_callback": false` settles without a webhook (a lost webhook),
 //! `"duplicate": true` sends it twice, `"stale_after": true` follows it with the failure of
 //! an earlier attempt (out of order), `"late": true` with `success` settles a request Xendit
-//! already expired or canceled (the race Xendit's webhook page warns of), and `"issuer"`
-//! names who paid a QRIS code (default `DANA`).
+//! already expired (the race Xendit's webhook page warns of) or canceled (a capture already
+//! under way), and `"issuer"` names who paid a QRIS code (default `DANA`).
 //!
-//! Magic amounts on create (whole units of the currency), after Xendit's own test amounts:
-//! `10100` answers 403 INVALID_MERCHANT_SETTINGS, `10101` 503 CHANNEL_UNAVAILABLE, `10102`
+//! Magic amounts on create (whole units of the currency; the sandbox's own, Xendit publishes
+//! none for v3): `10100` answers 403 INVALID_MERCHANT_SETTINGS, `10101` 503 CHANNEL_UNAVAILABLE, `10102`
 //! 500 SERVER_ERROR (nothing is made); `10999` makes the request but answers only after
 //! [`SandboxConfig::slow_response`] (longer than a client's timeout: an unknown outcome).
 //! Creates honour `idempotency-key` as Xendit's other APIs document it: the same key and
@@ -321,7 +322,7 @@ impl XenditSandbox {
                 post(simulate::simulate_payment),
             )
             .route("/v3/payments/{id}", get(api::get_payment))
-            .route("/refunds", post(api::create_refund))
+            .route("/refunds", post(api::create_refund).get(api::list_refunds))
             .route("/refunds/{id}", get(api::get_refund))
             .route(
                 "/checkout/{id}",
@@ -366,7 +367,7 @@ impl XenditSandbox {
             business_id: self.inner.config.business_id.clone(),
             created: now().to_string(),
             api_version: Some("v3".into()),
-            data,
+            data: serde_json::value::RawValue::from_string(data.to_string()).expect("JSON is JSON"),
         };
         self.inner
             .http
@@ -394,12 +395,12 @@ impl XenditSandbox {
     }
 }
 
-/// The `api-version` a `/v3` call may carry: none, or the one Xendit lists. `Some`: the
-/// answer to another.
+/// The `api-version` every `/v3` call carries ("Requires `api-version` header", Xendit's v3
+/// migration guide; the reference lists one value). `Some`: the answer to a call without it
+/// or with another.
 fn version_refused(headers: &HeaderMap) -> Option<Response> {
     match headers.get("api-version").map(|v| v.to_str().unwrap_or("")) {
-        None => None,
         Some(v) if v == crate::xendit::API_VERSION => None,
-        Some(_) => Some(validation("api-version must be 2024-11-11")),
+        _ => Some(validation("api-version must be 2024-11-11")),
     }
 }
