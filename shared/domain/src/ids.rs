@@ -21,6 +21,40 @@ fn encode_base32(mut value: u128, len: usize, out: &mut String) {
     out.push_str(std::str::from_utf8(&buf).expect("ascii"));
 }
 
+/// The 128 bits a body stands for (its 26 characters carry 130; the top two, of a creation
+/// time past the year 10889, are zero in every id we made); `None` for a body that does
+/// not fit.
+pub(crate) fn bits(body: &str) -> Option<u128> {
+    if !is_body(body) {
+        return None;
+    }
+    let mut value: u128 = 0;
+    for (i, b) in body.bytes().enumerate() {
+        let digit = CROCKFORD.iter().position(|c| *c == b)? as u128;
+        if i == 0 && digit > 7 {
+            return None;
+        }
+        value = (value << 5) | digit;
+    }
+    Some(value)
+}
+
+/// The id with `prefix` whose body stands for `bits`.
+pub(crate) fn from_bits(prefix: &str, bits: u128) -> String {
+    let mut s = String::with_capacity(prefix.len() + 26);
+    s.push_str(prefix);
+    // 26 characters of 5 bits: the first holds the top 3 bits of 128.
+    for i in (0..26).rev() {
+        let digit = if i == 25 {
+            bits >> 125
+        } else {
+            (bits >> (5 * i)) & 31
+        };
+        s.push(CROCKFORD[digit as usize] as char);
+    }
+    s
+}
+
 pub(crate) fn is_body(s: &str) -> bool {
     s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b))
 }
@@ -49,6 +83,24 @@ mod tests {
         assert_eq!(a.as_str().len(), 30);
         assert_eq!(PaymentId::parse(a.as_str()), Some(a.clone()));
         assert!(a.body().bytes().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn ids_are_their_bits() {
+        let a = PaymentId::new(1_764_106_687_123, 0x1234_5678_9abc_def0_1234);
+        let bits = a.to_bits().unwrap();
+        assert_eq!(PaymentId::from_bits(bits), a);
+        assert_eq!(bits >> 80, 1_764_106_687_123);
+        let max = PaymentId::parse("pay_7zzzzzzzzzzzzzzzzzzzzzzzzz").unwrap();
+        assert_eq!(max.to_bits(), Some(u128::MAX));
+        assert_eq!(PaymentId::from_bits(u128::MAX), max);
+        // A body whose first character carries more than three bits is not one we made.
+        assert_eq!(
+            PaymentId::parse("pay_8zzzzzzzzzzzzzzzzzzzzzzzzz")
+                .unwrap()
+                .to_bits(),
+            None
+        );
     }
 
     #[test]

@@ -57,6 +57,17 @@ macro_rules! prefixed_id {
             pub fn body(&self) -> &str {
                 &self.0[$prefix.len()..]
             }
+
+            /// The id as 128 bits (its creation time and randomness), for compact keys;
+            /// `None` for a well-formed id too large to be one we made.
+            pub fn to_bits(&self) -> Option<u128> {
+                crate::ids::bits(self.body())
+            }
+
+            /// The id whose bits these are.
+            pub fn from_bits(bits: u128) -> Self {
+                $name(crate::ids::from_bits($prefix, bits))
+            }
         }
 
         impl ::std::fmt::Display for $name {
