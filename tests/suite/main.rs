@@ -9,6 +9,7 @@ mod events_samples;
 mod lifecycle;
 mod notifications;
 mod queue_conformance;
+mod reconcile_store;
 mod refunds;
 mod routing;
 mod secrets_conformance;

@@ -21,6 +21,10 @@
 //! carries `gsi2pk = MERCHANT#<merchant>#PAYMENTS`, `gsi2sk = <created_at>#<id>` (sparse,
 //! keys only), which lists a merchant's payments newest first without a scan; the listed
 //! payments' latest versions are then read one query each.
+//!
+//! A version that moves money (a success, a refund requested) is also in the ledger index
+//! `gsi3` (sharded per provider and UTC day, projecting only its `lg` summary), which the
+//! reconcile job reads a provider's day from; reconciliation's own items are in `reconcile`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
@@ -160,7 +164,9 @@ fn encode<T: Serialize>(record: &T, pk: String, sk: String) -> Result<Item, Stor
 }
 
 fn decode<T: DeserializeOwned>(mut item: Item) -> Result<T, StoreError> {
-    for k in ["pk", "sk", "ttl", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"] {
+    for k in [
+        "pk", "sk", "ttl", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk",
+    ] {
         item.remove(k);
     }
     serde_dynamo::from_item(item).map_err(|e| StoreError::Backend(e.to_string()))
@@ -258,6 +264,15 @@ fn version_item(p: &Payment, h: &HistoryEntry) -> Result<Item, StoreError> {
         );
         item.insert("gsi2sk".into(), s(listing_key(p)));
     }
+    // A version that moves money is also in the ledger (one index write more).
+    if let Some(ledger) = walletpay_ports::reconcile::LedgerItem::of(p, h) {
+        item.insert("gsi3pk".into(), s(ledger.partition()));
+        item.insert("gsi3sk".into(), s(ledger.sort_key()));
+        item.insert(
+            "lg".into(),
+            s(serde_json::to_string(&ledger).map_err(json_err)?),
+        );
+    }
     Ok(item)
 }
 
@@ -335,14 +350,18 @@ impl DynamoDbStore {
                 .build()
                 .expect("key schema")
         };
-        // Both indexes: `<name>pk`/`<name>sk`; the event feed projects everything, the
-        // payment listing only keys.
+        // The indexes: `<name>pk`/`<name>sk`; the event feed projects everything, the
+        // payment listing only keys, the ledger its one attribute `lg`.
         let index = |name: &str, projection: ProjectionType| {
+            let mut p = Projection::builder().projection_type(projection.clone());
+            if projection == ProjectionType::Include {
+                p = p.non_key_attributes("lg");
+            }
             GlobalSecondaryIndex::builder()
                 .index_name(name)
                 .key_schema(key(&format!("{name}pk"), KeyType::Hash))
                 .key_schema(key(&format!("{name}sk"), KeyType::Range))
-                .projection(Projection::builder().projection_type(projection).build())
+                .projection(p.build())
                 .build()
                 .expect("index")
         };
@@ -357,10 +376,13 @@ impl DynamoDbStore {
             .attribute_definitions(attr("gsi1sk"))
             .attribute_definitions(attr("gsi2pk"))
             .attribute_definitions(attr("gsi2sk"))
+            .attribute_definitions(attr("gsi3pk"))
+            .attribute_definitions(attr("gsi3sk"))
             .key_schema(key("pk", KeyType::Hash))
             .key_schema(key("sk", KeyType::Range))
             .global_secondary_indexes(index("gsi1", ProjectionType::All))
             .global_secondary_indexes(index("gsi2", ProjectionType::KeysOnly))
+            .global_secondary_indexes(index("gsi3", ProjectionType::Include))
             .send()
             .await;
         match created {
@@ -369,7 +391,14 @@ impl DynamoDbStore {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_resource_in_use_exception()) =>
             {
-                return Ok(())
+                // A table made before the ledger index gets it.
+                return self
+                    .add_ledger_index(
+                        attr("gsi3pk"),
+                        attr("gsi3sk"),
+                        index("gsi3", ProjectionType::Include),
+                    )
+                    .await;
             }
             Err(e) => return Err(backend(e)),
         }
@@ -382,6 +411,53 @@ impl DynamoDbStore {
                     .enabled(true)
                     .build()
                     .expect("ttl spec"),
+            )
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Adds the ledger index to a table that lacks it.
+    async fn add_ledger_index(
+        &self,
+        pk: AttributeDefinition,
+        sk: AttributeDefinition,
+        gsi: GlobalSecondaryIndex,
+    ) -> Result<(), StoreError> {
+        let table = self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(backend)?;
+        let has = table
+            .table()
+            .map(|t| {
+                t.global_secondary_indexes()
+                    .iter()
+                    .any(|g| g.index_name() == Some("gsi3"))
+            })
+            .unwrap_or(false);
+        if has {
+            return Ok(());
+        }
+        let create = aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder()
+            .index_name("gsi3")
+            .set_key_schema(Some(gsi.key_schema().to_vec()))
+            .set_projection(gsi.projection().cloned())
+            .build()
+            .map_err(backend)?;
+        self.client
+            .update_table()
+            .table_name(&self.table)
+            .attribute_definitions(pk)
+            .attribute_definitions(sk)
+            .global_secondary_index_updates(
+                aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                    .create(create)
+                    .build(),
             )
             .send()
             .await
@@ -958,3 +1034,5 @@ impl HealthStore for DynamoDbStore {
             }))
     }
 }
+
+mod reconcile;

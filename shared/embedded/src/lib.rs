@@ -3,6 +3,7 @@
 //! visibility and dead-letter semantics, and in-memory secrets (in `walletpay-ports`).
 
 mod queue;
+mod reconcile;
 mod store;
 
 pub use queue::InProcessQueue;

@@ -15,16 +15,19 @@ fn idem_key(merchant: &MerchantId, key: &str) -> String {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct State {
+pub(crate) struct State {
     merchants: BTreeMap<MerchantId, Merchant>,
     api_keys: BTreeMap<String, ApiKeyRecord>,
     /// Keyed by `idem_key(merchant, key)`.
     idempotency: BTreeMap<String, IdempotencyRecord>,
     /// Every version of every payment, oldest first.
-    payments: BTreeMap<PaymentId, Vec<PaymentVersion>>,
+    pub(crate) payments: BTreeMap<PaymentId, Vec<PaymentVersion>>,
     /// Health counters by (key, minute); the shards of a minute are one here.
     #[serde(default)]
     health: BTreeMap<String, BTreeMap<i64, HealthCounts>>,
+    /// Reconciliation's records (see `reconcile`).
+    #[serde(default)]
+    pub(crate) recon: crate::reconcile::ReconState,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites
@@ -65,7 +68,7 @@ impl EmbeddedStore {
     }
 
     /// Runs `f` on the state under the lock; persists if `f` succeeded and changed anything.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
@@ -86,7 +89,7 @@ impl EmbeddedStore {
         Ok(out)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
         f(&self.state.lock().expect("store lock"))
     }
 }

@@ -313,5 +313,21 @@ pub trait HealthStore: Send + Sync {
 }
 
 /// Everything the use cases keep.
-pub trait Store: MerchantStore + IdempotencyStore + PaymentStore + HealthStore {}
-impl<T: MerchantStore + IdempotencyStore + PaymentStore + HealthStore> Store for T {}
+pub trait Store:
+    MerchantStore
+    + IdempotencyStore
+    + PaymentStore
+    + HealthStore
+    + crate::reconcile::ReconcileStore
+    + crate::reconcile::OperatorStore
+{
+}
+impl<T> Store for T where
+    T: MerchantStore
+        + IdempotencyStore
+        + PaymentStore
+        + HealthStore
+        + crate::reconcile::ReconcileStore
+        + crate::reconcile::OperatorStore
+{
+}
