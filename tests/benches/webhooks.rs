@@ -37,6 +37,7 @@ fn app() -> App {
         refunds: q(),
         notifications: q(),
         notifications_dead: q(),
+        reconcile_jobs: q(),
         webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::new()),
         clock: Arc::new(SystemClock),
         adapters: Adapters::new()

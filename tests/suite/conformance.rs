@@ -965,137 +965,6 @@ async fn a_midtrans_notification_only_triggers_a_status_check() {
     assert_eq!(s.history(id).await.last().unwrap().source, "webhook");
 }
 
-/// Each sandbox's settlement report of the day lists the payments made and the refunds, in
-/// its provider's columns.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settlement_reports_list_the_day() {
-    let s = stack().await;
-    let day = walletpay_tests::now().to_string()[..10].to_string();
-    let cases: [(&str, &str, &str, &str, &[&str]); 3] = [
-        (
-            "stripe",
-            "TH",
-            "promptpay",
-            "reports/payout_reconciliation",
-            &[
-                "automatic_payout_id",
-                "automatic_payout_effective_at",
-                "balance_transaction_id",
-                "created_utc",
-                "created",
-                "available_on_utc",
-                "available_on",
-                "currency",
-                "gross",
-                "fee",
-                "net",
-                "reporting_category",
-                "source_id",
-                "description",
-                "customer_facing_amount",
-                "customer_facing_currency",
-                "charge_id",
-                "payment_intent_id",
-                "payment_method_type",
-            ],
-        ),
-        (
-            "adyen",
-            "ID",
-            "dana",
-            "reports/settlement_detail_report",
-            &[
-                "Company Account",
-                "Merchant Account",
-                "Psp Reference",
-                "Merchant Reference",
-                "Payment Method",
-                "Creation Date",
-                "TimeZone",
-                "Type",
-                "Modification Reference",
-                "Gross Currency",
-                "Gross Debit (GC)",
-                "Gross Credit (GC)",
-                "Exchange Rate",
-                "Net Currency",
-                "Net Debit (NC)",
-                "Net Credit (NC)",
-                "Commission (NC)",
-                "Markup (NC)",
-                "Scheme Fees (NC)",
-                "Interchange (NC)",
-                "Payment Method Variant",
-                "Modification Merchant Reference",
-                "Batch Number",
-            ],
-        ),
-        (
-            "midtrans",
-            "ID",
-            "gopay",
-            "reports/transactions",
-            &[
-                "Order ID",
-                "Transaction ID",
-                "Payment Type",
-                "Transaction Time",
-                "Settlement Time",
-                "Type",
-                "Gross Amount",
-                "Fee",
-                "Net Amount",
-                "Transaction Status",
-                "Currency",
-                "Refund Key",
-            ],
-        ),
-    ];
-    for (provider, country, wallet, path, columns) in cases {
-        let p = PROVIDERS.iter().find(|p| p.name == provider).unwrap();
-        choose(&s, provider, country, wallet).await;
-        let paid = paid(&s, p, country, wallet, "report").await;
-        let id = paid["id"].as_str().unwrap();
-        let r = s
-            .post_json(
-                &format!("/v1/payments/{id}/refunds"),
-                &s.local.demo_key,
-                &format!("{id}-report"),
-                &json!({"amount": minor(country, 1000)}),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        s.wait_for_refund(id, r.body["id"].as_str().unwrap(), "succeeded")
-            .await;
-        let csv = s
-            .http
-            .get(s.url(&format!("/sandbox/{provider}/{path}?date={day}")))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let mut lines = csv.lines();
-        assert_eq!(
-            lines.next().unwrap().split(',').collect::<Vec<_>>(),
-            columns,
-            "{provider}"
-        );
-        let rows: Vec<&str> = lines.collect();
-        let reference = paid["provider_reference"].as_str().unwrap();
-        assert_eq!(
-            rows.iter().filter(|r| r.contains(reference)).count(),
-            2,
-            "{provider}: one payment row and one refund row for {reference}:\n{csv}"
-        );
-        assert!(
-            rows.iter().all(|r| r.split(',').count() == columns.len()),
-            "{provider}:\n{csv}"
-        );
-    }
-}
-
 /// The Pix bank serves API Pix only over mutual TLS, to a certificate its CA signed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pix_bank_requires_our_certificate() {
@@ -1348,6 +1217,7 @@ async fn seeded_placeholder_credentials_refuse_every_charge_and_webhook() {
         refunds: queue(),
         notifications: queue(),
         notifications_dead: queue(),
+        reconcile_jobs: queue(),
         webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::new()),
         clock: Arc::new(SystemClock),
         adapters: adapters

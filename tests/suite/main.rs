@@ -10,6 +10,7 @@ mod lifecycle;
 mod notifications;
 mod queue_conformance;
 mod reconcile_store;
+mod reconciliation;
 mod refunds;
 mod routing;
 mod secrets_conformance;

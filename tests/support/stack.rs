@@ -37,12 +37,14 @@ pub async fn start_with(backend: Backend, opts: Options) -> Option<Stack> {
         let (refunds, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
         let (notifications, _dlq) = crate::sqs_queue(Duration::from_secs(5), Some(5)).await?;
         let (dead, _) = crate::sqs_queue(Duration::from_secs(5), None).await?;
+        let (reconcile, _dlq) = crate::sqs_queue(Duration::from_secs(30), Some(5)).await?;
         opts.table = crate::unique("wp-e2e");
         opts.queue_url = Some(queue.url().to_string());
         opts.status_queue_url = Some(checks.url().to_string());
         opts.refunds_queue_url = Some(refunds.url().to_string());
         opts.notifications_queue_url = Some(notifications.url().to_string());
         opts.notifications_dlq_url = Some(dead.url().to_string());
+        opts.reconcile_queue_url = Some(reconcile.url().to_string());
     }
     let local = walletpay_local::start(opts)
         .await

@@ -89,6 +89,21 @@ impl FromRequestParts<App> for Caller {
     }
 }
 
+/// A merchant or an operator: the reconciliation routes take both (and decide what each
+/// may see).
+struct Anyone(auth::Principal);
+
+impl FromRequestParts<App> for Anyone {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        auth::authenticate_principal(app.store.as_ref(), header(&parts.headers, "authorization"))
+            .await
+            .map(Anyone)
+            .map_err(|e| respond(e.to_reply()))
+    }
+}
+
 type Params = Query<HashMap<String, String>>;
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
@@ -251,6 +266,143 @@ async fn receive_webhook(
     )
 }
 
+mod reconciliation {
+    use super::*;
+    use walletpay_app::reconcile::api;
+
+    async fn list_runs(State(app): State<App>, a: Anyone, Query(q): Params) -> Response {
+        answer(
+            api::list_runs(
+                &app,
+                &a.0,
+                param(&q, "provider"),
+                param(&q, "from"),
+                param(&q, "to"),
+            )
+            .await,
+        )
+    }
+
+    async fn start_run(State(app): State<App>, a: Anyone, body: Body) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::start_run(&app, &a.0, &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn get_run(State(app): State<App>, a: Anyone, Path(id): Path<String>) -> Response {
+        answer(api::get_run(&app, &a.0, &id).await)
+    }
+
+    async fn report(State(app): State<App>, a: Anyone, Path(id): Path<String>) -> Response {
+        answer(api::run_report(&app, &a.0, &id).await)
+    }
+
+    async fn week(
+        State(app): State<App>,
+        a: Anyone,
+        Path((provider, week)): Path<(String, String)>,
+    ) -> Response {
+        answer(api::week(&app, &a.0, &provider, &week).await)
+    }
+
+    async fn list_discrepancies(State(app): State<App>, a: Anyone, Query(q): Params) -> Response {
+        let params = api::ListParams {
+            status: param(&q, "status"),
+            provider: param(&q, "provider"),
+            class: param(&q, "class"),
+            merchant: param(&q, "merchant"),
+            limit: param(&q, "limit"),
+            cursor: param(&q, "cursor"),
+        };
+        answer(api::list_discrepancies(&app, &a.0, &params).await)
+    }
+
+    async fn get_discrepancy(
+        State(app): State<App>,
+        a: Anyone,
+        Path(id): Path<String>,
+    ) -> Response {
+        answer(api::get_discrepancy(&app, &a.0, &id).await)
+    }
+
+    async fn resolve(
+        State(app): State<App>,
+        a: Anyone,
+        Path(id): Path<String>,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::resolve(&app, &a.0, &id, &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn resolve_bulk(State(app): State<App>, a: Anyone, body: Body) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::resolve_bulk(&app, &a.0, &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn get_contract(
+        State(app): State<App>,
+        a: Anyone,
+        Path(provider): Path<String>,
+    ) -> Response {
+        answer(api::get_contract(&app, &a.0, &provider).await)
+    }
+
+    async fn put_contract(
+        State(app): State<App>,
+        a: Anyone,
+        Path(provider): Path<String>,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::put_contract(&app, &a.0, &provider, &body).await
+            }
+            .await,
+        )
+    }
+
+    pub(super) fn routes() -> Router<App> {
+        Router::new()
+            .route("/v1/reconciliation/runs", get(list_runs).post(start_run))
+            .route("/v1/reconciliation/runs/{id}", get(get_run))
+            .route("/v1/reconciliation/runs/{id}/report.csv", get(report))
+            .route("/v1/reconciliation/weeks/{provider}/{week}", get(week))
+            .route("/v1/reconciliation/discrepancies", get(list_discrepancies))
+            .route(
+                "/v1/reconciliation/discrepancies/resolve",
+                post(resolve_bulk),
+            )
+            .route(
+                "/v1/reconciliation/discrepancies/{id}",
+                get(get_discrepancy),
+            )
+            .route(
+                "/v1/reconciliation/discrepancies/{id}/resolve",
+                post(resolve),
+            )
+            .route(
+                "/v1/reconciliation/contracts/{provider}",
+                get(get_contract).put(put_contract),
+            )
+    }
+}
+
 async fn not_found() -> Response {
     respond(ApiError::new(404, "route_not_found", "There is no such route.").to_reply())
 }
@@ -300,9 +452,10 @@ fn webhook_routes() -> Router<App> {
     Router::new().route("/v1/webhooks/{provider}", post(receive_webhook))
 }
 
-/// The routes of the `create-payment` function.
+/// The routes of the `create-payment` function (the API's own routes: payments, the shop's
+/// settings, reconciliation).
 pub fn payments_router(app: App) -> Router {
-    finish(payment_routes(), app)
+    finish(payment_routes().merge(reconciliation::routes()), app)
 }
 
 /// The routes of the `refund` function.
@@ -319,6 +472,7 @@ pub fn webhooks_router(app: App) -> Router {
 pub fn router(app: App) -> Router {
     finish(
         payment_routes()
+            .merge(reconciliation::routes())
             .merge(refund_routes())
             .merge(webhook_routes()),
         app,

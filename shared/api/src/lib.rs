@@ -3,6 +3,7 @@
 //! stack serves the very same routers on a socket.
 
 mod http_api;
+pub mod reconcile;
 pub mod runtime;
 pub mod sqs;
 

@@ -9,6 +9,12 @@
 //! | `REFUNDS_QUEUE_URL` | the refund-job SQS queue | required |
 //! | `NOTIFICATIONS_QUEUE_URL` | the merchant-notification SQS queue | required |
 //! | `NOTIFICATIONS_DLQ_URL` | where undeliverable notifications are parked | required |
+//! | `RECONCILE_QUEUE_URL` | the reconcile-job SQS queue | required |
+//! | `RECONCILE_TIME_ZONES` | report time zones, `xendit=+07:00,adyen=+00:00,...` | see `ReconcileSettings` |
+//! | `RECONCILE_GRACE_DAYS` | days a success may go unlisted before it is a discrepancy | `3` |
+//! | `RECONCILE_OVERDUE_HOURS` | hours after a day ends before it counts as overdue | `36` |
+//! | `ADYEN_REPORTS_URL` | where Adyen reports may be downloaded from | none (no Adyen settlement source) |
+//! | `MIDTRANS_STATEMENTS_URL`, `DANA_STATEMENTS_URL`, `PROMPTPAY_STATEMENTS_URL` | where the day's statement file is fetched | none |
 //! | `XENDIT_BASE_URL` | Xendit's API | `https://api.xendit.co` |
 //! | `XENDIT_SECRET_NAME` | Secrets Manager secret with Xendit's keys | `walletpay/xendit` |
 //! | `SECRETS_CACHE_SECONDS` | how long a secret is cached | `60` |
@@ -38,6 +44,56 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
+fn env_some(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Reconciliation's settings from the environment (see the table above).
+pub fn reconcile_settings_from_env() -> Result<walletpay_app::reconcile::ReconcileSettings, String>
+{
+    let mut s = walletpay_app::reconcile::ReconcileSettings::default();
+    if let Some(zones) = env_some("RECONCILE_TIME_ZONES") {
+        for part in zones.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, zone) = part
+                .split_once('=')
+                .ok_or_else(|| format!("RECONCILE_TIME_ZONES: {part:?} is not provider=+HH:MM"))?;
+            let provider = walletpay_domain::Provider::parse(name)
+                .ok_or_else(|| format!("RECONCILE_TIME_ZONES: no provider {name:?}"))?;
+            let minutes = parse_offset(zone)
+                .ok_or_else(|| format!("RECONCILE_TIME_ZONES: {zone:?} is not +HH:MM"))?;
+            s.offsets.retain(|(p, _)| *p != provider);
+            s.offsets.push((provider, minutes));
+        }
+    }
+    if let Some(g) = env_some("RECONCILE_GRACE_DAYS") {
+        s.grace_days = g
+            .parse()
+            .map_err(|_| "RECONCILE_GRACE_DAYS must be a number".to_string())?;
+    }
+    if let Some(h) = env_some("RECONCILE_OVERDUE_HOURS") {
+        let h: u64 = h
+            .parse()
+            .map_err(|_| "RECONCILE_OVERDUE_HOURS must be a number".to_string())?;
+        s.overdue_after = Duration::from_secs(h * 3600);
+    }
+    Ok(s)
+}
+
+/// `+07:00` as minutes east of UTC.
+pub fn parse_offset(zone: &str) -> Option<i32> {
+    let (sign, rest) = match zone.as_bytes().first()? {
+        b'+' => (1, &zone[1..]),
+        b'-' => (-1, &zone[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 14 && m < 60).then_some(sign * (h * 60 + m))
+}
+
 /// The provider adapters, given where their secrets live.
 pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
     use walletpay_wallet_adapter::adyen::{Adyen, AdyenConfig};
@@ -60,6 +116,8 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
         "https://api.sandbox.midtrans.com",
     ));
     midtrans.secret_name = env_or("MIDTRANS_SECRET_NAME", "walletpay/midtrans");
+    midtrans.statements_url = env_some("MIDTRANS_STATEMENTS_URL");
+    adyen.reports_url = env_some("ADYEN_REPORTS_URL");
     let promptpay_url = env_or("PROMPTPAY_BANK_BASE_URL", "");
     let adapters = Adapters::new()
         .with(Arc::new(Xendit::new(xendit, secrets.clone())))
@@ -78,6 +136,7 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
     } else {
         let mut dana = walletpay_wallet_adapter::dana::DanaConfig::new(dana_url, dana_notify);
         dana.secret_name = env_or("DANA_SECRET_NAME", "walletpay/dana");
+        dana.statements_url = env_some("DANA_STATEMENTS_URL");
         adapters.with(Arc::new(walletpay_wallet_adapter::dana::Dana::new(
             dana,
             secrets.clone(),
@@ -101,6 +160,7 @@ pub fn adapters_from_env(secrets: Arc<dyn Secrets>) -> Adapters {
     }
     let mut promptpay = walletpay_wallet_adapter::promptpay::PromptPayConfig::new(promptpay_url);
     promptpay.secret_name = env_or("PROMPTPAY_SECRET_NAME", "walletpay/promptpay");
+    promptpay.statements_url = env_some("PROMPTPAY_STATEMENTS_URL");
     adapters.with(Arc::new(
         walletpay_wallet_adapter::promptpay::PromptPay::new(promptpay, secrets),
     ))
@@ -199,6 +259,8 @@ pub async fn app_from_env() -> Result<App, String> {
         .map_err(|_| "NOTIFICATIONS_QUEUE_URL is not set".to_string())?;
     let notifications_dlq_url = std::env::var("NOTIFICATIONS_DLQ_URL")
         .map_err(|_| "NOTIFICATIONS_DLQ_URL is not set".to_string())?;
+    let reconcile_url = std::env::var("RECONCILE_QUEUE_URL")
+        .map_err(|_| "RECONCILE_QUEUE_URL is not set".to_string())?;
     let ttl = env_or("SECRETS_CACHE_SECONDS", "60")
         .parse()
         .map_err(|_| "SECRETS_CACHE_SECONDS must be a number".to_string())?;
@@ -213,10 +275,14 @@ pub async fn app_from_env() -> Result<App, String> {
         refunds: Arc::new(SqsQueue::new(&config, refunds_url)),
         notifications: Arc::new(SqsQueue::new(&config, notifications_url)),
         notifications_dead: Arc::new(SqsQueue::new(&config, notifications_dlq_url)),
+        reconcile_jobs: Arc::new(SqsQueue::new(&config, reconcile_url)),
         webhooks: Arc::new(HttpWebhookSender::new()),
         clock: Arc::new(SystemClock),
         adapters: adapters_from_env(secrets),
-        settings: Settings::default(),
+        settings: Settings {
+            reconcile: reconcile_settings_from_env()?,
+            ..Settings::default()
+        },
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),

@@ -28,6 +28,9 @@ pub const CONCURRENCY: usize = 10;
 /// and the store reads and writes around it take a moment more.
 pub const MESSAGE_BUDGET: Duration = Duration::from_secs(12);
 
+/// What a day's reconciliation may need (the reconcile function's timeout is 15 minutes).
+pub const RECONCILE_BUDGET: Duration = Duration::from_secs(10 * 60);
+
 /// Kept free before the deadline to answer Lambda with the batch's failures.
 pub const ANSWER_MARGIN: Duration = Duration::from_millis(500);
 
@@ -48,6 +51,8 @@ pub enum Consumer {
     Refunds,
     /// Merchant notifications to deliver.
     Notifications,
+    /// Reconciliation jobs: a provider account's day (see `walletpay_app::reconcile`).
+    Reconcile,
 }
 
 impl Consumer {
@@ -68,6 +73,16 @@ impl Consumer {
             Consumer::StatusChecks => "status-checks",
             Consumer::Refunds => "refunds",
             Consumer::Notifications => "notifications",
+            Consumer::Reconcile => "reconcile",
+        }
+    }
+
+    /// What one message may need before the deadline: [`MESSAGE_BUDGET`], and for a day's
+    /// reconciliation (a provider's whole settlement data read and matched) [`RECONCILE_BUDGET`].
+    pub fn budget(self) -> Duration {
+        match self {
+            Consumer::Reconcile => RECONCILE_BUDGET,
+            _ => MESSAGE_BUDGET,
         }
     }
 }
@@ -117,6 +132,11 @@ async fn consume_one(app: &App, consumer: Consumer, body: &str) -> bool {
                 matches!(e, status::CheckError::Malformed(_))
             })
         }
+        Consumer::Reconcile => settled(
+            "reconcile job",
+            walletpay_app::reconcile::process_job(app, body).await,
+            |e| matches!(e, walletpay_app::reconcile::RunError::Malformed(_)),
+        ),
     }
 }
 
@@ -131,7 +151,7 @@ async fn within(
         return consume_one(app, consumer, m.body).await;
     };
     let left = deadline.saturating_duration_since(Instant::now());
-    if left < MESSAGE_BUDGET + ANSWER_MARGIN {
+    if left < consumer.budget() + ANSWER_MARGIN {
         tracing::info!("too close to the deadline to start; handed back");
         return false;
     }

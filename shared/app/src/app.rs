@@ -88,6 +88,8 @@ pub struct Settings {
     pub allow_insecure_webhook_urls: bool,
     /// Each merchant's requests per second, and burst, per process (see `rate_limit`).
     pub merchant_rate: crate::rate_limit::Limit,
+    /// Reconciliation's time zones, grace period, lease and backoff (see `reconcile`).
+    pub reconcile: crate::reconcile::ReconcileSettings,
 }
 
 impl Default for Settings {
@@ -119,6 +121,7 @@ impl Default for Settings {
                 per_second: 300.0,
                 burst: 600.0,
             },
+            reconcile: Default::default(),
         }
     }
 }
@@ -137,6 +140,8 @@ pub struct App {
     pub notifications: Arc<dyn Queue>,
     /// Notifications that exhausted their retries.
     pub notifications_dead: Arc<dyn Queue>,
+    /// Reconciliation jobs, one per provider account and day (see `reconcile`).
+    pub reconcile_jobs: Arc<dyn Queue>,
     /// How notifications reach merchants.
     pub webhooks: Arc<dyn walletpay_ports::webhooks::WebhookSender>,
     pub clock: Arc<dyn Clock>,

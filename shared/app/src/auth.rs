@@ -108,9 +108,107 @@ pub async fn authenticate(store: &dyn Store, header: Option<&str>) -> Result<Mer
     }
 }
 
+/// An operator key is `wok_<key id>_<secret>`, the same shape as a merchant's; it reaches
+/// the operator routes (reconciliation) across all merchants.
+pub fn parse_operator_key(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix("wok_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| ALPHABET.contains(&b));
+    (ok(id, KEY_ID_LEN) && ok(secret, SECRET_LEN)).then_some((id, secret))
+}
+
+pub fn generate_operator_key() -> String {
+    format!(
+        "wok_{}_{}",
+        random_token(KEY_ID_LEN),
+        random_token(SECRET_LEN)
+    )
+}
+
+/// Stores an operator key for `name` (only its hash); returns the key, shown once.
+/// `fixed_key` sets it instead of drawing one (the local stack's `--operator-key`).
+pub async fn create_operator_key(
+    store: &dyn Store,
+    name: &str,
+    now: Timestamp,
+    fixed_key: Option<&str>,
+) -> Result<String, CreateMerchantError> {
+    let key = match fixed_key {
+        Some(k) => {
+            parse_operator_key(k).ok_or(CreateMerchantError::MalformedKey)?;
+            k.to_string()
+        }
+        None => generate_operator_key(),
+    };
+    let (key_id, secret) = parse_operator_key(&key).expect("well-formed key");
+    store
+        .insert_operator_key(&walletpay_ports::reconcile::OperatorKeyRecord {
+            key_id: key_id.to_string(),
+            name: name.to_string(),
+            secret_sha256: sha256_hex(secret),
+            created_at: now,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists => CreateMerchantError::KeyTaken,
+            e => CreateMerchantError::Store(e),
+        })?;
+    Ok(key)
+}
+
+/// Who is calling: a merchant with its key, or an operator with theirs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Merchant(MerchantId),
+    /// The operator key's holder.
+    Operator(String),
+}
+
+/// The merchant or operator behind an `Authorization: Bearer <key>` header.
+pub async fn authenticate_principal(
+    store: &dyn Store,
+    header: Option<&str>,
+) -> Result<Principal, ApiError> {
+    let key = header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    let Some((key_id, secret)) = parse_operator_key(key) else {
+        return authenticate(store, header).await.map(Principal::Merchant);
+    };
+    let unauthorized = || {
+        ApiError::new(
+            401,
+            "unauthorized",
+            "Send your API key as `Authorization: Bearer <key>`.",
+        )
+    };
+    let record = store
+        .get_operator_key(key_id)
+        .await?
+        .ok_or_else(unauthorized)?;
+    let presented = sha256_hex(secret);
+    if bool::from(presented.as_bytes().ct_eq(record.secret_sha256.as_bytes())) {
+        Ok(Principal::Operator(record.name))
+    } else {
+        Err(unauthorized())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn operator_keys_have_their_own_prefix() {
+        let k = generate_operator_key();
+        assert!(parse_operator_key(&k).is_some());
+        assert!(
+            parse_key(&k).is_none(),
+            "an operator key is no merchant key"
+        );
+        assert!(parse_operator_key(&generate_key()).is_none());
+    }
 
     #[test]
     fn keys_have_one_shape() {

@@ -45,6 +45,9 @@ pub async fn apply_provider_event(
     app: &App,
     event: &ProviderEvent,
 ) -> Result<Applied, ConsumeError> {
+    if let Some(report) = &event.report {
+        return report_announced(app, event.provider, report).await;
+    }
     let Some(id) = &event.payment_id else {
         tracing::warn!(provider = %event.provider, reference = %event.provider_reference, "event for a charge we did not create");
         return Ok(Applied::Ignored("unmatched"));
@@ -135,6 +138,43 @@ pub async fn apply_provider_event(
         }
         Decision::Stale(_) | Decision::Refused(_) => Applied::Stale,
     })
+}
+
+/// A settlement report the provider announced: kept (the run of the day it covers reads
+/// it), and that day's run enqueued.
+async fn report_announced(
+    app: &App,
+    provider: walletpay_domain::Provider,
+    report: &walletpay_wallet_adapter::ReportAnnounced,
+) -> Result<Applied, ConsumeError> {
+    use walletpay_ports::reconcile::ReportNotice;
+    use walletpay_reconcile::Date;
+    let offset = app.settings.reconcile.offset(provider);
+    let announced_on = Date::of(report.announced_at, offset);
+    app.store
+        .put_report_notice(&ReportNotice {
+            provider,
+            file: report.file.clone(),
+            url: report.url.clone(),
+            announced_at: report.announced_at,
+            announced_on,
+        })
+        .await
+        .map_err(TransitionError::from)?;
+    tracing::info!(%provider, file = %report.file, "settlement report announced");
+    if report.file.starts_with("settlement_detail_report") {
+        let job = crate::reconcile::Job {
+            provider,
+            date: announced_on.plus_days(-1),
+            waits: 0,
+        };
+        let body = serde_json::to_string(&job).expect("a job serializes");
+        app.reconcile_jobs
+            .send(&body, std::time::Duration::ZERO)
+            .await
+            .map_err(TransitionError::from)?;
+    }
+    Ok(Applied::Ignored("report_announced"))
 }
 
 /// A success reported for another charge than the payment's own. Where the provider
@@ -250,6 +290,7 @@ mod tests {
                 amount: None,
             }),
             confirm: false,
+            report: None,
         }
     }
 
@@ -333,6 +374,7 @@ mod tests {
             occurred_at: None,
             refund: None,
             confirm: true,
+            report: None,
         };
         assert_eq!(
             apply_provider_event(&app, &e).await.unwrap(),
@@ -350,6 +392,7 @@ mod tests {
             occurred_at: None,
             refund: None,
             confirm: true,
+            report: None,
         }
     }
 

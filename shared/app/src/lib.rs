@@ -10,6 +10,7 @@ pub mod merchant;
 pub mod notifications;
 pub mod payments;
 pub mod rate_limit;
+pub mod reconcile;
 pub mod refunds;
 mod request;
 pub mod routing;

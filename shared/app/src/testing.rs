@@ -30,6 +30,8 @@ pub struct Script {
     /// A charge the provider never answers about (its status call hangs).
     pub stall_on: Option<String>,
     pub refund_support: Result<RefundSupport, AdapterError>,
+    /// The settlement rows of any day; none: the day's data is not published yet.
+    pub settlement: Option<Vec<walletpay_reconcile::SettlementRow>>,
 }
 
 impl Default for Script {
@@ -43,6 +45,7 @@ impl Default for Script {
             cancel: Ok(Cancel::NotCancelable),
             stall_on: None,
             refund_support: Ok(RefundSupport::Supported),
+            settlement: None,
         }
     }
 }
@@ -135,6 +138,27 @@ impl WalletAdapter for Scripted {
             body: "{}".into(),
         }
     }
+
+    async fn settlement(
+        &self,
+        day: &walletpay_wallet_adapter::SettlementDay<'_>,
+        sink: walletpay_wallet_adapter::RowSink<'_>,
+    ) -> Result<walletpay_wallet_adapter::SourceRead, walletpay_wallet_adapter::SettlementError>
+    {
+        self.called(format!("settlement {}", day.day));
+        let Some(rows) = &self.script.settlement else {
+            return Err(walletpay_wallet_adapter::SettlementError::NotYet(
+                "scripted: not published".into(),
+            ));
+        };
+        for r in rows {
+            sink(r.clone());
+        }
+        Ok(walletpay_wallet_adapter::SourceRead {
+            source: "scripted".into(),
+            rows: rows.len() as u64,
+        })
+    }
 }
 
 /// An app whose only provider is the scripted one.
@@ -151,6 +175,7 @@ pub fn app_with(script: Script) -> (App, Arc<Scripted>) {
         refunds: queue(),
         notifications: queue(),
         notifications_dead: queue(),
+        reconcile_jobs: queue(),
         webhooks: Arc::new(NoWebhooks),
         clock: Arc::new(SystemClock),
         adapters: Adapters::new().with(adapter.clone()),

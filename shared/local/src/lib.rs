@@ -3,6 +3,8 @@
 //! port. With the embedded backend it needs nothing else; with the AWS backend it runs on
 //! DynamoDB, SQS and Secrets Manager at the endpoints the standard AWS variables name.
 
+pub mod cli;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use std::net::SocketAddr;
@@ -54,6 +56,11 @@ pub struct Options {
     pub backend: Backend,
     pub data_dir: Option<PathBuf>,
     pub demo_key: Option<String>,
+    /// Use this operator key for the demo operator instead of drawing one.
+    pub operator_key: Option<String>,
+    /// Run the reconcile schedule in-process (each provider's day at 02:00 in its report
+    /// time zone, the week on Mondays).
+    pub reconcile_schedule: bool,
     /// SQS visibility timeout of the payment-events queue.
     pub visibility: Duration,
     /// With the AWS backend: the DynamoDB table (created if missing).
@@ -71,6 +78,8 @@ pub struct Options {
     /// create `walletpay-notifications` and `walletpay-notifications-dead`.
     pub notifications_queue_url: Option<String>,
     pub notifications_dlq_url: Option<String>,
+    /// With the AWS backend: the reconcile-job queue, or None to create `walletpay-reconcile`.
+    pub reconcile_queue_url: Option<String>,
     /// The use cases' tunables (tests shorten the waits).
     pub settings: Settings,
     /// Bound on one provider call.
@@ -90,6 +99,8 @@ impl Default for Options {
             backend: Backend::Embedded,
             data_dir: None,
             demo_key: None,
+            operator_key: None,
+            reconcile_schedule: true,
             visibility: Duration::from_secs(30),
             table: "walletpay".into(),
             queue_url: None,
@@ -97,6 +108,7 @@ impl Default for Options {
             refunds_queue_url: None,
             notifications_queue_url: None,
             notifications_dlq_url: None,
+            reconcile_queue_url: None,
             settings: Settings::default(),
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
@@ -117,6 +129,7 @@ pub struct Ports {
     pub refunds: Arc<dyn Duplex>,
     pub notifications: Arc<dyn Duplex>,
     pub notifications_dead: Arc<dyn Duplex>,
+    pub reconcile: Arc<dyn Duplex>,
     pub secrets: Arc<dyn Secrets>,
     /// With the AWS backend: the DynamoDB capacity the store consumes.
     pub capacity: Option<Arc<walletpay_aws::CapacityMeter>>,
@@ -141,6 +154,7 @@ pub fn sandbox_secrets() -> Vec<(&'static str, String)> {
                 "api_key": walletpay_wallet_adapter::adyen::SANDBOX_API_KEY,
                 "merchant_account": walletpay_wallet_adapter::adyen::SANDBOX_MERCHANT_ACCOUNT,
                 "hmac_key": walletpay_wallet_adapter::adyen::SANDBOX_HMAC_KEY,
+                "report_api_key": walletpay_wallet_adapter::adyen::sandbox::SANDBOX_REPORT_API_KEY,
             })
             .to_string(),
         ),
@@ -226,6 +240,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let refunds = in_process_queue(opts.visibility);
             let notifications = in_process_queue(opts.visibility);
             let dead = Arc::new(InProcessQueue::new(opts.visibility));
+            let reconcile = in_process_queue(opts.visibility);
             let secrets = sandbox_secrets()
                 .iter()
                 .fold(StaticSecrets::new(), |s, (name, value)| s.with(name, value));
@@ -236,6 +251,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 refunds,
                 notifications,
                 notifications_dead: dead,
+                reconcile,
                 secrets: Arc::new(secrets),
                 capacity: None,
             })
@@ -270,6 +286,8 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 v,
             )
             .await?;
+            let reconcile =
+                sqs_queue(&config, &opts.reconcile_queue_url, "walletpay-reconcile", v).await?;
             let secrets = SecretsManager::new(&config);
             for (name, value) in sandbox_secrets() {
                 secrets.put(name, &value).await.map_err(|e| e.to_string())?;
@@ -281,6 +299,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 refunds,
                 notifications,
                 notifications_dead: dead,
+                reconcile,
                 secrets: Arc::new(secrets),
                 capacity: Some(meter),
             })
@@ -348,6 +367,8 @@ pub struct LocalStack {
     pub pix_url: String,
     pub demo_merchant: walletpay_domain::MerchantId,
     pub demo_key: String,
+    /// The demo operator's key (the reconciliation API).
+    pub demo_operator_key: String,
     /// Where undeliverable notifications end up (for tests and inspection).
     pub notifications_dead: Arc<dyn QueueReceiver>,
     /// With the AWS backend: the DynamoDB capacity consumed so far.
@@ -443,6 +464,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let mut adyen_config =
         AdyenConfig::new(format!("{base_url}/sandbox/adyen/{CHECKOUT_API_VERSION}"));
     adyen_config.timeout = opts.provider_timeout;
+    adyen_config.reports_url = Some(format!("{base_url}/sandbox/adyen/reports/download/"));
     let mut midtrans_sandbox = MidtransSandboxConfig::new(
         format!("{base_url}/sandbox/midtrans"),
         format!("{base_url}/v1/webhooks/midtrans"),
@@ -451,6 +473,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let midtrans = MidtransSandbox::new(midtrans_sandbox);
     let mut midtrans_config = MidtransConfig::new(format!("{base_url}/sandbox/midtrans"));
     midtrans_config.timeout = opts.provider_timeout;
+    midtrans_config.statements_url = Some(format!("{base_url}/sandbox/midtrans/statements"));
     let mut bank_sandbox = BankSandboxConfig::new(
         format!("{base_url}/sandbox/promptpay"),
         format!("{base_url}/v1/webhooks/promptpay"),
@@ -459,6 +482,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let bank = BankSandbox::new(bank_sandbox);
     let mut promptpay_config = PromptPayConfig::new(format!("{base_url}/sandbox/promptpay"));
     promptpay_config.timeout = opts.provider_timeout;
+    promptpay_config.statements_url = Some(format!("{base_url}/sandbox/promptpay/statements"));
     let mut dana_sandbox = DanaSandboxConfig::new(format!("{base_url}/sandbox/dana"));
     dana_sandbox.slow_response = opts.sandbox_slow_response;
     let dana = DanaSandbox::new(dana_sandbox);
@@ -467,6 +491,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         format!("{base_url}{}", walletpay_wallet_adapter::dana::NOTIFY_PATH),
     );
     dana_config.timeout = opts.provider_timeout;
+    dana_config.statements_url = Some(format!("{base_url}/sandbox/dana/statements"));
     // The Pix bank serves API Pix over mutual TLS on a port of its own.
     let pix = PixSandbox::new(PixSandboxConfig {
         slow_response: opts.sandbox_slow_response,
@@ -508,6 +533,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         refunds: ports.refunds.clone(),
         notifications: ports.notifications.clone(),
         notifications_dead: ports.notifications_dead.clone(),
+        reconcile_jobs: ports.reconcile.clone(),
         webhooks: Arc::new(walletpay_api::runtime::HttpWebhookSender::allowing_private()),
         clock: clock.clone(),
         adapters,
@@ -522,6 +548,8 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;
+    let demo_operator_key = seed_demo_operator(&app, opts.operator_key.as_deref()).await?;
+    seed_demo_contracts(&app).await?;
 
     let router = walletpay_api::router(app.clone())
         .nest("/sandbox/xendit", xendit.router())
@@ -555,6 +583,12 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         Consumer::Notifications,
         ports.notifications.clone(),
     ));
+    let reconcile = tokio::spawn(run_consumer(
+        app.clone(),
+        Consumer::Reconcile,
+        ports.reconcile.clone(),
+    ));
+    let schedule = tokio::spawn(run_schedule(app.clone(), opts.reconcile_schedule));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "server stopped");
@@ -574,10 +608,146 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         pix_url: format!("https://{pix_addr}"),
         demo_merchant,
         demo_key,
+        demo_operator_key,
         notifications_dead: ports.notifications_dead.clone(),
         capacity: ports.capacity.clone(),
-        tasks: vec![events, checks, refunds, notifications, server, pix_server],
+        tasks: vec![
+            events,
+            checks,
+            refunds,
+            notifications,
+            reconcile,
+            schedule,
+            pix_server,
+            server,
+        ],
     })
+}
+
+/// The reconcile schedule in-process, as EventBridge Scheduler runs it on AWS: each
+/// provider's day at 02:00 in its report time zone, and the week on Mondays at 03:00.
+async fn run_schedule(app: App, enabled: bool) {
+    use walletpay_api::reconcile::{scheduled, Kind, Scheduled};
+    if !enabled {
+        return;
+    }
+    loop {
+        let now = app.clock.now();
+        // The next minute boundary, then whatever falls due in it.
+        let wait = 60_000 - now.millis().rem_euclid(60_000);
+        tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+        let now = app.clock.now();
+        for p in walletpay_domain::Provider::ALL {
+            if app.adapters.get(*p).is_none() {
+                continue;
+            }
+            let offset = app.settings.reconcile.offset(*p) as i64;
+            let local_minute = (now.millis() / 60_000 + offset).rem_euclid(24 * 60);
+            let weekday = walletpay_reconcile::Date::of(now, offset as i32).weekday();
+            let mut starts = Vec::new();
+            if local_minute == 2 * 60 {
+                starts.push(Kind::Daily);
+            }
+            if local_minute == 3 * 60 && weekday == walletpay_reconcile::Weekday::Mon {
+                starts.push(Kind::Weekly);
+            }
+            for kind in starts {
+                let start = Scheduled {
+                    kind,
+                    provider: Some(*p),
+                };
+                if let Err(e) = scheduled(&app, &start).await {
+                    tracing::warn!(provider = %p, error = %e, "scheduled reconciliation not started");
+                }
+            }
+        }
+    }
+}
+
+/// Creates the demo operator's key, or finds it again when it is already in the store.
+async fn seed_demo_operator(app: &App, fixed_key: Option<&str>) -> Result<String, String> {
+    if let Some(key) = fixed_key {
+        if let Ok(auth::Principal::Operator(_)) =
+            auth::authenticate_principal(app.store.as_ref(), Some(&format!("Bearer {key}"))).await
+        {
+            return Ok(key.to_string());
+        }
+    }
+    auth::create_operator_key(
+        app.store.as_ref(),
+        "demo operator",
+        app.clock.now(),
+        fixed_key,
+    )
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// The sandboxes' terms as each provider account's contract (set once; an operator may
+/// change them through the API).
+pub fn sandbox_contracts() -> Vec<(walletpay_domain::Provider, walletpay_reconcile::Contract)> {
+    use walletpay_domain::{Provider as P, WalletId as W};
+    use walletpay_reconcile::{Contract, DayBasis, FeeRule, SettlementCycle};
+    let rule = |wallet: Option<W>, bps: u32| FeeRule {
+        wallet,
+        currency: None,
+        percent_bps: bps,
+        fixed_minor: 0,
+    };
+    let terms = |fees: Vec<FeeRule>, days: u32| Contract {
+        fees,
+        settlement: SettlementCycle {
+            days,
+            basis: DayBasis::Calendar,
+        },
+        calendar: Default::default(),
+        grace_days: None,
+    };
+    vec![
+        (
+            P::Xendit,
+            terms(
+                vec![
+                    rule(Some(W::Qris), 70),
+                    rule(Some(W::Qrph), 70),
+                    rule(None, 150),
+                ],
+                2,
+            ),
+        ),
+        (P::Stripe, terms(vec![rule(None, 340)], 2)),
+        (P::Adyen, terms(vec![rule(None, 290)], 1)),
+        (
+            P::Midtrans,
+            terms(vec![rule(Some(W::Qris), 70), rule(None, 200)], 1),
+        ),
+        (P::Dana, terms(vec![rule(None, 150)], 1)),
+        (P::Promptpay, terms(vec![rule(None, 0)], 0)),
+        (P::Pix, terms(vec![rule(None, 0)], 0)),
+    ]
+}
+
+async fn seed_demo_contracts(app: &App) -> Result<(), String> {
+    for (provider, contract) in sandbox_contracts() {
+        let has = app
+            .store
+            .get_contract(provider)
+            .await
+            .map_err(|e| e.to_string())?;
+        if has.is_none() {
+            app.store
+                .put_contract(&walletpay_ports::reconcile::ContractRecord {
+                    provider,
+                    contract,
+                    updated_at: app.clock.now(),
+                    updated_by: "local stack".into(),
+                    version: 1,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates the demo merchant, or finds it again when its key is already in the store.

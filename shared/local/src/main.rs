@@ -22,6 +22,9 @@ struct Cli {
     /// Use this API key for the demo merchant instead of drawing one.
     #[arg(long)]
     demo_key: Option<String>,
+    /// Use this operator key (wok_...) for the demo operator instead of drawing one.
+    #[arg(long)]
+    operator_key: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -36,6 +39,29 @@ enum Command {
         #[arg(long)]
         key: Option<String>,
     },
+    /// Create an operator key (the reconciliation API) and print it (shown once).
+    CreateOperatorKey {
+        /// Who holds it (recorded as who resolved a discrepancy).
+        #[arg(long)]
+        name: String,
+        /// Use this key instead of drawing one.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Reconcile one provider's day on a running stack, with a progress bar and the summary.
+    Reconcile {
+        #[arg(long)]
+        provider: String,
+        /// The day, YYYY-MM-DD, in the provider's report time zone.
+        #[arg(long)]
+        date: String,
+        /// An operator key (default: $WALLETPAY_OPERATOR_KEY).
+        #[arg(long)]
+        key: Option<String>,
+        /// The stack's URL (default: http://HOST:PORT).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -47,12 +73,14 @@ async fn main() {
         backend: cli.backend,
         data_dir: cli.data_dir,
         demo_key: cli.demo_key,
+        operator_key: cli.operator_key,
         table: std::env::var("TABLE_NAME").unwrap_or_else(|_| "walletpay".into()),
         queue_url: std::env::var("PAYMENT_EVENTS_QUEUE_URL").ok(),
         status_queue_url: std::env::var("STATUS_CHECKS_QUEUE_URL").ok(),
         refunds_queue_url: std::env::var("REFUNDS_QUEUE_URL").ok(),
         notifications_queue_url: std::env::var("NOTIFICATIONS_QUEUE_URL").ok(),
         notifications_dlq_url: std::env::var("NOTIFICATIONS_DLQ_URL").ok(),
+        reconcile_queue_url: std::env::var("RECONCILE_QUEUE_URL").ok(),
         ..Options::default()
     };
     walletpay_api::runtime::init_tracing();
@@ -80,6 +108,37 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
             println!("Keep the key: only its hash is stored.");
             Ok(())
         }
+        Command::CreateOperatorKey { name, key } => {
+            if opts.backend == Backend::Embedded && opts.data_dir.is_none() {
+                return Err("an in-memory store forgets the key on exit: pass --data-dir DIR (the same one you serve with) or --backend aws".into());
+            }
+            let store = build_store(&opts).await?;
+            let now = walletpay_ports::Clock::now(&walletpay_ports::SystemClock);
+            let key = walletpay_app::auth::create_operator_key(
+                store.as_ref(),
+                &name,
+                now,
+                key.as_deref(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("operator {name}");
+            println!("key      {key}");
+            println!("Keep the key: only its hash is stored.");
+            Ok(())
+        }
+        Command::Reconcile {
+            provider,
+            date,
+            key,
+            url,
+        } => {
+            let key = key
+                .or_else(|| std::env::var("WALLETPAY_OPERATOR_KEY").ok())
+                .ok_or("pass --key wok_... or set WALLETPAY_OPERATOR_KEY")?;
+            let url = url.unwrap_or_else(|| format!("http://{}:{}", opts.host, opts.port));
+            walletpay_local::cli::reconcile(&url, &key, &provider, &date).await
+        }
         Command::Serve => {
             let backend = opts.backend;
             let stack = start(opts).await?;
@@ -93,6 +152,10 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
                 }
             );
             println!("demo merchant {}  API key {key}", stack.demo_merchant);
+            println!(
+                "demo operator key {}  (reconciliation API)",
+                stack.demo_operator_key
+            );
             println!();
             println!("Pay a DANA order of IDR 150,000:");
             println!("  curl -s {base}/v1/payments -H 'Authorization: Bearer {key}' -H \"Idempotency-Key: order-1001-$(date +%s)\" -H 'Content-Type: application/json' -d '{{\"merchant_reference\":\"order-1001\",\"amount\":15000000,\"currency\":\"IDR\",\"country\":\"ID\",\"wallet\":\"dana\",\"customer\":{{\"phone\":\"+6281234567890\"}},\"return_url\":\"https://shop.example/thanks\"}}'");
@@ -100,6 +163,11 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
             println!("  curl -s -X POST {base}/sandbox/xendit/simulate/<provider_reference> -d '{{\"outcome\":\"success\"}}'");
             println!("Then read the payment:");
             println!("  curl -s {base}/v1/payments/<id> -H 'Authorization: Bearer {key}'");
+            println!("Reconcile a provider's day:");
+            println!(
+                "  walletpay-local reconcile --provider xendit --date YYYY-MM-DD --key {} --url {base}",
+                stack.demo_operator_key
+            );
             tokio::select! {
                 _ = stack.wait() => Ok(()),
                 _ = tokio::signal::ctrl_c() => Ok(()),

@@ -362,7 +362,7 @@ impl RowSet {
             key,
             role,
             line: r.line,
-            reference: fingerprint(Some(&r.provider_reference)),
+            reference: fingerprint(r.charge_reference.as_deref()),
             gross: r.gross,
             fee: r.fee,
             net: r.net,
@@ -1053,7 +1053,7 @@ fn compare(
     due: Option<Date>,
 ) -> (Class, bool, &'static str) {
     let is_charge = e.key.refund == 0;
-    if is_charge && e.reference != 0 && e.reference != r.reference {
+    if is_charge && e.reference != 0 && r.reference != 0 && e.reference != r.reference {
         return (
             Class::Duplicate,
             false,

@@ -66,10 +66,12 @@ pub struct SettlementRow {
     pub payment_id: Option<PaymentId>,
     /// Our refund id, where the provider carries it.
     pub refund_id: Option<RefundId>,
-    /// The provider's id of this movement (of the charge, for a charge; of the refund, for a
-    /// refund).
+    /// The provider's id of this line (its transaction, balance transaction, journal or
+    /// transfer id).
     pub provider_reference: String,
-    /// For a refund or fee: the provider's id of the charge it belongs to.
+    /// The provider's id of the charge it is or belongs to, in the form our payment records
+    /// it, where the source carries it: a charge listed under another one than ours is
+    /// another charge made for the payment.
     pub charge_reference: Option<String>,
     pub kind: Kind,
     /// The movement's amount, never negative (its direction is its kind), in minor units.

@@ -39,8 +39,8 @@ fn row(line: u64, p: Option<u128>, kind: Kind, gross: i64, fee: i64) -> Settleme
         line,
         payment_id: p.map(pay),
         refund_id: None,
-        provider_reference: p.map_or_else(|| format!("x-{line}"), |p| format!("pr-{p}")),
-        charge_reference: None,
+        provider_reference: format!("txn-{line}"),
+        charge_reference: p.map(|p| format!("pr-{p}")),
         kind,
         gross,
         fee,
@@ -111,6 +111,7 @@ fn a_day_with_every_class() {
         refund_id: Some(refund(6)),
         payment_id: None,
         provider_reference: "rf-6".into(),
+        charge_reference: Some("pr-6".into()),
         status: RowStatus::Reversed,
         ..row(4, None, Kind::Refund, 2_000_000, 0)
     });
@@ -144,7 +145,7 @@ fn a_day_with_every_class() {
     // 11 the provider paid another charge made for the payment
     ledger.push(&entry(11, 1_000_000, Ours::Succeeded, "2026-12-01"));
     rows.push(&SettlementRow {
-        provider_reference: "pr-11-second".into(),
+        charge_reference: Some("pr-11-second".into()),
         ..row(11, Some(11), Kind::Charge, 1_000_000, fee(1_000_000))
     });
     // 12 healed by an earlier run: healed again, nothing to apply

@@ -252,6 +252,19 @@ pub struct ProviderEvent {
     /// applying `status`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirm: bool,
+    /// Set when the event announces a settlement report (then it is about no payment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportAnnounced>,
+}
+
+/// A settlement report the provider announced (Adyen's `REPORT_AVAILABLE`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportAnnounced {
+    /// The report's file name.
+    pub file: String,
+    /// Where to download it.
+    pub url: String,
+    pub announced_at: Timestamp,
 }
 
 /// A refund's outcome as a provider's webhook reports it.
@@ -360,6 +373,14 @@ pub trait WalletAdapter: Send + Sync {
 
     /// The answer the provider expects once a webhook is taken.
     fn webhook_ack(&self) -> WebhookAck;
+
+    /// Reads the provider's settlement data of a day (its `settlement.rs`), handing each row
+    /// to `sink` as it is read; every row read exactly, or the read fails naming the row.
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError>;
 }
 
 #[cfg(test)]

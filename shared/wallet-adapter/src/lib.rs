@@ -8,6 +8,8 @@
 //!   and amounts and references into the provider's convention,
 //! - `signature.rs`: how the provider authenticates its webhooks (and, where it signs our
 //!   requests too, how we sign them),
+//! - `settlement.rs`: the provider's settlement data of a day, read from its own source and
+//!   format into typed rows (the shared parts are in [`settlement`]),
 //! - `sandbox/` (feature `sandbox`): a local simulator of the provider's API: `mod.rs` its
 //!   state and router, `api.rs` the provider's endpoints, `simulate.rs` settling charges and
 //!   refunds (the shared page and `simulate` are in [`sandbox_kit`]), `report.rs` its
@@ -26,12 +28,14 @@ pub mod pix;
 pub mod promptpay;
 #[cfg(feature = "sandbox")]
 pub mod sandbox_kit;
+pub mod settlement;
 pub mod signed_header;
 pub mod stripe;
 pub mod xendit;
 
 pub use adapter::{
     AdapterError, Cancel, ChargeCreated, ChargeRequest, ProviderEvent, ProviderStatus, Recovered,
-    RefundCheck, RefundOutcome, RefundRequest, RefundSupport, RefundUpdate, WalletAdapter,
-    WebhookAck, WebhookError, WebhookRequest,
+    RefundCheck, RefundOutcome, RefundRequest, RefundSupport, RefundUpdate, ReportAnnounced,
+    WalletAdapter, WebhookAck, WebhookError, WebhookRequest,
 };
+pub use settlement::{RowSink, SettlementDay, SettlementError, SourceRead};

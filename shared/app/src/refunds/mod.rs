@@ -20,7 +20,9 @@ mod worker;
 
 pub use api::{create_refund, get_refund, list_refunds, refund_json};
 pub use late_success::{late_success_job, queue_late_success_refund, refund_late_success};
-pub use worker::{apply_refund_update, process_refund_job, reverse, WorkError, Worked};
+pub use worker::{
+    apply_refund_update, heal_refund, process_refund_job, reverse, WorkError, Worked,
+};
 
 use crate::app::App;
 use crate::status::send_due;

@@ -443,6 +443,38 @@ pub async fn reverse(
     }
 }
 
+/// A refund reconciliation found made in the provider's settlement data while we show it
+/// pending: it succeeds (one version, source `reconciliation`, announced as
+/// `refund.succeeded`). A refund no longer pending is left as it is.
+pub async fn heal_refund(
+    app: &App,
+    payment_id: &walletpay_domain::PaymentId,
+    refund_id: &RefundId,
+) -> Result<bool, WorkError> {
+    let Some(first) = app.store.get_payment(payment_id).await? else {
+        return Ok(false);
+    };
+    if first
+        .refund_line(refund_id.as_str())
+        .is_none_or(|l| l.state != RefundState::Pending)
+    {
+        return Ok(false);
+    }
+    let event = PaymentEvent::RefundSucceeded {
+        refund_id: refund_id.to_string(),
+    };
+    let written = write_refund_change(
+        app,
+        first,
+        refund_id,
+        &event,
+        walletpay_ports::reconcile::RECONCILIATION,
+        |_| {},
+    )
+    .await?;
+    Ok(matches!(written, Written::Done))
+}
+
 /// Records the provider's reference of a refund it took but has not settled (one version
 /// of the payment, announced as `refund.updated`; the refund stays pending).
 async fn record_submitted(

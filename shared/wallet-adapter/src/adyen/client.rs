@@ -31,6 +31,10 @@ pub struct AdyenCredentials {
     /// The key before the last rotation, accepted while Adyen may still sign with it.
     #[serde(default)]
     pub previous_hmac_key: Option<SecretString>,
+    /// The API key of the report user (its role "Merchant Report Download role"), for the
+    /// settlement details reports; without it no report is downloaded.
+    #[serde(default)]
+    pub report_api_key: Option<SecretString>,
 }
 
 /// A hex HMAC key's length in bytes, if it is hex.
@@ -61,6 +65,9 @@ pub struct AdyenConfig {
     pub secret_name: String,
     /// Bound on one call to Adyen; past it the outcome is unknown, not failed.
     pub timeout: Duration,
+    /// Where reports are downloaded from (`https://ca-live.adyen.com/reports/download/`;
+    /// `ca-test` for a test account): a `REPORT_AVAILABLE` URL anywhere else is refused.
+    pub reports_url: Option<String>,
 }
 
 /// The one place the Checkout API version is chosen.
@@ -70,6 +77,7 @@ impl AdyenConfig {
     pub fn new(base_url: impl Into<String>) -> Self {
         AdyenConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
+            reports_url: None,
             secret_name: "walletpay/adyen".into(),
             timeout: Duration::from_secs(10),
         }
@@ -117,6 +125,36 @@ impl Adyen {
 
     async fn credentials(&self) -> Result<AdyenCredentials, CredentialError> {
         self.credentials.load().await
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The report host and the report user's key; refused when either is missing.
+    pub(super) async fn report_access(
+        &self,
+    ) -> Result<(String, SecretString), crate::settlement::SettlementError> {
+        use crate::settlement::SettlementError;
+        let host = self
+            .config
+            .reports_url
+            .clone()
+            .filter(|u| {
+                u.starts_with("https://")
+                    || u.starts_with("http://127.0.0.1")
+                    || u.starts_with("http://localhost")
+            })
+            .ok_or_else(|| SettlementError::Config("no Adyen report host configured".into()))?;
+        let key = self
+            .credentials()
+            .await?
+            .report_api_key
+            .filter(|k| credentials::required_secret("report_api_key", k).is_ok())
+            .ok_or_else(|| {
+                SettlementError::Config("no Adyen report user key (report_api_key)".into())
+            })?;
+        Ok((host, key))
     }
 
     /// POSTs `body` with the `X-API-Key` and an `Idempotency-Key`, sorting every way it can
@@ -354,6 +392,7 @@ impl WalletAdapter for Adyen {
                 occurred_at,
                 refund: None,
                 confirm: false,
+                report: None,
             };
             let refund = |outcome: Result<(), Failure>| ProviderEvent {
                 provider: Provider::Adyen,
@@ -369,6 +408,7 @@ impl WalletAdapter for Adyen {
                     amount,
                 }),
                 confirm: false,
+                report: None,
             };
             let refused = || failure_from_reason(&item.reason);
             match (item.event_code.as_str(), success) {
@@ -393,11 +433,36 @@ impl WalletAdapter for Adyen {
                 ("REFUND", false) | ("REFUND_FAILED", _) | ("REFUNDED_REVERSED", true) => {
                     out.push(refund(Err(refused())))
                 }
-                // Other events (REPORT_AVAILABLE, CAPTURE, ...) are accepted and not used.
+                // A report to download: `pspReference` its file name, `reason` its URL.
+                ("REPORT_AVAILABLE", true) => {
+                    let at = occurred_at.ok_or_else(|| {
+                        WebhookError::Malformed("REPORT_AVAILABLE without an eventDate".into())
+                    })?;
+                    out.push(ProviderEvent {
+                        payment_id: None,
+                        provider_reference: item.psp_reference.clone(),
+                        amount: None,
+                        report: Some(crate::adapter::ReportAnnounced {
+                            file: item.psp_reference.clone(),
+                            url: item.reason.clone(),
+                            announced_at: at,
+                        }),
+                        ..charge(ProviderStatus::Pending)
+                    })
+                }
+                // Other events (CAPTURE, ...) are accepted and not used.
                 _ => {}
             }
         }
         Ok(out)
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     /// Adyen accepts any 2xx; `[accepted]` is the answer its documentation shows.

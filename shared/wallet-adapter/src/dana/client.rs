@@ -62,6 +62,9 @@ pub struct DanaConfig {
     pub base_url: String,
     pub secret_name: String,
     pub timeout: Duration,
+    /// Where the day's statement file is fetched (`?date=YYYY-MM-DD`); none: no settlement
+    /// source.
+    pub statements_url: Option<String>,
     /// Where DANA's notifications reach us, as a full URL (its path is what DANA signs).
     pub notify_url: String,
 }
@@ -72,6 +75,7 @@ impl DanaConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             secret_name: "walletpay/dana".into(),
             timeout: Duration::from_secs(10),
+            statements_url: None,
             notify_url: notify_url.into(),
         }
     }
@@ -106,6 +110,18 @@ impl Dana {
 
     async fn credentials(&self) -> Result<DanaCredentials, CredentialError> {
         self.credentials.load().await
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn statements_url(&self) -> &Option<String> {
+        &self.config.statements_url
+    }
+
+    pub(super) async fn settlement_credentials(&self) -> Result<DanaCredentials, CredentialError> {
+        self.credentials().await
     }
 
     async fn send(
@@ -430,7 +446,16 @@ impl WalletAdapter for Dana {
                 .and_then(Timestamp::parse_rfc3339),
             refund: None,
             confirm: false,
+            report: None,
         }])
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

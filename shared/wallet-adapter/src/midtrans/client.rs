@@ -45,6 +45,9 @@ pub struct MidtransConfig {
     pub base_url: String,
     pub secret_name: String,
     pub timeout: Duration,
+    /// Where the day's statement file is fetched (`?date=YYYY-MM-DD`); none: no settlement
+    /// source.
+    pub statements_url: Option<String>,
 }
 
 impl MidtransConfig {
@@ -53,6 +56,7 @@ impl MidtransConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             secret_name: "walletpay/midtrans".into(),
             timeout: Duration::from_secs(10),
+            statements_url: None,
         }
     }
 }
@@ -93,6 +97,20 @@ impl Midtrans {
 
     async fn credentials(&self) -> Result<MidtransCredentials, CredentialError> {
         self.credentials.load().await
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn statements_url(&self) -> &Option<String> {
+        &self.config.statements_url
+    }
+
+    pub(super) async fn settlement_credentials(
+        &self,
+    ) -> Result<MidtransCredentials, CredentialError> {
+        self.credentials().await
     }
 
     /// Sends a request with Basic auth (server key, empty password). Midtrans often answers
@@ -407,7 +425,16 @@ impl WalletAdapter for Midtrans {
             occurred_at: None,
             refund: None,
             confirm: true,
+            report: None,
         }])
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

@@ -197,6 +197,19 @@ impl Pix {
         Ok(t.access_token)
     }
 
+    /// A listing for the settlement read, its errors in the read's terms.
+    pub(super) async fn get_listing<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, crate::settlement::SettlementError> {
+        use crate::settlement::SettlementError as E;
+        match self.call::<T>(reqwest::Method::GET, path, None).await {
+            Ok((_, t)) => Ok(t),
+            Err(AdapterError::Config(m)) => Err(E::Config(m)),
+            Err(e) => Err(E::Unavailable(e.to_string())),
+        }
+    }
+
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: reqwest::Method,
@@ -446,6 +459,14 @@ impl WalletAdapter for Pix {
         // must be able to do.
         self.credentials().await?;
         signature::hints(req.body)
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

@@ -41,6 +41,7 @@ pub fn hints(body: &[u8]) -> Result<Vec<ProviderEvent>, WebhookError> {
                 occurred_at: Timestamp::parse_rfc3339(&p.horario),
                 refund: None,
                 confirm: true,
+                report: None,
             })
         })
         .collect())

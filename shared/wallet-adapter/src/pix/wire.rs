@@ -86,6 +86,41 @@ pub struct Devolucao {
     pub status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motivo: Option<String>,
+    /// When it was asked for and, once made, settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horario: Option<DevolucaoHorario>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevolucaoHorario {
+    pub solicitacao: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidacao: Option<String>,
+}
+
+/// `GET /pix?inicio=&fim=`: the Pix received in a period, a page at a time.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PixConsultados {
+    pub parametros: Parametros,
+    /// The spec's `required` names `cobs`, its property is `pix`: absent reads as none.
+    #[serde(default)]
+    pub pix: Vec<Pix>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Parametros {
+    pub inicio: String,
+    pub fim: String,
+    pub paginacao: Paginacao,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paginacao {
+    pub pagina_atual: i64,
+    pub itens_por_pagina: i64,
+    pub quantidade_de_paginas: i64,
+    pub quantidade_total_de_itens: i64,
 }
 
 /// The webhook body: `{"pix": [...]}`, batched.

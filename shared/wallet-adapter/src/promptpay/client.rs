@@ -52,6 +52,9 @@ pub struct PromptPayConfig {
     pub base_url: String,
     pub secret_name: String,
     pub timeout: Duration,
+    /// Where the day's statement file is fetched (`?date=YYYY-MM-DD`); none: no settlement
+    /// source.
+    pub statements_url: Option<String>,
 }
 
 impl PromptPayConfig {
@@ -60,6 +63,7 @@ impl PromptPayConfig {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             secret_name: "walletpay/promptpay".into(),
             timeout: Duration::from_secs(10),
+            statements_url: None,
         }
     }
 }
@@ -108,6 +112,20 @@ impl PromptPay {
 
     async fn credentials(&self) -> Result<PromptPayCredentials, CredentialError> {
         self.credentials.load().await
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn statements_url(&self) -> &Option<String> {
+        &self.config.statements_url
+    }
+
+    pub(super) async fn settlement_credentials(
+        &self,
+    ) -> Result<PromptPayCredentials, CredentialError> {
+        self.credentials().await
     }
 
     async fn call<T: serde::de::DeserializeOwned>(
@@ -373,6 +391,7 @@ impl WalletAdapter for PromptPay {
                     amount: thb(&r.amount),
                 }),
                 confirm: false,
+                report: None,
             }]);
         }
         if n.event != "bill_payment.settled" {
@@ -395,7 +414,16 @@ impl WalletAdapter for PromptPay {
             occurred_at: Timestamp::parse_rfc3339(&p.paid_at),
             refund: None,
             confirm: false,
+            report: None,
         }])
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

@@ -8,6 +8,7 @@ mod client;
 pub mod mapping;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod settlement;
 pub mod signature;
 pub mod wire;
 

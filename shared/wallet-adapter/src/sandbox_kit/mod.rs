@@ -1,7 +1,9 @@
 //! What the provider sandboxes share: the checkout page, `simulate` and the sandbox error
-//! (`checkout`), the magic amounts, an idempotency-key memory, ids, time and CSV.
+//! (`checkout`), the settlement movements and their faults (`settlement`), the magic
+//! amounts, an idempotency-key memory, ids, time and CSV.
 
 mod checkout;
+pub mod settlement;
 
 pub use checkout::{
     checkout_page, decide, page, simulate, DecideForm, Outcome, SandboxError, Shown, SimulateBody,

@@ -97,6 +97,29 @@ impl Stripe {
         self.credentials.load().await
     }
 
+    pub(super) fn endpoint(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url)
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Where Stripe serves report files: `files.stripe.com` beside `api.stripe.com`, the
+    /// API's own host anywhere else (the sandbox).
+    pub(super) fn files_url(&self) -> String {
+        if self.config.base_url == "https://api.stripe.com" {
+            "https://files.stripe.com".into()
+        } else {
+            self.config.base_url.clone()
+        }
+    }
+
+    /// The secret key, for the settlement reads.
+    pub(super) async fn settlement_key(&self) -> Result<SecretString, CredentialError> {
+        Ok(self.credentials().await?.secret_key)
+    }
+
     /// Sends a request and sorts every way it can go wrong into declined (nothing done),
     /// unknown (maybe done) or configuration. `idempotency_key` makes a retry safe: Stripe
     /// answers a repeated key with the first answer.
@@ -408,7 +431,16 @@ impl WalletAdapter for Stripe {
             occurred_at: Some(Timestamp(event.created * 1000)),
             refund: None,
             confirm: false,
+            report: None,
         }])
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

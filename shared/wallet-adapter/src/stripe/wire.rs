@@ -127,3 +127,42 @@ pub struct Event {
 pub struct EventData {
     pub object: serde_json::Value,
 }
+
+/// `GET /v1/reporting/report_types/{id}`: through when a report type has data.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportType {
+    pub id: String,
+    pub object: String,
+    pub data_available_start: i64,
+    pub data_available_end: i64,
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// A report run (`frr_...`): `pending`, then `succeeded` with its file, or `failed`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportRun {
+    pub id: String,
+    pub object: String,
+    pub report_type: String,
+    pub status: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub result: Option<ReportFile>,
+    pub created: i64,
+    #[serde(default)]
+    pub succeeded_at: Option<i64>,
+}
+
+/// The file a run made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReportFile {
+    pub id: String,
+    pub object: String,
+    #[serde(default)]
+    pub filename: Option<String>,
+    pub url: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+}

@@ -151,6 +151,19 @@ impl Xendit {
         format!("{}{path}", self.config.base_url)
     }
 
+    pub(super) fn endpoint(&self, path: &str) -> String {
+        self.url(path)
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The secret key, for the settlement reads.
+    pub(super) async fn settlement_credentials(&self) -> Result<SecretString, CredentialError> {
+        Ok(self.credentials().await?.secret_key)
+    }
+
     /// Sends a request with our credentials (and, on the v3 paths, the `api-version`) and
     /// reads the answer.
     async fn send<T: serde::de::DeserializeOwned>(
@@ -560,6 +573,7 @@ impl WalletAdapter for Xendit {
                     status,
                     refund: None,
                     confirm: true,
+                    report: None,
                 }])
             }
             // Its body is not published; the request's id and reference are what it must
@@ -581,6 +595,7 @@ impl WalletAdapter for Xendit {
                     occurred_at: None,
                     refund: None,
                     confirm: true,
+                    report: None,
                 }])
             }
             "refund.succeeded" | "refund.failed" => Ok(Vec::new()),
@@ -589,6 +604,14 @@ impl WalletAdapter for Xendit {
                 Ok(Vec::new())
             }
         }
+    }
+
+    async fn settlement(
+        &self,
+        day: &crate::settlement::SettlementDay<'_>,
+        sink: crate::settlement::RowSink<'_>,
+    ) -> Result<crate::settlement::SourceRead, crate::settlement::SettlementError> {
+        self.read_settlement(day, sink).await
     }
 
     fn webhook_ack(&self) -> WebhookAck {

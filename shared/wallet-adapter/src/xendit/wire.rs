@@ -231,3 +231,73 @@ pub struct SimulateAnswer {
     pub status: String,
     pub message: String,
 }
+
+/// `GET /transactions`: a page of the account's transactions, oldest first.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TransactionList {
+    #[serde(default)]
+    pub data: Vec<Transaction>,
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub links: Vec<Value>,
+}
+
+/// One transaction of the Transaction Service: amounts are JSON numbers in major units (an
+/// older example writes them as strings), read as their literal text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    #[serde(default)]
+    pub product_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    #[serde(default)]
+    pub channel_category: Option<String>,
+    #[serde(default)]
+    pub channel_code: Option<String>,
+    #[serde(default)]
+    pub reference_id: Option<String>,
+    pub currency: String,
+    pub amount: Box<RawValue>,
+    pub net_amount: Box<RawValue>,
+    #[serde(default)]
+    pub net_amount_currency: Option<String>,
+    /// `MONEY_IN` or `MONEY_OUT`.
+    pub cashflow: String,
+    #[serde(default)]
+    pub settlement_status: Option<String>,
+    #[serde(default)]
+    pub estimated_settlement_time: Option<String>,
+    #[serde(default)]
+    pub business_id: String,
+    pub created: String,
+    #[serde(default)]
+    pub updated: String,
+    #[serde(default)]
+    pub fee: Option<TransactionFee>,
+    #[serde(default)]
+    pub product_data: Option<ProductData>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TransactionFee {
+    pub xendit_fee: Box<RawValue>,
+    pub value_added_tax: Box<RawValue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xendit_withholding_tax: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub third_party_withholding_tax: Option<Box<RawValue>>,
+    #[serde(default)]
+    pub status: String,
+}
+
+/// The Payments API v3 objects a transaction belongs to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProductData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture_id: Option<String>,
+}

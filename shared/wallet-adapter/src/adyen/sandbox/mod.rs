@@ -126,6 +126,7 @@ struct Inner {
     refunds: Mutex<BTreeMap<String, SandboxRefund>>,
     idempotency: IdempotencyMemory,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 fn error(status: StatusCode, code: &str, message: &str, kind: &str) -> Response {
@@ -165,6 +166,7 @@ impl AdyenSandbox {
                 refunds: Mutex::new(BTreeMap::new()),
                 idempotency: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -180,7 +182,15 @@ impl AdyenSandbox {
             )
             .route("/simulate/{psp}", post(kit::simulate::<Self>))
             .route("/simulate-refund/{psp}", post(simulate::simulate_refund))
-            .route("/reports/settlement_detail_report", get(report::report))
+            .route(
+                "/reports/download/MerchantAccount/{account}/{file}",
+                get(report::download),
+            )
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route("/settlement/publish", post(report::publish))
             .with_state(self.clone())
     }
 
@@ -340,3 +350,5 @@ fn ok_json<T: Serialize>(sb: &AdyenSandbox, key: &Option<String>, print: &str, v
     }
     (StatusCode::OK, [("content-type", "application/json")], body).into_response()
 }
+
+pub use report::{file_name, SANDBOX_REPORT_API_KEY};

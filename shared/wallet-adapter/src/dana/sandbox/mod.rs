@@ -91,6 +91,7 @@ struct Inner {
     /// Refund answers by partnerRefundNo.
     refunds: Mutex<HashMap<String, Answer>>,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 fn answer(status: StatusCode, code: &str, message: &str) -> Response {
@@ -121,6 +122,7 @@ impl DanaSandbox {
                 external_ids: Mutex::new(HashSet::new()),
                 refunds: Mutex::new(HashMap::new()),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -140,7 +142,15 @@ impl DanaSandbox {
                 get(kit::page::<Self>).post(kit::decide::<Self>),
             )
             .route("/simulate/{reference}", post(kit::simulate::<Self>))
-            .route("/reports/settlement", get(report::report))
+            .route("/statements", get(report::statement))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route(
+                "/settlement/publish",
+                post(kit::settlement::publish::<Self>),
+            )
             .with_state(self.clone())
     }
 

@@ -91,6 +91,7 @@ struct Inner {
     orders: Mutex<HashMap<String, Order>>,
     refund_keys: IdempotencyMemory,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 /// `{"status_code", "status_message", "id"}` with the given HTTP status.
@@ -127,6 +128,7 @@ impl MidtransSandbox {
                 orders: Mutex::new(HashMap::new()),
                 refund_keys: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -144,7 +146,15 @@ impl MidtransSandbox {
             // GoPay's `generate-qr-code` action: on to the page (the QR's target).
             .route("/checkout/{order}/qr-code", get(qr_code))
             .route("/simulate/{order}", post(kit::simulate::<Self>))
-            .route("/reports/transactions", get(report::report))
+            .route("/statements", get(report::statement))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route(
+                "/settlement/publish",
+                post(kit::settlement::publish::<Self>),
+            )
             .with_state(self.clone())
     }
 

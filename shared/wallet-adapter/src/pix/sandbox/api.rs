@@ -255,6 +255,10 @@ pub(super) async fn put_devolucao(
             valor: req.valor.clone(),
             status: status.into(),
             motivo,
+            horario: Some(crate::pix::wire::DevolucaoHorario {
+                solicitacao: now().to_string(),
+                liquidacao: (status == "DEVOLVIDO").then(|| now().to_string()),
+            }),
         };
         p.devolucoes.push(d.clone());
         Ok(d)

@@ -70,6 +70,7 @@ struct Inner {
     cobs: Mutex<HashMap<String, (Cob, Timestamp)>>,
     tokens: Mutex<HashSet<String>>,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 fn problem(status: StatusCode, title: &str, detail: &str) -> Response {
@@ -111,6 +112,7 @@ impl PixSandbox {
                 cobs: Mutex::new(HashMap::new()),
                 tokens: Mutex::new(HashSet::new()),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -123,6 +125,7 @@ impl PixSandbox {
                 "/cob/{txid}",
                 put(api::put_cob).get(api::get_cob).patch(api::patch_cob),
             )
+            .route("/pix", get(report::list_pix))
             .route("/pix/{e2eid}", get(api::get_pix))
             .route(
                 "/pix/{e2eid}/devolucao/{id}",
@@ -143,7 +146,10 @@ impl PixSandbox {
                 "/simulate-refund/{e2eid}/{id}",
                 post(simulate::simulate_refund),
             )
-            .route("/reports/statement", get(report::report))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
             .with_state(self.clone())
     }
 

@@ -33,6 +33,9 @@ pub(super) async fn simulate_refund(
             .iter_mut()
             .find(|d| d.id == id && d.status == "EM_PROCESSAMENTO")?;
         d.status = status.into();
+        if let Some(h) = d.horario.as_mut() {
+            h.liquidacao = (status == "DEVOLVIDO").then(|| crate::sandbox_kit::now().to_string());
+        }
         Some(d.clone())
     });
     match done.flatten() {

@@ -75,7 +75,6 @@ pub(super) async fn register(
             bill: bill.clone(),
             payment: None,
             refunds: Vec::new(),
-            created: now(),
             canceled: false,
         },
     );

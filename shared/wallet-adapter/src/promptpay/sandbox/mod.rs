@@ -67,7 +67,6 @@ struct Kept {
     bill: Bill,
     payment: Option<BillPayment>,
     refunds: Vec<(Refund, Timestamp)>,
-    created: Timestamp,
     canceled: bool,
 }
 
@@ -105,6 +104,7 @@ struct Inner {
     bills: Mutex<HashMap<String, Kept>>,
     idempotency: IdempotencyMemory,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -132,6 +132,7 @@ impl BankSandbox {
                 bills: Mutex::new(HashMap::new()),
                 idempotency: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -149,7 +150,15 @@ impl BankSandbox {
                 get(kit::page::<Self>).post(kit::decide::<Self>),
             )
             .route("/simulate/{reference}", post(kit::simulate::<Self>))
-            .route("/reports/statement", get(report::report))
+            .route("/statements", get(report::statement))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route(
+                "/settlement/publish",
+                post(kit::settlement::publish::<Self>),
+            )
             .with_state(self.clone())
     }
 

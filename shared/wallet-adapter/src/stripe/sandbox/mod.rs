@@ -2,7 +2,8 @@
 //! paths, form-encoded bodies, Bearer auth, `Idempotency-Key` replays, error bodies and
 //! statuses; a checkout page (GrabPay's redirect, and the "hosted instructions" of the QR
 //! methods) where a person approves or declines; `simulate`; webhooks signed with
-//! `Stripe-Signature`; and the itemized payout reconciliation report of a day. Mount its
+//! `Stripe-Signature`; and the Reporting API (`report_types`, `report_runs`, `files`) over
+//! what it booked, with settlement faults on request. Mount its
 //! router anywhere (the local stack uses `/sandbox/stripe`).
 //!
 //! Test credentials: secret key [`SANDBOX_SECRET_KEY`], webhook signing secret
@@ -86,6 +87,8 @@ struct Inner {
     refunds: Mutex<BTreeMap<String, Refund>>,
     idempotency: IdempotencyMemory,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
+    runs: Mutex<HashMap<String, report::Run>>,
 }
 
 /// What `simulate` did.
@@ -148,6 +151,8 @@ impl StripeSandbox {
                 refunds: Mutex::new(BTreeMap::new()),
                 idempotency: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
+                runs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -172,7 +177,18 @@ impl StripeSandbox {
             )
             .route("/simulate/{id}", post(kit::simulate::<Self>))
             .route("/simulate-refund/{id}", post(simulate::simulate_refund))
-            .route("/reports/payout_reconciliation", get(report::report))
+            .route("/v1/reporting/report_types/{id}", get(report::report_type))
+            .route("/v1/reporting/report_runs", post(report::create_run))
+            .route("/v1/reporting/report_runs/{id}", get(report::get_run))
+            .route("/v1/files/{id}/contents", get(report::file_contents))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route(
+                "/settlement/publish",
+                post(kit::settlement::publish::<Self>),
+            )
             .with_state(self.clone())
     }
 

@@ -3,7 +3,8 @@
 //! the unified refunds (`/refunds`), with Xendit's paths, fields, statuses, Basic auth,
 //! `api-version`, idempotency keys and error bodies; a checkout page where a person approves
 //! or declines; the shared `simulate` for scripts; and webhooks with `x-callback-token` sent
-//! to the configured URL. Mount its router anywhere (the local stack uses `/sandbox/xendit`).
+//! to the configured URL; and the Transaction Service (`GET /transactions`) of what it
+//! booked, with settlement faults on request (`sandbox_kit::settlement`). Mount its router anywhere (the local stack uses `/sandbox/xendit`).
 //!
 //! Test credentials: secret key [`SANDBOX_SECRET_KEY`], callback token
 //! [`SANDBOX_CALLBACK_TOKEN`].
@@ -46,6 +47,7 @@
 //! one of a request not SUCCEEDED 400 INELIGIBLE_TRANSACTION_STATUS.
 
 mod api;
+mod report;
 mod simulate;
 
 use crate::sandbox_kit as kit;
@@ -246,6 +248,7 @@ struct Inner {
     refunds: Mutex<Refunds>,
     refund_keys: IdempotencyMemory,
     http: reqwest::Client,
+    faults: kit::settlement::Faults,
 }
 
 /// What `simulate` did: the request after the outcome, its payment, and the webhook's
@@ -301,6 +304,7 @@ impl XenditSandbox {
                 refunds: Mutex::new(Refunds::default()),
                 refund_keys: IdempotencyMemory::default(),
                 http: crate::sandbox_kit::webhook_client(),
+                faults: kit::settlement::Faults::default(),
             }),
         }
     }
@@ -324,6 +328,15 @@ impl XenditSandbox {
             .route("/v3/payments/{id}", get(api::get_payment))
             .route("/refunds", post(api::create_refund).get(api::list_refunds))
             .route("/refunds/{id}", get(api::get_refund))
+            .route("/transactions", get(report::list_transactions))
+            .route(
+                "/settlement/faults",
+                post(kit::settlement::add_fault::<Self>),
+            )
+            .route(
+                "/settlement/publish",
+                post(kit::settlement::publish::<Self>),
+            )
             .route(
                 "/checkout/{id}",
                 get(kit::page::<Self>).post(kit::decide::<Self>),

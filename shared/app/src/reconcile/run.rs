@@ -1,0 +1,825 @@
+//! The run of one provider account's day.
+//!
+//! A run takes the day's lease (its record `running`, with a lease time, one conditional
+//! write), reads the ledger entries of the day (the ledger index, every shard of the UTC
+//! days the provider's day touches) and the entries the last completed run within the grace
+//! period carried, re-reads where each refund stands, streams the provider's settlement data
+//! into the matcher, looks up what the day's ledger does not hold (a payment we show unpaid:
+//! healed; one booked on another day; none of ours), and classes everything. Then, in this
+//! order: heals through the state machine (source `reconciliation`), discrepancies opened
+//! under ids derived from what they are about (a rerun finds the same ones), markers for
+//! movements reconciled on another day than their own, the report and the carried entries
+//! in chunks of the attempt, and last the record `done` with its summary. A run killed
+//! part-way leaves its record `running` until the lease ends; the job comes back, and the
+//! next attempt does it all again to the same result (each step is idempotent). Data not
+//! published yet, or a provider that cannot be reached, leaves the run `waiting` and the job
+//! re-enqueued with a backoff; a row that does not read, or credentials refused, fail it
+//! with the reason.
+
+use super::{Job, WeekJob};
+use crate::app::App;
+use crate::refunds::WorkError;
+use crate::transition::{transition, TransitionError};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+use walletpay_domain::{
+    PaymentEvent, PaymentId, PaymentStatus, Provider, RefundId, RefundState, Timestamp,
+};
+use walletpay_ports::reconcile::{
+    ChunkKind, Discrepancy, DiscrepancyStatus, LedgerItem, LedgerQuery, Marker, Progress,
+    RunRecord, RunState, RECONCILIATION,
+};
+use walletpay_ports::StoreError;
+use walletpay_reconcile::{
+    report, Class, Context, Date, IsoWeek, Ledger, LedgerEntry, Lookup, Matcher, Ours, Outcome,
+    Resolution, RowSet,
+};
+use walletpay_wallet_adapter::{SettlementDay, SettlementError};
+
+/// A report or carried chunk is cut at about this size (an item stays well under 400 KB).
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Ledger items read per page.
+const LEDGER_PAGE: usize = 1000;
+/// Store reads at once.
+const READS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("unreadable reconcile job: {0}")]
+    Malformed(String),
+    #[error("no adapter for {0} in this deployment")]
+    NoAdapter(Provider),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Refund(#[from] WorkError),
+    #[error("queue: {0}")]
+    Queue(#[from] walletpay_ports::QueueError),
+    #[error("another attempt of {0} took the run over")]
+    Overtaken(String),
+}
+
+/// What a job came to.
+#[derive(Debug)]
+pub enum Started {
+    /// Run to the end (`done`, or `failed` with its reason).
+    Ran(RunRecord),
+    /// Another attempt holds the run's lease.
+    Busy(RunRecord),
+    /// Done before, and not asked to run again.
+    AlreadyDone(RunRecord),
+    /// The provider's data is not there yet; the job comes back after the delay.
+    Waiting(RunRecord, Duration),
+}
+
+/// A reconcile queue message: a day's job, or the weekly catch-up.
+pub async fn process_job(app: &App, body: &str) -> Result<Started, RunError> {
+    if let Ok(week) = serde_json::from_str::<WeekJob>(body) {
+        return catch_up_week(app, &week).await;
+    }
+    let job: Job = serde_json::from_str(body).map_err(|e| RunError::Malformed(e.to_string()))?;
+    let started = run_day(app, job.provider, job.date, false).await?;
+    if let Started::Waiting(_, delay) = &started {
+        let again = Job {
+            waits: job.waits + 1,
+            ..job
+        };
+        let body = serde_json::to_string(&again).expect("a job serializes");
+        app.reconcile_jobs.send(&body, *delay).await?;
+    }
+    Ok(started)
+}
+
+/// The days a scheduled start fans out: yesterday in each provider's report time zone (the
+/// day just closed) for every provider configured here.
+pub fn schedule_days(app: &App, now: Timestamp) -> Vec<Job> {
+    Provider::ALL
+        .iter()
+        .filter(|p| app.adapters.get(**p).is_some())
+        .map(|p| Job {
+            provider: *p,
+            date: Date::of(now, app.settings.reconcile.offset(*p)).plus_days(-1),
+            waits: 0,
+        })
+        .collect()
+}
+
+/// The weekly start: each day of the week not reconciled gets a job; the week's figures are
+/// logged.
+async fn catch_up_week(app: &App, week: &WeekJob) -> Result<Started, RunError> {
+    let w = IsoWeek::parse(&week.week).ok_or_else(|| RunError::Malformed(week.week.clone()))?;
+    let runs = app
+        .store
+        .list_runs(week.provider, w.monday(), w.monday().plus_days(6))
+        .await?;
+    let today = Date::of(
+        app.clock.now(),
+        app.settings.reconcile.offset(week.provider),
+    );
+    let mut missing = 0u64;
+    for day in w.days().filter(|d| *d < today) {
+        let done = runs
+            .iter()
+            .any(|r| r.day == day && r.state == RunState::Done);
+        if !done {
+            missing += 1;
+            let job = Job {
+                provider: week.provider,
+                date: day,
+                waits: 0,
+            };
+            let body = serde_json::to_string(&job).expect("a job serializes");
+            app.reconcile_jobs.send(&body, Duration::ZERO).await?;
+        }
+    }
+    super::metrics::week(week.provider, &week.week, missing);
+    let run = runs
+        .last()
+        .cloned()
+        .unwrap_or_else(|| new_run(week.provider, w.monday(), app.clock.now()));
+    Ok(Started::AlreadyDone(run))
+}
+
+/// A fresh run record, not yet written.
+pub fn new_run(provider: Provider, day: Date, now: Timestamp) -> RunRecord {
+    RunRecord {
+        id: RunRecord::id_for(provider, day),
+        provider,
+        day,
+        state: RunState::Waiting,
+        reason: None,
+        attempt: 0,
+        completed_attempt: None,
+        requested_at: now,
+        started_at: None,
+        finished_at: None,
+        lease_until: None,
+        progress: Progress::default(),
+        source: None,
+        summary: None,
+        report_chunks: 0,
+        carried_chunks: 0,
+        version: 0,
+    }
+}
+
+/// Runs a day: see the module's documentation. `again` runs a day done before once more.
+pub async fn run_day(
+    app: &App,
+    provider: Provider,
+    day: Date,
+    again: bool,
+) -> Result<Started, RunError> {
+    let adapter = app
+        .adapters
+        .get(provider)
+        .cloned()
+        .ok_or(RunError::NoAdapter(provider))?;
+    let now = app.clock.now();
+    let mut run = match app.store.get_run(provider, day).await? {
+        Some(r) => r,
+        None => new_run(provider, day, now),
+    };
+    match run.state {
+        RunState::Done | RunState::Failed if !again => return Ok(Started::AlreadyDone(run)),
+        RunState::Running if run.lease_until.is_some_and(|l| l > now) => {
+            return Ok(Started::Busy(run))
+        }
+        _ => {}
+    }
+    let settings = &app.settings.reconcile;
+    let offset = settings.offset(provider);
+    run.state = RunState::Running;
+    run.attempt += 1;
+    run.reason = None;
+    run.started_at = Some(now);
+    run.finished_at = None;
+    run.lease_until = Some(now.plus_millis(settings.lease.as_millis() as i64));
+    run.progress = Progress::default();
+    run.version += 1;
+    match app.store.put_run(&run).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            let current = app.store.get_run(provider, day).await?.unwrap_or(run);
+            return Ok(Started::Busy(current));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(run = %run.id, attempt = run.attempt, "reconciliation started");
+
+    // Our side: the day's ledger and what earlier days carried.
+    let mut entries = read_ledger(app, provider, day, offset).await?;
+    entries.extend(carried_into(app, provider, day).await?);
+    let entries = refresh_refunds(app, entries).await?;
+    let mut ledger = Ledger::with_capacity(entries.len());
+    for e in &entries {
+        ledger.push(e);
+    }
+    run.progress.entries_read = entries.len() as u64;
+
+    // The provider's side.
+    let notices = if provider == Provider::Adyen {
+        app.store.report_notices(provider, day.plus_days(1)).await?
+    } else {
+        Vec::new()
+    };
+    let sd = SettlementDay {
+        day,
+        utc_offset_minutes: offset,
+        notices: &notices,
+        now,
+    };
+    let mut rows = RowSet::new();
+    let read = {
+        let rows = &mut rows;
+        adapter.settlement(&sd, &mut |r| rows.push(&r)).await
+    };
+    let source = match read {
+        Ok(s) => s,
+        Err(e @ (SettlementError::NotYet(_) | SettlementError::Unavailable(_))) => {
+            run.state = RunState::Waiting;
+            run.reason = Some(e.to_string());
+            run.lease_until = None;
+            run.version += 1;
+            write_final(app, &run).await?;
+            tracing::info!(run = %run.id, reason = %e, "reconciliation waits for the provider");
+            let delay = settings.waiting_delay(run.attempt.saturating_sub(1));
+            return Ok(Started::Waiting(run, delay));
+        }
+        Err(e) => {
+            run.state = RunState::Failed;
+            run.reason = Some(e.to_string());
+            run.lease_until = None;
+            run.finished_at = Some(app.clock.now());
+            run.version += 1;
+            write_final(app, &run).await?;
+            tracing::error!(run = %run.id, reason = %e, "reconciliation failed");
+            super::metrics::failed(provider);
+            return Ok(Started::Ran(run));
+        }
+    };
+    run.progress.rows_read = rows.len() as u64;
+
+    let contract = app.store.get_contract(provider).await?.map(|c| c.contract);
+    let grace_days = contract
+        .as_ref()
+        .and_then(|c| c.grace_days)
+        .unwrap_or(settings.grace_days);
+    let ctx = Context {
+        day,
+        as_of: Date::of(now, offset),
+        contract: contract.as_ref(),
+        grace_days,
+    };
+    let mut matcher = Matcher::new(ledger, rows, ctx);
+
+    // What the day's ledger does not hold, looked up.
+    let mut days = DayRuns::default();
+    for (at, look) in matcher.unresolved() {
+        let resolution = look_up(app, provider, day, offset, &look, &mut days).await?;
+        matcher.resolve(at, resolution);
+    }
+    // What the provider does not list today: settled on another day?
+    let missing = matcher.missing();
+    let keys: Vec<String> = missing
+        .iter()
+        .map(|(_, l)| Marker::movement_key(&l.payment_id, l.refund_id.as_ref()))
+        .collect();
+    let mut marks: HashMap<String, Date> = HashMap::new();
+    for chunk in keys.chunks(100) {
+        for m in app.store.get_markers(provider, chunk).await? {
+            if m.day != day {
+                marks.insert(m.movement, m.day);
+            }
+        }
+    }
+    for ((at, _), key) in missing.iter().zip(&keys) {
+        if let Some(d) = marks.get(key) {
+            matcher.settled_elsewhere(*at, *d);
+        }
+    }
+
+    // Classes.
+    let mut found = Found::new(&run, provider, now);
+    let summary = matcher.finish(|o| found.take(&o));
+    let found = found.done();
+
+    // Heals, through the state machine.
+    for h in &found.heals {
+        heal(app, h).await?;
+    }
+    // Discrepancies (a rerun finds its own again).
+    let mut opened = 0u64;
+    for d in &found.discrepancies {
+        if app.store.insert_discrepancy(d).await? {
+            opened += 1;
+        }
+    }
+    for (movement, class) in &found.marks {
+        app.store
+            .put_marker(&Marker {
+                provider,
+                movement: movement.clone(),
+                day,
+                class: *class,
+            })
+            .await?;
+    }
+    // The report and the carried entries of this attempt.
+    for (n, chunk) in found.report.iter().enumerate() {
+        app.store
+            .put_chunk(
+                &run.id,
+                run.attempt,
+                ChunkKind::Report,
+                n as u32,
+                chunk.as_bytes(),
+            )
+            .await?;
+    }
+    let carried = chunks(found.carried.iter().map(|e| {
+        let mut s = serde_json::to_string(e).expect("an entry serializes");
+        s.push('\n');
+        s
+    }));
+    for (n, chunk) in carried.iter().enumerate() {
+        app.store
+            .put_chunk(
+                &run.id,
+                run.attempt,
+                ChunkKind::Carried,
+                n as u32,
+                chunk.as_bytes(),
+            )
+            .await?;
+    }
+    run.state = RunState::Done;
+    run.reason = None;
+    run.source = Some(format!("{} ({} rows)", source.source, source.rows));
+    run.completed_attempt = Some(run.attempt);
+    run.report_chunks = found.report.len() as u32;
+    run.carried_chunks = carried.len() as u32;
+    run.lease_until = None;
+    run.finished_at = Some(app.clock.now());
+    run.summary = Some(summary);
+    run.version += 1;
+    write_final(app, &run).await?;
+    super::metrics::run_done(&run, opened);
+    tracing::info!(run = %run.id, attempt = run.attempt, opened, heals = found.heals.len(), "reconciliation done");
+    Ok(Started::Ran(run))
+}
+
+/// The run's last write of an attempt, on condition nobody took the run over meanwhile.
+async fn write_final(app: &App, run: &RunRecord) -> Result<(), RunError> {
+    match app.store.put_run(run).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(RunError::Overtaken(run.id.clone())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The ledger entries of a provider's day, from every shard of the UTC days it touches.
+async fn read_ledger(
+    app: &App,
+    provider: Provider,
+    day: Date,
+    offset: i32,
+) -> Result<Vec<LedgerEntry>, RunError> {
+    let queries = LedgerQuery::covering(provider, day.start(offset), day.end(offset));
+    let pages = futures::stream::iter(queries.into_iter().map(|q| async move {
+        let mut items: Vec<LedgerItem> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let (page, next) = app
+                .store
+                .ledger_page(&q, after.as_deref(), LEDGER_PAGE)
+                .await?;
+            items.extend(page);
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok::<_, StoreError>(items),
+            }
+        }
+    }))
+    .buffer_unordered(READS)
+    .collect::<Vec<_>>()
+    .await;
+    let mut out = Vec::new();
+    for page in pages {
+        for item in page? {
+            out.push(LedgerEntry {
+                payment_id: item.payment_id,
+                refund_id: item.refund_id.clone(),
+                merchant_id: item.merchant_id,
+                provider_reference: item.provider_reference,
+                amount: item.amount,
+                currency: item.currency,
+                // A refund's outcome is read from its payment (`refresh_refunds`).
+                status: if item.refund_id.is_some() {
+                    Ours::Waiting
+                } else {
+                    Ours::Succeeded
+                },
+                wallet: Some(item.wallet),
+                day: Date::of(item.at, offset),
+                healed: item.healed,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The entries the latest completed run of the grace period before `day` carried to it.
+async fn carried_into(
+    app: &App,
+    provider: Provider,
+    day: Date,
+) -> Result<Vec<LedgerEntry>, RunError> {
+    let grace = app.settings.reconcile.grace_days.max(1) as i32;
+    let runs = app
+        .store
+        .list_runs(provider, day.plus_days(-grace), day.plus_days(-1))
+        .await?;
+    let Some(last) = runs
+        .iter()
+        .rev()
+        .find(|r| r.state == RunState::Done && r.completed_attempt.is_some())
+    else {
+        return Ok(Vec::new());
+    };
+    read_carried(app, last).await
+}
+
+async fn read_carried(app: &App, run: &RunRecord) -> Result<Vec<LedgerEntry>, RunError> {
+    let Some(attempt) = run.completed_attempt else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for n in 0..run.carried_chunks {
+        let Some(data) = app
+            .store
+            .get_chunk(&run.id, attempt, ChunkKind::Carried, n)
+            .await?
+        else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&data).lines() {
+            if let Ok(e) = serde_json::from_str::<LedgerEntry>(line) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn ours_of_refund(state: RefundState) -> Ours {
+    match state {
+        RefundState::Pending => Ours::Waiting,
+        RefundState::Succeeded => Ours::Succeeded,
+        RefundState::Failed => Ours::Failed,
+        RefundState::Reversed => Ours::Reversed,
+    }
+}
+
+fn ours_of_payment(status: PaymentStatus) -> Ours {
+    match status {
+        PaymentStatus::Processing | PaymentStatus::RequiresAction => Ours::Waiting,
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
+            Ours::Succeeded
+        }
+        PaymentStatus::Failed => Ours::Failed,
+        PaymentStatus::Canceled => Ours::Canceled,
+        PaymentStatus::Expired => Ours::Expired,
+    }
+}
+
+/// Refund entries with where each stands now (and their provider reference).
+async fn refresh_refunds(
+    app: &App,
+    entries: Vec<LedgerEntry>,
+) -> Result<Vec<LedgerEntry>, RunError> {
+    let (refunds, mut out): (Vec<LedgerEntry>, Vec<LedgerEntry>) =
+        entries.into_iter().partition(|e| e.refund_id.is_some());
+    let read = futures::stream::iter(refunds.into_iter().map(|mut e| async move {
+        let p = app.store.get_payment(&e.payment_id).await?;
+        let line = p.as_ref().and_then(|p| {
+            e.refund_id
+                .as_ref()
+                .and_then(|r| p.refund_line(r.as_str()).cloned())
+        });
+        Ok::<_, StoreError>(line.map(|l| {
+            e.status = ours_of_refund(l.state);
+            e.provider_reference = l.provider_reference.clone();
+            e
+        }))
+    }))
+    .buffer_unordered(READS)
+    .collect::<Vec<_>>()
+    .await;
+    for r in read {
+        if let Some(e) = r? {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Which days' runs are done and what they carried, as looked up.
+#[derive(Default)]
+struct DayRuns(HashMap<Date, Option<HashSet<String>>>);
+
+impl DayRuns {
+    /// Whether `day`'s run reconciled `key` (done, and did not carry it).
+    async fn reconciled(
+        &mut self,
+        app: &App,
+        provider: Provider,
+        day: Date,
+        key: &str,
+    ) -> Result<bool, RunError> {
+        let carried = match self.0.get(&day) {
+            Some(known) => known.clone(),
+            None => {
+                let done = match app.store.get_run(provider, day).await? {
+                    Some(r) if r.state == RunState::Done => Some(
+                        read_carried(app, &r)
+                            .await?
+                            .iter()
+                            .map(|e| Marker::movement_key(&e.payment_id, e.refund_id.as_ref()))
+                            .collect::<HashSet<String>>(),
+                    ),
+                    _ => None,
+                };
+                self.0.insert(day, done.clone());
+                done
+            }
+        };
+        Ok(carried.is_some_and(|c| !c.contains(key)))
+    }
+}
+
+/// A movement the provider lists that the day's ledger does not hold.
+async fn look_up(
+    app: &App,
+    provider: Provider,
+    day: Date,
+    offset: i32,
+    look: &Lookup,
+    days: &mut DayRuns,
+) -> Result<Resolution, RunError> {
+    let Some(p) = app.store.get_payment(&look.payment_id).await? else {
+        return Ok(Resolution::NotOurs);
+    };
+    // A charge at a provider this payment does not use is not a movement of ours there (it
+    // is for a person: `unknown_to_us`, naming the payment).
+    if p.provider != provider {
+        return Ok(Resolution::NotOurs);
+    }
+    let key = Marker::movement_key(&p.id, look.refund_id.as_ref());
+    let marked = app
+        .store
+        .get_markers(provider, std::slice::from_ref(&key))
+        .await?
+        .into_iter()
+        .find(|m| m.day != day)
+        .map(|m| m.day);
+    let (entry, own_day) = match &look.refund_id {
+        None => {
+            let status = ours_of_payment(p.status);
+            // The day we recorded its success on, if we did.
+            let own_day = if status == Ours::Succeeded {
+                app.store
+                    .payment_history(&p.id)
+                    .await?
+                    .iter()
+                    .find(|h| h.event == "succeeded")
+                    .map(|h| Date::of(h.at, offset))
+            } else {
+                None
+            };
+            (
+                LedgerEntry {
+                    payment_id: p.id.clone(),
+                    refund_id: None,
+                    merchant_id: p.merchant_id.clone(),
+                    provider_reference: p.provider_reference.clone(),
+                    amount: p.amount.minor,
+                    currency: p.amount.currency,
+                    status,
+                    wallet: Some(p.wallet),
+                    day: own_day.unwrap_or(day),
+                    healed: false,
+                },
+                own_day,
+            )
+        }
+        Some(r) => {
+            let Some(line) = p.refund_line(r.as_str()) else {
+                return Ok(Resolution::NotOurs);
+            };
+            let own_day = Date::of(line.created_at, offset);
+            (
+                LedgerEntry {
+                    payment_id: p.id.clone(),
+                    refund_id: Some(r.clone()),
+                    merchant_id: p.merchant_id.clone(),
+                    provider_reference: line.provider_reference.clone(),
+                    amount: line.amount_minor,
+                    currency: p.amount.currency,
+                    status: ours_of_refund(line.state),
+                    wallet: Some(p.wallet),
+                    day: own_day,
+                    healed: false,
+                },
+                Some(own_day),
+            )
+        }
+    };
+    let reconciled_on = match (marked, own_day) {
+        (Some(d), _) => Some(d),
+        (None, Some(own)) if own != day && days.reconciled(app, provider, own, &key).await? => {
+            Some(own)
+        }
+        _ => None,
+    };
+    Ok(Resolution::Ours {
+        entry,
+        reconciled_on,
+    })
+}
+
+/// A movement to heal.
+#[derive(Debug, Clone)]
+struct Heal {
+    payment_id: PaymentId,
+    refund_id: Option<RefundId>,
+    provider_reference: Option<String>,
+}
+
+async fn heal(app: &App, h: &Heal) -> Result<(), RunError> {
+    match &h.refund_id {
+        None => {
+            let (after, _) = transition(
+                app,
+                &h.payment_id,
+                None,
+                &PaymentEvent::Succeeded,
+                RECONCILIATION,
+                h.provider_reference.as_deref(),
+            )
+            .await?;
+            tracing::warn!(payment = %h.payment_id, status = after.status.as_str(), "healed: the provider's settlement shows it paid");
+        }
+        Some(r) => {
+            crate::refunds::heal_refund(app, &h.payment_id, r).await?;
+            tracing::warn!(payment = %h.payment_id, refund = %r, "healed: the provider's settlement shows the refund made");
+        }
+    }
+    Ok(())
+}
+
+/// What the outcomes came to, owned.
+struct Found {
+    run_id: String,
+    provider: Provider,
+    day: Date,
+    now: Timestamp,
+    report: Vec<String>,
+    current: String,
+    discrepancies: Vec<Discrepancy>,
+    heals: Vec<Heal>,
+    marks: Vec<(String, Class)>,
+    carried: Vec<LedgerEntry>,
+}
+
+impl Found {
+    fn new(run: &RunRecord, provider: Provider, now: Timestamp) -> Found {
+        Found {
+            run_id: run.id.clone(),
+            provider,
+            day: run.day,
+            now,
+            report: Vec::new(),
+            current: report::header(),
+            discrepancies: Vec::new(),
+            heals: Vec::new(),
+            marks: Vec::new(),
+            carried: Vec::new(),
+        }
+    }
+
+    fn take(&mut self, o: &Outcome<'_>) {
+        report::line(o, &mut self.current);
+        if self.current.len() >= CHUNK_BYTES {
+            self.report.push(std::mem::take(&mut self.current));
+        }
+        let entry = o.entry.as_ref();
+        if o.carried {
+            if let Some(e) = entry {
+                self.carried.push(e.to_entry());
+            }
+        }
+        if o.heal {
+            if let Some(e) = entry {
+                self.heals.push(Heal {
+                    payment_id: e.payment_id(),
+                    refund_id: e.refund_id(),
+                    provider_reference: o
+                        .row
+                        .as_ref()
+                        .and_then(|r| r.charge_reference().map(str::to_string))
+                        .or_else(|| e.provider_reference().map(str::to_string)),
+                });
+            }
+        }
+        if o.mark {
+            if let Some(e) = entry {
+                self.marks.push((
+                    Marker::movement_key(&e.payment_id(), e.refund_id().as_ref()),
+                    o.class,
+                ));
+            }
+        }
+        if o.is_discrepancy() {
+            self.discrepancies.push(self.discrepancy(o));
+        }
+    }
+
+    fn discrepancy(&self, o: &Outcome<'_>) -> Discrepancy {
+        let e = o.entry.as_ref();
+        let r = o.row.as_ref();
+        let payment_id = e
+            .map(|e| e.payment_id())
+            .or_else(|| r.and_then(|r| r.payment_id()));
+        let refund_id = e
+            .and_then(|e| e.refund_id())
+            .or_else(|| r.and_then(|r| r.refund_id()));
+        // What it is about: our movement, or the provider's line when it names none of ours.
+        let about = match (&payment_id, e) {
+            (Some(p), Some(_)) => Marker::movement_key(p, refund_id.as_ref()),
+            _ => format!(
+                "row:{}:{}",
+                r.map(|r| r.provider_reference()).unwrap_or(""),
+                r.map(|r| r.kind().as_str()).unwrap_or("")
+            ),
+        };
+        let digest = Sha256::digest(format!(
+            "{}|{}|{}|{}",
+            self.provider,
+            o.class.as_str(),
+            about,
+            o.occurrence
+        ));
+        Discrepancy {
+            id: format!("dsc_{}", &hex::encode(digest)[..24]),
+            provider: self.provider,
+            class: o.class,
+            day: self.day,
+            run_id: self.run_id.clone(),
+            status: DiscrepancyStatus::Open,
+            payment_id,
+            refund_id,
+            merchant_id: e.map(|e| e.merchant_id().clone()),
+            provider_reference: r
+                .map(|r| r.provider_reference().to_string())
+                .or_else(|| e.and_then(|e| e.provider_reference().map(str::to_string))),
+            currency: r.map(|r| r.currency()).or(e.map(|e| e.currency())),
+            our_amount: e.map(|e| e.amount()),
+            provider_amount: r.map(|r| r.gross()),
+            provider_fee: o.fee,
+            contracted_fee: o.contracted_fee,
+            due_on: o.due,
+            detail: o.detail.to_string(),
+            opened_at: self.now,
+            resolution: None,
+            version: 1,
+        }
+    }
+
+    fn done(mut self) -> Found {
+        if !self.current.is_empty() {
+            self.report.push(std::mem::take(&mut self.current));
+        }
+        self
+    }
+}
+
+/// Lines into chunks of about [`CHUNK_BYTES`].
+fn chunks(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for l in lines {
+        current.push_str(&l);
+        if current.len() >= CHUNK_BYTES {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}

@@ -1,0 +1,228 @@
+//! Stripe's settlement data of a day: the Reporting API's itemized balance change from
+//! activity (`balance_change_from_activity.itemized.3`), one row per balance transaction
+//! created in the day.
+//!
+//! The report type's `data_available_end` says through when Stripe has the data (before the
+//! day's end: not yet); `POST /v1/reporting/report_runs` with the day as `interval_start` and
+//! `interval_end` (Unix seconds, the end exclusive) and the columns we read; the run is read
+//! until `succeeded` and its file downloaded with the secret key, from Stripe's file host
+//! only. Amounts are major units (`"150000.00"`; refunds negative), times `created_utc` and
+//! `available_on_utc` (`YYYY-MM-DD HH:MM:SS`, UTC). `reporting_category` `charge` is a charge,
+//! `refund` a refund, `refund_failure` a refund undone, `fee` a fee, `payout` a payout, any
+//! other an adjustment. Our payment id is `payment_metadata[payment_id]`, our refund id
+//! `refund_metadata[refund_id]`, the charge our payment records `payment_intent_id`.
+
+use super::client::Stripe;
+use super::mapping::parse_currency;
+use super::wire::{ReportRun, ReportType};
+use crate::credentials::ExposeSecret;
+use crate::settlement::{
+    json, local_time, read_csv, send, stream_csv, Columns, RowSink, SettlementDay, SettlementError,
+    SourceRead,
+};
+use std::time::Duration;
+use walletpay_domain::{PaymentId, RefundId, Timestamp};
+use walletpay_reconcile::{minor_units, Kind, RowStatus, SettlementRow};
+
+pub const REPORT_TYPE: &str = "balance_change_from_activity.itemized.3";
+
+/// The columns asked for, and read by name.
+pub const COLUMNS: [&str; 14] = [
+    "balance_transaction_id",
+    "created_utc",
+    "available_on_utc",
+    "currency",
+    "gross",
+    "fee",
+    "net",
+    "reporting_category",
+    "source_id",
+    "charge_id",
+    "payment_intent_id",
+    "payment_method_type",
+    "payment_metadata[payment_id]",
+    "refund_metadata[refund_id]",
+];
+
+/// How long a run is waited for before the day is asked again later.
+const RUN_WAIT: Duration = Duration::from_secs(20);
+
+impl Stripe {
+    pub(super) async fn read_settlement(
+        &self,
+        day: &SettlementDay<'_>,
+        sink: RowSink<'_>,
+    ) -> Result<SourceRead, SettlementError> {
+        let key = self.settlement_key().await?;
+        let (from, to) = (day.from().millis() / 1000, day.to().millis() / 1000);
+        let kind: ReportType = json(
+            "Stripe",
+            send(
+                "Stripe",
+                self.http()
+                    .get(self.endpoint(&format!("/v1/reporting/report_types/{REPORT_TYPE}")))
+                    .bearer_auth(key.expose_secret()),
+            )
+            .await?,
+        )
+        .await?;
+        if kind.data_available_end < to {
+            return Err(SettlementError::NotYet(format!(
+                "Stripe has {REPORT_TYPE} data through {} only",
+                Timestamp(kind.data_available_end * 1000)
+            )));
+        }
+        let mut form: Vec<(String, String)> = vec![
+            ("report_type".into(), REPORT_TYPE.into()),
+            ("parameters[interval_start]".into(), from.to_string()),
+            ("parameters[interval_end]".into(), to.to_string()),
+            ("parameters[timezone]".into(), "Etc/UTC".into()),
+        ];
+        form.extend(
+            COLUMNS
+                .iter()
+                .map(|c| ("parameters[columns][]".to_string(), c.to_string())),
+        );
+        let mut run: ReportRun = json(
+            "Stripe",
+            send(
+                "Stripe",
+                self.http()
+                    .post(self.endpoint("/v1/reporting/report_runs"))
+                    .bearer_auth(key.expose_secret())
+                    .form(&form),
+            )
+            .await?,
+        )
+        .await?;
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(100);
+        while run.status == "pending" {
+            if started.elapsed() > RUN_WAIT {
+                return Err(SettlementError::NotYet(format!(
+                    "report run {} still pending",
+                    run.id
+                )));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+            run = json(
+                "Stripe",
+                send(
+                    "Stripe",
+                    self.http()
+                        .get(self.endpoint(&format!("/v1/reporting/report_runs/{}", run.id)))
+                        .bearer_auth(key.expose_secret()),
+                )
+                .await?,
+            )
+            .await?;
+        }
+        let file = match (run.status.as_str(), run.result) {
+            ("succeeded", Some(file)) => file,
+            (status, _) => {
+                return Err(SettlementError::Unavailable(format!(
+                    "report run {} {status}: {}",
+                    run.id,
+                    run.error.unwrap_or_default()
+                )))
+            }
+        };
+        if !file.url.starts_with(&format!("{}/", self.files_url())) {
+            return Err(SettlementError::Config(format!(
+                "the report file is at {}, not on Stripe's file host {}",
+                file.url,
+                self.files_url()
+            )));
+        }
+        let resp = send(
+            "Stripe",
+            self.http().get(&file.url).bearer_auth(key.expose_secret()),
+        )
+        .await?;
+        if !resp.status().is_success() {
+            return Err(SettlementError::Unavailable(format!(
+                "Stripe answered {} for the report file",
+                resp.status()
+            )));
+        }
+        let offset = day.utc_offset_minutes;
+        let now = day.now;
+        let rows = stream_csv(
+            resp,
+            move |input, out| {
+                read_csv(input, b',', &COLUMNS, out, |c, r, line| {
+                    row(c, r, line, offset, now)
+                })
+            },
+            sink,
+        )
+        .await?;
+        Ok(SourceRead {
+            source: format!(
+                "Stripe {REPORT_TYPE} ({})",
+                file.filename.unwrap_or(file.id)
+            ),
+            rows,
+        })
+    }
+}
+
+fn time(c: &Columns, r: &csv::StringRecord, name: &str) -> Result<Timestamp, String> {
+    let v = c.get(r, name);
+    local_time(v, 0).ok_or_else(|| format!("`{name}` {v:?} is not a time"))
+}
+
+fn row(
+    c: &Columns,
+    r: &csv::StringRecord,
+    line: u64,
+    offset: i32,
+    now: Timestamp,
+) -> Result<Option<SettlementRow>, String> {
+    let currency = parse_currency(c.get(r, "currency")).ok_or_else(|| {
+        format!(
+            "`currency` {:?} is not a currency we take",
+            c.get(r, "currency")
+        )
+    })?;
+    let amount =
+        |name: &str| minor_units(c.get(r, name), currency).map_err(|e| format!("`{name}`: {e}"));
+    let (gross, fee, net) = (amount("gross")?, amount("fee")?, amount("net")?);
+    let (kind, status) = match c.get(r, "reporting_category") {
+        "charge" => (Kind::Charge, RowStatus::Succeeded),
+        "refund" => (Kind::Refund, RowStatus::Succeeded),
+        "refund_failure" => (Kind::Refund, RowStatus::Reversed),
+        "fee" => (Kind::Fee, RowStatus::Succeeded),
+        "payout" => (Kind::Payout, RowStatus::Succeeded),
+        "" => return Err("`reporting_category` is empty".into()),
+        _ => (Kind::Adjustment, RowStatus::Succeeded),
+    };
+    if gross - fee != net {
+        return Err(format!("gross {gross} less fee {fee} is not net {net}"));
+    }
+    let created = time(c, r, "created_utc")?;
+    let available = time(c, r, "available_on_utc")?;
+    Ok(Some(SettlementRow {
+        line,
+        payment_id: c
+            .opt(r, "payment_metadata[payment_id]")
+            .and_then(PaymentId::parse),
+        refund_id: c
+            .opt(r, "refund_metadata[refund_id]")
+            .and_then(RefundId::parse),
+        provider_reference: c.get(r, "balance_transaction_id").to_string(),
+        charge_reference: c.opt(r, "payment_intent_id").map(str::to_string),
+        kind,
+        gross: gross.abs(),
+        fee,
+        net,
+        currency,
+        status,
+        booked_on: walletpay_reconcile::Date::of(created, offset),
+        booked_at: Some(created),
+        value_on: Some(walletpay_reconcile::Date::of(available, offset)),
+        settled: available <= now,
+        method: c.opt(r, "payment_method_type").map(str::to_string),
+    }))
+}
