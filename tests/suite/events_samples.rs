@@ -98,6 +98,7 @@ async fn every_sample_event_gets_its_expected_answer() {
         port: 0,
         backend: Backend::Embedded,
         demo_key: Some(SAMPLE_KEY.into()),
+        reconcile_schedule: false,
         ..Options::default()
     })
     .await
@@ -162,6 +163,48 @@ async fn every_sample_event_gets_its_expected_answer() {
     check_sqs_samples(&app, "refund-worker", Consumer::Refunds).await;
 
     check_sqs_samples(&app, "notifier", Consumer::Notifications).await;
+
+    // The reconcile function: its scheduled starts fan out jobs, its queue's jobs run days.
+    for (file, event, want) in samples("reconcile") {
+        if file.starts_with("sqs-") {
+            let sqs: SqsEvent = serde_json::from_str(&event).expect("an SQS event");
+            let resp = walletpay_api::sqs::handle(&app, Consumer::Reconcile, sqs, None).await;
+            let failed: Vec<String> = resp
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect();
+            let want: Vec<String> =
+                serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+            assert_eq!(failed, want, "reconcile/{file}");
+            continue;
+        }
+        let start: walletpay_api::reconcile::Scheduled =
+            serde_json::from_str(&event).expect("a scheduled start");
+        let answer = walletpay_api::reconcile::scheduled(&app, &start)
+            .await
+            .unwrap();
+        let providers: Vec<String> = answer["enqueued"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["provider"].as_str().unwrap().to_string())
+            .collect();
+        let want: Vec<String> = serde_json::from_value(want["enqueued_providers"].clone()).unwrap();
+        assert_eq!(providers, want, "reconcile/{file}: {answer}");
+    }
+    let sample_day = walletpay_reconcile::Date::parse("2026-11-24").unwrap();
+    let ran = app
+        .store
+        .get_run(walletpay_domain::Provider::Xendit, sample_day)
+        .await
+        .unwrap()
+        .expect("the SQS sample ran its day");
+    assert_eq!(
+        ran.state,
+        walletpay_ports::reconcile::RunState::Done,
+        "{ran:?}"
+    );
 
     for (file, event, want) in samples("wallet-webhook") {
         let (status, body) = call(walletpay_api::webhooks_router(app.clone()), &event).await;

@@ -130,3 +130,60 @@ fn row(
         method: Some("DANA".into()),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
+        let mut out = Vec::new();
+        let now = Timestamp::parse_rfc3339("2026-12-10T00:00:00Z").unwrap();
+        read_csv(
+            &mut text.as_bytes(),
+            b';',
+            &COLUMNS,
+            &mut |r| {
+                out.push(r);
+                true
+            },
+            |c, r, line| row(c, r, line, 7 * 60, now),
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_settlement_file_reads_in_cents_and_refuses_anything_else() {
+        let header = COLUMNS.join(";");
+        let line = "ST20261202;20261201111212800110166000000000001;ACQUIRING_ORDER;20261201111212800110166000000000001;216620000000000000000;2026-12-02T00:00:00+07:00;Shop;15000000;IDR;225000;14775000;pay_01m8ab8makqqg641md11702kgn;;2026-12-01T10:00:00+07:00";
+        let rows = read(&format!("{header}\n{line}\n")).unwrap();
+        let r = &rows[0];
+        assert_eq!(
+            (r.kind, r.gross, r.fee, r.net),
+            (Kind::Charge, 15_000_000, 225_000, 14_775_000)
+        );
+        assert_eq!(
+            r.charge_reference.as_deref(),
+            Some("pay_01m8ab8makqqg641md11702kgn:20261201111212800110166000000000001")
+        );
+        assert_eq!(
+            r.value_on,
+            Some(walletpay_reconcile::Date::parse("2026-12-02").unwrap())
+        );
+        for bad in [
+            line.replace(";15000000;", ";15000000.00;"),
+            line.replace(";15000000;", ";150.000;"),
+            line.replace(";IDR;", ";XXX;"),
+            line.replace("2026-12-02T00:00:00+07:00", "02/12/2026"),
+        ] {
+            match read(&format!("{header}\n{bad}\n")) {
+                Err(SettlementError::Malformed { line: 1, .. }) => {}
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        // A comma-separated file is not DANA's: its header has none of the columns.
+        assert!(matches!(
+            read(&format!("{}\n", COLUMNS.join(","))),
+            Err(SettlementError::Malformed { line: 0, .. })
+        ));
+    }
+}

@@ -128,3 +128,52 @@ fn row(
         method: c.opt(r, "Channel").map(str::to_string),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
+        let mut out = Vec::new();
+        let now = Timestamp::parse_rfc3339("2026-12-10T00:00:00Z").unwrap();
+        read_csv(
+            &mut text.as_bytes(),
+            b',',
+            &COLUMNS,
+            &mut |r| {
+                out.push(r);
+                true
+            },
+            |c, r, line| row(c, r, line, WIB_MINUTES, now),
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_statement_reads_in_jakarta_time_and_refuses_anything_else() {
+        let header = COLUMNS.join(",");
+        let ok = "2026-12-01 10:00:00,pay_01m8ab8makqqg641md11702kgn,payment,gopay,settlement,300000.00,6000.00,2026-12-02 10:00:00,";
+        let rows = read(&format!("{header}\n{ok}\n")).unwrap();
+        assert_eq!(
+            (rows[0].kind, rows[0].gross, rows[0].fee, rows[0].net),
+            (Kind::Charge, 30_000_000, 600_000, 29_400_000)
+        );
+        assert_eq!(
+            rows[0].booked_at.unwrap().to_string(),
+            "2026-12-01T03:00:00.000Z"
+        );
+        for bad in [
+            ok.replace("300000.00", "Rp300.000"),
+            ok.replace("settlement", "settled"),
+            ok.replace("2026-12-01 10:00:00", "01/12/2026 10:00"),
+        ] {
+            assert!(
+                matches!(
+                    read(&format!("{header}\n{bad}\n")),
+                    Err(SettlementError::Malformed { line: 1, .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

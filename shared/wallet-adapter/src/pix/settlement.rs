@@ -138,3 +138,25 @@ fn reais(v: &str) -> Result<i64, String> {
     }
     minor_units(v, Currency::BRL).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valor_is_reais_with_two_decimals_exactly() {
+        assert_eq!(reais("100.00"), Ok(10_000));
+        assert_eq!(reais("0.01"), Ok(1));
+        for bad in [
+            "100",
+            "100.0",
+            "100.000",
+            "1,00",
+            "-1.00",
+            "",
+            "12345678901.00",
+        ] {
+            assert!(reais(bad).is_err(), "{bad}");
+        }
+    }
+}

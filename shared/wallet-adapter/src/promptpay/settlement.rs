@@ -116,3 +116,58 @@ fn row(
         method: Some("PROMPTPAY".into()),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
+        let mut out = Vec::new();
+        read_csv(
+            &mut text.as_bytes(),
+            b',',
+            &COLUMNS,
+            &mut |r| {
+                out.push(r);
+                true
+            },
+            |c, r, line| row(c, r, line, 7 * 60),
+        )?;
+        Ok(out)
+    }
+
+    #[test]
+    fn credits_and_debits_read_with_their_sign() {
+        let header = COLUMNS.join(",");
+        let text = format!(
+            "{header}\n\
+             2026-12-01T03:00:00Z,T1,CREDIT,010753600031508,01M8AB8MAKQQG641,MD11702KGN,3000.00,THB,\n\
+             2026-12-01T04:00:00Z,R1,DEBIT,010753600031508,01M8AB8MAKQQG641,MD11702KGN,-1000.00,THB,ref_01m8ab8makqqg641md11702kgn\n"
+        );
+        let rows = read(&text).unwrap();
+        assert_eq!(
+            (rows[0].kind, rows[0].gross, rows[0].net),
+            (Kind::Charge, 300_000, 300_000)
+        );
+        assert_eq!(
+            rows[0].payment_id.as_ref().unwrap().as_str(),
+            "pay_01m8ab8makqqg641md11702kgn"
+        );
+        assert_eq!(
+            (rows[1].kind, rows[1].gross, rows[1].net),
+            (Kind::Refund, 100_000, -100_000)
+        );
+        for bad in ["-3000.00,THB,", "1,500.00,THB,", "30.001,THB,"] {
+            let line = format!(
+                "2026-12-01T03:00:00Z,T1,CREDIT,010753600031508,01M8AB8MAKQQG641,MD11702KGN,{bad}"
+            );
+            assert!(
+                matches!(
+                    read(&format!("{header}\n{line}\n")),
+                    Err(SettlementError::Malformed { line: 1, .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

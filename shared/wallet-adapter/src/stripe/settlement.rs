@@ -226,3 +226,73 @@ fn row(
         method: c.opt(r, "payment_method_type").map(str::to_string),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settlement::read_csv;
+
+    fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
+        let mut out = Vec::new();
+        let now = Timestamp::parse_rfc3339("2026-12-10T00:00:00Z").unwrap();
+        read_csv(
+            &mut text.as_bytes(),
+            b',',
+            &COLUMNS,
+            &mut |r| {
+                out.push(r);
+                true
+            },
+            |c, r, line| row(c, r, line, 7 * 60, now),
+        )?;
+        Ok(out)
+    }
+
+    const HEADER: &str = "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,charge_id,payment_intent_id,payment_method_type,payment_metadata[payment_id],refund_metadata[refund_id]";
+
+    #[test]
+    fn charges_refunds_and_reversals_read_in_minor_units() {
+        let text = format!(
+            "{HEADER}\n\
+             txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,3000.00,102.00,2898.00,charge,ch_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,\n\
+             txn_2,2026-12-01 04:00:00,2026-12-03 00:00:00,thb,-1000.00,0.00,-1000.00,refund,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n\
+             txn_3,2026-12-01 05:00:00,2026-12-03 00:00:00,thb,1000.00,0.00,1000.00,refund_failure,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n"
+        );
+        let rows = read(&text).unwrap();
+        assert_eq!(
+            (rows[0].kind, rows[0].gross, rows[0].fee, rows[0].net),
+            (Kind::Charge, 300_000, 10_200, 289_800)
+        );
+        assert_eq!(rows[0].charge_reference.as_deref(), Some("pi_1"));
+        assert!(rows[0].settled, "available by now");
+        assert_eq!(
+            (rows[1].kind, rows[1].gross, rows[1].status),
+            (Kind::Refund, 100_000, RowStatus::Succeeded)
+        );
+        assert_eq!(
+            rows[1].refund_id.as_ref().unwrap().as_str(),
+            "ref_01m8ab8makqqg641md11702kgn"
+        );
+        assert_eq!(
+            (rows[2].kind, rows[2].status),
+            (Kind::Refund, RowStatus::Reversed)
+        );
+    }
+
+    #[test]
+    fn a_row_that_does_not_read_fails_naming_it() {
+        for bad in [
+            "txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,3000.001,102.00,2898.00,charge,,,,,,",
+            "txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,3000.00,102.00,2890.00,charge,,,,,,",
+            "txn_1,2026-12-01T03:00:00Z,2026-12-03 00:00:00,thb,3000.00,102.00,2898.00,charge,,,,,,",
+            "txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,xyz,3000.00,102.00,2898.00,charge,,,,,,",
+            "txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,\"3,000.00\",102.00,2898.00,charge,,,,,,",
+        ] {
+            let ok = format!("{HEADER}\ntxn_0,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,1.00,0.00,1.00,charge,,,,,,\n{bad}\n");
+            match read(&ok) {
+                Err(SettlementError::Malformed { line: 2, .. }) => {}
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+}

@@ -175,3 +175,124 @@ pub(crate) fn row(
         method: t.channel_code.clone(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use walletpay_reconcile::Date;
+
+    fn day() -> SettlementDay<'static> {
+        SettlementDay {
+            day: Date::parse("2025-06-01").unwrap(),
+            utc_offset_minutes: 7 * 60,
+            notices: &[],
+            now: Timestamp::parse_rfc3339("2025-06-05T00:00:00Z").unwrap(),
+        }
+    }
+
+    /// The transaction of Xendit's List Transactions reference (IDR in whole rupiah).
+    const SAMPLE: &str = r#"{
+        "id": "txn_13dd178d-41fa-40b7-8fd3-f83675d6f413",
+        "product_id": "py-1402feb0-bb79-47ae-9d1e-e69394d3949c",
+        "type": "PAYMENT",
+        "status": "SUCCESS",
+        "channel_category": "EWALLET",
+        "channel_code": "DANA",
+        "reference_id": "pay_01m8ab8makqqg641md11702kgn",
+        "account_identifier": null,
+        "currency": "IDR",
+        "amount": 100000,
+        "net_amount": 99000,
+        "net_amount_currency": "IDR",
+        "cashflow": "MONEY_IN",
+        "settlement_status": "SETTLED",
+        "estimated_settlement_time": "2025-06-03T09:59:00Z",
+        "business_id": "5f27a14a9bf05c73dd040bc8",
+        "created": "2025-06-01T09:59:00Z",
+        "updated": "2025-06-01T09:59:00Z",
+        "fee": {"xendit_fee": 1000, "value_added_tax": 0, "xendit_withholding_tax": 0, "third_party_withholding_tax": 0, "status": "COMPLETED"},
+        "product_data": {"payment_request_id": "pr-1402feb0-bb79-47ae-9d1e-e69394d3949c", "capture_id": "cptr-1"}
+    }"#;
+
+    #[test]
+    fn a_transaction_reads_in_minor_units() {
+        let t: Transaction = serde_json::from_str(SAMPLE).unwrap();
+        let r = row(&t, 1, &day()).unwrap().unwrap();
+        assert_eq!(
+            (r.kind, r.gross, r.fee, r.net),
+            (Kind::Charge, 10_000_000, 100_000, 9_900_000)
+        );
+        assert_eq!(r.status, RowStatus::Succeeded);
+        assert_eq!(
+            r.payment_id.unwrap().as_str(),
+            "pay_01m8ab8makqqg641md11702kgn"
+        );
+        assert_eq!(
+            r.charge_reference.as_deref(),
+            Some("pr-1402feb0-bb79-47ae-9d1e-e69394d3949c")
+        );
+        assert_eq!(r.booked_on, Date::parse("2025-06-01").unwrap());
+        assert_eq!(r.value_on, Some(Date::parse("2025-06-03").unwrap()));
+        assert!(r.settled);
+        // MYR in the reference's other example: 2.22, net 2.20, fee 0.02.
+        let myr = SAMPLE
+            .replace("\"IDR\"", "\"MYR\"")
+            .replace("100000", "2.22")
+            .replace("99000", "2.2")
+            .replace("\"xendit_fee\": 1000", "\"xendit_fee\": 0.02");
+        let r = row(&serde_json::from_str(&myr).unwrap(), 1, &day())
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.gross, r.fee, r.net), (222, 2, 220));
+        // An older example writes the amount as a string.
+        let text = SAMPLE.replace("\"amount\": 100000", "\"amount\": \"100000\"");
+        assert_eq!(
+            row(&serde_json::from_str(&text).unwrap(), 1, &day())
+                .unwrap()
+                .unwrap()
+                .gross,
+            10_000_000
+        );
+    }
+
+    #[test]
+    fn a_transaction_that_does_not_read_names_its_line() {
+        for (from, to) in [
+            ("\"amount\": 100000", "\"amount\": 100000.505"),
+            ("\"amount\": 100000", "\"amount\": -100000"),
+            ("\"status\": \"SUCCESS\"", "\"status\": \"DONE\""),
+            ("\"cashflow\": \"MONEY_IN\"", "\"cashflow\": \"IN\""),
+            ("\"currency\": \"IDR\"", "\"currency\": \"XXX\""),
+            (
+                "\"created\": \"2025-06-01T09:59:00Z\"",
+                "\"created\": \"yesterday\"",
+            ),
+        ] {
+            let t: Transaction = serde_json::from_str(&SAMPLE.replace(from, to)).unwrap();
+            match row(&t, 7, &day()) {
+                Err(SettlementError::Malformed { line: 7, .. }) => {}
+                other => panic!("{to}: {other:?}"),
+            }
+        }
+        // A type we did not ask for is no row.
+        let t: Transaction =
+            serde_json::from_str(&SAMPLE.replace("\"PAYMENT\"", "\"TOPUP\"")).unwrap();
+        assert!(row(&t, 1, &day()).unwrap().is_none());
+        // A refund is money out, named by our refund id.
+        let refund = SAMPLE
+            .replace("\"PAYMENT\"", "\"REFUND\"")
+            .replace("MONEY_IN", "MONEY_OUT")
+            .replace(
+                "pay_01m8ab8makqqg641md11702kgn",
+                "ref_01m8ab8makqqg641md11702kgn",
+            );
+        let r = row(&serde_json::from_str(&refund).unwrap(), 1, &day())
+            .unwrap()
+            .unwrap();
+        assert_eq!((r.kind, r.net), (Kind::Refund, -9_900_000));
+        assert_eq!(
+            r.refund_id.unwrap().as_str(),
+            "ref_01m8ab8makqqg641md11702kgn"
+        );
+    }
+}
