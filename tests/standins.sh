@@ -55,4 +55,6 @@ export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$DDB_PORT"
 export AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$MOTO_PORT"
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$MOTO_PORT"
 export WALLETPAY_REQUIRE_STANDINS=1
+# The pinned Python, for the benchmark that compares itself with a pandas script.
+export WALLETPAY_PYTHON="$PY"
 

@@ -268,10 +268,7 @@ fn version_item(p: &Payment, h: &HistoryEntry) -> Result<Item, StoreError> {
     if let Some(ledger) = walletpay_ports::reconcile::LedgerItem::of(p, h) {
         item.insert("gsi3pk".into(), s(ledger.partition()));
         item.insert("gsi3sk".into(), s(ledger.sort_key()));
-        item.insert(
-            "lg".into(),
-            s(serde_json::to_string(&ledger).map_err(json_err)?),
-        );
+        item.insert("lg".into(), s(ledger.compact()));
     }
     Ok(item)
 }
@@ -1036,3 +1033,96 @@ impl HealthStore for DynamoDbStore {
 }
 
 mod reconcile;
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use walletpay_domain::*;
+
+    /// DynamoDB's size of an item: each attribute's name and value.
+    pub(crate) fn item_size(item: &Item) -> usize {
+        item.iter()
+            .map(|(k, v)| {
+                k.len()
+                    + match v {
+                        AttributeValue::S(s) => s.len(),
+                        AttributeValue::B(b) => b.as_ref().len(),
+                        AttributeValue::N(n) => n.len(),
+                        _ => 8,
+                    }
+            })
+            .sum()
+    }
+
+    /// The ledger's keys and summary on a version that moves money cost no write unit of
+    /// their own: a typical payment's version stays under 1 KB with them (the index write
+    /// is the one extra unit).
+    #[test]
+    fn a_money_movement_stays_within_one_write_unit() {
+        let at = Timestamp(1_796_130_912_665);
+        let p = Payment {
+            id: PaymentId::new(at.millis(), 12345678901234567890),
+            merchant_id: MerchantId::new(at.millis(), 98765432109876543210),
+            merchant_reference: "order-1001".into(),
+            amount: Money::positive(15_000_000, Currency::IDR).unwrap(),
+            country: Country::ID,
+            wallet: WalletId::Dana,
+            provider: Provider::Xendit,
+            provider_reference: Some("pr-a0b601d7-39dd-4dc2-9936-15d69fd95e92".into()),
+            status: PaymentStatus::Succeeded,
+            next_action: None,
+            failure: None,
+            customer: Customer {
+                id: Some("cus_42".into()),
+                phone: Some("+6281234567890".into()),
+                email: Some("sari@example.com".into()),
+                ip: Some("203.0.113.7".into()),
+                device_id: Some("dev-1".into()),
+            },
+            return_url: Some("https://shop.example/thanks".into()),
+            description: Some("Batik scarf".into()),
+            created_at: at,
+            updated_at: at,
+            expires_at: at.plus_seconds(900),
+            late_success: false,
+            refunds: Vec::new(),
+            route: Vec::new(),
+            version: 3,
+        };
+        let h = HistoryEntry {
+            payment_id: p.id.clone(),
+            merchant_id: p.merchant_id.clone(),
+            seq: 3,
+            at,
+            event: "succeeded".into(),
+            from: Some(PaymentStatus::RequiresAction),
+            to: PaymentStatus::Succeeded,
+            source: "webhook".into(),
+            detail: None,
+        };
+        let item = version_item(&p, &h).unwrap();
+        let lg: usize = ["gsi3pk", "gsi3sk", "lg"]
+            .iter()
+            .map(|k| {
+                k.len()
+                    + match item.get(*k) {
+                        Some(AttributeValue::S(s)) => s.len(),
+                        _ => 0,
+                    }
+            })
+            .sum();
+        assert!(lg <= 200, "the ledger adds {lg} bytes");
+        assert!(item_size(&item) < 1024, "{} bytes", item_size(&item));
+        let key = match item.get("gsi3sk") {
+            Some(AttributeValue::S(k)) => k.clone(),
+            _ => panic!("no ledger key"),
+        };
+        let compact = match item.get("lg") {
+            Some(AttributeValue::S(c)) => c.clone(),
+            _ => panic!("no ledger summary"),
+        };
+        let back =
+            walletpay_ports::reconcile::LedgerItem::from_compact(Provider::Xendit, &key, &compact);
+        assert_eq!(back, walletpay_ports::reconcile::LedgerItem::of(&p, &h));
+    }
+}

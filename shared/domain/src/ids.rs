@@ -21,20 +21,32 @@ fn encode_base32(mut value: u128, len: usize, out: &mut String) {
     out.push_str(std::str::from_utf8(&buf).expect("ascii"));
 }
 
+/// Each byte's Crockford digit, or 32 for a byte that is none.
+const DECODE: [u8; 256] = {
+    let mut t = [32u8; 256];
+    let mut i = 0;
+    while i < 32 {
+        t[CROCKFORD[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 /// The 128 bits a body stands for (its 26 characters carry 130; the top two, of a creation
 /// time past the year 10889, are zero in every id we made); `None` for a body that does
 /// not fit.
 pub(crate) fn bits(body: &str) -> Option<u128> {
-    if !is_body(body) {
+    let bytes = body.as_bytes();
+    if bytes.len() != 26 {
         return None;
     }
     let mut value: u128 = 0;
-    for (i, b) in body.bytes().enumerate() {
-        let digit = CROCKFORD.iter().position(|c| *c == b)? as u128;
-        if i == 0 && digit > 7 {
+    for (i, b) in bytes.iter().enumerate() {
+        let digit = DECODE[*b as usize];
+        if digit == 32 || (i == 0 && digit > 7) {
             return None;
         }
-        value = (value << 5) | digit;
+        value = (value << 5) | digit as u128;
     }
     Some(value)
 }
@@ -56,7 +68,7 @@ pub(crate) fn from_bits(prefix: &str, bits: u128) -> String {
 }
 
 pub(crate) fn is_body(s: &str) -> bool {
-    s.len() == 26 && s.bytes().all(|b| CROCKFORD.contains(&b))
+    s.len() == 26 && s.bytes().all(|b| DECODE[b as usize] != 32)
 }
 
 prefixed_id!(

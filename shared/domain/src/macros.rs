@@ -64,6 +64,12 @@ macro_rules! prefixed_id {
                 crate::ids::bits(self.body())
             }
 
+            /// The bits of the id `s` (as [`to_bits`](Self::to_bits)) without making one:
+            /// `None` unless `s` is a well-formed id we could have made.
+            pub fn bits_of(s: &str) -> Option<u128> {
+                crate::ids::bits(s.strip_prefix($prefix)?)
+            }
+
             /// The id whose bits these are.
             pub fn from_bits(bits: u128) -> Self {
                 $name(crate::ids::from_bits($prefix, bits))

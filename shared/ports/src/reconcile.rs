@@ -76,15 +76,78 @@ impl LedgerItem {
         shard_of(&self.payment_id)
     }
 
-    /// Its partition: `LEDGER#<provider>#<UTC day>#<shard>`.
+    /// Its partition: `L#<provider>#<UTC day, YYYYMMDD>#<shard>`.
     pub fn partition(&self) -> String {
         ledger_partition(self.provider, Date::of(self.at, 0), self.shard())
     }
 
-    /// Its sort key in the partition: `<at>#<payment id>#<seq:010>`.
+    /// Its sort key in the partition: `<at, epoch ms, 13 digits>#<payment id's body>#<seq:010>`
+    /// (short: the key is written on the payment's version, whose size is its cost).
     pub fn sort_key(&self) -> String {
-        format!("{}#{}#{:010}", self.at, self.payment_id, self.seq)
+        format!(
+            "{}#{}#{:010}",
+            ledger_time_key(self.at),
+            self.payment_id.body(),
+            self.seq
+        )
     }
+
+    /// The rest of it, in one short attribute beside the keys:
+    /// `<refund id's body or ->|<merchant id's body>|<amount>|<currency>|<wallet>|<healed 0/1>|<provider reference>`
+    /// (the reference last: it is the provider's text).
+    pub fn compact(&self) -> String {
+        format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            self.refund_id.as_ref().map_or("-", |r| r.body()),
+            self.merchant_id.body(),
+            self.amount,
+            self.currency.code(),
+            self.wallet.as_str(),
+            u8::from(self.healed),
+            self.provider_reference.as_deref().unwrap_or(""),
+        )
+    }
+
+    /// The item back from its partition's provider, its sort key and [`compact`](Self::compact).
+    pub fn from_compact(provider: Provider, sort_key: &str, compact: &str) -> Option<LedgerItem> {
+        let mut key = sort_key.split('#');
+        let at = Timestamp(key.next()?.parse().ok()?);
+        let payment_id = PaymentId::parse(&format!("{}{}", PaymentId::PREFIX, key.next()?))?;
+        let seq = key.next()?.parse().ok()?;
+        let mut f = compact.splitn(7, '|');
+        let refund_id = match f.next()? {
+            "-" => None,
+            body => Some(RefundId::parse(&format!("{}{body}", RefundId::PREFIX))?),
+        };
+        let merchant_id = MerchantId::parse(&format!("{}{}", MerchantId::PREFIX, f.next()?))?;
+        let amount = f.next()?.parse().ok()?;
+        let currency = f.next()?.parse().ok()?;
+        let wallet = WalletId::parse(f.next()?)?;
+        let healed = match f.next()? {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        };
+        let reference = f.next()?;
+        Some(LedgerItem {
+            payment_id,
+            refund_id,
+            merchant_id,
+            provider,
+            provider_reference: (!reference.is_empty()).then(|| reference.to_string()),
+            amount,
+            currency,
+            wallet,
+            at,
+            seq,
+            healed,
+        })
+    }
+}
+
+/// An instant as the ledger's sort keys begin: epoch milliseconds, 13 digits.
+pub fn ledger_time_key(t: Timestamp) -> String {
+    format!("{:013}", t.millis().max(0))
 }
 
 /// A payment's ledger partition among the day's shards (its id's random part, so spread
@@ -95,7 +158,7 @@ pub fn shard_of(id: &PaymentId) -> u32 {
 }
 
 pub fn ledger_partition(provider: Provider, utc_day: Date, shard: u32) -> String {
-    format!("LEDGER#{provider}#{utc_day}#{shard}")
+    format!("L#{provider}#{}#{shard}", utc_day.compact())
 }
 
 /// One partition of the ledger, between two instants.

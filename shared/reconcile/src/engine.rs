@@ -153,6 +153,13 @@ struct Arena {
 }
 
 impl Arena {
+    fn with_capacity(strings: usize, bytes_each: usize) -> Arena {
+        Arena {
+            text: String::with_capacity(strings * bytes_each),
+            spans: Vec::with_capacity(strings),
+        }
+    }
+
     fn put(&mut self, s: Option<&str>) -> u32 {
         let Some(s) = s else { return NONE };
         let start = self.text.len() as u32;
@@ -197,8 +204,44 @@ pub struct Ledger {
     entries: Vec<Entry>,
     arena: Arena,
     merchants: Vec<MerchantId>,
-    merchant_index: HashMap<MerchantId, u32>,
+    merchant_index: HashMap<String, u32>,
     skipped: u64,
+}
+
+/// An entry as borrowed parts, for a reader of a large day (no allocation per entry): ids as
+/// their bits (`PaymentId::bits_of`), refund 0 for a charge.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryParts<'a> {
+    pub payment: u128,
+    pub refund: u128,
+    pub merchant: &'a str,
+    pub provider_reference: Option<&'a str>,
+    pub amount: i64,
+    pub currency: Currency,
+    pub status: Ours,
+    pub wallet: Option<WalletId>,
+    pub day: Date,
+    pub healed: bool,
+}
+
+/// A settlement row as borrowed parts (see [`EntryParts`]); payment 0 when the row names
+/// none of ours.
+#[derive(Debug, Clone, Copy)]
+pub struct RowParts<'a> {
+    pub line: u64,
+    pub payment: u128,
+    pub refund: u128,
+    pub provider_reference: &'a str,
+    pub charge_reference: Option<&'a str>,
+    pub kind: Kind,
+    pub gross: i64,
+    pub fee: i64,
+    pub net: i64,
+    pub currency: Currency,
+    pub status: RowStatus,
+    pub booked_on: Date,
+    pub value_on: Option<Date>,
+    pub settled: bool,
 }
 
 impl Ledger {
@@ -206,9 +249,11 @@ impl Ledger {
         Self::default()
     }
 
+    /// Room for `n` entries (and their references, at about 40 bytes each).
     pub fn with_capacity(n: usize) -> Self {
         Ledger {
             entries: Vec::with_capacity(n),
+            arena: Arena::with_capacity(n, 40),
             ..Self::default()
         }
     }
@@ -230,18 +275,51 @@ impl Ledger {
                 return false;
             }
         };
-        let merchant = match self.merchant_index.get(&e.merchant_id) {
-            Some(i) => *i,
-            None => {
-                let i = self.merchants.len() as u32;
-                self.merchants.push(e.merchant_id.clone());
-                self.merchant_index.insert(e.merchant_id.clone(), i);
-                i
-            }
+        self.push_parts(&EntryParts {
+            payment,
+            refund,
+            merchant: e.merchant_id.as_str(),
+            provider_reference: e.provider_reference.as_deref(),
+            amount: e.amount,
+            currency: e.currency,
+            status: e.status,
+            wallet: e.wallet,
+            day: e.day,
+            healed: e.healed,
+        })
+    }
+
+    /// Adds an entry given as parts; false (and counted) for a payment of 0 or a merchant
+    /// that is no merchant id.
+    pub fn push_parts(&mut self, e: &EntryParts<'_>) -> bool {
+        if e.payment == 0 {
+            self.skipped += 1;
+            return false;
+        }
+        // Entries of a day mostly come in runs of one merchant's: the last one first.
+        let last = self.merchants.len().checked_sub(1);
+        let merchant = match last {
+            Some(i) if self.merchants[i].as_str() == e.merchant => i as u32,
+            _ => match self.merchant_index.get(e.merchant) {
+                Some(i) => *i,
+                None => {
+                    let Some(id) = MerchantId::parse(e.merchant) else {
+                        self.skipped += 1;
+                        return false;
+                    };
+                    let i = self.merchants.len() as u32;
+                    self.merchants.push(id);
+                    self.merchant_index.insert(e.merchant.to_string(), i);
+                    i
+                }
+            },
         };
         self.entries.push(Entry {
-            key: Key { payment, refund },
-            reference: fingerprint(e.provider_reference.as_deref()),
+            key: Key {
+                payment: e.payment,
+                refund: e.refund,
+            },
+            reference: fingerprint(e.provider_reference),
             amount: e.amount,
             currency: e.currency,
             status: e.status,
@@ -249,7 +327,7 @@ impl Ledger {
             healed: e.healed,
             day: e.day,
             merchant,
-            text: self.arena.put(e.provider_reference.as_deref()),
+            text: self.arena.put(e.provider_reference),
         });
         true
     }
@@ -330,20 +408,43 @@ impl RowSet {
         Self::default()
     }
 
+    /// Room for `n` rows (and their two references, at about 40 bytes each).
     pub fn with_capacity(n: usize) -> Self {
         RowSet {
             rows: Vec::with_capacity(n),
+            arena: Arena::with_capacity(2 * n, 40),
             ..Self::default()
         }
     }
 
     pub fn push(&mut self, r: &SettlementRow) {
-        let payment = r.payment_id.as_ref().and_then(|p| p.to_bits()).unwrap_or(0);
-        let refund = r.refund_id.as_ref().and_then(|p| p.to_bits()).unwrap_or(0);
-        let key = Key { payment, refund };
+        self.push_parts(&RowParts {
+            line: r.line,
+            payment: r.payment_id.as_ref().and_then(|p| p.to_bits()).unwrap_or(0),
+            refund: r.refund_id.as_ref().and_then(|p| p.to_bits()).unwrap_or(0),
+            provider_reference: &r.provider_reference,
+            charge_reference: r.charge_reference.as_deref(),
+            kind: r.kind,
+            gross: r.gross,
+            fee: r.fee,
+            net: r.net,
+            currency: r.currency,
+            status: r.status,
+            booked_on: r.booked_on,
+            value_on: r.value_on,
+            settled: r.settled,
+        });
+    }
+
+    /// Adds a row given as parts.
+    pub fn push_parts(&mut self, r: &RowParts<'_>) {
+        let key = Key {
+            payment: r.payment,
+            refund: r.refund,
+        };
         let role = match r.kind {
             Kind::Charge if key.known() => Role::Movement,
-            Kind::Refund if refund != 0 => Role::Movement,
+            Kind::Refund if r.refund != 0 => Role::Movement,
             Kind::Fee if key.known() => Role::FeeLine,
             _ => Role::Other,
         };
@@ -362,7 +463,7 @@ impl RowSet {
             key,
             role,
             line: r.line,
-            reference: fingerprint(r.charge_reference.as_deref()),
+            reference: fingerprint(r.charge_reference),
             gross: r.gross,
             fee: r.fee,
             net: r.net,
@@ -372,8 +473,8 @@ impl RowSet {
             booked: r.booked_on,
             value: r.value_on,
             settled: r.settled,
-            text: self.arena.put(Some(&r.provider_reference)),
-            charge_text: self.arena.put(r.charge_reference.as_deref()),
+            text: self.arena.put(Some(r.provider_reference)),
+            charge_text: self.arena.put(r.charge_reference),
         });
     }
 

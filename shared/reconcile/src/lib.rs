@@ -16,8 +16,8 @@ pub mod row;
 pub use contract::{Calendar, Contract, ContractError, DayBasis, FeeRule, SettlementCycle};
 pub use date::{Date, IsoWeek, Weekday};
 pub use engine::{
-    Class, Context, EntryView, Ledger, LedgerEntry, Lookup, Matcher, Ours, Outcome, Resolution,
-    RowSet, RowView, Summary, Totals,
+    Class, Context, EntryParts, EntryView, Ledger, LedgerEntry, Lookup, Matcher, Ours, Outcome,
+    Resolution, RowParts, RowSet, RowView, Summary, Totals,
 };
 pub use row::{minor_units, AmountError, Kind, RowStatus, SettlementRow};
 #[cfg(test)]

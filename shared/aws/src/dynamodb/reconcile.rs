@@ -211,9 +211,9 @@ impl ReconcileStore for DynamoDbStore {
         // Sort keys begin with the instant; `~` sorts after every payment id.
         let lo = match after {
             Some(a) => a.to_string(),
-            None => q.from.to_string(),
+            None => walletpay_ports::reconcile::ledger_time_key(q.from),
         };
-        let hi = format!("{}", q.to);
+        let hi = walletpay_ports::reconcile::ledger_time_key(q.to);
         let page = metered!(
             self,
             read,
@@ -225,7 +225,7 @@ impl ReconcileStore for DynamoDbStore {
                 .key_condition_expression("gsi3pk = :pk AND gsi3sk BETWEEN :lo AND :hi")
                 .expression_attribute_values(":pk", s(pk))
                 .expression_attribute_values(":lo", s(lo))
-                .expression_attribute_values(":hi", s(hi))
+                .expression_attribute_values(":hi", s(hi.clone()))
                 .limit(limit as i32 + 1)
         )
         .map_err(backend)?;
@@ -237,13 +237,21 @@ impl ReconcileStore for DynamoDbStore {
                 _ => continue,
             };
             // BETWEEN is inclusive at both ends: the page starts after `after`, ends before `to`.
-            if after == Some(key.as_str()) || key.as_str() >= q.to.to_string().as_str() {
+            if after == Some(key.as_str()) || key.as_str() >= hi.as_str() {
                 continue;
             }
             if out.len() == limit {
                 return Ok((out, last));
             }
-            out.push(from_json::<LedgerItem>(&item, "lg")?);
+            let compact = match item.get("lg") {
+                Some(AttributeValue::S(c)) => c,
+                _ => return Err(StoreError::Backend("a ledger item without `lg`".into())),
+            };
+            out.push(
+                LedgerItem::from_compact(q.provider, &key, compact).ok_or_else(|| {
+                    StoreError::Backend(format!("an unreadable ledger item: {key}"))
+                })?,
+            );
             last = Some(key);
         }
         // A page cut short by DynamoDB's 1 MB limit: more may follow.
