@@ -28,6 +28,7 @@ fn contract() -> Contract {
             currency: None,
             percent_bps: FEE_BPS,
             fixed_minor: 0,
+            rounding_minor: None,
         }],
         settlement: SettlementCycle {
             days: DAYS,

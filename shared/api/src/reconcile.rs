@@ -11,7 +11,6 @@ use std::time::Duration;
 use walletpay_app::reconcile::{schedule_days, Job, WeekJob};
 use walletpay_app::App;
 use walletpay_domain::Provider;
-use walletpay_ports::reconcile::RunState;
 use walletpay_reconcile::Date;
 
 #[derive(Debug, Deserialize)]
@@ -39,16 +38,9 @@ pub async fn scheduled(app: &App, input: &Scheduled) -> Result<Value, String> {
                 .into_iter()
                 .filter(|j| wanted(j.provider))
             {
-                let done = app
-                    .store
-                    .get_run(job.provider, job.date)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .is_some_and(|r| r.state == RunState::Done);
-                if !done {
-                    send(app, &serde_json::to_string(&job).expect("a job serializes")).await?;
-                    sent.push(json!({"provider": job.provider, "date": job.date}));
-                }
+                // The job decides: a day done once it was over is left as it is.
+                send(app, &serde_json::to_string(&job).expect("a job serializes")).await?;
+                sent.push(json!({"provider": job.provider, "date": job.date}));
                 let (older, overdue) = walletpay_app::reconcile::api::backlog(app, job.provider)
                     .await
                     .map_err(|e| e.to_string())?;
@@ -57,7 +49,11 @@ pub async fn scheduled(app: &App, input: &Scheduled) -> Result<Value, String> {
         }
         Kind::Weekly => {
             for p in Provider::ALL.iter().copied().filter(|p| wanted(*p)) {
-                if app.adapters.get(p).is_none() {
+                if !app
+                    .adapters
+                    .get(p)
+                    .is_some_and(|a| a.has_settlement_source())
+                {
                     continue;
                 }
                 let last_week = Date::of(now, app.settings.reconcile.offset(p))
@@ -88,5 +84,6 @@ pub fn job(provider: Provider, date: Date) -> Job {
         provider,
         date,
         waits: 0,
+        again: false,
     }
 }

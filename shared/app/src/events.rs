@@ -167,6 +167,8 @@ async fn report_announced(
             provider,
             date: announced_on.plus_days(-1),
             waits: 0,
+            // A report for a day done before (a correction): the day is run again.
+            again: true,
         };
         let body = serde_json::to_string(&job).expect("a job serializes");
         app.reconcile_jobs

@@ -693,6 +693,7 @@ pub fn sandbox_contracts() -> Vec<(walletpay_domain::Provider, walletpay_reconci
         currency: None,
         percent_bps: bps,
         fixed_minor: 0,
+        rounding_minor: None,
     };
     let terms = |fees: Vec<FeeRule>, days: u32| Contract {
         fees,

@@ -19,11 +19,19 @@ pub struct FeeRule {
     pub percent_bps: u32,
     #[serde(default)]
     pub fixed_minor: i64,
+    /// The unit the provider rounds its fee to, in minor units (100: whole rupiah, as the
+    /// Indonesian providers charge); none: the minor unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounding_minor: Option<i64>,
 }
 
 impl FeeRule {
     pub fn fee(&self, gross: i64) -> i64 {
-        let percent = (gross as i128 * self.percent_bps as i128 + 5_000).div_euclid(10_000);
+        // In units of the rounding: gross * bps / 10_000 / unit, halves up.
+        let unit = self.rounding_minor.filter(|u| *u > 1).unwrap_or(1) as i128;
+        let scaled = gross as i128 * self.percent_bps as i128;
+        let divisor = 10_000 * unit;
+        let percent = (scaled + divisor / 2).div_euclid(divisor) * unit;
         percent as i64 + self.fixed_minor
     }
 }
@@ -108,6 +116,8 @@ pub enum ContractError {
     FeeTooHigh(u32),
     #[error("a negative fixed fee")]
     NegativeFixedFee,
+    #[error("a fee rounding unit outside 1 to 1,000,000 minor units")]
+    BadRounding,
     #[error("the calendar has no working day")]
     NoWorkingDay,
     #[error("a settlement cycle longer than 30 days")]
@@ -125,6 +135,12 @@ impl Contract {
             }
             if rule.fixed_minor < 0 {
                 return Err(ContractError::NegativeFixedFee);
+            }
+            if rule
+                .rounding_minor
+                .is_some_and(|u| !(1..=1_000_000).contains(&u))
+            {
+                return Err(ContractError::BadRounding);
             }
         }
         if self.calendar.weekend.len() >= 7 {
@@ -195,12 +211,14 @@ mod tests {
                     currency: None,
                     percent_bps: 273,
                     fixed_minor: 0,
+                    rounding_minor: None,
                 },
                 FeeRule {
                     wallet: None,
                     currency: Some(Currency::IDR),
                     percent_bps: 150,
                     fixed_minor: 100_000,
+                    rounding_minor: None,
                 },
             ],
             settlement: SettlementCycle { days, basis },
@@ -231,7 +249,8 @@ mod tests {
                 wallet: None,
                 currency: None,
                 percent_bps: 150,
-                fixed_minor: 0
+                fixed_minor: 0,
+                rounding_minor: None,
             }
             .fee(33),
             0
@@ -241,11 +260,23 @@ mod tests {
                 wallet: None,
                 currency: None,
                 percent_bps: 150,
-                fixed_minor: 0
+                fixed_minor: 0,
+                rounding_minor: None,
             }
             .fee(100),
             2
         );
+        // Rounded to whole rupiah, as the Indonesian providers charge: 2.9% of IDR 1,234.56
+        // is IDR 35.80224, so IDR 36.
+        let whole = FeeRule {
+            wallet: None,
+            currency: None,
+            percent_bps: 290,
+            fixed_minor: 0,
+            rounding_minor: Some(100),
+        };
+        assert_eq!(whole.fee(123_456), 3_600);
+        assert_eq!(whole.fee(15_000_000), 435_000);
         assert_eq!(
             c.expected_fee(Some(WalletId::Dana), 10_000, Currency::PHP),
             None

@@ -933,8 +933,11 @@ impl<'a> Matcher<'a> {
                 );
                 continue;
             }
-            if let Some(Some(day)) = from_elsewhere {
-                // Listed again after the run of its own day settled it.
+            let same_status = movement.iter().all(|r| agrees(r.status, entry.e.status));
+            if let (Some(Some(day)), true) = (from_elsewhere, same_status) {
+                // Listed again, as it stood, after the run of its own day settled it (a
+                // movement whose status changed since is compared as usual: a refund
+                // reversed days later, a pending one made).
                 for (n, r) in movement.iter().enumerate() {
                     let mut o = row_alone(
                         &rows,
@@ -949,7 +952,9 @@ impl<'a> Matcher<'a> {
                 }
                 continue;
             }
-            let elsewhere_day = from_elsewhere.is_some() && entry.e.day != ctx.day;
+            // Classed on another day than its own (a lookup, or an entry carried here): the
+            // day it belongs to must know.
+            let elsewhere_day = entry.e.day != ctx.day;
             classify_group(
                 &ctx,
                 &rows,
@@ -1142,6 +1147,17 @@ fn classify_group<'a>(
             due: None,
         });
     }
+}
+
+/// Whether the provider's status is the one we show (the same movement as it stood).
+fn agrees(row: RowStatus, ours: Ours) -> bool {
+    matches!(
+        (row, ours),
+        (RowStatus::Succeeded, Ours::Succeeded)
+            | (RowStatus::Reversed, Ours::Reversed)
+            | (RowStatus::Failed, Ours::Failed)
+            | (RowStatus::Pending, Ours::Waiting)
+    )
 }
 
 fn compare(

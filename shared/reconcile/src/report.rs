@@ -28,6 +28,17 @@ pub const COLUMNS: [&str; 20] = [
 ];
 
 fn field(out: &mut String, s: &str) {
+    // A spreadsheet reads a cell that starts with `=`, `+`, `@` (or `-` before a non-digit)
+    // as a formula: text from a provider is kept text.
+    let formula = s.starts_with(['=', '+', '@', '\t'])
+        || (s.starts_with('-') && !s[1..].starts_with(|c: char| c.is_ascii_digit()));
+    let owned;
+    let s = if formula {
+        owned = format!("'{s}");
+        owned.as_str()
+    } else {
+        s
+    };
     if s.contains([',', '"', '\n', '\r']) {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
@@ -96,4 +107,29 @@ pub fn line(o: &Outcome<'_>, out: &mut String) {
         field(out, c);
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn provider_text_never_becomes_a_formula() {
+        let cell = |s: &str| {
+            let mut out = String::new();
+            field(&mut out, s);
+            out
+        };
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("@SUM"), "'@SUM");
+        assert_eq!(cell("-cmd"), "'-cmd");
+        assert_eq!(
+            cell("-5000000"),
+            "-5000000",
+            "a negative amount stays a number"
+        );
+        assert_eq!(cell("pay_01"), "pay_01");
+        assert_eq!(cell("a,b"), "\"a,b\"");
+    }
 }

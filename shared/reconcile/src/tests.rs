@@ -62,6 +62,7 @@ fn contract() -> Contract {
             currency: None,
             percent_bps: 150,
             fixed_minor: 0,
+            rounding_minor: None,
         }],
         settlement: SettlementCycle {
             days: 1,
@@ -333,4 +334,51 @@ fn a_refund_listed_and_undone_is_one_movement_in_two_lines() {
         Matcher::new(ledger, rows, ctx).finish(|o| classes.push((o.class, o.is_discrepancy())));
     assert_eq!(classes, [(Class::Matched, false), (Class::Matched, false)]);
     assert_eq!(summary.totals[&Currency::IDR].provider_refunds, 0);
+}
+
+/// A movement another day's run reconciled, listed again as it stood, is a duplicate; listed
+/// again with another status (a refund reversed days later), it is compared as usual.
+#[test]
+fn a_movement_listed_again_on_a_later_day() {
+    let day = d("2026-12-03");
+    let c = contract();
+    let run = |status: RowStatus| {
+        let mut rows = RowSet::new();
+        rows.push(&SettlementRow {
+            refund_id: Some(refund(6)),
+            status,
+            booked_on: day,
+            ..row(1, Some(6), Kind::Refund, 2_000_000, 0)
+        });
+        let mut m = Matcher::new(
+            Ledger::new(),
+            rows,
+            Context {
+                day,
+                as_of: day,
+                contract: Some(&c),
+                grace_days: 3,
+            },
+        );
+        for (at, _) in m.unresolved() {
+            let mut e = entry(6, 2_000_000, Ours::Succeeded, "2026-12-01");
+            e.refund_id = Some(refund(6));
+            m.resolve(
+                at,
+                Resolution::Ours {
+                    entry: e,
+                    reconciled_on: Some(d("2026-12-01")),
+                },
+            );
+        }
+        let mut out = Vec::new();
+        m.finish(|o| out.push((o.class, o.mark, o.is_discrepancy())));
+        out
+    };
+    assert_eq!(run(RowStatus::Succeeded), [(Class::Duplicate, false, true)]);
+    assert_eq!(
+        run(RowStatus::Reversed),
+        [(Class::StatusMismatch, true, true)],
+        "a reversal days later is no duplicate, and its own day learns of it"
+    );
 }

@@ -374,6 +374,12 @@ pub trait WalletAdapter: Send + Sync {
     /// The answer the provider expects once a webhook is taken.
     fn webhook_ack(&self) -> WebhookAck;
 
+    /// Whether this deployment has a settlement source for the provider (a statement URL
+    /// configured, a report host): without one its days are not scheduled.
+    fn has_settlement_source(&self) -> bool {
+        true
+    }
+
     /// Reads the provider's settlement data of a day (its `settlement.rs`), handing each row
     /// to `sink` as it is read; every row read exactly, or the read fails naming the row.
     async fn settlement(

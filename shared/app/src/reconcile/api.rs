@@ -72,11 +72,21 @@ pub fn run_json(run: &RunRecord) -> Value {
     v
 }
 
-fn discrepancy_json(d: &Discrepancy) -> Value {
+fn discrepancy_json(d: &Discrepancy, who: &Principal) -> Value {
     let mut v = serde_json::to_value(d).expect("a discrepancy serializes");
     if let Value::Object(m) = &mut v {
         m.insert("object".into(), "reconciliation_discrepancy".into());
         m.remove("version");
+        if let Principal::Merchant(_) = who {
+            // The platform's terms with the provider, and its operators' notes, are its own.
+            m.remove("provider_fee");
+            m.remove("contracted_fee");
+            m.remove("run_id");
+            if let Some(Value::Object(r)) = m.get_mut("resolution") {
+                r.remove("note");
+                r.remove("by");
+            }
+        }
     }
     v
 }
@@ -207,6 +217,7 @@ pub async fn start_run(app: &App, who: &Principal, body: &[u8]) -> Result<Reply,
         provider,
         date: day,
         waits: 0,
+        again: false,
     };
     app.reconcile_jobs
         .send(
@@ -422,7 +433,7 @@ pub async fn list_discrepancies(
         200,
         json!({
             "object": "list",
-            "data": out.iter().map(discrepancy_json).collect::<Vec<_>>(),
+            "data": out.iter().map(|d| discrepancy_json(d, who)).collect::<Vec<_>>(),
             "has_more": more.is_some(),
             "next_cursor": more,
         }),
@@ -441,7 +452,7 @@ pub async fn get_discrepancy(app: &App, who: &Principal, id: &str) -> Result<Rep
             return Err(ApiError::not_found("discrepancy"));
         }
     }
-    ok(200, discrepancy_json(&d))
+    ok(200, discrepancy_json(&d, who))
 }
 
 #[derive(Deserialize)]
@@ -528,7 +539,7 @@ pub async fn resolve(app: &App, who: &Principal, id: &str, body: &[u8]) -> Resul
                 .get_discrepancy(id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("discrepancy"))?;
-            ok(200, discrepancy_json(&d))
+            ok(200, discrepancy_json(&d, who))
         }
     }
 }

@@ -27,8 +27,11 @@ pub struct ReconcileSettings {
     /// Days a success we show may go unlisted before it is a discrepancy (settlement data
     /// can lag).
     pub grace_days: u32,
-    /// How long a started run is presumed alive; after it, a redelivered job starts again.
+    /// How long a started run is presumed alive; after it, a redelivered job starts again
+    /// (longer than the reconcile function may run).
     pub lease: Duration,
+    /// How long a day may wait for its provider's data before the run fails for a person.
+    pub give_up_after: Duration,
     /// Waits before asking again for data not published yet; the last repeats.
     pub waiting_delays: Vec<Duration>,
     /// A day still not reconciled this long after it ended is overdue (metric and alarm).
@@ -48,7 +51,8 @@ impl Default for ReconcileSettings {
                 (Provider::Pix, -3 * 60),
             ],
             grace_days: 3,
-            lease: Duration::from_secs(10 * 60),
+            lease: Duration::from_secs(16 * 60),
+            give_up_after: Duration::from_secs(48 * 3600),
             waiting_delays: [60, 300, 900].map(Duration::from_secs).to_vec(),
             overdue_after: Duration::from_secs(36 * 3600),
         }
@@ -82,6 +86,9 @@ pub struct Job {
     /// How many times it waited for the provider's data already.
     #[serde(default)]
     pub waits: u32,
+    /// Run the day again even if it is done (a report announced for it anew).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub again: bool,
 }
 
 /// A message on the reconcile queue from the weekly schedule: catch up the week's days not

@@ -82,10 +82,11 @@ pub async fn process_job(app: &App, body: &str) -> Result<Started, RunError> {
         return catch_up_week(app, &week).await;
     }
     let job: Job = serde_json::from_str(body).map_err(|e| RunError::Malformed(e.to_string()))?;
-    let started = run_day(app, job.provider, job.date, false).await?;
+    let started = run_day(app, job.provider, job.date, job.again).await?;
     if let Started::Waiting(_, delay) = &started {
         let again = Job {
             waits: job.waits + 1,
+            again: false,
             ..job
         };
         let body = serde_json::to_string(&again).expect("a job serializes");
@@ -99,11 +100,16 @@ pub async fn process_job(app: &App, body: &str) -> Result<Started, RunError> {
 pub fn schedule_days(app: &App, now: Timestamp) -> Vec<Job> {
     Provider::ALL
         .iter()
-        .filter(|p| app.adapters.get(**p).is_some())
+        .filter(|p| {
+            app.adapters
+                .get(**p)
+                .is_some_and(|a| a.has_settlement_source())
+        })
         .map(|p| Job {
             provider: *p,
             date: Date::of(now, app.settings.reconcile.offset(*p)).plus_days(-1),
             waits: 0,
+            again: false,
         })
         .collect()
 }
@@ -131,6 +137,7 @@ async fn catch_up_week(app: &App, week: &WeekJob) -> Result<Started, RunError> {
                 provider: week.provider,
                 date: day,
                 waits: 0,
+                again: false,
             };
             let body = serde_json::to_string(&job).expect("a job serializes");
             app.reconcile_jobs.send(&body, Duration::ZERO).await?;
@@ -184,15 +191,35 @@ pub async fn run_day(
         Some(r) => r,
         None => new_run(provider, day, now),
     };
+    let settings = &app.settings.reconcile;
+    let offset = settings.offset(provider);
+    // A day run before it was over is run again once it is.
+    let final_run = run.finished_at.is_some_and(|f| f >= day.end(offset));
     match run.state {
-        RunState::Done | RunState::Failed if !again => return Ok(Started::AlreadyDone(run)),
+        RunState::Done if !again && final_run => return Ok(Started::AlreadyDone(run)),
+        RunState::Failed if !again => return Ok(Started::AlreadyDone(run)),
         RunState::Running if run.lease_until.is_some_and(|l| l > now) => {
             return Ok(Started::Busy(run))
         }
         _ => {}
     }
-    let settings = &app.settings.reconcile;
-    let offset = settings.offset(provider);
+    // Waited too long for the provider's data: a person must look.
+    if run.state == RunState::Waiting
+        && run.attempt > 0
+        && now.millis() - run.requested_at.millis() > settings.give_up_after.as_millis() as i64
+    {
+        let waited = run.reason.clone().unwrap_or_default();
+        run.state = RunState::Failed;
+        run.reason = Some(format!(
+            "no settlement data after {} hours of asking: {waited}",
+            settings.give_up_after.as_secs() / 3600
+        ));
+        run.finished_at = Some(now);
+        run.version += 1;
+        write_final(app, &run).await?;
+        super::metrics::failed(provider);
+        return Ok(Started::Ran(run));
+    }
     run.state = RunState::Running;
     run.attempt += 1;
     run.reason = None;
@@ -210,10 +237,45 @@ pub async fn run_day(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(run = %run.id, attempt = run.attempt, "reconciliation started");
+    let id = run.id.clone();
+    let version = run.version;
+    match attempt(app, adapter, run, provider, day, now).await {
+        Ok(started) => Ok(started),
+        Err(e) => {
+            // Stopped part-way: the record says so (the job comes back and runs it again),
+            // unless another attempt has taken it over.
+            if let Ok(Some(mut current)) = app.store.get_run(provider, day).await {
+                if current.version == version && current.state == RunState::Running {
+                    current.state = RunState::Waiting;
+                    current.reason = Some(format!("interrupted: {e}"));
+                    current.lease_until = None;
+                    current.version += 1;
+                    let _ = app.store.put_run(&current).await;
+                }
+            }
+            tracing::warn!(run = %id, error = %e, "reconciliation interrupted; the job comes back");
+            Err(e)
+        }
+    }
+}
+
+/// One attempt of a day, its lease taken.
+async fn attempt(
+    app: &App,
+    adapter: std::sync::Arc<dyn walletpay_wallet_adapter::WalletAdapter>,
+    mut run: RunRecord,
+    provider: Provider,
+    day: Date,
+    now: Timestamp,
+) -> Result<Started, RunError> {
+    let settings = &app.settings.reconcile;
+    let offset = settings.offset(provider);
 
     // Our side: the day's ledger and what earlier days carried.
+    let contract = app.store.get_contract(provider).await?.map(|c| c.contract);
+    let contract_grace = contract.as_ref().and_then(|c| c.grace_days);
     let mut entries = read_ledger(app, provider, day, offset).await?;
-    entries.extend(carried_into(app, provider, day).await?);
+    entries.extend(carried_into(app, provider, day, contract_grace).await?);
     let entries = refresh_refunds(app, entries).await?;
     let mut ledger = Ledger::with_capacity(entries.len());
     for e in &entries {
@@ -264,7 +326,6 @@ pub async fn run_day(
     };
     run.progress.rows_read = rows.len() as u64;
 
-    let contract = app.store.get_contract(provider).await?.map(|c| c.contract);
     let grace_days = contract
         .as_ref()
         .and_then(|c| c.grace_days)
@@ -433,25 +494,36 @@ async fn read_ledger(
     Ok(out)
 }
 
-/// The entries the latest completed run of the grace period before `day` carried to it.
+/// The entries the runs of the grace period before `day` carried to it: of every completed
+/// run in it (days finish out of order: a late report, a day that waited), the newest
+/// day's copy of each.
 async fn carried_into(
     app: &App,
     provider: Provider,
     day: Date,
+    contract_grace: Option<u32>,
 ) -> Result<Vec<LedgerEntry>, RunError> {
-    let grace = app.settings.reconcile.grace_days.max(1) as i32;
+    let grace = app
+        .settings
+        .reconcile
+        .grace_days
+        .max(contract_grace.unwrap_or(0))
+        .max(1) as i32;
     let runs = app
         .store
         .list_runs(provider, day.plus_days(-grace), day.plus_days(-1))
         .await?;
-    let Some(last) = runs
+    let mut by_key: HashMap<String, LedgerEntry> = HashMap::new();
+    // Oldest first, so a later day's copy replaces an earlier one.
+    for run in runs
         .iter()
-        .rev()
-        .find(|r| r.state == RunState::Done && r.completed_attempt.is_some())
-    else {
-        return Ok(Vec::new());
-    };
-    read_carried(app, last).await
+        .filter(|r| r.state == RunState::Done && r.completed_attempt.is_some())
+    {
+        for e in read_carried(app, run).await? {
+            by_key.insert(Marker::movement_key(&e.payment_id, e.refund_id.as_ref()), e);
+        }
+    }
+    Ok(by_key.into_values().collect())
 }
 
 async fn read_carried(app: &App, run: &RunRecord) -> Result<Vec<LedgerEntry>, RunError> {
@@ -460,17 +532,18 @@ async fn read_carried(app: &App, run: &RunRecord) -> Result<Vec<LedgerEntry>, Ru
     };
     let mut out = Vec::new();
     for n in 0..run.carried_chunks {
-        let Some(data) = app
+        let data = app
             .store
             .get_chunk(&run.id, attempt, ChunkKind::Carried, n)
             .await?
-        else {
-            continue;
-        };
+            .ok_or_else(|| {
+                StoreError::Backend(format!("{}: carried chunk {n} is missing", run.id))
+            })?;
         for line in String::from_utf8_lossy(&data).lines() {
-            if let Ok(e) = serde_json::from_str::<LedgerEntry>(line) {
-                out.push(e);
-            }
+            let e = serde_json::from_str::<LedgerEntry>(line).map_err(|e| {
+                StoreError::Backend(format!("{}: an unreadable carried entry: {e}", run.id))
+            })?;
+            out.push(e);
         }
     }
     Ok(out)
@@ -580,27 +653,23 @@ async fn look_up(
         return Ok(Resolution::NotOurs);
     }
     let key = Marker::movement_key(&p.id, look.refund_id.as_ref());
-    let marked = app
+    let markers = app
         .store
         .get_markers(provider, std::slice::from_ref(&key))
-        .await?
-        .into_iter()
-        .find(|m| m.day != day)
-        .map(|m| m.day);
+        .await?;
+    // This day's own run classed it before (a rerun): as then.
+    let marked_here = markers.iter().any(|m| m.day == day);
+    let marked = markers.iter().find(|m| m.day != day).map(|m| m.day);
+    let history = app.store.payment_history(&p.id).await?;
     let (entry, own_day) = match &look.refund_id {
         None => {
             let status = ours_of_payment(p.status);
-            // The day we recorded its success on, if we did.
-            let own_day = if status == Ours::Succeeded {
-                app.store
-                    .payment_history(&p.id)
-                    .await?
-                    .iter()
-                    .find(|h| h.event == "succeeded")
-                    .map(|h| Date::of(h.at, offset))
-            } else {
-                None
-            };
+            // The day we recorded its success on, if we did, and whether reconciliation did.
+            let success = history.iter().find(|h| h.event == "succeeded");
+            let own_day = success
+                .filter(|_| status == Ours::Succeeded)
+                .map(|h| Date::of(h.at, offset));
+            let healed = success.is_some_and(|h| h.source == RECONCILIATION);
             (
                 LedgerEntry {
                     payment_id: p.id.clone(),
@@ -612,7 +681,7 @@ async fn look_up(
                     status,
                     wallet: Some(p.wallet),
                     day: own_day.unwrap_or(day),
-                    healed: false,
+                    healed,
                 },
                 own_day,
             )
@@ -622,6 +691,11 @@ async fn look_up(
                 return Ok(Resolution::NotOurs);
             };
             let own_day = Date::of(line.created_at, offset);
+            let healed = history.iter().any(|h| {
+                h.event == "refund_succeeded"
+                    && h.source == RECONCILIATION
+                    && h.detail.as_deref() == Some(r.as_str())
+            });
             (
                 LedgerEntry {
                     payment_id: p.id.clone(),
@@ -633,13 +707,14 @@ async fn look_up(
                     status: ours_of_refund(line.state),
                     wallet: Some(p.wallet),
                     day: own_day,
-                    healed: false,
+                    healed,
                 },
                 Some(own_day),
             )
         }
     };
     let reconciled_on = match (marked, own_day) {
+        _ if marked_here => None,
         (Some(d), _) => Some(d),
         (None, Some(own)) if own != day && days.reconciled(app, provider, own, &key).await? => {
             Some(own)

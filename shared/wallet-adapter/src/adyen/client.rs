@@ -457,6 +457,10 @@ impl WalletAdapter for Adyen {
         Ok(out)
     }
 
+    fn has_settlement_source(&self) -> bool {
+        self.config.reports_url.is_some()
+    }
+
     async fn settlement(
         &self,
         day: &crate::settlement::SettlementDay<'_>,

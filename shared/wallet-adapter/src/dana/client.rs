@@ -450,6 +450,10 @@ impl WalletAdapter for Dana {
         }])
     }
 
+    fn has_settlement_source(&self) -> bool {
+        self.config.statements_url.is_some()
+    }
+
     async fn settlement(
         &self,
         day: &crate::settlement::SettlementDay<'_>,

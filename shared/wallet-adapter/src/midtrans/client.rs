@@ -429,6 +429,10 @@ impl WalletAdapter for Midtrans {
         }])
     }
 
+    fn has_settlement_source(&self) -> bool {
+        self.config.statements_url.is_some()
+    }
+
     async fn settlement(
         &self,
         day: &crate::settlement::SettlementDay<'_>,

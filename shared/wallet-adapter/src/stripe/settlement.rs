@@ -201,6 +201,11 @@ fn row(
     if gross - fee != net {
         return Err(format!("gross {gross} less fee {fee} is not net {net}"));
     }
+    // A fee line carries what it charges as a negative gross: it is that fee.
+    let (gross, fee) = match kind {
+        Kind::Fee => (0, fee - gross),
+        _ => (gross, fee),
+    };
     let created = time(c, r, "created_utc")?;
     let available = time(c, r, "available_on_utc")?;
     Ok(Some(SettlementRow {
@@ -256,7 +261,8 @@ mod tests {
             "{HEADER}\n\
              txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,3000.00,102.00,2898.00,charge,ch_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,\n\
              txn_2,2026-12-01 04:00:00,2026-12-03 00:00:00,thb,-1000.00,0.00,-1000.00,refund,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n\
-             txn_3,2026-12-01 05:00:00,2026-12-03 00:00:00,thb,1000.00,0.00,1000.00,refund_failure,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n"
+             txn_3,2026-12-01 05:00:00,2026-12-03 00:00:00,thb,1000.00,0.00,1000.00,refund_failure,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n\
+             txn_4,2026-12-01 06:00:00,2026-12-01 06:00:00,thb,-25.00,0.00,-25.00,fee,,,,,,\n"
         );
         let rows = read(&text).unwrap();
         assert_eq!(
@@ -276,6 +282,11 @@ mod tests {
         assert_eq!(
             (rows[2].kind, rows[2].status),
             (Kind::Refund, RowStatus::Reversed)
+        );
+        // A fee line is the fee it charges.
+        assert_eq!(
+            (rows[3].kind, rows[3].gross, rows[3].fee, rows[3].net),
+            (Kind::Fee, 0, 2_500, -2_500)
         );
     }
 

@@ -14,6 +14,7 @@ use super::client::Xendit;
 use super::wire::{Transaction, TransactionList};
 use crate::credentials::ExposeSecret;
 use crate::settlement::{json, send, RowSink, SettlementDay, SettlementError, SourceRead};
+use serde_json::value::RawValue;
 use walletpay_domain::{Currency, PaymentId, RefundId, Timestamp};
 use walletpay_reconcile::{minor_units, Kind, RowStatus, SettlementRow};
 
@@ -58,6 +59,12 @@ impl Xendit {
                 }
             }
             match (page.has_more, page.data.last()) {
+                (true, Some(last)) if after.as_deref() == Some(last.id.as_str()) => {
+                    return Err(SettlementError::Malformed {
+                        line: rows,
+                        reason: format!("the listing repeats itself after {}", last.id),
+                    })
+                }
                 (true, Some(last)) => after = Some(last.id.clone()),
                 (true, None) => {
                     return Err(SettlementError::Malformed {
@@ -112,14 +119,25 @@ pub(crate) fn row(
     if gross < 0 || net_abs < 0 {
         return Err(bad("a negative amount (the direction is `cashflow`)".into()));
     }
+    // Everything Xendit takes out of the amount: its fee, the VAT on it and, where it
+    // withholds them, the withholding taxes.
     let fee = match &t.fee {
         Some(f) => {
+            let optional = |v: &Option<Box<RawValue>>, name: &str| match v {
+                Some(v) => amount(v.get(), currency, name, line),
+                None => Ok(0),
+            };
             amount(f.xendit_fee.get(), currency, "fee.xendit_fee", line)?
                 + amount(
                     f.value_added_tax.get(),
                     currency,
                     "fee.value_added_tax",
                     line,
+                )?
+                + optional(&f.xendit_withholding_tax, "fee.xendit_withholding_tax")?
+                + optional(
+                    &f.third_party_withholding_tax,
+                    "fee.third_party_withholding_tax",
                 )?
         }
         None => 0,

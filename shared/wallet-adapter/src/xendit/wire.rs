@@ -235,7 +235,7 @@ pub struct SimulateAnswer {
 /// `GET /transactions`: a page of the account's transactions, oldest first.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TransactionList {
-    #[serde(default)]
+    /// Required: an answer without its list is no answer (never an empty day).
     pub data: Vec<Transaction>,
     #[serde(default)]
     pub has_more: bool,
