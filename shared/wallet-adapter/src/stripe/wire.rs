@@ -150,9 +150,22 @@ pub struct ReportRun {
     pub error: Option<String>,
     #[serde(default)]
     pub result: Option<ReportFile>,
+    #[serde(default)]
+    pub parameters: ReportParameters,
     pub created: i64,
     #[serde(default)]
     pub succeeded_at: Option<i64>,
+}
+
+/// A run's parameters (the interval, Unix seconds, the end exclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportParameters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_start: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_end: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
 }
 
 /// The file a run made.

@@ -178,7 +178,10 @@ impl StripeSandbox {
             .route("/simulate/{id}", post(kit::simulate::<Self>))
             .route("/simulate-refund/{id}", post(simulate::simulate_refund))
             .route("/v1/reporting/report_types/{id}", get(report::report_type))
-            .route("/v1/reporting/report_runs", post(report::create_run))
+            .route(
+                "/v1/reporting/report_runs",
+                post(report::create_run).get(report::list_runs),
+            )
             .route("/v1/reporting/report_runs/{id}", get(report::get_run))
             .route("/v1/files/{id}/contents", get(report::file_contents))
             .route(

@@ -267,6 +267,11 @@ pub(super) async fn create_run(
         status: "pending".into(),
         error: None,
         result: None,
+        parameters: crate::stripe::wire::ReportParameters {
+            interval_start: Some(from),
+            interval_end: Some(to),
+            columns: Some(columns.clone()),
+        },
         created: now().millis() / 1000,
         succeeded_at: None,
     };
@@ -280,6 +285,45 @@ pub(super) async fn create_run(
         },
     );
     Json(run).into_response()
+}
+
+/// `GET /v1/reporting/report_runs?limit=&created[gte]=`: the account's runs, newest first.
+pub(super) async fn list_runs(
+    State(sb): State<StripeSandbox>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if !sb.authorized(&headers) {
+        return unauthorized();
+    }
+    let since: i64 = q
+        .get("created[gte]")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = q
+        .get("limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+        .clamp(1, 100);
+    let mut runs: Vec<ReportRun> = sb
+        .inner
+        .runs
+        .lock()
+        .expect("sandbox lock")
+        .values()
+        .map(|r| r.run.clone())
+        .filter(|r| r.created >= since)
+        .collect();
+    runs.sort_by(|a, b| (b.created, &b.id).cmp(&(a.created, &a.id)));
+    let has_more = runs.len() > limit;
+    runs.truncate(limit);
+    Json(crate::stripe::wire::List {
+        object: "list".into(),
+        data: runs,
+        has_more,
+        url: "/v1/reporting/report_runs".into(),
+    })
+    .into_response()
 }
 
 /// `GET /v1/reporting/report_runs/{id}`: succeeded from its first read on.
