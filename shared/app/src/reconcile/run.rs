@@ -34,7 +34,7 @@ use walletpay_ports::reconcile::{
 use walletpay_ports::StoreError;
 use walletpay_reconcile::{
     report, Class, Context, Date, IsoWeek, Ledger, LedgerEntry, Lookup, Matcher, Ours, Outcome,
-    Resolution, RowSet,
+    Resolution, RowSet, RowStatus,
 };
 use walletpay_wallet_adapter::{SettlementDay, SettlementError};
 
@@ -128,9 +128,13 @@ async fn catch_up_week(app: &App, week: &WeekJob) -> Result<Started, RunError> {
     );
     let mut missing = 0u64;
     for day in w.days().filter(|d| *d < today) {
-        let done = runs
-            .iter()
-            .any(|r| r.day == day && r.state == RunState::Done);
+        // Done once the day was over (a run of a day not yet over is run again).
+        let offset = app.settings.reconcile.offset(week.provider);
+        let done = runs.iter().any(|r| {
+            r.day == day
+                && r.state == RunState::Done
+                && r.finished_at.is_some_and(|f| f >= day.end(offset))
+        });
         if !done {
             missing += 1;
             let job = Job {
@@ -372,6 +376,10 @@ async fn attempt(
     // Heals, through the state machine.
     for h in &found.heals {
         heal(app, h).await?;
+    }
+    // Pending at both ends: the provider is asked again by the workers that follow them.
+    for r in &found.rechecks {
+        recheck(app, r).await?;
     }
     // Discrepancies (a rerun finds its own again).
     let mut opened = 0u64;
@@ -757,6 +765,28 @@ async fn heal(app: &App, h: &Heal) -> Result<(), RunError> {
     Ok(())
 }
 
+/// A movement pending at both ends: a refund's job comes again for one more ask (the
+/// worker's last), a charge gets a status check.
+async fn recheck(app: &App, r: &Heal) -> Result<(), RunError> {
+    match &r.refund_id {
+        Some(refund_id) => {
+            let now = app.clock.now();
+            let job = crate::refunds::RefundJob {
+                payment_id: r.payment_id.clone(),
+                refund_id: refund_id.clone(),
+                due_at: now,
+                attempts: app.settings.refund_max_attempts.saturating_sub(1),
+                provider_reference: r.provider_reference.clone(),
+                requested_at: now,
+                late_success: false,
+            };
+            crate::refunds::enqueue(app, &job).await?;
+        }
+        None => crate::status::schedule(app, &r.payment_id, 0).await?,
+    }
+    Ok(())
+}
+
 /// What the outcomes came to, owned.
 struct Found {
     run_id: String,
@@ -767,6 +797,8 @@ struct Found {
     current: String,
     discrepancies: Vec<Discrepancy>,
     heals: Vec<Heal>,
+    /// Movements both sides show pending: asked about again, so silence settles nothing.
+    rechecks: Vec<Heal>,
     marks: Vec<(String, Class)>,
     carried: Vec<LedgerEntry>,
 }
@@ -782,6 +814,7 @@ impl Found {
             current: report::header(),
             discrepancies: Vec::new(),
             heals: Vec::new(),
+            rechecks: Vec::new(),
             marks: Vec::new(),
             carried: Vec::new(),
         }
@@ -808,6 +841,19 @@ impl Found {
                         .as_ref()
                         .and_then(|r| r.charge_reference().map(str::to_string))
                         .or_else(|| e.provider_reference().map(str::to_string)),
+                });
+            }
+        }
+        let both_pending = o
+            .row
+            .as_ref()
+            .is_some_and(|r| r.status() == RowStatus::Pending);
+        if let (Some(e), true) = (entry, both_pending && !o.secondary) {
+            if e.status() == Ours::Waiting {
+                self.rechecks.push(Heal {
+                    payment_id: e.payment_id(),
+                    refund_id: e.refund_id(),
+                    provider_reference: e.provider_reference().map(str::to_string),
                 });
             }
         }
@@ -897,4 +943,83 @@ fn chunks(lines: impl Iterator<Item = String>) -> Vec<String> {
         out.push(current);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app_with, payment, Script};
+    use std::sync::Arc;
+    use walletpay_embedded::InProcessQueue;
+    use walletpay_ports::QueueReceiver;
+    use walletpay_reconcile::{Kind, SettlementRow};
+
+    fn row(p: &walletpay_domain::Payment, status: RowStatus) -> SettlementRow {
+        let now = walletpay_ports::Clock::now(&walletpay_ports::SystemClock);
+        SettlementRow {
+            line: 1,
+            payment_id: Some(p.id.clone()),
+            refund_id: None,
+            provider_reference: "txn_1".into(),
+            charge_reference: p.provider_reference.clone(),
+            kind: Kind::Charge,
+            gross: p.amount.minor,
+            fee: 0,
+            net: p.amount.minor,
+            currency: p.amount.currency,
+            status,
+            booked_on: Date::of(now, 7 * 60),
+            booked_at: Some(now),
+            value_on: None,
+            settled: false,
+            method: None,
+        }
+    }
+
+    /// A charge both sides show pending is matched and asked about again (silence settles
+    /// nothing); one the provider shows paid is healed through the state machine.
+    #[tokio::test]
+    async fn pending_at_both_ends_is_asked_again_and_paid_is_healed() {
+        let (probe, _) = app_with(Script::default());
+        let waiting = payment(&probe, Some("ch_1")).await;
+        let paid = payment(&probe, Some("ch_2")).await;
+        let (mut app, _) = app_with(Script {
+            settlement: Some(vec![
+                row(&waiting, RowStatus::Pending),
+                row(&paid, RowStatus::Succeeded),
+            ]),
+            ..Script::default()
+        });
+        app.store = probe.store.clone();
+        app.settings.status_check_delays = vec![std::time::Duration::ZERO];
+        let checks = Arc::new(InProcessQueue::new(std::time::Duration::from_secs(30)));
+        app.status_checks = checks.clone();
+        let day = Date::of(
+            app.clock.now(),
+            app.settings.reconcile.offset(Provider::Xendit),
+        );
+        let Started::Ran(run) = run_day(&app, Provider::Xendit, day, false).await.unwrap() else {
+            panic!("not run")
+        };
+        let counts = &run.summary.as_ref().unwrap().counts;
+        assert_eq!(counts.get(&Class::Matched), Some(&1), "{counts:?}");
+        assert_eq!(counts.get(&Class::Healed), Some(&1), "{counts:?}");
+        let asked = checks
+            .receive(10, std::time::Duration::from_millis(10))
+            .await
+            .unwrap();
+        assert!(
+            asked.iter().any(|m| m.body.contains(waiting.id.as_str())),
+            "a status check for the pending charge: {asked:?}"
+        );
+        let healed = app.store.get_payment(&paid.id).await.unwrap().unwrap();
+        assert_eq!(healed.status, walletpay_domain::PaymentStatus::Succeeded);
+        let last = app.store.payment_history(&paid.id).await.unwrap();
+        assert_eq!(last.last().unwrap().source, RECONCILIATION);
+        let still = app.store.get_payment(&waiting.id).await.unwrap().unwrap();
+        assert_eq!(
+            still.status,
+            walletpay_domain::PaymentStatus::RequiresAction
+        );
+    }
 }
