@@ -3,7 +3,8 @@
 //! every provider's `settlement.rs` produces ([`SettlementRow`]), calendar days in a
 //! provider's report time zone ([`Date`]), a provider account's contracted terms
 //! ([`Contract`]: fees per wallet, the settlement cycle and the market's calendar), the
-//! matching engine ([`Matcher`]: sort-merge on our ids, streaming its outcomes) and the
+//! matching engine ([`Matcher`]: sort-merge on our ids over the two sides held compactly in
+//! `sides`, streaming its outcomes) and the
 //! lines of a run's report ([`report`]). It does no I/O: fetching the rows, reading the
 //! ledger, healing and recording are the use case's (`walletpay-app`'s `reconcile`).
 
@@ -12,6 +13,7 @@ pub mod date;
 pub mod engine;
 pub mod report;
 pub mod row;
+mod sides;
 
 pub use contract::{Calendar, Contract, ContractError, DayBasis, FeeRule, SettlementCycle};
 pub use date::{Date, IsoWeek, Weekday};

@@ -4,11 +4,15 @@
 //! run's record, report and carried entries kept. This module owns the run of a day
 //! ([`run`]: the job the scheduled fan-out and `POST /v1/reconciliation/runs` enqueue), the
 //! weekly roll-up and the operator API over runs, discrepancies and contracts ([`api`]),
-//! and the figures it logs as CloudWatch metrics ([`metrics`]). The matching itself is the
+//! and the figures it logs as CloudWatch metrics ([`metrics`]); our side of a day (`ours`: the
+//! ledger, carried entries, lookups) and what its outcomes come to (`outcomes`) are the
+//! run's two halves. The matching itself is the
 //! pure `walletpay-reconcile` crate; the provider's data is each adapter's `settlement.rs`.
 
 pub mod api;
 pub mod metrics;
+mod ours;
+mod outcomes;
 pub mod run;
 
 use serde::{Deserialize, Serialize};
