@@ -701,10 +701,8 @@ async fn every_class_on_one_day_on_dynamodb_and_sqs() {
     every_class_on_one_day(Backend::Aws).await;
 }
 
-/// A paid payment and a refund of it, on `provider`, and a payment whose amount the
-/// provider books otherwise: the provider's own settlement source, format and amounts read
-/// (every row of ours matched, the other amount caught).
-async fn one_provider(s: &Stack, provider: &str, country: &str, wallet: &str, amount: i64) {
+/// Routes the demo merchant's `country:wallet` to `provider`.
+async fn route(s: &Stack, provider: &str, country: &str, wallet: &str) {
     let set = s
         .http
         .patch(s.url("/v1/merchant"))
@@ -713,41 +711,59 @@ async fn one_provider(s: &Stack, provider: &str, country: &str, wallet: &str, am
         .send()
         .await
         .unwrap();
-    assert_eq!(set.status(), 200);
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+}
+
+/// A payment of `amount` in `country`'s currency with `wallet`, paid at `provider`'s sandbox
+/// (its webhook delivered); the payment once it is `succeeded`.
+async fn paid_at(
+    s: &Stack,
+    provider: &str,
+    country: &str,
+    wallet: &str,
+    amount: i64,
+    reference: &str,
+) -> Value {
+    let currency = match country {
+        "ID" => "IDR",
+        "TH" => "THB",
+        "BR" => "BRL",
+        c => panic!("{c}"),
+    };
+    let order = json!({
+        "merchant_reference": reference,
+        "amount": amount,
+        "currency": currency,
+        "country": country,
+        "wallet": wallet,
+        "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"},
+        "return_url": "https://shop.example/thanks",
+    });
+    let a = s.create(reference, &order).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let r = s
+        .http
+        .post(s.url(&format!(
+            "/sandbox/{provider}/simulate/{}",
+            a.body["provider_reference"].as_str().unwrap()
+        )))
+        .body(json!({"outcome": "success"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    s.wait_for(a.body["id"].as_str().unwrap(), "succeeded")
+        .await
+}
+
+/// A paid payment and a refund of it, on `provider`, and a payment whose amount the
+/// provider books otherwise: the provider's own settlement source, format and amounts read
+/// (every row of ours matched, the other amount caught).
+async fn one_provider(s: &Stack, provider: &str, country: &str, wallet: &str, amount: i64) {
+    route(s, provider, country, wallet).await;
     let pay = |tag: &str| {
-        let tag = format!("{provider}-{tag}");
-        async move {
-            let currency = match country {
-                "ID" => "IDR",
-                "TH" => "THB",
-                "BR" => "BRL",
-                c => panic!("{c}"),
-            };
-            let order = json!({
-                "merchant_reference": tag,
-                "amount": amount,
-                "currency": currency,
-                "country": country,
-                "wallet": wallet,
-                "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"},
-                "return_url": "https://shop.example/thanks",
-            });
-            let a = s.create(&tag, &order).await;
-            assert_eq!(a.status, 201, "{}", a.body);
-            let r = s
-                .http
-                .post(s.url(&format!(
-                    "/sandbox/{provider}/simulate/{}",
-                    a.body["provider_reference"].as_str().unwrap()
-                )))
-                .body(json!({"outcome": "success"}).to_string())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-            s.wait_for(a.body["id"].as_str().unwrap(), "succeeded")
-                .await
-        }
+        let reference = format!("{provider}-{tag}");
+        async move { paid_at(s, provider, country, wallet, amount, &reference).await }
     };
     let paid = pay("paid").await;
     let pid = paid["id"].as_str().unwrap().to_string();
@@ -858,39 +874,16 @@ async fn a_late_report_and_a_provider_down_wait_and_are_retried() {
         ("stripe", "TH", "promptpay", 300_000, "data through"),
         ("xendit", "ID", "dana", 15_000_000, "could not be asked"),
     ] {
-        let set = s
-            .http
-            .patch(s.url("/v1/merchant"))
-            .header("authorization", format!("Bearer {}", s.local.demo_key))
-            .body(
-                json!({"wallet_providers": {format!("{country}:{wallet}"): provider}}).to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(set.status(), 200);
-        let currency = if country == "TH" { "THB" } else { "IDR" };
-        let reference = format!("late-{provider}");
-        let a = s
-            .create(
-                &reference,
-                &json!({"merchant_reference": reference, "amount": amount, "currency": currency, "country": country, "wallet": wallet, "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"}, "return_url": "https://shop.example/thanks"}),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        let r = s
-            .http
-            .post(s.url(&format!(
-                "/sandbox/{provider}/simulate/{}",
-                a.body["provider_reference"].as_str().unwrap()
-            )))
-            .body(json!({"outcome": "success"}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        s.wait_for(a.body["id"].as_str().unwrap(), "succeeded")
-            .await;
+        route(&s, provider, country, wallet).await;
+        paid_at(
+            &s,
+            provider,
+            country,
+            wallet,
+            amount,
+            &format!("late-{provider}"),
+        )
+        .await;
         let day = today(&s, Provider::parse(provider).unwrap());
         fault(&s, provider, json!({"fault": "late_report", "date": day})).await;
         let waiting = reconcile_waiting(&s, provider, day).await;
@@ -921,42 +914,17 @@ async fn a_malformed_report_row_fails_the_run_naming_it() {
         ("adyen", "ID", "dana", 30_000_000),
         ("pix", "BR", "pix", 300_000),
     ] {
-        let set = s
-            .http
-            .patch(s.url("/v1/merchant"))
-            .header("authorization", format!("Bearer {}", s.local.demo_key))
-            .body(
-                json!({"wallet_providers": {format!("{country}:{wallet}"): provider}}).to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(set.status(), 200);
-        let currency = match country {
-            "BR" => "BRL",
-            _ => "IDR",
-        };
-        let reference = format!("garbled-{provider}");
-        let a = s
-            .create(
-                &reference,
-                &json!({"merchant_reference": reference, "amount": amount, "currency": currency, "country": country, "wallet": wallet, "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"}, "return_url": "https://shop.example/thanks"}),
-            )
-            .await;
-        assert_eq!(a.status, 201, "{}", a.body);
-        let r = s
-            .http
-            .post(s.url(&format!(
-                "/sandbox/{provider}/simulate/{}",
-                a.body["provider_reference"].as_str().unwrap()
-            )))
-            .body(json!({"outcome": "success"}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        let id = a.body["id"].as_str().unwrap();
-        s.wait_for(id, "succeeded").await;
+        route(&s, provider, country, wallet).await;
+        let paid = paid_at(
+            &s,
+            provider,
+            country,
+            wallet,
+            amount,
+            &format!("garbled-{provider}"),
+        )
+        .await;
+        let id = paid["id"].as_str().unwrap();
         fault(&s, provider, json!({"fault": "garble", "reference": id})).await;
         let day = today(&s, Provider::parse(provider).unwrap());
         let run = if provider == "adyen" {
@@ -1092,35 +1060,8 @@ async fn a_killed_run_is_run_again_to_the_same_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adyens_report_notification_starts_the_days_run() {
     let s = stack(Backend::Embedded).await.unwrap();
-    let set = s
-        .http
-        .patch(s.url("/v1/merchant"))
-        .header("authorization", format!("Bearer {}", s.local.demo_key))
-        .body(json!({"wallet_providers": {"ID:dana": "adyen"}}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(set.status(), 200);
-    let a = s
-        .create(
-            "adyen-notice",
-            &walletpay_tests::stack::dana_order("adyen-notice"),
-        )
-        .await;
-    assert_eq!(a.status, 201);
-    let r = s
-        .http
-        .post(s.url(&format!(
-            "/sandbox/adyen/simulate/{}",
-            a.body["provider_reference"].as_str().unwrap()
-        )))
-        .body(json!({"outcome": "success"}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    s.wait_for(a.body["id"].as_str().unwrap(), "succeeded")
-        .await;
+    route(&s, "adyen", "ID", "dana").await;
+    paid_at(&s, "adyen", "ID", "dana", 15_000_000, "adyen-notice").await;
     let day = today(&s, Provider::Adyen);
     publish(&s, "adyen", day).await;
     let id = walletpay_ports::reconcile::RunRecord::id_for(Provider::Adyen, day);

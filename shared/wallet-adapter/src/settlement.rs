@@ -297,6 +297,38 @@ pub(crate) async fn statement(
     }
 }
 
+/// A day's statement file, read as it arrives: asked for as [`statement`] does, its CSV
+/// (`delimiter`, the `columns` it must have) turned into rows by `row`, each handed to
+/// `sink`. The source reads "`what` of <day>".
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn read_statement<F>(
+    provider: &str,
+    what: &str,
+    req: reqwest::RequestBuilder,
+    day: &SettlementDay<'_>,
+    delimiter: u8,
+    columns: &'static [&'static str],
+    sink: RowSink<'_>,
+    row: F,
+) -> Result<SourceRead, SettlementError>
+where
+    F: FnMut(&Columns, &csv::StringRecord, u64) -> Result<Option<SettlementRow>, String>
+        + Send
+        + 'static,
+{
+    let resp = statement(provider, req, day.day).await?;
+    let rows = stream_csv(
+        resp,
+        move |input, out| read_csv(input, delimiter, columns, out, row),
+        sink,
+    )
+    .await?;
+    Ok(SourceRead {
+        source: format!("{what} of {}", day.day),
+        rows,
+    })
+}
+
 /// The configured statement URL, or no source.
 pub(crate) fn statement_url(
     provider: &str,

@@ -12,8 +12,7 @@
 
 use super::client::Dana;
 use crate::settlement::{
-    read_csv, statement, statement_url, stream_csv, Columns, RowSink, SettlementDay,
-    SettlementError, SourceRead,
+    read_statement, statement_url, Columns, RowSink, SettlementDay, SettlementError, SourceRead,
 };
 use walletpay_domain::{Currency, PaymentId, RefundId, Timestamp};
 use walletpay_reconcile::{Kind, RowStatus, SettlementRow};
@@ -47,22 +46,18 @@ impl Dana {
             .http()
             .get(&url)
             .header("X-PARTNER-ID", &creds.partner_id);
-        let resp = statement("DANA", req, day.day).await?;
         let (offset, now) = (day.utc_offset_minutes, day.now);
-        let rows = stream_csv(
-            resp,
-            move |input, out| {
-                read_csv(input, b';', &COLUMNS, out, |c, r, line| {
-                    row(c, r, line, offset, now)
-                })
-            },
+        read_statement(
+            "DANA",
+            "DANA settlement file",
+            req,
+            day,
+            b';',
+            &COLUMNS,
             sink,
+            move |c, r, line| row(c, r, line, offset, now),
         )
-        .await?;
-        Ok(SourceRead {
-            source: format!("DANA settlement file of {}", day.day),
-            rows,
-        })
+        .await
     }
 }
 
@@ -134,6 +129,7 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settlement::read_csv;
 
     fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
         let mut out = Vec::new();

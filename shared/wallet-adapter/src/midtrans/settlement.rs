@@ -12,8 +12,8 @@
 use super::client::Midtrans;
 use crate::credentials::ExposeSecret;
 use crate::settlement::{
-    local_time, read_csv, statement, statement_url, stream_csv, Columns, RowSink, SettlementDay,
-    SettlementError, SourceRead,
+    local_time, read_statement, statement_url, Columns, RowSink, SettlementDay, SettlementError,
+    SourceRead,
 };
 use walletpay_domain::{Currency, PaymentId, RefundId, Timestamp};
 use walletpay_reconcile::{minor_units, Kind, RowStatus, SettlementRow};
@@ -45,22 +45,18 @@ impl Midtrans {
             .http()
             .get(&url)
             .basic_auth(creds.server_key.expose_secret(), Some(""));
-        let resp = statement("Midtrans", req, day.day).await?;
         let (offset, now) = (day.utc_offset_minutes, day.now);
-        let rows = stream_csv(
-            resp,
-            move |input, out| {
-                read_csv(input, b',', &COLUMNS, out, |c, r, line| {
-                    row(c, r, line, offset, now)
-                })
-            },
+        read_statement(
+            "Midtrans",
+            "Midtrans balance statement",
+            req,
+            day,
+            b',',
+            &COLUMNS,
             sink,
+            move |c, r, line| row(c, r, line, offset, now),
         )
-        .await?;
-        Ok(SourceRead {
-            source: format!("Midtrans balance statement of {}", day.day),
-            rows,
-        })
+        .await
     }
 }
 
@@ -132,6 +128,7 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settlement::read_csv;
 
     fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
         let mut out = Vec::new();

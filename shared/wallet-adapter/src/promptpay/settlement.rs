@@ -13,8 +13,7 @@ use super::client::PromptPay;
 use super::mapping::payment_of;
 use crate::credentials::ExposeSecret;
 use crate::settlement::{
-    read_csv, statement, statement_url, stream_csv, Columns, RowSink, SettlementDay,
-    SettlementError, SourceRead,
+    read_statement, statement_url, Columns, RowSink, SettlementDay, SettlementError, SourceRead,
 };
 use walletpay_domain::{Currency, RefundId, Timestamp};
 use walletpay_reconcile::{minor_units, Kind, RowStatus, SettlementRow};
@@ -43,22 +42,18 @@ impl PromptPay {
             .http()
             .get(&url)
             .bearer_auth(creds.api_key.expose_secret());
-        let resp = statement("the PromptPay bank", req, day.day).await?;
         let offset = day.utc_offset_minutes;
-        let rows = stream_csv(
-            resp,
-            move |input, out| {
-                read_csv(input, b',', &COLUMNS, out, |c, r, line| {
-                    row(c, r, line, offset)
-                })
-            },
+        read_statement(
+            "the PromptPay bank",
+            "PromptPay bank statement",
+            req,
+            day,
+            b',',
+            &COLUMNS,
             sink,
+            move |c, r, line| row(c, r, line, offset),
         )
-        .await?;
-        Ok(SourceRead {
-            source: format!("PromptPay bank statement of {}", day.day),
-            rows,
-        })
+        .await
     }
 }
 
@@ -120,6 +115,7 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settlement::read_csv;
 
     fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
         let mut out = Vec::new();
