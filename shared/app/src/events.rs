@@ -151,6 +151,21 @@ async fn report_announced(
     use walletpay_reconcile::Date;
     let offset = app.settings.reconcile.offset(provider);
     let announced_on = Date::of(report.announced_at, offset);
+    // A notification delivered again changes nothing.
+    let known = app
+        .store
+        .report_notices(provider, announced_on)
+        .await
+        .map_err(TransitionError::from)?
+        .iter()
+        .any(|n| n.file == report.file && n.url == report.url);
+    let source = app
+        .adapters
+        .get(provider)
+        .is_some_and(|a| a.has_settlement_source());
+    if known || !source {
+        return Ok(Applied::Ignored("report_announced"));
+    }
     app.store
         .put_report_notice(&ReportNotice {
             provider,

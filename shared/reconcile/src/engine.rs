@@ -523,7 +523,11 @@ impl<'a> Matcher<'a> {
                 );
                 continue;
             }
-            let same_status = movement.iter().all(|r| agrees(r.status, entry.e.status));
+            // Only a movement listed again as made is the same one again: a reversal or a
+            // failure listed later is news about it.
+            let same_status = movement
+                .iter()
+                .all(|r| r.status == RowStatus::Succeeded && agrees(r.status, entry.e.status));
             if let (Some(Some(day)), true) = (from_elsewhere, same_status) {
                 // Listed again, as it stood, after the run of its own day settled it (a
                 // movement whose status changed since is compared as usual: a refund

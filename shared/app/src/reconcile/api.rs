@@ -81,6 +81,7 @@ fn discrepancy_json(d: &Discrepancy, who: &Principal) -> Value {
             // The platform's terms with the provider, and its operators' notes, are its own.
             m.remove("provider_fee");
             m.remove("contracted_fee");
+            m.remove("due_on");
             m.remove("run_id");
             if let Some(Value::Object(r)) = m.get_mut("resolution") {
                 r.remove("note");
@@ -415,6 +416,9 @@ pub async fn list_discrepancies(
             if class.is_some_and(|c| c != d.class) || provider.is_some_and(|p| p != d.provider) {
                 continue;
             }
+            if matches!(who, Principal::Merchant(_)) && contract_only(d.class) {
+                continue;
+            }
             if out.len() == limit {
                 more = Some(discrepancy_cursor(out.last().expect("full")));
                 break;
@@ -440,6 +444,12 @@ pub async fn list_discrepancies(
     )
 }
 
+/// A class about the platform's terms with the provider (its fees, its payout dates): not
+/// the merchant's to see.
+fn contract_only(class: Class) -> bool {
+    matches!(class, Class::FeeMismatch | Class::SettlementLate)
+}
+
 /// `GET /v1/reconciliation/discrepancies/{id}`.
 pub async fn get_discrepancy(app: &App, who: &Principal, id: &str) -> Result<Reply, ApiError> {
     let d = app
@@ -448,7 +458,7 @@ pub async fn get_discrepancy(app: &App, who: &Principal, id: &str) -> Result<Rep
         .await?
         .ok_or_else(|| ApiError::not_found("discrepancy"))?;
     if let Principal::Merchant(m) = who {
-        if d.merchant_id.as_ref() != Some(m) {
+        if d.merchant_id.as_ref() != Some(m) || contract_only(d.class) {
             return Err(ApiError::not_found("discrepancy"));
         }
     }

@@ -93,7 +93,8 @@ pub(super) async fn carried_into(
     // Oldest first, so a later day's copy replaces an earlier one.
     for run in runs
         .iter()
-        .filter(|r| r.state == RunState::Done && r.completed_attempt.is_some())
+        // A day being run again (or waiting) still has what its completed attempt carried.
+        .filter(|r| r.completed_attempt.is_some())
     {
         for e in read_carried(app, run).await? {
             by_key.insert(Marker::movement_key(&e.payment_id, e.refund_id.as_ref()), e);
@@ -234,7 +235,9 @@ pub(super) async fn look_up(
         .get_markers(provider, std::slice::from_ref(&key))
         .await?;
     // This day's own run classed it before (a rerun): as then.
-    let marked_here = markers.iter().any(|m| m.day == day);
+    let marked_here = markers
+        .iter()
+        .any(|m| m.day == day && m.class == walletpay_reconcile::Class::Healed);
     let marked = markers.iter().find(|m| m.day != day).map(|m| m.day);
     let history = app.store.payment_history(&p.id).await?;
     let (entry, own_day) = match &look.refund_id {

@@ -49,6 +49,9 @@ pub(super) async fn heal(app: &App, h: &Heal) -> Result<(), RunError> {
 /// worker's last), a charge gets a status check.
 pub(super) async fn recheck(app: &App, r: &Heal) -> Result<(), RunError> {
     match &r.refund_id {
+        // A refund the provider never named is followed by its own worker: a job without
+        // the provider's reference would ask for the refund again.
+        Some(_) if r.provider_reference.is_none() => {}
         Some(refund_id) => {
             let now = app.clock.now();
             let job = crate::refunds::RefundJob {
@@ -129,7 +132,11 @@ impl Found {
             .as_ref()
             .is_some_and(|r| r.status() == RowStatus::Pending);
         if let (Some(e), true) = (entry, both_pending && !o.secondary) {
-            if e.status() == Ours::Waiting {
+            let seen = self
+                .rechecks
+                .iter()
+                .any(|h| h.payment_id == e.payment_id() && h.refund_id == e.refund_id());
+            if e.status() == Ours::Waiting && !seen {
                 self.rechecks.push(Heal {
                     payment_id: e.payment_id(),
                     refund_id: e.refund_id(),
@@ -168,8 +175,14 @@ impl Found {
                 r.map(|r| r.kind().as_str()).unwrap_or("")
             ),
         };
+        // A duplicate is also the provider's line that repeats (another day's repeat is
+        // another discrepancy).
+        let line = match o.class {
+            Class::Duplicate => r.map(|r| r.provider_reference()).unwrap_or(""),
+            _ => "",
+        };
         let digest = Sha256::digest(format!(
-            "{}|{}|{}|{}",
+            "{}|{}|{}|{}|{line}",
             self.provider,
             o.class.as_str(),
             about,

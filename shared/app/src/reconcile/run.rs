@@ -68,6 +68,16 @@ pub async fn process_job(app: &App, body: &str) -> Result<Started, RunError> {
     }
     let job: Job = serde_json::from_str(body).map_err(|e| RunError::Malformed(e.to_string()))?;
     let started = run_day(app, job.provider, job.date, job.again).await?;
+    // A rerun asked for while another attempt holds the day (a report announced meanwhile,
+    // which that attempt did not read) comes back once its lease is over.
+    if let (Started::Busy(run), true) = (&started, job.again) {
+        let left = run
+            .lease_until
+            .map_or(0, |l| (l.millis() - app.clock.now().millis()).max(0));
+        let delay = Duration::from_millis(left as u64).min(Duration::from_secs(900));
+        let body = serde_json::to_string(&job).expect("a job serializes");
+        app.reconcile_jobs.send(&body, delay).await?;
+    }
     if let Started::Waiting(_, delay) = &started {
         let again = Job {
             waits: job.waits + 1,
@@ -184,6 +194,7 @@ pub async fn run_day(
     let offset = settings.offset(provider);
     // A day run before it was over is run again once it is.
     let final_run = run.finished_at.is_some_and(|f| f >= day.end(offset));
+    let restarting = matches!(run.state, RunState::Done | RunState::Failed);
     match run.state {
         RunState::Done if !again && final_run => return Ok(Started::AlreadyDone(run)),
         RunState::Failed if !again => return Ok(Started::AlreadyDone(run)),
@@ -192,9 +203,17 @@ pub async fn run_day(
         }
         _ => {}
     }
+    if restarting {
+        // A new request of the day: its waiting counts from now.
+        run.requested_at = now;
+    }
     // Waited too long for the provider's data: a person must look.
     if run.state == RunState::Waiting
         && run.attempt > 0
+        && !run
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("interrupted"))
         && now.millis() - run.requested_at.millis() > settings.give_up_after.as_millis() as i64
     {
         let waited = run.reason.clone().unwrap_or_default();
@@ -260,18 +279,6 @@ async fn attempt(
     let settings = &app.settings.reconcile;
     let offset = settings.offset(provider);
 
-    // Our side: the day's ledger and what earlier days carried.
-    let contract = app.store.get_contract(provider).await?.map(|c| c.contract);
-    let contract_grace = contract.as_ref().and_then(|c| c.grace_days);
-    let mut entries = read_ledger(app, provider, day, offset).await?;
-    entries.extend(carried_into(app, provider, day, contract_grace).await?);
-    let entries = refresh_refunds(app, entries).await?;
-    let mut ledger = Ledger::with_capacity(entries.len());
-    for e in &entries {
-        ledger.push(e);
-    }
-    run.progress.entries_read = entries.len() as u64;
-
     // The provider's side.
     let notices = if provider == Provider::Adyen {
         app.store.report_notices(provider, day.plus_days(1)).await?
@@ -314,6 +321,19 @@ async fn attempt(
         }
     };
     run.progress.rows_read = rows.len() as u64;
+
+    // Our side (read once the provider's data is in: a day that waits reads nothing):
+    // the day's ledger and what earlier days carried.
+    let contract = app.store.get_contract(provider).await?.map(|c| c.contract);
+    let contract_grace = contract.as_ref().and_then(|c| c.grace_days);
+    let mut entries = read_ledger(app, provider, day, offset).await?;
+    entries.extend(carried_into(app, provider, day, contract_grace).await?);
+    let entries = refresh_refunds(app, entries).await?;
+    let mut ledger = Ledger::with_capacity(entries.len());
+    for e in &entries {
+        ledger.push(e);
+    }
+    run.progress.entries_read = entries.len() as u64;
 
     let grace_days = contract
         .as_ref()

@@ -3,8 +3,8 @@
 //! created in the day.
 //!
 //! The report type's `data_available_end` says through when Stripe has the data (before the
-//! day's end: not yet); a run of the day asked for before and still pending is followed (a
-//! report run takes Stripe minutes), else `POST /v1/reporting/report_runs` with the day as `interval_start` and
+//! day's end: not yet); a run of the day asked for before, still pending or made in the last
+//! six hours, is followed (a report run takes Stripe minutes), else `POST /v1/reporting/report_runs` with the day as `interval_start` and
 //! `interval_end` (Unix seconds, the end exclusive) and the columns we read; the run is read
 //! until `succeeded` and its file downloaded with the secret key, from Stripe's file host
 //! only. Amounts are major units (`"150000.00"`; refunds negative), times `created_utc` and
@@ -44,6 +44,9 @@ pub const COLUMNS: [&str; 14] = [
     "payment_metadata[payment_id]",
     "refund_metadata[refund_id]",
 ];
+
+/// How long a succeeded report run of the day is reused by the next attempts.
+const REUSE_SECONDS: i64 = 6 * 3600;
 
 /// How long a run is waited for before the day is asked again later.
 const RUN_WAIT: Duration = Duration::from_secs(20);
@@ -93,17 +96,20 @@ impl Stripe {
             .await?,
         )
         .await?;
+        // The same report of the same account: still running, or made in the last hours (a
+        // rerun later than that wants the data as it stands then).
+        let recent = day.now.millis() / 1000 - REUSE_SECONDS;
         let same = |r: &ReportRun| {
             r.report_type == REPORT_TYPE
                 && r.parameters.interval_start == Some(from)
                 && r.parameters.interval_end == Some(to)
+                && r.parameters.timezone.as_deref() == Some("Etc/UTC")
+                && r.parameters.connected_account.is_none()
                 && r.parameters
                     .columns
                     .as_ref()
                     .is_some_and(|c| c.iter().map(String::as_str).eq(COLUMNS))
-                // Still running: followed. One that ended is not reused: a rerun of the day
-                // wants the data as it stands now.
-                && r.status == "pending"
+                && (r.status == "pending" || (r.status == "succeeded" && r.created >= recent))
         };
         let reused = earlier.data.into_iter().find(same);
         let mut run: ReportRun = match reused {

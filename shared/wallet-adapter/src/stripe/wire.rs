@@ -166,6 +166,10 @@ pub struct ReportParameters {
     pub interval_end: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub columns: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_account: Option<String>,
 }
 
 /// The file a run made.

@@ -271,6 +271,8 @@ pub(super) async fn create_run(
             interval_start: Some(from),
             interval_end: Some(to),
             columns: Some(columns.clone()),
+            timezone: Some(one("parameters[timezone]").unwrap_or_else(|| "Etc/UTC".into())),
+            connected_account: one("parameters[connected_account]"),
         },
         created: now().millis() / 1000,
         succeeded_at: None,
