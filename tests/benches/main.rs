@@ -1,6 +1,6 @@
 //! Every benchmark of walletpay, in one binary: `tests/figures` runs them all with the AWS
 //! stand-ins started; `cargo bench -p walletpay-tests --bench figures -- <name>...` runs the
-//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`). Under `cargo test
+//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`, `risk`). Under `cargo test
 //! --all-targets` (as `tests/run` runs it) each runs once, quickly, so none goes stale; the
 //! arguments are then cargo test's own (a filter, `--test-threads`) and are not names.
 
@@ -8,6 +8,7 @@ mod capacity;
 mod create_payment;
 mod emv;
 mod reconcile;
+mod risk;
 mod snap;
 mod webhooks;
 
@@ -22,17 +23,18 @@ fn main() {
         .into_iter()
         .filter(|a| benching && !a.starts_with('-'))
         .collect();
-    let benches: [(&str, fn()); 6] = [
+    let benches: [(&str, fn()); 7] = [
         ("create_payment", create_payment::run),
         ("capacity", capacity::run),
         ("webhooks", webhooks::run),
         ("emv", emv::run),
         ("snap", snap::run),
         ("reconcile", reconcile::run),
+        ("risk", risk::run),
     ];
     if let Some(unknown) = named.iter().find(|n| !benches.iter().any(|(b, _)| b == n)) {
         eprintln!(
-            "no benchmark {unknown:?}; there are: create_payment, capacity, webhooks, emv, snap, reconcile"
+            "no benchmark {unknown:?}; there are: create_payment, capacity, webhooks, emv, snap, reconcile, risk"
         );
         std::process::exit(2);
     }

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod money;
 pub mod payment;
 pub mod refund;
+pub mod risk;
 pub mod time;
 
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
