@@ -12,6 +12,8 @@
 //! strictness turns it into a decision (review at or above one threshold, block at or above
 //! another), and any active rule that blocks or reviews decides so whatever the score.
 
+pub mod model;
+
 use crate::catalog::{Country, WalletId};
 use crate::money::Money;
 use crate::payment::Customer;
