@@ -275,7 +275,7 @@ pub struct Verdict {
 }
 
 /// The country calling code of a market.
-fn calling_code(c: Country) -> &'static str {
+pub(crate) fn calling_code(c: Country) -> &'static str {
     match c {
         Country::ID => "+62",
         Country::TH => "+66",

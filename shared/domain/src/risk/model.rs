@@ -91,6 +91,16 @@ impl Model {
     pub fn score(&self, x: &[f64; FEATURES]) -> u8 {
         (self.probability(x) * 100.0).round().clamp(0.0, 100.0) as u8
     }
+
+    /// The score of a payment about to be made, from the same snapshot as the rules.
+    pub fn score_input(&self, input: &super::Input<'_>) -> u8 {
+        let foreign = input
+            .customer
+            .phone
+            .as_deref()
+            .is_some_and(|p| !p.starts_with(super::calling_code(input.country)));
+        self.score(&features(input.amount.minor, input.figures, foreign))
+    }
 }
 
 /// A small, seeded generator (xorshift64*): the simulation needs no entropy, only the same
@@ -354,6 +364,63 @@ mod tests {
         assert_eq!(a, simulate(7, 5_000));
         let fraud = a.iter().filter(|(_, y)| *y).count() as f64 / a.len() as f64;
         assert!((0.07..0.13).contains(&fraud), "{fraud}");
+    }
+
+    #[test]
+    fn a_burst_from_a_new_device_abroad_scores_higher_than_a_regular_order() {
+        use crate::catalog::{Country, WalletId};
+        use crate::money::{Currency, Money};
+        use crate::payment::Customer;
+        use crate::risk::{Input, ListHits};
+        let m = Model::shipped();
+        let home = Customer {
+            id: Some("cus_1".into()),
+            phone: Some("+6281234567890".into()),
+            device_id: Some("dev-1".into()),
+            ..Customer::default()
+        };
+        let abroad = Customer {
+            phone: Some("+15551234567".into()),
+            ..home.clone()
+        };
+        // A regular buyer: one order today before this one, on their own phone and device.
+        let quiet = Figures {
+            velocity: vec![
+                ((Dimension::Ip, Window::Hour), 1, 0),
+                ((Dimension::Phone, Window::Day), 1, 0),
+                ((Dimension::Device, Window::Day), 1, 0),
+            ],
+            device_known: true,
+            ..Figures::default()
+        };
+        let burst = Figures {
+            velocity: vec![
+                ((Dimension::Customer, Window::Hour), 4, 0),
+                ((Dimension::Device, Window::Hour), 4, 0),
+            ],
+            failed: vec![((Dimension::Device, Window::Hour), 3)],
+            device_known: false,
+            ..Figures::default()
+        };
+        let lists = ListHits::default();
+        let input = |c: &'_ Customer, f: &'_ Figures, amount: i64| -> u8 {
+            m.score_input(&Input {
+                amount: Money::positive(amount, Currency::IDR).unwrap(),
+                country: Country::ID,
+                wallet: WalletId::Dana,
+                customer: c,
+                figures: f,
+                lists: &lists,
+                model_score: None,
+            })
+        };
+        let regular = input(&home, &quiet, 15_000_000);
+        let takeover = input(&abroad, &burst, 60_000_000);
+        assert!(regular < 20, "a regular order scores {regular}");
+        assert!(
+            takeover >= regular + 30,
+            "a takeover scores {takeover}, a regular order {regular}"
+        );
     }
 
     #[test]
