@@ -24,19 +24,45 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// A key split into its parts, if it has the right shape.
-pub fn parse_key(key: &str) -> Option<(&str, &str)> {
-    let rest = key.strip_prefix("wpk_")?;
+/// A key `<prefix><key id>_<secret>` split into its parts, if it has the right shape.
+fn split_key<'k>(prefix: &str, key: &'k str) -> Option<(&'k str, &'k str)> {
+    let rest = key.strip_prefix(prefix)?;
     let (id, secret) = rest.split_once('_')?;
     let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| ALPHABET.contains(&b));
     (ok(id, KEY_ID_LEN) && ok(secret, SECRET_LEN)).then_some((id, secret))
 }
 
-pub fn generate_key() -> String {
+fn new_key(prefix: &str) -> String {
     format!(
-        "wpk_{}_{}",
+        "{prefix}{}_{}",
         random_token(KEY_ID_LEN),
         random_token(SECRET_LEN)
+    )
+}
+
+/// A merchant's key split into its parts, if it has the right shape.
+pub fn parse_key(key: &str) -> Option<(&str, &str)> {
+    split_key("wpk_", key)
+}
+
+pub fn generate_key() -> String {
+    new_key("wpk_")
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        401,
+        "unauthorized",
+        "Send your API key as `Authorization: Bearer <key>`.",
+    )
+}
+
+/// Whether a presented secret is the one whose SHA-256 is stored (in constant time).
+fn secret_matches(secret: &str, stored_sha256: &str) -> bool {
+    bool::from(
+        sha256_hex(secret)
+            .as_bytes()
+            .ct_eq(stored_sha256.as_bytes()),
     )
 }
 
@@ -87,21 +113,13 @@ pub enum CreateMerchantError {
 
 /// The merchant behind an `Authorization: Bearer <key>` header.
 pub async fn authenticate(store: &dyn Store, header: Option<&str>) -> Result<MerchantId, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            401,
-            "unauthorized",
-            "Send your API key as `Authorization: Bearer <key>`.",
-        )
-    };
     let key = header
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(unauthorized)?;
     let (key_id, secret) = parse_key(key).ok_or_else(unauthorized)?;
     let record = store.get_api_key(key_id).await?.ok_or_else(unauthorized)?;
-    let presented = sha256_hex(secret);
-    if bool::from(presented.as_bytes().ct_eq(record.secret_sha256.as_bytes())) {
+    if secret_matches(secret, &record.secret_sha256) {
         Ok(record.merchant_id)
     } else {
         Err(unauthorized())
@@ -111,18 +129,11 @@ pub async fn authenticate(store: &dyn Store, header: Option<&str>) -> Result<Mer
 /// An operator key is `wok_<key id>_<secret>`, the same shape as a merchant's; it reaches
 /// the operator routes (reconciliation) across all merchants.
 pub fn parse_operator_key(key: &str) -> Option<(&str, &str)> {
-    let rest = key.strip_prefix("wok_")?;
-    let (id, secret) = rest.split_once('_')?;
-    let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| ALPHABET.contains(&b));
-    (ok(id, KEY_ID_LEN) && ok(secret, SECRET_LEN)).then_some((id, secret))
+    split_key("wok_", key)
 }
 
 pub fn generate_operator_key() -> String {
-    format!(
-        "wok_{}_{}",
-        random_token(KEY_ID_LEN),
-        random_token(SECRET_LEN)
-    )
+    new_key("wok_")
 }
 
 /// Stores an operator key for `name` (only its hash); returns the key, shown once.
@@ -176,19 +187,11 @@ pub async fn authenticate_principal(
     let Some((key_id, secret)) = parse_operator_key(key) else {
         return authenticate(store, header).await.map(Principal::Merchant);
     };
-    let unauthorized = || {
-        ApiError::new(
-            401,
-            "unauthorized",
-            "Send your API key as `Authorization: Bearer <key>`.",
-        )
-    };
     let record = store
         .get_operator_key(key_id)
         .await?
         .ok_or_else(unauthorized)?;
-    let presented = sha256_hex(secret);
-    if bool::from(presented.as_bytes().ct_eq(record.secret_sha256.as_bytes())) {
+    if secret_matches(secret, &record.secret_sha256) {
         Ok(Principal::Operator(record.name))
     } else {
         Err(unauthorized())
