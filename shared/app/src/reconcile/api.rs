@@ -279,50 +279,27 @@ pub async fn week(
             "run": run.map(run_json),
         }));
     }
-    // Discrepancies opened in the week, by status.
+    // Discrepancies opened in the week, by status, and those open from before it.
     let (from, to) = (monday.start(offset), sunday.end(offset));
-    let mut opened = 0u64;
-    let mut resolved = 0u64;
-    let mut still_open = 0u64;
-    for status in [DiscrepancyStatus::Open, DiscrepancyStatus::Resolved] {
-        let mut after = None;
-        loop {
-            let (page, next) = app
-                .store
-                .list_discrepancies(&DiscrepancyQuery {
-                    provider: Some(provider),
-                    merchant: None,
-                    status,
-                    opened_from: Some(from),
-                    opened_before: Some(to),
-                    after: after.clone(),
-                    limit: 500,
-                })
-                .await?;
-            opened += page.len() as u64;
-            match status {
-                DiscrepancyStatus::Open => still_open += page.len() as u64,
-                DiscrepancyStatus::Resolved => resolved += page.len() as u64,
-            }
-            match next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
-    }
-    // Open from before the week: carried over into it.
-    let (older, _) = app
-        .store
-        .list_discrepancies(&DiscrepancyQuery {
-            provider: Some(provider),
-            merchant: None,
-            status: DiscrepancyStatus::Open,
-            opened_from: None,
-            opened_before: Some(from),
-            after: None,
-            limit: 1000,
-        })
-        .await?;
+    let query = |status, opened_from, opened_before| DiscrepancyQuery {
+        provider: Some(provider),
+        merchant: None,
+        status,
+        opened_from,
+        opened_before,
+        after: None,
+        limit: 500,
+    };
+    let still_open =
+        count_discrepancies(app, query(DiscrepancyStatus::Open, Some(from), Some(to))).await?;
+    let resolved = count_discrepancies(
+        app,
+        query(DiscrepancyStatus::Resolved, Some(from), Some(to)),
+    )
+    .await?;
+    let opened = still_open + resolved;
+    let carried_over =
+        count_discrepancies(app, query(DiscrepancyStatus::Open, None, Some(from))).await?;
     ok(
         200,
         json!({
@@ -336,7 +313,7 @@ pub async fn week(
                 "opened": opened,
                 "resolved": resolved,
                 "still_open": still_open,
-                "carried_over": older.len(),
+                "carried_over": carried_over,
             },
             "days_not_reconciled": not_reconciled,
         }),
@@ -609,36 +586,27 @@ pub async fn resolve_bulk(app: &App, who: &Principal, body: &[u8]) -> Result<Rep
                 .transpose()?;
             let day = date_param("filter.date", f.date.as_deref())?;
             let mut ids = Vec::new();
-            let mut after = None;
-            loop {
-                let (page, next) = app
-                    .store
-                    .list_discrepancies(&DiscrepancyQuery {
-                        provider: Some(provider),
-                        merchant: None,
-                        status: DiscrepancyStatus::Open,
-                        opened_from: None,
-                        opened_before: None,
-                        after,
-                        limit: 500,
-                    })
-                    .await?;
-                ids.extend(
-                    page.into_iter()
-                        .filter(|d| class.is_none_or(|c| c == d.class))
-                        .filter(|d| day.is_none_or(|x| x == d.day))
-                        .map(|d| d.id),
-                );
-                if ids.len() > BULK_LIMIT {
-                    return Err(invalid(
-                        "filter",
-                        format!("The filter matches more than {BULK_LIMIT}; narrow it."),
-                    ));
+            let query = DiscrepancyQuery {
+                provider: Some(provider),
+                merchant: None,
+                status: DiscrepancyStatus::Open,
+                opened_from: None,
+                opened_before: None,
+                after: None,
+                limit: 500,
+            };
+            each_discrepancy(app, query, |d| {
+                if class.is_none_or(|c| c == d.class) && day.is_none_or(|x| x == d.day) {
+                    ids.push(d.id);
                 }
-                match next {
-                    Some(n) => after = Some(n),
-                    None => break,
-                }
+                ids.len() <= BULK_LIMIT
+            })
+            .await?;
+            if ids.len() > BULK_LIMIT {
+                return Err(invalid(
+                    "filter",
+                    format!("The filter matches more than {BULK_LIMIT}; narrow it."),
+                ));
             }
             ids
         }
@@ -732,18 +700,19 @@ pub async fn get_contract(app: &App, who: &Principal, provider: &str) -> Result<
 /// overdue, per provider (logged as metrics).
 pub async fn backlog(app: &App, provider: Provider) -> Result<(u64, u64), StoreError> {
     let now = app.clock.now();
-    let (older, _) = app
-        .store
-        .list_discrepancies(&DiscrepancyQuery {
+    let older = count_discrepancies(
+        app,
+        DiscrepancyQuery {
             provider: Some(provider),
             merchant: None,
             status: DiscrepancyStatus::Open,
             opened_from: None,
             opened_before: Some(now.plus_seconds(-86_400)),
             after: None,
-            limit: 1000,
-        })
-        .await?;
+            limit: 500,
+        },
+    )
+    .await?;
     let offset = app.settings.reconcile.offset(provider);
     let today = Date::of(now, offset);
     let runs = app
@@ -768,5 +737,36 @@ pub async fn backlog(app: &App, provider: Provider) -> Result<(u64, u64), StoreE
             day = day.plus_days(1);
         }
     }
-    Ok((older.len() as u64, overdue))
+    Ok((older, overdue))
+}
+
+/// Every discrepancy `query` lists, page after page, handed to `each` until it answers false.
+async fn each_discrepancy(
+    app: &App,
+    mut query: DiscrepancyQuery,
+    mut each: impl FnMut(Discrepancy) -> bool,
+) -> Result<(), StoreError> {
+    loop {
+        let (page, next) = app.store.list_discrepancies(&query).await?;
+        for d in page {
+            if !each(d) {
+                return Ok(());
+            }
+        }
+        match next {
+            Some(n) => query.after = Some(n),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// How many discrepancies `query` lists, all pages counted.
+async fn count_discrepancies(app: &App, query: DiscrepancyQuery) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    each_discrepancy(app, query, |_| {
+        n += 1;
+        true
+    })
+    .await?;
+    Ok(n)
 }
