@@ -163,6 +163,32 @@ impl IdempotencyMemory {
 }
 
 /// One CSV line: fields quoted when they need it (RFC 4180).
+/// A query string or form body as its pairs, repeated names kept (`types=A&types=B`).
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn parse(bytes: &[u8]) -> Form {
+        Form(url::form_urlencoded::parse(bytes).into_owned().collect())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of `name`.
+    pub fn one(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
 pub fn csv_line(fields: &[String]) -> String {
     let mut out = fields
         .iter()

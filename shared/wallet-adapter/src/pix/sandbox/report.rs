@@ -112,11 +112,8 @@ pub(super) async fn list_pix(
     if !sb.authorized(&headers) {
         return unauthorized();
     }
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let form = kit::Form::parse(query.unwrap_or_default().as_bytes());
+    let one = |k: &str| form.one(k);
     let invalid = |detail: &str| problem(StatusCode::BAD_REQUEST, "Consulta Invalida", detail);
     let (Some(inicio), Some(fim)) = (
         one("inicio").and_then(|v| Timestamp::parse_rfc3339(&v)),

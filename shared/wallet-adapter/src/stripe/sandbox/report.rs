@@ -230,8 +230,8 @@ pub(super) async fn create_run(
     if !sb.authorized(&headers) {
         return unauthorized();
     }
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let one = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let form = kit::Form::parse(&body);
+    let one = |k: &str| form.one(k);
     if one("report_type").as_deref() != Some(REPORT_TYPE) {
         return invalid("report_type", "report_type must be a known report type");
     }
@@ -251,9 +251,9 @@ pub(super) async fn create_run(
         );
     }
     let mut columns: Vec<String> = form
-        .iter()
-        .filter(|(n, _)| n == "parameters[columns][]")
-        .map(|(_, v)| v.clone())
+        .all("parameters[columns][]")
+        .into_iter()
+        .map(str::to_string)
         .collect();
     if columns.is_empty() {
         columns = crate::stripe::settlement::COLUMNS

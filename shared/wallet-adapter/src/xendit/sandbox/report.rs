@@ -220,18 +220,9 @@ pub(super) async fn list_transactions(
     if !sb.authorized(&headers) {
         return unauthorized();
     }
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let all = |k: &str| -> Vec<&str> {
-        pairs
-            .iter()
-            .filter(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
-    let one = |k: &str| all(k).first().map(|s| s.to_string());
+    let form = kit::Form::parse(query.unwrap_or_default().as_bytes());
+    let all = |k: &str| form.all(k);
+    let one = |k: &str| form.one(k);
     let time = |k: &str| match one(k) {
         None => Ok(None),
         Some(v) => Timestamp::parse_rfc3339(&v)
