@@ -363,26 +363,7 @@ async fn every_class_on_one_day(backend: Backend) {
     );
     assert!(by_class("unknown_to_us")["merchant_id"].is_null());
 
-    // The report: one line per outcome, with its class.
-    let report = s
-        .http
-        .get(s.url(&format!(
-            "/v1/reconciliation/runs/{}/report.csv",
-            run["id"].as_str().unwrap()
-        )))
-        .header(
-            "authorization",
-            format!("Bearer {}", s.local.demo_operator_key),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(report.status(), 200);
-    assert!(report.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/csv"));
-    let text = report.text().await.unwrap();
+    // The report (read above): one line per outcome, with its class.
     let mut lines = text.lines();
     assert!(lines
         .next()
@@ -828,22 +809,7 @@ async fn one_provider(s: &Stack, provider: &str, country: &str, wallet: &str, am
     assert_eq!(open.len(), 1, "{provider}: {open:?}");
     assert_eq!(open[0]["payment_id"], oid.as_str());
     assert_eq!(open[0]["provider_amount"], amount - 10_000);
-    let report = s
-        .http
-        .get(s.url(&format!(
-            "/v1/reconciliation/runs/{}/report.csv",
-            run["id"].as_str().unwrap()
-        )))
-        .header(
-            "authorization",
-            format!("Bearer {}", s.local.demo_operator_key),
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let report = report_of(s, &run).await;
     assert!(
         report
             .lines()
