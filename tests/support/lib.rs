@@ -157,6 +157,8 @@ pub fn sample_payment(merchant: &MerchantId) -> Payment {
         late_success: false,
         refunds: Vec::new(),
         route: Vec::new(),
+        risk: None,
+        fraud_report: None,
         version: 1,
     }
 }

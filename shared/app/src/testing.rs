@@ -225,6 +225,8 @@ pub async fn payment(app: &App, reference: Option<&str>) -> Payment {
         late_success: false,
         refunds: Vec::new(),
         route: Vec::new(),
+        risk: None,
+        fraud_report: None,
         version: 1,
     };
     let entry = HistoryEntry {

@@ -1087,6 +1087,8 @@ mod size_tests {
             late_success: false,
             refunds: Vec::new(),
             route: Vec::new(),
+            risk: None,
+            fraud_report: None,
             version: 3,
         };
         let h = HistoryEntry {

@@ -22,7 +22,7 @@ pub use ids::{MerchantId, PaymentId};
 pub use messages::{failure_message, refund_failure_message, Lang, RefundTrouble};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{
-    Customer, Decision, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,
+    Customer, Decision, FraudReport, NextAction, Payment, PaymentEvent, PaymentStatus, RefundLine,
     RefundRefusal, RefundState, RouteStep, StaleReason,
 };
 pub use refund::{Refund, RefundId, RefundReason, RefundStatus};

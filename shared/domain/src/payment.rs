@@ -1,6 +1,9 @@
 //! A payment and its state machine.
 //!
 //! ```text
+//!   requires_review ──approved──▶ processing      (risk control's review; see `risk`)
+//!       │  declined: failed, window over: expired, or canceled
+//!
 //!   processing ──accepted──▶ requires_action
 //!       │  ╲                     │
 //!       │   ╲──────────┬─────────┤
@@ -28,6 +31,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
+    /// Held by risk control for the shop's review; nothing sent to a provider yet.
+    RequiresReview,
     /// Sent to the provider, outcome not yet known.
     Processing,
     /// The customer has to approve in the wallet (see `next_action`).
@@ -43,7 +48,8 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
-    pub const ALL: [PaymentStatus; 8] = [
+    pub const ALL: [PaymentStatus; 9] = [
+        PaymentStatus::RequiresReview,
         PaymentStatus::Processing,
         PaymentStatus::RequiresAction,
         PaymentStatus::Succeeded,
@@ -56,6 +62,7 @@ impl PaymentStatus {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            PaymentStatus::RequiresReview => "requires_review",
             PaymentStatus::Processing => "processing",
             PaymentStatus::RequiresAction => "requires_action",
             PaymentStatus::Succeeded => "succeeded",
@@ -82,19 +89,22 @@ impl PaymentStatus {
     pub fn is_terminal(self) -> bool {
         !matches!(
             self,
-            PaymentStatus::Processing | PaymentStatus::RequiresAction
+            PaymentStatus::RequiresReview
+                | PaymentStatus::Processing
+                | PaymentStatus::RequiresAction
         )
     }
 
     /// Position along the state machine: a status never moves to a lower rank.
     pub fn rank(self) -> u8 {
         match self {
-            PaymentStatus::Processing => 0,
-            PaymentStatus::RequiresAction => 1,
-            PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired => 2,
-            PaymentStatus::Succeeded => 3,
-            PaymentStatus::PartiallyRefunded => 4,
-            PaymentStatus::Refunded => 5,
+            PaymentStatus::RequiresReview => 0,
+            PaymentStatus::Processing => 1,
+            PaymentStatus::RequiresAction => 2,
+            PaymentStatus::Failed | PaymentStatus::Canceled | PaymentStatus::Expired => 3,
+            PaymentStatus::Succeeded => 4,
+            PaymentStatus::PartiallyRefunded => 5,
+            PaymentStatus::Refunded => 6,
         }
     }
 }
@@ -213,8 +223,23 @@ pub struct Payment {
     /// last is `provider`.
     #[serde(default)]
     pub route: Vec<RouteStep>,
+    /// What risk control decided, on what, and the shop's review (none: decided before
+    /// risk control, or the payment was never assessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<crate::risk::Assessment>,
+    /// The shop reported the payment as fraud (a label for backtests and training).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraud_report: Option<FraudReport>,
     /// Bumped by every write; every update is conditional on the version it read.
     pub version: u64,
+}
+
+/// A shop's report that a payment was fraud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FraudReport {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Something that happened to a payment, from the provider or from us.
@@ -248,6 +273,21 @@ pub enum PaymentEvent {
     RefundReversed {
         refund_id: String,
     },
+    /// The shop approved a payment held for review: it goes to the provider, and the
+    /// customer's time to approve starts again (`expires_at`).
+    ReviewApproved {
+        by: String,
+        expires_at: Timestamp,
+    },
+    /// The shop declined a payment held for review.
+    ReviewDeclined {
+        by: String,
+        failure: Failure,
+    },
+    /// The shop reported the payment as fraud; its status does not change.
+    FraudReported {
+        reason: Option<String>,
+    },
 }
 
 impl PaymentEvent {
@@ -262,6 +302,9 @@ impl PaymentEvent {
             PaymentEvent::RefundSucceeded { .. } => "refund_succeeded",
             PaymentEvent::RefundFailed { .. } => "refund_failed",
             PaymentEvent::RefundReversed { .. } => "refund_reversed",
+            PaymentEvent::ReviewApproved { .. } => "review_approved",
+            PaymentEvent::ReviewDeclined { .. } => "review_declined",
+            PaymentEvent::FraudReported { .. } => "fraud_reported",
         }
     }
 
@@ -273,6 +316,9 @@ impl PaymentEvent {
             PaymentEvent::Failed { .. } => PaymentStatus::Failed,
             PaymentEvent::Expired => PaymentStatus::Expired,
             PaymentEvent::Canceled => PaymentStatus::Canceled,
+            PaymentEvent::ReviewApproved { .. } => PaymentStatus::Processing,
+            PaymentEvent::ReviewDeclined { .. } => PaymentStatus::Failed,
+            PaymentEvent::FraudReported { .. } => PaymentStatus::Succeeded,
             PaymentEvent::RefundRequested { .. }
             | PaymentEvent::RefundSucceeded { .. }
             | PaymentEvent::RefundFailed { .. }
@@ -389,6 +435,26 @@ impl Payment {
                     _ => Decision::Stale(StaleReason::Late),
                 };
             }
+            PaymentEvent::FraudReported { .. } => {
+                return if self.fraud_report.is_some() {
+                    Decision::Stale(StaleReason::Duplicate)
+                } else {
+                    Decision::Move {
+                        to: self.status,
+                        late_success: false,
+                    }
+                };
+            }
+            PaymentEvent::ReviewApproved { .. } | PaymentEvent::ReviewDeclined { .. } => {
+                return if self.status == S::RequiresReview {
+                    Decision::Move {
+                        to: event.target(),
+                        late_success: false,
+                    }
+                } else {
+                    Decision::Stale(StaleReason::Late)
+                };
+            }
             _ => {}
         }
         let to = event.target();
@@ -404,7 +470,13 @@ impl Payment {
             return Decision::Stale(StaleReason::Duplicate);
         }
         match (self.status, event) {
-            (S::Processing, _) => Decision::Move {
+            // Held for review, nothing was sent to a provider: only a success (money taken
+            // is never ignored), the window's end or a cancel move it; approval and decline
+            // are decided above.
+            (S::RequiresReview, PaymentEvent::Accepted { .. } | PaymentEvent::Failed { .. }) => {
+                Decision::Stale(StaleReason::Late)
+            }
+            (S::RequiresReview | S::Processing, _) => Decision::Move {
                 to,
                 late_success: false,
             },
@@ -420,6 +492,16 @@ impl Payment {
                 late_success: true,
             },
             _ => Decision::Stale(StaleReason::Late),
+        }
+    }
+
+    fn record_review(&mut self, decision: crate::risk::ReviewChoice, by: &str, now: Timestamp) {
+        if let Some(r) = self.risk.as_mut() {
+            r.review = Some(crate::risk::Review {
+                decision,
+                by: by.to_string(),
+                at: now,
+            });
         }
     }
 
@@ -512,6 +594,20 @@ impl Payment {
                 PaymentEvent::RefundReversed { refund_id } => {
                     self.set_refund_state(refund_id, RefundState::Reversed, now)
                 }
+                PaymentEvent::ReviewApproved { by, expires_at } => {
+                    self.expires_at = *expires_at;
+                    self.record_review(crate::risk::ReviewChoice::Approve, by, now);
+                }
+                PaymentEvent::ReviewDeclined { by, failure } => {
+                    self.failure = Some(failure.clone());
+                    self.record_review(crate::risk::ReviewChoice::Decline, by, now);
+                }
+                PaymentEvent::FraudReported { reason } => {
+                    self.fraud_report = Some(FraudReport {
+                        at: now,
+                        reason: reason.clone(),
+                    })
+                }
             }
             self.updated_at = now;
             self.version += 1;
@@ -549,6 +645,8 @@ mod tests {
             late_success: false,
             refunds: Vec::new(),
             route: Vec::new(),
+            risk: None,
+            fraud_report: None,
             version: 1,
         }
     }
@@ -771,6 +869,60 @@ mod tests {
             Timestamp(6),
         );
         assert_eq!(p.decide(&reverse("r3")), Decision::Stale(StaleReason::Late));
+    }
+
+    #[test]
+    fn a_payment_held_for_review_is_approved_declined_expired_or_canceled() {
+        let held = || Payment {
+            status: PaymentStatus::RequiresReview,
+            ..payment()
+        };
+        let approve = PaymentEvent::ReviewApproved {
+            by: "key_1".into(),
+            expires_at: Timestamp(5_000),
+        };
+        let mut p = held();
+        assert!(matches!(
+            p.apply(&approve, Timestamp(10)),
+            Decision::Move {
+                to: PaymentStatus::Processing,
+                ..
+            }
+        ));
+        assert_eq!(p.expires_at, Timestamp(5_000));
+        assert_eq!(p.decide(&approve), Decision::Stale(StaleReason::Late));
+        let decline = PaymentEvent::ReviewDeclined {
+            by: "key_1".into(),
+            failure: Failure::new(FailureCode::RiskRejected, None),
+        };
+        let mut p = held();
+        p.apply(&decline, Timestamp(10));
+        assert_eq!(p.status, PaymentStatus::Failed);
+        assert_eq!(p.failure.as_ref().unwrap().code, FailureCode::RiskRejected);
+        for (e, to) in [
+            (PaymentEvent::Expired, PaymentStatus::Expired),
+            (PaymentEvent::Canceled, PaymentStatus::Canceled),
+        ] {
+            let mut p = held();
+            p.apply(&e, Timestamp(10));
+            assert_eq!(p.status, to);
+        }
+        // No provider was asked: a provider's word about a charge is stale.
+        let accepted = PaymentEvent::Accepted {
+            provider_reference: "x".into(),
+            next_action: None,
+        };
+        assert_eq!(held().decide(&accepted), Decision::Stale(StaleReason::Late));
+        // A fraud report is recorded once and moves no status.
+        let mut p = payment();
+        p.apply(&PaymentEvent::Succeeded, Timestamp(1));
+        let report = PaymentEvent::FraudReported {
+            reason: Some("chargeback".into()),
+        };
+        p.apply(&report, Timestamp(2));
+        assert_eq!(p.status, PaymentStatus::Succeeded);
+        assert_eq!(p.fraud_report.as_ref().unwrap().at, Timestamp(2));
+        assert_eq!(p.decide(&report), Decision::Stale(StaleReason::Duplicate));
     }
 
     #[test]

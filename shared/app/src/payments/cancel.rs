@@ -23,11 +23,17 @@ pub async fn cancel_payment(
     let mut p = load_own(app, merchant, id).await?;
     let closed = |app: &App, p: &Payment| match p.status {
         PaymentStatus::Canceled => Some(Ok(Reply::json(200, payment_json(app, p, lang)))),
-        PaymentStatus::Processing | PaymentStatus::RequiresAction => None,
+        PaymentStatus::RequiresReview
+        | PaymentStatus::Processing
+        | PaymentStatus::RequiresAction => None,
         _ => Some(Ok(not_cancelable(app, p, lang))),
     };
     if let Some(answer) = closed(app, &p) {
         return answer;
+    }
+    // Held for review: nothing was sent to a provider.
+    if p.status == PaymentStatus::RequiresReview {
+        return mark_canceled(app, p, lang).await;
     }
     let Some(adapter) = app.adapters.get(p.provider).cloned() else {
         return mark_canceled(app, p, lang).await;

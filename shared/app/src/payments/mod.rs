@@ -120,6 +120,8 @@ pub async fn create_payment(
             provider: adapter.provider(),
             reason: first_reason,
         }],
+        risk: None,
+        fraud_report: None,
         version: 1,
     };
     let created = HistoryEntry {

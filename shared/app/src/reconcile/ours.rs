@@ -137,7 +137,9 @@ pub(super) fn ours_of_refund(state: RefundState) -> Ours {
 
 pub(super) fn ours_of_payment(status: PaymentStatus) -> Ours {
     match status {
-        PaymentStatus::Processing | PaymentStatus::RequiresAction => Ours::Waiting,
+        PaymentStatus::RequiresReview
+        | PaymentStatus::Processing
+        | PaymentStatus::RequiresAction => Ours::Waiting,
         PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
             Ours::Succeeded
         }

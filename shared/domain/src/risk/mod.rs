@@ -12,7 +12,13 @@
 //! strictness turns it into a decision (review at or above one threshold, block at or above
 //! another), and any active rule that blocks or reviews decides so whatever the score.
 
+pub mod backtest;
+pub mod counter;
 pub mod model;
+pub mod policy;
+mod record;
+
+pub use record::{Assessment, Review, ReviewChoice, Snapshot};
 
 use crate::catalog::{Country, WalletId};
 use crate::money::Money;
@@ -114,7 +120,8 @@ pub enum RuleKind {
     AmountPerPayment { max_minor: i64 },
     /// The customer's payments today, this one included, above this.
     AmountPerCustomerDay { max_minor: i64 },
-    /// The wallet's payments today at this merchant, this one included, above this.
+    /// The customer's wallet account's payments (this wallet and phone number) over the
+    /// last day, this one included, above this.
     AmountPerWalletDay { max_minor: i64 },
     /// More than `max_count` payments, or more than `max_sum_minor` in all, by one
     /// customer, phone, e-mail, device or IP over the window (this one included).
@@ -197,13 +204,14 @@ pub struct RiskConfig {
 }
 
 /// What was read for the payment before deciding.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     /// Per (dimension, window): payments and their sum, this one not included.
     pub velocity: Vec<((Dimension, Window), u32, i64)>,
     /// Per (dimension, window): failed attempts.
     pub failed: Vec<((Dimension, Window), u32)>,
-    /// The customer's and the wallet's spend today, this one not included.
+    /// The customer's spend over the last day, and that of the customer's account in this
+    /// wallet (the wallet and phone number), this one not included.
     pub customer_day_minor: i64,
     pub wallet_day_minor: i64,
     /// Whether the device paid here before.

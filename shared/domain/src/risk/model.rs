@@ -20,15 +20,22 @@
 //! arithmetic: the score is a probability, not an amount.
 
 use super::{Dimension, Figures, Window};
+use crate::money::Money;
 use serde::{Deserialize, Serialize};
 
 /// The number of features.
 pub const FEATURES: usize = 10;
 
-/// The features of a payment: log of the amount (minor units), the customer's, phone's,
+/// The features of a payment: log of the amount against an ordinary order in its currency
+/// (`policy::typical_order_minor`, so one model serves every market), the customer's, phone's,
 /// device's and IP's payments in the hour, the phone's and device's in the day, the device's
 /// failed attempts in the hour, a new device, a phone of another market.
-pub fn features(amount_minor: i64, figures: &Figures, foreign_phone: bool) -> [f64; FEATURES] {
+pub fn features(amount: Money, figures: &Figures, foreign_phone: bool) -> [f64; FEATURES] {
+    let typical = super::policy::typical_order_minor(amount.currency) as f64;
+    features_of((amount.minor.max(1) as f64 / typical).ln(), figures, foreign_phone)
+}
+
+fn features_of(log_amount: f64, figures: &Figures, foreign_phone: bool) -> [f64; FEATURES] {
     let v = |d: Dimension, w: Window| {
         figures
             .velocity
@@ -42,7 +49,7 @@ pub fn features(amount_minor: i64, figures: &Figures, foreign_phone: bool) -> [f
         .find(|(k, _)| *k == (Dimension::Device, Window::Hour))
         .map_or(0.0, |(_, n)| *n as f64);
     [
-        ((amount_minor.max(1)) as f64).ln(),
+        log_amount,
         v(Dimension::Customer, Window::Hour).ln_1p(),
         v(Dimension::Phone, Window::Hour).ln_1p(),
         v(Dimension::Device, Window::Hour).ln_1p(),
@@ -99,7 +106,7 @@ impl Model {
             .phone
             .as_deref()
             .is_some_and(|p| !p.starts_with(super::calling_code(input.country)));
-        self.score(&features(input.amount.minor, input.figures, foreign))
+        self.score(&features(input.amount, input.figures, foreign))
     }
 }
 
@@ -256,7 +263,12 @@ pub fn simulate(seed: u64, n: usize) -> Vec<([f64; FEATURES], bool)> {
         let (new_device, failed, fraud) = fraud;
         f.device_known = !new_device;
         f.failed.push(((Dimension::Device, Window::Hour), failed));
-        out.push((features(amount, &f, foreign), fraud));
+        // The simulation draws rupiah amounts.
+        let typical = super::policy::typical_order_minor(crate::money::Currency::IDR) as f64;
+        out.push((
+            features_of((amount.max(1) as f64 / typical).ln(), &f, foreign),
+            fraud,
+        ));
     }
     out
 }
