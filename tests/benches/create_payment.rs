@@ -1,7 +1,8 @@
 //! `cargo bench -p walletpay-tests --bench figures -- create_payment`
 //!
-//! Latency of create-payment through the use case (validation, idempotency claim, payment
-//! write, provider call, status write, response stored) on the embedded store, with the
+//! Latency of create-payment through the use case (validation, idempotency claim, risk
+//! control's read, decision and counter writes, payment write, provider call, status write,
+//! response stored) on the embedded store, with the
 //! Xendit adapter calling the Xendit sandbox over HTTP on loopback. Prints percentiles.
 //! Set `BENCH_REQUESTS` to change the sample size (default 5000).
 
@@ -45,7 +46,15 @@ pub fn run() {
                 "currency": "IDR",
                 "country": "ID",
                 "wallet": "dana",
-                "customer": {"id": "cus_1", "phone": "+6281234567890"},
+                // A buyer per order, as in a flash sale: risk control reads and writes every
+                // counter and list for each.
+                "customer": {
+                    "id": format!("cus_{i}"),
+                    "phone": format!("+62813{:08}", i % 100_000_000),
+                    "email": format!("buyer{i}@example.com"),
+                    "ip": format!("198.51.100.{}", i % 250 + 1),
+                    "device_id": format!("dev-{i}")
+                },
                 "return_url": "https://shop.example/thanks"
             })
             .to_string()

@@ -61,6 +61,7 @@ fn app() -> App {
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),
+        risk: Default::default(),
     }
 }
 

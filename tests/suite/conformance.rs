@@ -183,7 +183,7 @@ fn order(country: &str, wallet: &str, major: i64, reference: &str) -> Value {
         "currency": currency_of(country).0,
         "country": country,
         "wallet": wallet,
-        "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"},
+        "customer": walletpay_tests::buyer(country, reference),
         "return_url": "https://shop.example/thanks",
         "description": "Conformance"
     })
@@ -1227,6 +1227,7 @@ async fn seeded_placeholder_credentials_refuse_every_charge_and_webhook() {
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),
+        risk: Default::default(),
     };
     let customer = walletpay_domain::Customer {
         phone: Some("+6281234567890".into()),

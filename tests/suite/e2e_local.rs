@@ -579,7 +579,7 @@ async fn each_wallet_gets_its_customer_action(s: Stack) {
     assert!(request.actions.is_empty(), "a push: nothing to show");
     assert_eq!(
         request.channel_properties.unwrap().mobile_number.as_deref(),
-        Some("+6281234567890")
+        walletpay_tests::buyer("ID", "ovo")["phone"].as_str()
     );
 
     let mut shopee = dana_order("shopee");

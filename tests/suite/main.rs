@@ -12,6 +12,7 @@ mod queue_conformance;
 mod reconcile_store;
 mod reconciliation;
 mod refunds;
+mod risk;
 mod routing;
 mod secrets_conformance;
 mod store_conformance;

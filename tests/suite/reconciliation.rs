@@ -728,7 +728,7 @@ async fn paid_at(
         "currency": currency,
         "country": country,
         "wallet": wallet,
-        "customer": {"id": "cus_7", "phone": "+6281234567890", "email": "buyer@example.com"},
+        "customer": walletpay_tests::buyer(country, reference),
         "return_url": "https://shop.example/thanks",
     });
     let a = s.create(reference, &order).await;

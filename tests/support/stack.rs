@@ -56,13 +56,16 @@ pub async fn start_with(backend: Backend, opts: Options) -> Option<Stack> {
 }
 
 pub fn dana_order(reference: &str) -> Value {
+    let mut customer = crate::buyer("ID", reference);
+    customer["ip"] = json!("203.0.113.7");
+    customer["device_id"] = json!(format!("dev-{reference}"));
     json!({
         "merchant_reference": reference,
         "amount": 15000000,
         "currency": "IDR",
         "country": "ID",
         "wallet": "dana",
-        "customer": {"id": "cus_42", "phone": "+6281234567890", "email": "sari@example.com", "ip": "203.0.113.7", "device_id": "dev-1"},
+        "customer": customer,
         "return_url": "https://shop.example/thanks",
         "description": "Batik scarf"
     })

@@ -104,6 +104,25 @@ impl FromRequestParts<App> for Anyone {
     }
 }
 
+/// A merchant or an operator, and the name its changes are audited under.
+struct Acting {
+    principal: auth::Principal,
+    actor: String,
+}
+
+impl FromRequestParts<App> for Acting {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
+        let header = header(&parts.headers, "authorization");
+        let principal = auth::authenticate_principal(app.store.as_ref(), header)
+            .await
+            .map_err(|e| respond(e.to_reply()))?;
+        let actor = auth::actor(&principal, header);
+        Ok(Acting { principal, actor })
+    }
+}
+
 type Params = Query<HashMap<String, String>>;
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
@@ -403,6 +422,201 @@ mod reconciliation {
     }
 }
 
+mod risk {
+    use super::*;
+    use walletpay_app::risk::api;
+
+    fn who(a: &Acting) -> api::Who<'_> {
+        api::Who {
+            principal: &a.principal,
+            actor: &a.actor,
+        }
+    }
+
+    async fn get_config(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(api::get_config(&app, &a.principal, param(&q, "merchant")).await)
+    }
+
+    async fn put_config(
+        State(app): State<App>,
+        a: Acting,
+        Query(q): Params,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::put_config(&app, &who(&a), param(&q, "merchant"), &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn add_entries(
+        State(app): State<App>,
+        a: Acting,
+        Path(list): Path<String>,
+        Query(q): Params,
+        headers: HeaderMap,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, api::MAX_IMPORT_BYTES).await?;
+                api::add_entries(
+                    &app,
+                    &who(&a),
+                    param(&q, "merchant"),
+                    &list,
+                    header(&headers, "content-type"),
+                    &body,
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    async fn list_entries(
+        State(app): State<App>,
+        a: Acting,
+        Path(list): Path<String>,
+        Query(q): Params,
+    ) -> Response {
+        answer(
+            api::list_entries(
+                &app,
+                &a.principal,
+                param(&q, "merchant"),
+                &list,
+                param(&q, "cursor"),
+                param(&q, "limit"),
+            )
+            .await,
+        )
+    }
+
+    async fn delete_entries(
+        State(app): State<App>,
+        a: Acting,
+        Path(list): Path<String>,
+        Query(q): Params,
+        headers: HeaderMap,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, api::MAX_IMPORT_BYTES).await?;
+                let one = match (param(&q, "kind"), param(&q, "value")) {
+                    (Some(k), Some(v)) => Some((k, v)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(ApiError::new(
+                            400,
+                            "invalid_parameter",
+                            "Name one entry with both `kind` and `value`, or send the entries in the body.",
+                        ))
+                    }
+                };
+                api::delete_entries(
+                    &app,
+                    &who(&a),
+                    param(&q, "merchant"),
+                    &list,
+                    one,
+                    header(&headers, "content-type"),
+                    &body,
+                )
+                .await
+            }
+            .await,
+        )
+    }
+
+    async fn audit(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(
+            api::audit(
+                &app,
+                &a.principal,
+                param(&q, "merchant"),
+                param(&q, "cursor"),
+                param(&q, "limit"),
+            )
+            .await,
+        )
+    }
+
+    async fn backtest(State(app): State<App>, a: Acting, Query(q): Params, body: Body) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                api::backtest(&app, &a.principal, param(&q, "merchant"), &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn shadow(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(
+            api::shadow(
+                &app,
+                &a.principal,
+                param(&q, "merchant"),
+                param(&q, "from"),
+                param(&q, "to"),
+            )
+            .await,
+        )
+    }
+
+    pub(super) fn routes() -> Router<App> {
+        Router::new()
+            .route("/v1/risk/config", get(get_config).put(put_config))
+            .route(
+                "/v1/risk/lists/{list}",
+                post(add_entries).get(list_entries).delete(delete_entries),
+            )
+            .route("/v1/risk/audit", get(audit))
+            .route("/v1/risk/backtest", post(backtest))
+            .route("/v1/risk/shadow", get(shadow))
+    }
+}
+
+async fn review_payment(
+    State(app): State<App>,
+    c: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    answer(
+        async {
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            let actor = auth::actor(
+                &auth::Principal::Merchant(c.merchant.clone()),
+                header(&headers, "authorization"),
+            );
+            payments::review_payment(&app, &c.merchant, &actor, &id, &body, c.lang).await
+        }
+        .await,
+    )
+}
+
+async fn report_fraud(
+    State(app): State<App>,
+    c: Caller,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    answer(
+        async {
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            payments::report_fraud(&app, &c.merchant, &id, &body, c.lang).await
+        }
+        .await,
+    )
+}
+
 async fn not_found() -> Response {
     respond(ApiError::new(404, "route_not_found", "There is no such route.").to_reply())
 }
@@ -431,6 +645,8 @@ fn payment_routes() -> Router<App> {
         .route("/v1/payments/{id}/events", get(payment_events))
         .route("/v1/payments/{id}", get(get_payment))
         .route("/v1/payments/{id}/cancel", post(cancel_payment))
+        .route("/v1/payments/{id}/review", post(review_payment))
+        .route("/v1/payments/{id}/fraud-report", post(report_fraud))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}/redeliver", post(redeliver_event))
         .route("/v1/merchant", get(get_merchant).patch(update_merchant))
@@ -453,9 +669,14 @@ fn webhook_routes() -> Router<App> {
 }
 
 /// The routes of the `create-payment` function (the API's own routes: payments, the shop's
-/// settings, reconciliation).
+/// settings, reconciliation, risk control).
 pub fn payments_router(app: App) -> Router {
-    finish(payment_routes().merge(reconciliation::routes()), app)
+    finish(
+        payment_routes()
+            .merge(reconciliation::routes())
+            .merge(risk::routes()),
+        app,
+    )
 }
 
 /// The routes of the `refund` function.
@@ -473,6 +694,7 @@ pub fn router(app: App) -> Router {
     finish(
         payment_routes()
             .merge(reconciliation::routes())
+            .merge(risk::routes())
             .merge(refund_routes())
             .merge(webhook_routes()),
         app,

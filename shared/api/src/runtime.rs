@@ -286,6 +286,7 @@ pub async fn app_from_env() -> Result<App, String> {
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),
+        risk: Default::default(),
     })
 }
 

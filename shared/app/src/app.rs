@@ -153,6 +153,8 @@ pub struct App {
     pub health: Arc<crate::routing::HealthBook>,
     /// Each merchant's share of the API in this process (see `rate_limit`).
     pub limits: Arc<crate::rate_limit::RateLimits>,
+    /// Risk control's model and the policies recently read (see `risk`).
+    pub risk: Arc<crate::risk::RiskBook>,
 }
 
 /// How long a process trusts a merchant's settings it read: a change made elsewhere (another

@@ -167,6 +167,19 @@ pub async fn create_operator_key(
     Ok(key)
 }
 
+/// The name a caller's changes are audited under: `key_<key id>` for a merchant's key (its
+/// public part), `operator:<name>` for an operator.
+pub fn actor(principal: &Principal, header: Option<&str>) -> String {
+    match principal {
+        Principal::Operator(name) => format!("operator:{name}"),
+        Principal::Merchant(_) => header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .and_then(parse_key)
+            .map_or_else(|| "key_unknown".into(), |(id, _)| format!("key_{id}")),
+    }
+}
+
 /// Who is calling: a merchant with its key, or an operator with theirs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod reconcile;
 pub mod refunds;
 mod request;
+pub mod risk;
 pub mod routing;
 pub mod status;
 #[cfg(any(test, feature = "testing"))]

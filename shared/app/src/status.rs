@@ -95,6 +95,21 @@ pub async fn schedule(app: &App, id: &PaymentId, attempt: u32) -> Result<(), Que
     .await
 }
 
+/// Schedules a check of a payment for `due_at` (a held payment's end of review).
+pub async fn schedule_at(app: &App, id: &PaymentId, due_at: Timestamp) -> Result<(), QueueError> {
+    let now = app.clock.now();
+    send(
+        app,
+        &StatusCheck {
+            payment_id: id.clone(),
+            attempt: 0,
+            due_at,
+        },
+        now,
+    )
+    .await
+}
+
 /// Whether the provider could still change this payment, so checking is worth it.
 fn worth_checking(p: &Payment) -> bool {
     match p.status {
@@ -300,6 +315,33 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
         tracing::warn!(payment = %check.payment_id, "status check for an unknown payment dropped");
         return Ok(Checked::Done(PaymentStatus::Failed));
     };
+    // Held for review: it expires when its window ends, unless the shop decided first.
+    if payment.status == PaymentStatus::RequiresReview {
+        let until = payment
+            .risk
+            .as_ref()
+            .and_then(|r| r.review_until)
+            .unwrap_or(payment.expires_at);
+        if now < until {
+            let again = StatusCheck {
+                due_at: until,
+                ..check
+            };
+            send(app, &again, now).await?;
+            return Ok(Checked::Deferred);
+        }
+        let id = payment.id.clone();
+        let (p, _) = transition(
+            app,
+            &id,
+            Some(payment),
+            &PaymentEvent::Expired,
+            "review_window",
+            None,
+        )
+        .await?;
+        return Ok(Checked::Done(p.status));
+    }
     if !worth_checking(&payment) {
         return Ok(Checked::Done(payment.status));
     }

@@ -183,6 +183,7 @@ pub fn app_with(script: Script) -> (App, Arc<Scripted>) {
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),
+        risk: Default::default(),
     };
     (app, adapter)
 }

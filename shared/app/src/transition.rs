@@ -97,6 +97,9 @@ async fn write_event(
             source: source.to_string(),
             detail: match event {
                 PaymentEvent::Failed { failure } => Some(failure.code.as_str().to_string()),
+                PaymentEvent::ReviewApproved { by, .. } => Some(format!("approved by {by}")),
+                PaymentEvent::ReviewDeclined { by, .. } => Some(format!("declined by {by}")),
+                PaymentEvent::FraudReported { reason } => reason.clone(),
                 _ if late => Some("late_success".to_string()),
                 _ if rebind => Some("another_charge".to_string()),
                 _ => None,
@@ -116,6 +119,12 @@ async fn write_event(
             Ok(()) => {
                 if let Some(job) = &late_refund {
                     crate::refunds::refund_late_success(app, &p, job).await;
+                }
+                // The provider refused: a failed attempt for the device and phone. (Risk
+                // control's own refusals are no `Failed` event, so a block never feeds
+                // itself.)
+                if let PaymentEvent::Failed { .. } = event {
+                    crate::risk::count_failure(app, &p).await;
                 }
                 return Ok((p, decision));
             }

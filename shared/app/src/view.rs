@@ -61,9 +61,28 @@ pub struct PaymentView<'a> {
     pub late_success: bool,
     /// The providers offered the payment, in order, with why.
     pub route: &'a [walletpay_domain::RouteStep],
+    /// Risk control's decision, score and reasons, and the shop's review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fraud_report: Option<&'a walletpay_domain::FraudReport>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: Timestamp,
+}
+
+/// Risk control's verdict as the shop sees it (the figures it was taken on stay inside).
+#[derive(Debug, Serialize)]
+pub struct RiskView<'a> {
+    pub decision: walletpay_domain::risk::RiskDecision,
+    pub score: u8,
+    pub reasons: &'a [walletpay_domain::risk::Reason],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub shadow: &'a [walletpay_domain::risk::Reason],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_until: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<&'a walletpay_domain::risk::Review>,
 }
 
 /// The wallets the customer can switch to: same country, the amount within their limits,
@@ -101,6 +120,15 @@ impl<'a> PaymentView<'a> {
             description: p.description.as_deref(),
             late_success: p.late_success,
             route: &p.route,
+            risk: p.risk.as_ref().map(|r| RiskView {
+                decision: r.decision,
+                score: r.score,
+                reasons: &r.reasons,
+                shadow: &r.shadow,
+                review_until: r.review_until,
+                review: r.review.as_ref(),
+            }),
+            fraud_report: p.fraud_report.as_ref(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             expires_at: p.expires_at,

@@ -1033,6 +1033,7 @@ impl HealthStore for DynamoDbStore {
 }
 
 mod reconcile;
+mod risk;
 
 #[cfg(test)]
 mod size_tests {

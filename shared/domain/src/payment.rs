@@ -273,11 +273,13 @@ pub enum PaymentEvent {
     RefundReversed {
         refund_id: String,
     },
-    /// The shop approved a payment held for review: it goes to the provider, and the
-    /// customer's time to approve starts again (`expires_at`).
+    /// The shop approved a payment held for review: it goes to `provider` (chosen for
+    /// `reason`), and the customer's time to approve starts again (`expires_at`).
     ReviewApproved {
         by: String,
         expires_at: Timestamp,
+        provider: Provider,
+        reason: String,
     },
     /// The shop declined a payment held for review.
     ReviewDeclined {
@@ -594,8 +596,18 @@ impl Payment {
                 PaymentEvent::RefundReversed { refund_id } => {
                     self.set_refund_state(refund_id, RefundState::Reversed, now)
                 }
-                PaymentEvent::ReviewApproved { by, expires_at } => {
+                PaymentEvent::ReviewApproved {
+                    by,
+                    expires_at,
+                    provider,
+                    reason,
+                } => {
                     self.expires_at = *expires_at;
+                    self.provider = *provider;
+                    self.route.push(RouteStep {
+                        provider: *provider,
+                        reason: reason.clone(),
+                    });
                     self.record_review(crate::risk::ReviewChoice::Approve, by, now);
                 }
                 PaymentEvent::ReviewDeclined { by, failure } => {
@@ -880,6 +892,8 @@ mod tests {
         let approve = PaymentEvent::ReviewApproved {
             by: "key_1".into(),
             expires_at: Timestamp(5_000),
+            provider: Provider::Adyen,
+            reason: "approved".into(),
         };
         let mut p = held();
         assert!(matches!(
@@ -890,6 +904,7 @@ mod tests {
             }
         ));
         assert_eq!(p.expires_at, Timestamp(5_000));
+        assert_eq!((p.provider, p.route.len()), (Provider::Adyen, 1));
         assert_eq!(p.decide(&approve), Decision::Stale(StaleReason::Late));
         let decline = PaymentEvent::ReviewDeclined {
             by: "key_1".into(),

@@ -4,6 +4,7 @@
 
 mod queue;
 mod reconcile;
+mod risk;
 mod store;
 
 pub use queue::InProcessQueue;

@@ -28,6 +28,9 @@ pub(crate) struct State {
     /// Reconciliation's records (see `reconcile`).
     #[serde(default)]
     pub(crate) recon: crate::reconcile::ReconState,
+    /// Risk control's policies, lists, counters and audit (see `risk`).
+    #[serde(default)]
+    pub(crate) risk: crate::risk::RiskState,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites

@@ -545,6 +545,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         merchants: Default::default(),
         health: Default::default(),
         limits: Default::default(),
+        risk: Default::default(),
     };
 
     let (demo_merchant, demo_key) = seed_demo_merchant(&app, opts.demo_key.as_deref()).await?;

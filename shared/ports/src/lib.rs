@@ -5,12 +5,14 @@
 pub mod clock;
 pub mod queue;
 pub mod reconcile;
+pub mod risk;
 pub mod secrets;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use reconcile::{OperatorStore, ReconcileStore};
+pub use risk::RiskStore;
 pub use secrets::{CachedSecrets, Secrets, SecretsError, StaticSecrets};
 pub use store::{
     feed_key, listing_key, ApiKeyRecord, Begin, HealthCounts, HealthStore, HistoryEntry,

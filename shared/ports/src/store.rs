@@ -320,6 +320,7 @@ pub trait Store:
     + HealthStore
     + crate::reconcile::ReconcileStore
     + crate::reconcile::OperatorStore
+    + crate::risk::RiskStore
 {
 }
 impl<T> Store for T where
@@ -329,5 +330,6 @@ impl<T> Store for T where
         + HealthStore
         + crate::reconcile::ReconcileStore
         + crate::reconcile::OperatorStore
+        + crate::risk::RiskStore
 {
 }

@@ -3,7 +3,9 @@
 //!
 //! Creating a payment, in order: validate everything (nothing is written for a bad request);
 //! claim the `Idempotency-Key` with one conditional write that also fixes the payment id;
-//! write the payment (`processing`) with its first history entry; offer it to the planned
+//! ask risk control (`risk::assess`: a block fails the payment with `risk_rejected`, a
+//! review holds it in `requires_review` for the shop, see `review`; neither reaches a
+//! provider); write the payment (`processing`) with its first history entry; offer it to the planned
 //! providers in turn (`offer`: the next only while each refuses before anything can have
 //! been charged); record what the last one said with one conditional write per event
 //! (`events_of`); store the response for replays.
@@ -11,11 +13,13 @@
 mod cancel;
 mod read;
 mod request;
+mod review;
 
 pub use crate::idempotency::check_key as check_idempotency_key;
 pub use cancel::cancel_payment;
 pub use read::{get_payment, list_payments, load_own, payment_events, ListParams};
 pub use request::{parse_new_payment, NewPayment};
+pub use review::{report_fraud, review_payment};
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
@@ -24,6 +28,7 @@ use crate::request::unprocessable;
 use crate::transition::{transition, TransitionError};
 use crate::view::payment_json;
 use std::sync::Arc;
+use walletpay_domain::risk::RiskDecision;
 use walletpay_domain::{
     Failure, FailureCode, Lang, MerchantId, Payment, PaymentEvent, PaymentId, PaymentStatus,
 };
@@ -96,7 +101,29 @@ pub async fn create_payment(
         }
     };
 
-    let payment = Payment {
+    // Risk control decides before anything is written or sent (see `risk`); a replay above
+    // was decided and counted the first time.
+    let customer = new.customer();
+    let assessed = match crate::risk::assess(
+        app,
+        merchant,
+        new.amount,
+        new.country,
+        new.wallet,
+        &customer,
+        now,
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            return Err(ApiError::unavailable(e));
+        }
+    };
+    let decision = assessed.assessment.decision;
+    let review_until = assessed.assessment.review_until;
+    let mut payment = Payment {
         id: payment_id.clone(),
         merchant_id: merchant.clone(),
         merchant_reference: new.merchant_reference.to_string(),
@@ -108,7 +135,7 @@ pub async fn create_payment(
         status: PaymentStatus::Processing,
         next_action: None,
         failure: None,
-        customer: new.customer(),
+        customer,
         return_url: new.return_url.map(|u| u.as_str().to_string()),
         description: new.description.map(String::from),
         created_at: now,
@@ -120,10 +147,26 @@ pub async fn create_payment(
             provider: adapter.provider(),
             reason: first_reason,
         }],
-        risk: None,
+        risk: Some(assessed.assessment.clone()),
         fraud_report: None,
         version: 1,
     };
+    match decision {
+        // Nothing goes to a provider; the customer is told only that the wallet refused.
+        RiskDecision::Block => {
+            payment.status = PaymentStatus::Failed;
+            payment.failure = Some(Failure::new(FailureCode::RiskRejected, None));
+            payment.route.clear();
+        }
+        RiskDecision::Review => {
+            payment.status = PaymentStatus::RequiresReview;
+            payment.route.clear();
+            if let Some(until) = review_until {
+                payment.expires_at = until;
+            }
+        }
+        RiskDecision::Allow => {}
+    }
     let created = HistoryEntry {
         payment_id: payment_id.clone(),
         merchant_id: merchant.clone(),
@@ -131,15 +174,29 @@ pub async fn create_payment(
         at: now,
         event: "created".into(),
         from: None,
-        to: PaymentStatus::Processing,
+        to: payment.status,
         source: "api".into(),
-        detail: None,
+        detail: Some(assessed.assessment.summary()),
     };
-    // The first status check goes out before the payment is written, so no payment can
-    // exist without one: if the process dies anywhere below, the check still finds it.
-    if let Err(e) = crate::status::schedule(app, &payment_id, 0).await {
+    // The counters and the first status check (for a held payment: the end of its review
+    // window) go out before the payment is written, so no payment can exist without them:
+    // if the process dies anywhere below, the check still finds it.
+    let check = async {
+        match decision {
+            RiskDecision::Block => Ok(()),
+            RiskDecision::Review => {
+                crate::status::schedule_at(app, &payment_id, payment.expires_at).await
+            }
+            RiskDecision::Allow => crate::status::schedule(app, &payment_id, 0).await,
+        }
+    };
+    let (checked, counted) = tokio::join!(check, app.store.add_counters(&assessed.counts));
+    let before_write = checked
+        .map_err(ApiError::unavailable)
+        .and(counted.map_err(ApiError::unavailable));
+    if let Err(e) = before_write {
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
-        return Err(ApiError::unavailable(e));
+        return Err(e);
     }
     if let Err(e) = crate::notifications::announce(app, &created, &payment).await {
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
@@ -150,13 +207,41 @@ pub async fn create_payment(
         let _ = app.store.release_idempotent(merchant, &scoped_key).await;
         return Err(e.into());
     }
+    if decision != RiskDecision::Allow {
+        return finish(
+            app,
+            merchant,
+            &scoped_key,
+            201,
+            payment_json(app, &payment, lang),
+        )
+        .await;
+    }
 
     let (payment, outcome) = offer(app, payment, adapter, &plan[1..]).await?;
+    let current = record_outcome(app, payment, outcome).await?;
+    finish(
+        app,
+        merchant,
+        &scoped_key,
+        201,
+        payment_json(app, &current, lang),
+    )
+    .await
+}
+
+/// Records what the last provider offered the payment said, one conditional write per event.
+async fn record_outcome(
+    app: &App,
+    payment: Payment,
+    outcome: Result<ChargeCreated, AdapterError>,
+) -> Result<Payment, ApiError> {
+    let id = payment.id.clone();
     let mut current = payment;
-    for (event, reference) in events_of(&payment_id, outcome) {
+    for (event, reference) in events_of(&id, outcome) {
         current = transition(
             app,
-            &payment_id,
+            &id,
             Some(current),
             &event,
             "provider_response",
@@ -166,14 +251,7 @@ pub async fn create_payment(
         .map_err(transition_error)?
         .0;
     }
-    finish(
-        app,
-        merchant,
-        &scoped_key,
-        201,
-        payment_json(app, &current, lang),
-    )
-    .await
+    Ok(current)
 }
 
 /// Offers the payment to the planned providers in turn, as long as each refuses before

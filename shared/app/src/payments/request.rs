@@ -231,7 +231,22 @@ impl TryFrom<PaymentBody> for NewPayment {
             phone,
             email,
             customer_id: c.id.map(text),
-            ip: c.ip.map(|t| t.into_string()),
+            // Kept in its canonical form, so one address is one counter and one list entry.
+            ip: c
+                .ip
+                .map(|t| {
+                    t.as_str()
+                        .parse::<std::net::IpAddr>()
+                        .map(|ip| ip.to_string())
+                        .map_err(|_| {
+                            bad(
+                                "invalid_field",
+                                "customer.ip",
+                                "`customer.ip` is an IPv4 or IPv6 address.",
+                            )
+                        })
+                })
+                .transpose()?,
             device_id: c.device_id.map(text),
             return_url,
             description: b

@@ -27,13 +27,13 @@ use walletpay_reconcile::Date;
 /// Report chunks and markers are kept this long (TTL).
 const KEEP_SECONDS: i64 = 400 * 86_400;
 
-fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+pub(super) fn to_json<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_json::to_string(v)
         .map(s)
         .map_err(|e| StoreError::Backend(e.to_string()))
 }
 
-fn from_json<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
+pub(super) fn from_json<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreError> {
     match item.get(attr) {
         Some(AttributeValue::S(text)) => serde_json::from_str(text)
             .map_err(|e| StoreError::Backend(format!("stored `{attr}`: {e}"))),
@@ -41,7 +41,7 @@ fn from_json<T: DeserializeOwned>(item: &Item, attr: &str) -> Result<T, StoreErr
     }
 }
 
-fn n(v: u64) -> AttributeValue {
+pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -103,7 +103,7 @@ impl Consumed for aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutpu
 
 impl DynamoDbStore {
     /// Reads items by key, 100 at a time, retrying what DynamoDB leaves unprocessed.
-    async fn batch_get(
+    pub(super) async fn batch_get(
         &self,
         op: &'static str,
         keys: Vec<(String, String)>,

@@ -46,12 +46,10 @@ pub fn outcome_of(p: &Payment) -> Outcome {
         PaymentStatus::Succeeded => Outcome::GoodPaid,
         PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => Outcome::Refunded,
         _ if stopped => Outcome::Stopped,
-        PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Canceled => {
-            Outcome::Failed
-        }
-        PaymentStatus::RequiresReview | PaymentStatus::Processing | PaymentStatus::RequiresAction => {
-            Outcome::Open
-        }
+        PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Canceled => Outcome::Failed,
+        PaymentStatus::RequiresReview
+        | PaymentStatus::Processing
+        | PaymentStatus::RequiresAction => Outcome::Open,
     }
 }
 

@@ -63,7 +63,7 @@ impl Tally {
 }
 
 /// One counter as read back: when the value was first seen and its buckets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counter {
     pub first_seen: Option<Timestamp>,
     pub buckets: std::collections::BTreeMap<BucketId, Tally>,
@@ -178,7 +178,11 @@ mod tests {
         );
         let next_day = t0.plus_millis(26 * 60 * MIN);
         assert_eq!(c.window(next_day, Window::Day).count, 0);
-        assert_eq!(c.stale(next_day).len(), 4, "every bucket: three minutes, one hour");
+        assert_eq!(
+            c.stale(next_day).len(),
+            4,
+            "every bucket: three minutes, one hour"
+        );
         // Shards sum.
         let mut other = Counter::default();
         other.add(t0.plus_millis(59 * MIN), one(1));

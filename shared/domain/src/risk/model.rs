@@ -32,7 +32,11 @@ pub const FEATURES: usize = 10;
 /// failed attempts in the hour, a new device, a phone of another market.
 pub fn features(amount: Money, figures: &Figures, foreign_phone: bool) -> [f64; FEATURES] {
     let typical = super::policy::typical_order_minor(amount.currency) as f64;
-    features_of((amount.minor.max(1) as f64 / typical).ln(), figures, foreign_phone)
+    features_of(
+        (amount.minor.max(1) as f64 / typical).ln(),
+        figures,
+        foreign_phone,
+    )
 }
 
 fn features_of(log_amount: f64, figures: &Figures, foreign_phone: bool) -> [f64; FEATURES] {

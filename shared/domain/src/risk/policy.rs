@@ -373,7 +373,11 @@ mod tests {
         assert_eq!(id.review_window_minutes, DEFAULT_REVIEW_MINUTES);
         let th = resolve(Some(&merchant), Some(&platform), Country::TH);
         assert_eq!(th.config.strictness, Preset::MaxProtection.strictness());
-        assert_eq!(th.config.rules.len(), 1, "the merchant's rules, every market");
+        assert_eq!(
+            th.config.rules.len(),
+            1,
+            "the merchant's rules, every market"
+        );
         assert_eq!(th.review_window_minutes, 30);
         let fresh = resolve(None, None, Country::BR);
         assert_eq!(fresh.config.strictness, Preset::Balanced.strictness());
@@ -392,14 +396,35 @@ mod tests {
     #[test]
     fn bad_policies_are_refused_with_their_field() {
         let cases = [
-            (r#"{"strictness": {"review_at": 90, "block_at": 80}}"#, "strictness"),
+            (
+                r#"{"strictness": {"review_at": 90, "block_at": 80}}"#,
+                "strictness",
+            ),
             (r#"{"review_window_minutes": 0}"#, "review_window_minutes"),
-            (r#"{"markets": {"ID": {"review_window_minutes": 5000}}}"#, "markets.ID.review_window_minutes"),
-            (r#"{"rules": [{"id": "a", "kind": "block_list", "action": {"type": "block"}}, {"id": "a", "kind": "block_list", "action": {"type": "review"}}]}"#, "rules[1].id"),
-            (r#"{"rules": [{"id": "v", "kind": "velocity", "dimension": "ip", "window": "minute", "action": {"type": "review"}}]}"#, "rules[0]"),
-            (r#"{"rules": [{"id": "f", "kind": "failed_attempts", "dimension": "email", "window": "hour", "max": 3, "action": {"type": "review"}}]}"#, "rules[0]"),
-            (r#"{"rules": [{"id": "s", "kind": "block_list", "action": {"type": "score", "points": 0}}]}"#, "rules[0].action"),
-            (r#"{"rules": [{"id": "a b", "kind": "block_list", "action": {"type": "block"}}]}"#, "rules[0].id"),
+            (
+                r#"{"markets": {"ID": {"review_window_minutes": 5000}}}"#,
+                "markets.ID.review_window_minutes",
+            ),
+            (
+                r#"{"rules": [{"id": "a", "kind": "block_list", "action": {"type": "block"}}, {"id": "a", "kind": "block_list", "action": {"type": "review"}}]}"#,
+                "rules[1].id",
+            ),
+            (
+                r#"{"rules": [{"id": "v", "kind": "velocity", "dimension": "ip", "window": "minute", "action": {"type": "review"}}]}"#,
+                "rules[0]",
+            ),
+            (
+                r#"{"rules": [{"id": "f", "kind": "failed_attempts", "dimension": "email", "window": "hour", "max": 3, "action": {"type": "review"}}]}"#,
+                "rules[0]",
+            ),
+            (
+                r#"{"rules": [{"id": "s", "kind": "block_list", "action": {"type": "score", "points": 0}}]}"#,
+                "rules[0].action",
+            ),
+            (
+                r#"{"rules": [{"id": "a b", "kind": "block_list", "action": {"type": "block"}}]}"#,
+                "rules[0].id",
+            ),
         ];
         for (text, field) in cases {
             let p: Policy = serde_json::from_str(text).unwrap();

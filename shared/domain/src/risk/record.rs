@@ -21,8 +21,16 @@ impl Snapshot {
     /// The list hits as the decision takes them.
     pub fn lists(&self) -> ListHits {
         ListHits {
-            block: self.block_hits.iter().map(|k| (*k, String::new())).collect(),
-            allow: self.allow_hits.iter().map(|k| (*k, String::new())).collect(),
+            block: self
+                .block_hits
+                .iter()
+                .map(|k| (*k, String::new()))
+                .collect(),
+            allow: self
+                .allow_hits
+                .iter()
+                .map(|k| (*k, String::new()))
+                .collect(),
         }
     }
 }
