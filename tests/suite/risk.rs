@@ -784,3 +784,78 @@ async fn backtest_embedded() {
 async fn backtest_on_dynamodb() {
     backtest_on_a_seeded_history(Backend::Aws).await;
 }
+
+/// A block list of 100,000 phone numbers imported as one CSV: all of it listed (every page,
+/// no entry twice), one of them blocks a payment, and one entry more is refused whole.
+async fn a_hundred_thousand_entries_import(backend: Backend) {
+    let Some(s) = stack(backend).await else {
+        return;
+    };
+    let key = s.local.demo_key.clone();
+    let phone = |n: usize| format!("+62819{n:08}");
+    let mut csv = String::from("kind,value\n");
+    for n in 0..100_000 {
+        csv.push_str(&format!("phone,{}\n", phone(n)));
+    }
+    let a = call(
+        &s,
+        &key,
+        Method::POST,
+        "/v1/risk/lists/block",
+        "text/csv",
+        Some(csv.clone()),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["added"], 100_000);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/risk/lists/block?limit=1000&cursor={c}"),
+            None => "/v1/risk/lists/block?limit=1000".to_string(),
+        };
+        let page = as_json(&s, &key, Method::GET, &path, Value::Null).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let data = page.body["data"].as_array().unwrap();
+        assert!(data.len() <= 1000);
+        for e in data {
+            assert!(
+                seen.insert(e["value"].as_str().unwrap().to_string()),
+                "listed twice: {e}"
+            );
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 100_000);
+    let mut o = order("listed", "buyer-listed", 1_000_000);
+    o["customer"]["phone"] = json!(phone(77_777));
+    let p = s.create("listed", &o).await;
+    assert_eq!(p.body["status"], "failed", "{}", p.body);
+    assert_eq!(p.body["risk"]["reasons"][0]["code"], "list.block.phone");
+    csv.push_str("phone,+6281999999999\n");
+    let over = call(
+        &s,
+        &key,
+        Method::POST,
+        "/v1/risk/lists/block",
+        "text/csv",
+        Some(csv),
+    )
+    .await;
+    assert_eq!(over.status, 413, "{}", over.body);
+    assert_eq!(over.body["error"]["code"], "too_many_entries");
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_entries_import_embedded() {
+    a_hundred_thousand_entries_import(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_entries_import_on_dynamodb() {
+    a_hundred_thousand_entries_import(Backend::Aws).await;
+}

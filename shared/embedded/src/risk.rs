@@ -30,6 +30,9 @@ pub(crate) struct RiskState {
     /// By `<scope>#<list>#<kind>#<value>`.
     lists: BTreeMap<String, ListEntry>,
     counters: BTreeMap<String, StoredCounter>,
+    /// By `<scope>#<list>`: the kinds ever added.
+    #[serde(default)]
+    kinds: BTreeMap<String, std::collections::BTreeSet<ListKind>>,
 }
 
 fn list_prefix(scope: &Scope, list: ListName) -> String {
@@ -142,6 +145,11 @@ impl RiskStore for EmbeddedStore {
                 s.risk
                     .lists
                     .insert(list_key(scope, list, e.kind, &e.value), e.clone());
+                s.risk
+                    .kinds
+                    .entry(list_prefix(scope, list))
+                    .or_default()
+                    .insert(e.kind);
             }
             Ok(())
         })
@@ -186,6 +194,16 @@ impl RiskStore for EmbeddedStore {
             page.truncate(limit);
             let next = more.then(|| page.last().map(|(k, _)| k.clone())).flatten();
             (page.into_iter().map(|(_, v)| v).collect(), next)
+        }))
+    }
+
+    async fn list_kinds(&self, scope: &Scope, list: ListName) -> Result<Vec<ListKind>, StoreError> {
+        Ok(self.read(|s| {
+            s.risk
+                .kinds
+                .get(&list_prefix(scope, list))
+                .map(|k| k.iter().copied().collect())
+                .unwrap_or_default()
         }))
     }
 

@@ -1,6 +1,8 @@
-//! `walletpay-local reconcile`: asks a running stack to reconcile a provider's day
-//! (`POST /v1/reconciliation/runs`), follows the run with a progress line until it ends,
-//! and prints its summary.
+//! The commands that drive a running stack: `walletpay-local reconcile` asks it to
+//! reconcile a provider's day (`POST /v1/reconciliation/runs`), follows the run with a
+//! progress line until it ends, and prints its summary; `walletpay-local backtest` replays a
+//! merchant's payments through a risk policy (`POST /v1/risk/backtest`) and prints the
+//! curve.
 
 use serde_json::Value;
 use std::io::Write;
@@ -114,4 +116,82 @@ fn print_summary(run: &Value) {
         }
     }
     println!("report: {}", run["report_url"].as_str().unwrap_or(""));
+}
+
+/// `walletpay-local backtest`: the backtest's totals and its curve, loose to strict.
+pub async fn backtest(
+    base: &str,
+    key: &str,
+    from: &str,
+    to: &str,
+    policy: Option<Value>,
+) -> Result<(), String> {
+    let base = base.trim_end_matches('/');
+    let mut body = serde_json::json!({"from": from, "to": to});
+    if let Some(p) = policy {
+        body["policy"] = p;
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/v1/risk/backtest"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("cannot reach {base}: {e}"))?;
+    let status = resp.status();
+    let b: Value = resp.json().await.map_err(|e| e.to_string())?;
+    if status.as_u16() != 200 {
+        return Err(format!("{status}: {}", b["error"]["message"]));
+    }
+    let o = &b["outcomes"];
+    println!(
+        "{} payments replayed ({} decided before risk control{}): {} good, {} fraud, {} refunded, {} failed, {} stopped, {} open; success rate {:.1}%",
+        b["assessed"], b["not_assessed"],
+        if b["truncated"] == true { "; the period held more, cut at the limit" } else { "" },
+        o["good_paid"], o["fraud"], o["refunded"], o["failed"], o["stopped"], o["open"],
+        b["success_rate"].as_f64().unwrap_or(0.0) * 100.0
+    );
+    println!(
+        "as proposed: blocks {} (fraud {}), reviews {} (fraud {})",
+        sum(&b["blocked"]),
+        b["blocked"]["fraud"],
+        sum(&b["reviewed"]),
+        b["reviewed"]["fraud"]
+    );
+    println!(
+        "threshold  stopped  good  fraud  refunded  failed  success rate  cost     fraud stopped"
+    );
+    for p in b["curve"].as_array().into_iter().flatten() {
+        let st = &p["stopped"];
+        println!(
+            "{:>9}  {:>7}  {:>4}  {:>5}  {:>8}  {:>6}  {:>11.1}%  {:>5.1}%  {:>12.1}%",
+            n(&p["threshold"]),
+            sum(st),
+            n(&st["good_paid"]),
+            n(&st["fraud"]),
+            n(&st["refunded"]),
+            n(&st["failed"]),
+            p["success_rate"].as_f64().unwrap_or(0.0) * 100.0,
+            p["success_rate_cost"].as_f64().unwrap_or(0.0) * 100.0,
+            p["fraud_stopped"].as_f64().unwrap_or(0.0) * 100.0
+        );
+    }
+    for r in b["shadow"].as_array().into_iter().flatten() {
+        println!(
+            "shadow rule {}: fired {} times ({} on fraud)",
+            r["rule"], r["fired"], r["outcomes"]["fraud"]
+        );
+    }
+    Ok(())
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn sum(split: &Value) -> u64 {
+    split
+        .as_object()
+        .map(|o| o.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0)
 }

@@ -54,6 +54,25 @@ enum Command {
         #[arg(long, default_value = "shared/domain/src/risk/model.json")]
         out: PathBuf,
     },
+    /// Replay a merchant's payments of a period through a risk policy on a running stack
+    /// (`POST /v1/risk/backtest`) and print the strictness/success-rate curve.
+    Backtest {
+        /// RFC 3339 start of the period.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339 end of the period.
+        #[arg(long)]
+        to: String,
+        /// A policy (JSON, as `PUT /v1/risk/config` takes it); default: the current one.
+        #[arg(long)]
+        policy: Option<std::path::PathBuf>,
+        /// The merchant's API key (default: $WALLETPAY_API_KEY).
+        #[arg(long)]
+        key: Option<String>,
+        /// The stack's URL (default: http://HOST:PORT).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Reconcile one provider's day on a running stack, with a progress bar and the summary.
     Reconcile {
         #[arg(long)]
@@ -162,6 +181,27 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
             let url = url.unwrap_or_else(|| format!("http://{}:{}", opts.host, opts.port));
             walletpay_local::cli::reconcile(&url, &key, &provider, &date).await
         }
+        Command::Backtest {
+            from,
+            to,
+            policy,
+            key,
+            url,
+        } => {
+            let key = key
+                .or_else(|| std::env::var("WALLETPAY_API_KEY").ok())
+                .ok_or("pass --key wpk_... or set WALLETPAY_API_KEY")?;
+            let policy = policy
+                .map(|p| {
+                    let text = std::fs::read_to_string(&p)
+                        .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .map_err(|e| format!("{} is not JSON: {e}", p.display()))
+                })
+                .transpose()?;
+            let url = url.unwrap_or_else(|| format!("http://{}:{}", opts.host, opts.port));
+            walletpay_local::cli::backtest(&url, &key, &from, &to, policy).await
+        }
         Command::Serve => {
             let backend = opts.backend;
             let stack = start(opts).await?;
@@ -186,6 +226,10 @@ async fn run(command: Command, opts: Options) -> Result<(), String> {
             println!("  curl -s -X POST {base}/sandbox/xendit/simulate/<provider_reference> -d '{{\"outcome\":\"success\"}}'");
             println!("Then read the payment:");
             println!("  curl -s {base}/v1/payments/<id> -H 'Authorization: Bearer {key}'");
+            println!("Replay this shop's payments through a stricter risk policy:");
+            println!(
+                "  walletpay-local backtest --from 2026-01-01T00:00:00Z --to 2030-01-01T00:00:00Z --key {key} --url {base}"
+            );
             println!("Reconcile a provider's day:");
             println!(
                 "  walletpay-local reconcile --provider xendit --date YYYY-MM-DD --key {} --url {base}",

@@ -132,7 +132,8 @@ pub trait RiskStore: Send + Sync {
     ) -> Result<RiskRead, StoreError>;
     /// One update per counter, concurrently.
     async fn add_counters(&self, adds: &[CounterAdd]) -> Result<(), StoreError>;
-    /// Adds (or overwrites) entries, in batches.
+    /// Adds (or overwrites) entries, in batches, and records their kinds in the list's
+    /// kinds (see `list_kinds`).
     async fn put_list_entries(
         &self,
         scope: &Scope,
@@ -154,6 +155,9 @@ pub trait RiskStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<ListEntry>, Option<String>), StoreError>;
+    /// The kinds a list has ever held (entries added; deleting them keeps the kind), so a
+    /// payment looks up only the kinds a list can match.
+    async fn list_kinds(&self, scope: &Scope, list: ListName) -> Result<Vec<ListKind>, StoreError>;
     /// Every CIDR range of a list (kept apart: an address is matched against all of them).
     async fn cidr_entries(
         &self,

@@ -1,6 +1,6 @@
 //! One payment's assessment: what is read for it, the decision, and what it counts.
 
-use super::{Range, IP_SHARDS};
+use super::{ListShape, IP_SHARDS};
 use crate::app::App;
 use sha2::{Digest, Sha256};
 use walletpay_domain::risk::counter::{Counter, Tally};
@@ -139,19 +139,24 @@ pub(crate) async fn resolved(
     ))
 }
 
-async fn ranges(app: &App, scope: &Scope, list: ListName) -> Result<Vec<Range>, StoreError> {
-    if let Some(r) = app.risk.cached_ranges(scope, list) {
+async fn shape(app: &App, scope: &Scope, list: ListName) -> Result<ListShape, StoreError> {
+    if let Some(r) = app.risk.cached_list(scope, list) {
         return Ok(r);
     }
-    let r: Vec<Range> = app
-        .store
-        .cidr_entries(scope, list)
-        .await?
-        .iter()
-        .filter_map(|e| super::lists::parse_range(&e.value))
-        .collect();
-    app.risk.keep_ranges(scope, list, r.clone());
-    Ok(r)
+    let kinds = app.store.list_kinds(scope, list).await?;
+    let ranges = if kinds.contains(&ListKind::Cidr) {
+        app.store
+            .cidr_entries(scope, list)
+            .await?
+            .iter()
+            .filter_map(|e| super::lists::parse_range(&e.value))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let shape = ListShape { kinds, ranges };
+    app.risk.keep_list(scope, list, shape.clone());
+    Ok(shape)
 }
 
 /// Reads what the decision needs, decides, and returns the counter updates the payment
@@ -168,13 +173,24 @@ pub async fn assess(
     let values = Values::of(customer);
     let counted = values.counted(merchant, wallet);
     let scopes = [Scope::Merchant(merchant.clone()), Scope::Platform];
+    let lists_of = [
+        (scopes[0].clone(), ListName::Block),
+        (scopes[0].clone(), ListName::Allow),
+        (scopes[1].clone(), ListName::Block),
+        (scopes[1].clone(), ListName::Allow),
+    ];
+    let (resolved, shapes) = futures::try_join!(
+        resolved(app, merchant, country),
+        futures::future::try_join_all(lists_of.iter().map(|(sc, l)| shape(app, sc, *l)))
+    )?;
+    // Only the kinds a list has ever held are looked up.
     let mut list_keys = Vec::new();
-    for scope in &scopes {
-        for list in [ListName::Block, ListName::Allow] {
-            for (kind, value) in values.listed() {
+    for ((scope, list), shape) in lists_of.iter().zip(&shapes) {
+        for (kind, value) in values.listed() {
+            if shape.kinds.contains(&kind) {
                 list_keys.push(ListKey {
                     scope: scope.clone(),
-                    list,
+                    list: *list,
                     kind,
                     value,
                 });
@@ -182,22 +198,7 @@ pub async fn assess(
         }
     }
     let counter_keys: Vec<String> = counted.iter().map(|(_, k)| k.clone()).collect();
-    let ip_ranges = async {
-        let mut found: Vec<(ListName, Vec<Range>)> = Vec::new();
-        if values.ip.is_some() {
-            for scope in &scopes {
-                for list in [ListName::Block, ListName::Allow] {
-                    found.push((list, ranges(app, scope, list).await?));
-                }
-            }
-        }
-        Ok::<_, StoreError>(found)
-    };
-    let (resolved, read, ip_ranges) = futures::try_join!(
-        resolved(app, merchant, country),
-        app.store.read_risk(&counter_keys, &list_keys),
-        ip_ranges
-    )?;
+    let read = app.store.read_risk(&counter_keys, &list_keys).await?;
 
     // The figures, from the counters read.
     let mut ip_total = Counter::default();
@@ -232,6 +233,10 @@ pub async fn assess(
         }
     }
     figures.wallet_day_minor = wallet_account.window(now, Window::Day).sum_minor;
+    // No device given: nothing to call new (the model reads a missing id as neutral).
+    if values.device.is_none() {
+        figures.device_known = true;
+    }
 
     // The list hits.
     let mut lists = ListHits::default();
@@ -246,8 +251,8 @@ pub async fn assess(
         into.push((k.kind, k.value.clone()));
     }
     if let Some(ip) = values.ip {
-        for (list, rs) in &ip_ranges {
-            if let Some(r) = rs.iter().find(|r| r.contains(ip)) {
+        for ((_, list), shape) in lists_of.iter().zip(&shapes) {
+            if let Some(r) = shape.ranges.iter().find(|r| r.contains(ip)) {
                 let into = match list {
                     ListName::Block => &mut lists.block,
                     ListName::Allow => &mut lists.allow,

@@ -12,21 +12,8 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// At most this many CIDR ranges per list (every address is matched against all of them).
 pub const MAX_RANGES: usize = 1_000;
 
-fn kind_of(s: &str) -> Option<ListKind> {
-    Some(match s {
-        "phone" => ListKind::Phone,
-        "email" => ListKind::Email,
-        "email_domain" => ListKind::EmailDomain,
-        "device" => ListKind::Device,
-        "ip" => ListKind::Ip,
-        "cidr" => ListKind::Cidr,
-        "customer" => ListKind::Customer,
-        _ => return None,
-    })
-}
-
 pub fn parse_kind(s: &str) -> Option<ListKind> {
-    kind_of(s)
+    ListKind::parse(s)
 }
 
 /// A CIDR range `<address>/<length>`.
@@ -176,7 +163,7 @@ pub fn parse_entries(
     let mut errors = Vec::new();
     let mut total = 0;
     for (n, kind, value) in rows {
-        let result = match kind_of(&kind) {
+        let result = match ListKind::parse(&kind) {
             None => Err(format!(
                 "kind {kind:?} is not one of phone, email, email_domain, device, ip, cidr, customer"
             )),

@@ -25,8 +25,8 @@ use walletpay_ports::risk::{ListName, Scope, StoredPolicy};
 
 /// How many items one IP's counter is spread over.
 pub const IP_SHARDS: u32 = 8;
-/// How long a process trusts the policies and CIDR ranges it read: a change made in another
-/// process takes effect within this (at once in the process that made it).
+/// How long a process trusts the policies, list kinds and CIDR ranges it read: a change made
+/// in another process takes effect within this (at once in the process that made it).
 pub const CACHE_TTL: Duration = Duration::from_secs(10);
 /// How long a counter is kept after its last payment (a device is "known" this long).
 pub const COUNTER_KEEP: Duration = Duration::from_secs(30 * 86_400);
@@ -55,6 +55,14 @@ impl Range {
     }
 }
 
+/// What a payment needs of one list before its lookups: the kinds it has ever held (only
+/// those are looked up) and its CIDR ranges (matched here).
+#[derive(Debug, Clone, Default)]
+pub struct ListShape {
+    pub kinds: Vec<walletpay_domain::risk::ListKind>,
+    pub ranges: Vec<Range>,
+}
+
 type Cached<K, T> = Mutex<HashMap<K, (Instant, T)>>;
 
 /// What a process keeps for risk control: the model, loaded once, and recently read
@@ -62,7 +70,7 @@ type Cached<K, T> = Mutex<HashMap<K, (Instant, T)>>;
 pub struct RiskBook {
     pub model: Model,
     policies: Cached<Scope, Option<StoredPolicy>>,
-    ranges: Cached<(Scope, ListName), Vec<Range>>,
+    lists: Cached<(Scope, ListName), ListShape>,
 }
 
 impl Default for RiskBook {
@@ -70,7 +78,7 @@ impl Default for RiskBook {
         RiskBook {
             model: Model::shipped(),
             policies: Default::default(),
-            ranges: Default::default(),
+            lists: Default::default(),
         }
     }
 }
@@ -88,16 +96,16 @@ impl RiskBook {
         map.insert(scope.clone(), (Instant::now(), policy));
     }
 
-    fn cached_ranges(&self, scope: &Scope, list: ListName) -> Option<Vec<Range>> {
-        let map = self.ranges.lock().unwrap_or_else(|p| p.into_inner());
+    fn cached_list(&self, scope: &Scope, list: ListName) -> Option<ListShape> {
+        let map = self.lists.lock().unwrap_or_else(|p| p.into_inner());
         map.get(&(scope.clone(), list))
             .filter(|(at, _)| at.elapsed() < CACHE_TTL)
             .map(|(_, r)| r.clone())
     }
 
-    fn keep_ranges(&self, scope: &Scope, list: ListName, ranges: Vec<Range>) {
-        let mut map = self.ranges.lock().unwrap_or_else(|p| p.into_inner());
-        map.insert((scope.clone(), list), (Instant::now(), ranges));
+    fn keep_list(&self, scope: &Scope, list: ListName, shape: ListShape) {
+        let mut map = self.lists.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert((scope.clone(), list), (Instant::now(), shape));
     }
 
     /// Forgets what this process read of a scope, after it changed it.
@@ -106,7 +114,7 @@ impl RiskBook {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(scope);
-        self.ranges
+        self.lists
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|(s, _), _| s != scope);

@@ -6,11 +6,14 @@
 //! | audit entry   | `RISK#AUDIT#<scope>`                       | `<at ms:013>#<id>`  |     |
 //! | list entry    | `RISK#LIST#<scope>#<list>#<shard 00-15>`   | `<kind>#<value>`    |     |
 //! | CIDR entry    | `RISK#LIST#<scope>#<list>#cidr`            | `cidr#<range>`      |     |
+//! | list's kinds  | `RISK#KINDS#<scope>#<list>`                | `KINDS`             |     |
 //! | counter       | `RISK#CTR#<counter key>`                   | `CTR`               | yes |
 //!
 //! `<scope>` is `platform` or a merchant id. A list's entries are spread over 16 partitions
 //! by a hash of the entry (a flash sale's lookups never meet on one), read by key in the
-//! same batch as the counters; CIDR ranges sit in a partition of their own, read whole.
+//! same batch as the counters, and only for the kinds the list has ever held (its `KINDS`
+//! item, a string set, so a shop with no e-mail entries pays no e-mail lookups); CIDR ranges
+//! sit in a partition of their own, read whole.
 //!
 //! A counter is one item: `first` (when first seen), and per bucket `<m|h><c|s|f><index>`
 //! (count, sum, failed; `m` for unix minutes, `h` for unix hours). One update per payment
@@ -53,6 +56,10 @@ fn policy_pk(scope: &Scope) -> String {
 
 fn audit_pk(scope: &Scope) -> String {
     format!("RISK#AUDIT#{}", scope.key())
+}
+
+fn kinds_pk(scope: &Scope, list: ListName) -> String {
+    format!("RISK#KINDS#{}#{}", scope.key(), list.as_str())
 }
 
 fn counter_pk(key: &str) -> String {
@@ -426,7 +433,42 @@ impl RiskStore for DynamoDbStore {
                     .build(),
             );
         }
-        self.batch_write("put_list_entries", requests).await
+        self.batch_write("put_list_entries", requests).await?;
+        let kinds: std::collections::BTreeSet<&str> =
+            entries.iter().map(|e| e.kind.as_str()).collect();
+        if kinds.is_empty() {
+            return Ok(());
+        }
+        metered!(
+            self,
+            write,
+            "put_list_kinds",
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(kinds_pk(scope, list)))
+                .key("sk", s("KINDS"))
+                .update_expression("ADD k :k")
+                .expression_attribute_values(
+                    ":k",
+                    AttributeValue::Ss(kinds.iter().map(|k| k.to_string()).collect())
+                )
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_kinds(&self, scope: &Scope, list: ListName) -> Result<Vec<ListKind>, StoreError> {
+        let item = self
+            .get_item_with("list_kinds", kinds_pk(scope, list), "KINDS", false)
+            .await?;
+        Ok(match item.as_ref().and_then(|i| i.get("k")) {
+            Some(AttributeValue::Ss(kinds)) => kinds
+                .iter()
+                .filter_map(|k| walletpay_domain::risk::ListKind::parse(k))
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 
     async fn delete_list_entries(

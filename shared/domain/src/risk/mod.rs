@@ -110,6 +110,20 @@ impl ListKind {
             ListKind::Customer => "customer",
         }
     }
+
+    pub const ALL: [ListKind; 7] = [
+        ListKind::Phone,
+        ListKind::Email,
+        ListKind::EmailDomain,
+        ListKind::Device,
+        ListKind::Ip,
+        ListKind::Cidr,
+        ListKind::Customer,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// What a rule checks.
@@ -214,7 +228,8 @@ pub struct Figures {
     /// wallet (the wallet and phone number), this one not included.
     pub customer_day_minor: i64,
     pub wallet_day_minor: i64,
-    /// Whether the device paid here before.
+    /// Whether the device paid here before (true when the payment names no device: there
+    /// is nothing to call new).
     pub device_known: bool,
 }
 
