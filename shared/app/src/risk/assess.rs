@@ -218,9 +218,13 @@ pub async fn assess(
     let mut figures = Figures::default();
     for (d, c) in &by_dim {
         for w in [Window::Minute, Window::Hour, Window::Day] {
+            // Only what is not zero (a missing figure reads as zero): the snapshot is kept
+            // on every version of the payment.
             let t = c.window(now, w);
-            figures.velocity.push(((*d, w), t.count, t.sum_minor));
-            if matches!(d, Dimension::Device | Dimension::Phone) {
+            if t.count > 0 || t.sum_minor > 0 {
+                figures.velocity.push(((*d, w), t.count, t.sum_minor));
+            }
+            if t.failed > 0 && matches!(d, Dimension::Device | Dimension::Phone) {
                 figures.failed.push(((*d, w), t.failed));
             }
         }
