@@ -108,6 +108,7 @@ pub fn run() {
     let lists = ListHits {
         block: Vec::new(),
         allow: Vec::new(),
+        platform_block: Vec::new(),
     };
     let model = walletpay_domain::risk::model::Model::shipped();
     let mut times = Vec::with_capacity(n);

@@ -384,7 +384,7 @@ async fn risk_control(backend: Backend) {
     assert_eq!(e.body["status"], "failed", "{}", e.body);
     assert_eq!(codes(&e.body, "reasons"), ["list.block.email_domain"]);
     let mut by_ip = order("bl-ip", "buyer-bl2", 1_000_000);
-    by_ip["customer"]["ip"] = json!("198.51.100.200");
+    by_ip["customer"]["ip"] = json!("::ffff:198.51.100.200"); // an IPv4 address written as IPv6
     let i = s.create("bl-ip", &by_ip).await;
     assert_eq!(codes(&i.body, "reasons"), ["list.block.cidr"], "{}", i.body);
     let page = as_json(&s, &key, Method::GET, "/v1/risk/lists/block", Value::Null).await;
@@ -604,8 +604,63 @@ async fn risk_control(backend: Backend) {
     .await;
     assert_eq!(shadow.status, 200, "{}", shadow.body);
     let rules = shadow.body["rules"].as_array().unwrap();
-    let new_device = rules.iter().find(|r| r["rule"] == "new-device").unwrap();
-    assert!(new_device["fired"].as_u64().unwrap() >= 1, "{rules:?}");
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    // A new device paying 20,000,000 or more: big, foreign, day1 and day2.
+    assert_eq!(rules[0]["rule"], "new-device");
+    assert_eq!(rules[0]["fired"], 4, "{rules:?}");
+    assert_eq!(
+        rules[0]["outcomes"]["stopped"], 2,
+        "big (blocked) and day2 (expired in review)"
+    );
+
+    // --- The platform's block list blocks whatever a shop's rules say, even for a shop
+    // with no block-list rule and no thresholds.
+    let bare = as_json(
+        &s,
+        &key,
+        Method::PUT,
+        "/v1/risk/config",
+        json!({"rules": [], "strictness": {"review_at": 101, "block_at": 101}}),
+    )
+    .await;
+    assert_eq!(bare.status, 200, "{}", bare.body);
+    let listed_phone = "+6281377770001";
+    let platform_entry = as_json(
+        &s,
+        &operator,
+        Method::POST,
+        "/v1/risk/lists/block",
+        json!({"entries": [{"kind": "phone", "value": listed_phone}]}),
+    )
+    .await;
+    assert_eq!(platform_entry.status, 200, "{}", platform_entry.body);
+    let mut o = order("pl", "buyer-pl", 1_000_000);
+    o["customer"]["phone"] = json!(listed_phone);
+    let pl = s.create("pl", &o).await;
+    assert_eq!(pl.body["status"], "failed", "{}", pl.body);
+    assert_eq!(pl.body["risk"]["reasons"][0]["rule"], "platform-block-list");
+    assert_eq!(s.charges_for(&id_of(&pl.body)), 0);
+    // The platform's entries are not in the shop's list; another shop sees none of this
+    // one's changes and cannot backtest its payments.
+    let mine = as_json(&s, &key, Method::GET, "/v1/risk/lists/block", Value::Null).await;
+    assert!(!mine.body["data"].as_array().unwrap().is_empty());
+    assert!(mine.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["value"] != listed_phone));
+    let theirs_audit = as_json(&s, &other, Method::GET, "/v1/risk/audit", Value::Null).await;
+    assert_eq!(theirs_audit.status, 200);
+    assert_eq!(theirs_audit.body["data"], json!([]));
+    let theirs_backtest = as_json(
+        &s,
+        &other,
+        Method::POST,
+        &format!("/v1/risk/backtest?merchant={}", s.local.demo_merchant),
+        json!({"from": since, "to": until}),
+    )
+    .await;
+    assert_eq!(theirs_backtest.status, 403);
 }
 
 #[tokio::test]
@@ -627,12 +682,13 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
     let app = &s.local.app;
     let merchant = s.local.demo_merchant.clone();
     // (count, model score, outcome)
-    let seeded: [(usize, u8, &str); 5] = [
+    let seeded: [(usize, u8, &str); 6] = [
         (12, 10, "good"),
         (8, 85, "fraud"),
         (5, 30, "refunded"),
         (10, 55, "failed"),
         (5, 40, "open"),
+        (3, 20, "stopped"),
     ];
     let now = walletpay_tests::now();
     let mut n = 0i64;
@@ -643,10 +699,15 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
             p.id = PaymentId::new(now.millis() - n, walletpay_tests::rand_u128());
             p.created_at = Timestamp(now.millis() - 3_600_000 + n);
             p.customer.phone = Some(format!("+628130000{n:04}"));
+            // The refunded ones were large: the proposed rule below blocks them.
+            if outcome == "refunded" {
+                p.amount =
+                    walletpay_domain::Money::positive(90_000_000, p.amount.currency).unwrap();
+            }
             p.status = match outcome {
                 "good" | "fraud" => PaymentStatus::Succeeded,
                 "refunded" => PaymentStatus::Refunded,
-                "failed" => PaymentStatus::Failed,
+                "failed" | "stopped" => PaymentStatus::Failed,
                 _ => PaymentStatus::RequiresAction,
             };
             if outcome == "fraud" {
@@ -656,7 +717,11 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
                 });
             }
             p.risk = Some(Assessment {
-                decision: RiskDecision::Allow,
+                decision: if outcome == "stopped" {
+                    RiskDecision::Block
+                } else {
+                    RiskDecision::Allow
+                },
                 score,
                 reasons: Vec::new(),
                 shadow: Vec::new(),
@@ -688,8 +753,11 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
     }
     let from = Timestamp(now.millis() - 7_200_000).to_string();
     let to = now.to_string();
-    // No rules, review at 80: only the model's score stops payments.
-    let proposed = json!({"rules": [], "strictness": {"review_at": 80, "block_at": 95}});
+    // One rule (payments over 50,000,000 blocked: the refunded ones) and review at 80.
+    let proposed = json!({
+        "rules": [{"id": "big", "kind": "amount_per_payment", "max_minor": 50000000, "action": {"type": "block"}}],
+        "strictness": {"review_at": 80, "block_at": 95}
+    });
     let a = as_json(
         &s,
         &s.local.demo_key,
@@ -702,25 +770,28 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
     let b = &a.body;
     assert_eq!(
         (b["assessed"].as_u64(), b["not_assessed"].as_u64()),
-        (Some(40), Some(0))
+        (Some(43), Some(0))
     );
     assert_eq!(
         b["outcomes"],
-        json!({"good_paid": 12, "fraud": 8, "refunded": 5, "failed": 10, "stopped": 0, "open": 5})
+        json!({"good_paid": 12, "fraud": 8, "refunded": 5, "failed": 10, "stopped": 3, "open": 5})
     );
-    // 12 good payments over 35 that ended.
-    assert!((b["success_rate"].as_f64().unwrap() - 12.0 / 35.0).abs() < 1e-9);
-    assert_eq!(b["reviewed"]["fraud"], 8, "score 85 is reviewed at 80");
-    assert_eq!(
-        b["reviewed"]
-            .as_object()
+    // 12 good payments over the 38 that ended.
+    assert!((b["success_rate"].as_f64().unwrap() - 12.0 / 38.0).abs() < 1e-9);
+    let total = |v: &Value| {
+        v.as_object()
             .unwrap()
             .values()
             .map(|v| v.as_u64().unwrap())
-            .sum::<u64>(),
-        8
+            .sum::<u64>()
+    };
+    assert_eq!(b["reviewed"]["fraud"], 8, "score 85 is reviewed at 80");
+    assert_eq!(total(&b["reviewed"]), 8);
+    assert_eq!(
+        b["blocked"]["refunded"], 5,
+        "the rule blocks the large ones"
     );
-    assert_eq!(b["blocked"]["fraud"], 0);
+    assert_eq!(total(&b["blocked"]), 5);
     let point = |t: u64| {
         b["curve"]
             .as_array()
@@ -730,8 +801,14 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
             .unwrap()
             .clone()
     };
+    assert_eq!(b["curve"].as_array().unwrap().len(), 21);
     assert_eq!(b["curve"][0]["threshold"], 100, "loose to strict");
-    assert_eq!(point(100)["stopped"]["fraud"], 0);
+    assert_eq!(
+        point(100)["stopped"]["refunded"],
+        5,
+        "the rule's blocks hold at every threshold"
+    );
+    assert_eq!(total(&point(100)["stopped"]), 5);
     let p80 = point(80);
     assert_eq!(
         (
@@ -748,12 +825,18 @@ async fn backtest_on_a_seeded_history(backend: Backend) {
     let p50 = point(50);
     assert_eq!(p50["stopped"]["failed"], 10);
     assert_eq!(p50["stopped"]["good_paid"], 0);
+    assert_eq!(p50["stopped"]["open"], 0, "the open ones score 40");
     let p10 = point(10);
     assert_eq!(
         p10["stopped"]["good_paid"], 12,
         "at 10 every good payment is stopped"
     );
-    assert!((p10["success_rate_cost"].as_f64().unwrap() - 12.0 / 35.0).abs() < 1e-9);
+    assert!((p10["success_rate_cost"].as_f64().unwrap() - 12.0 / 38.0).abs() < 1e-9);
+    assert_eq!(
+        p10["stopped"]["stopped"], 3,
+        "score 20: the ones blocked at the time"
+    );
+    assert_eq!(point(25)["stopped"]["stopped"], 0);
     // A backtest needs a merchant: the platform's key names one.
     let op = as_json(
         &s,
@@ -858,4 +941,56 @@ async fn a_hundred_thousand_entries_import_embedded() {
 #[tokio::test]
 async fn a_hundred_thousand_entries_import_on_dynamodb() {
     a_hundred_thousand_entries_import(Backend::Aws).await;
+}
+
+/// A payment held for review that nobody decides expires at the end of its window, by its
+/// own status check (a one-minute window, waited out).
+async fn the_review_window_ends_by_itself(backend: Backend) {
+    let Some(s) = stack(backend).await else {
+        return;
+    };
+    let key = s.local.demo_key.clone();
+    let put = as_json(
+        &s,
+        &key,
+        Method::PUT,
+        "/v1/risk/config",
+        json!({
+            "review_window_minutes": 1,
+            "rules": [{"id": "all", "kind": "amount_per_payment", "max_minor": 1, "action": {"type": "review"}}]
+        }),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let a = s
+        .create("held", &order("held", "buyer-held", 1_000_000))
+        .await;
+    assert_eq!(a.body["status"], "requires_review", "{}", a.body);
+    let id = id_of(&a.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(100);
+    loop {
+        let p = s.get(&id, &key).await;
+        if p.body["status"] == "expired" {
+            break;
+        }
+        assert_eq!(p.body["status"], "requires_review", "{}", p.body);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still held 100 s after a one-minute window"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let h = s.history(&id).await;
+    assert_eq!(h.last().unwrap().source, "review_window");
+    assert_eq!(s.charges_for(&id), 0);
+}
+
+#[tokio::test]
+async fn the_review_window_ends_by_itself_embedded() {
+    the_review_window_ends_by_itself(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn the_review_window_ends_by_itself_on_dynamodb_and_sqs() {
+    the_review_window_ends_by_itself(Backend::Aws).await;
 }

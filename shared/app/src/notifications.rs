@@ -39,10 +39,18 @@ pub fn parse_event_id(id: &str) -> Option<(PaymentId, u64)> {
     Some((payment, seq.parse().ok()?))
 }
 
-/// The event type a history entry is announced as.
-pub fn event_type(event: &str) -> &'static str {
-    match event {
-        "created" => "payment.created",
+/// The event type a history entry is announced as. A payment risk control blocked is
+/// `payment.failed` from its first event, and one it holds `payment.requires_review`.
+pub fn event_type(h: &HistoryEntry) -> &'static str {
+    match h.event.as_str() {
+        "created" => match h.to {
+            walletpay_domain::PaymentStatus::Failed => "payment.failed",
+            walletpay_domain::PaymentStatus::RequiresReview => "payment.requires_review",
+            _ => "payment.created",
+        },
+        "review_approved" => "payment.review_approved",
+        "review_declined" => "payment.failed",
+        "fraud_reported" => "payment.fraud_reported",
         "accepted" => "payment.requires_action",
         "succeeded" => "payment.succeeded",
         "failed" => "payment.failed",
@@ -67,7 +75,7 @@ pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
     json!({
         "id": event_id(h),
         "object": "event",
-        "type": event_type(&h.event),
+        "type": event_type(h),
         "created_at": h.at,
         "payment_id": h.payment_id.as_str(),
         "sequence": h.seq,
@@ -81,6 +89,12 @@ pub fn event_json(h: &HistoryEntry, p: &Payment) -> Value {
             "currency": p.amount.currency.code(),
             "wallet": p.wallet.as_str(),
             "late_success": p.late_success,
+            "risk": p.risk.as_ref().map(|r| json!({
+                "decision": r.decision,
+                "score": r.score,
+                "reasons": r.reasons,
+                "review_until": r.review_until,
+            })),
         }
     })
 }

@@ -28,6 +28,10 @@ pub struct StatusCheck {
     /// 0 for the first check after creation.
     pub attempt: u32,
     pub due_at: Timestamp,
+    /// The end of a held payment's review window (not a check of its charge: once the
+    /// payment is decided, its approval's own chain does that).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,14 +93,19 @@ pub async fn schedule(app: &App, id: &PaymentId, attempt: u32) -> Result<(), Que
             payment_id: id.clone(),
             attempt,
             due_at,
+            review: false,
         },
         now,
     )
     .await
 }
 
-/// Schedules a check of a payment for `due_at` (a held payment's end of review).
-pub async fn schedule_at(app: &App, id: &PaymentId, due_at: Timestamp) -> Result<(), QueueError> {
+/// Schedules the end of a held payment's review window, at `due_at`.
+pub async fn schedule_review_end(
+    app: &App,
+    id: &PaymentId,
+    due_at: Timestamp,
+) -> Result<(), QueueError> {
     let now = app.clock.now();
     send(
         app,
@@ -104,6 +113,7 @@ pub async fn schedule_at(app: &App, id: &PaymentId, due_at: Timestamp) -> Result
             payment_id: id.clone(),
             attempt: 0,
             due_at,
+            review: true,
         },
         now,
     )
@@ -315,7 +325,11 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
         tracing::warn!(payment = %check.payment_id, "status check for an unknown payment dropped");
         return Ok(Checked::Done(PaymentStatus::Failed));
     };
-    // Held for review: it expires when its window ends, unless the shop decided first.
+    // The end of a review window: the payment expires if still held; once decided, the
+    // approval's own chain checks it (this one stops).
+    if check.review && payment.status != PaymentStatus::RequiresReview {
+        return Ok(Checked::Done(payment.status));
+    }
     if payment.status == PaymentStatus::RequiresReview {
         let until = payment
             .risk
@@ -335,7 +349,7 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
             app,
             &id,
             Some(payment),
-            &PaymentEvent::Expired,
+            &PaymentEvent::ReviewExpired,
             "review_window",
             None,
         )
@@ -345,9 +359,13 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
     if !worth_checking(&payment) {
         return Ok(Checked::Done(payment.status));
     }
-    let horizon = payment
-        .created_at
-        .plus_millis(app.settings.status_check_horizon.as_millis() as i64);
+    // From its creation, or from its approval for a payment held for review.
+    let started = payment
+        .risk
+        .as_ref()
+        .and_then(|r| r.review.as_ref())
+        .map_or(payment.created_at, |r| r.at.max(payment.created_at));
+    let horizon = started.plus_millis(app.settings.status_check_horizon.as_millis() as i64);
     let payment = refresh(app, payment, "status_check").await?;
     if !worth_checking(&payment) {
         return Ok(Checked::Done(payment.status));

@@ -286,6 +286,11 @@ pub enum PaymentEvent {
         by: String,
         failure: Failure,
     },
+    /// A payment held for review reached the end of its review window undecided: it
+    /// expires, but only if it is still held (an approval that got there first stands).
+    ReviewExpired,
+    /// The shop canceled a payment held for review; only if it is still held.
+    ReviewCanceled,
     /// The shop reported the payment as fraud; its status does not change.
     FraudReported {
         reason: Option<String>,
@@ -307,6 +312,8 @@ impl PaymentEvent {
             PaymentEvent::ReviewApproved { .. } => "review_approved",
             PaymentEvent::ReviewDeclined { .. } => "review_declined",
             PaymentEvent::FraudReported { .. } => "fraud_reported",
+            PaymentEvent::ReviewExpired => "expired",
+            PaymentEvent::ReviewCanceled => "canceled",
         }
     }
 
@@ -320,6 +327,8 @@ impl PaymentEvent {
             PaymentEvent::Canceled => PaymentStatus::Canceled,
             PaymentEvent::ReviewApproved { .. } => PaymentStatus::Processing,
             PaymentEvent::ReviewDeclined { .. } => PaymentStatus::Failed,
+            PaymentEvent::ReviewExpired => PaymentStatus::Expired,
+            PaymentEvent::ReviewCanceled => PaymentStatus::Canceled,
             PaymentEvent::FraudReported { .. } => PaymentStatus::Succeeded,
             PaymentEvent::RefundRequested { .. }
             | PaymentEvent::RefundSucceeded { .. }
@@ -447,7 +456,10 @@ impl Payment {
                     }
                 };
             }
-            PaymentEvent::ReviewApproved { .. } | PaymentEvent::ReviewDeclined { .. } => {
+            PaymentEvent::ReviewApproved { .. }
+            | PaymentEvent::ReviewDeclined { .. }
+            | PaymentEvent::ReviewExpired
+            | PaymentEvent::ReviewCanceled => {
                 return if self.status == S::RequiresReview {
                     Decision::Move {
                         to: event.target(),
@@ -572,7 +584,10 @@ impl Payment {
                     self.failure = None;
                     self.next_action = None;
                 }
-                PaymentEvent::Expired | PaymentEvent::Canceled => self.next_action = None,
+                PaymentEvent::Expired
+                | PaymentEvent::Canceled
+                | PaymentEvent::ReviewExpired
+                | PaymentEvent::ReviewCanceled => self.next_action = None,
                 PaymentEvent::RefundRequested {
                     refund_id,
                     amount_minor,
@@ -921,6 +936,15 @@ mod tests {
             let mut p = held();
             p.apply(&e, Timestamp(10));
             assert_eq!(p.status, to);
+        }
+        // The window's end and a cancel move only a payment still held: an approval that
+        // got there first stands.
+        let mut approved = held();
+        approved.apply(&approve, Timestamp(10));
+        for e in [PaymentEvent::ReviewExpired, PaymentEvent::ReviewCanceled] {
+            assert_eq!(approved.decide(&e), Decision::Stale(StaleReason::Late));
+            let mut p = held();
+            assert!(matches!(p.apply(&e, Timestamp(11)), Decision::Move { .. }));
         }
         // No provider was asked: a provider's word about a charge is stale.
         let accepted = PaymentEvent::Accepted {

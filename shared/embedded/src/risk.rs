@@ -126,7 +126,11 @@ impl RiskStore for EmbeddedStore {
                     c.buckets.remove(b);
                 }
                 c.add(a.at, a.tally);
-                stored.first_seen = c.first_seen;
+                stored.first_seen = if a.seen {
+                    c.first_seen
+                } else {
+                    stored.first_seen
+                };
                 stored.buckets = c.buckets.iter().map(|((u, i), t)| (*u, *i, *t)).collect();
                 stored.keep_until = Some(a.keep_until);
             }

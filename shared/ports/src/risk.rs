@@ -97,12 +97,15 @@ pub struct AuditEntry {
 }
 
 /// One counter's update: add `tally` to the buckets of `at`, drop the stale buckets seen
-/// when it was read, and keep it until `keep_until`.
+/// when it was read, and keep it until `keep_until`; with `seen`, the value counts as seen
+/// from `at` on (a payment that went ahead; not a blocked attempt or a failure's count, or
+/// one refused attempt would make a device "known").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterAdd {
     pub key: String,
     pub at: Timestamp,
     pub tally: Tally,
+    pub seen: bool,
     pub remove: Vec<BucketId>,
     pub keep_until: Timestamp,
 }

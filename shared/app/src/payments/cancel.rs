@@ -31,9 +31,27 @@ pub async fn cancel_payment(
     if let Some(answer) = closed(app, &p) {
         return answer;
     }
-    // Held for review: nothing was sent to a provider.
+    // Held for review: nothing was sent to a provider, unless an approval got there first
+    // (then the payment is canceled as any sent one is).
     if p.status == PaymentStatus::RequiresReview {
-        return mark_canceled(app, p, lang).await;
+        let id = p.id.clone();
+        let (after, decision) = transition(
+            app,
+            &id,
+            Some(p),
+            &PaymentEvent::ReviewCanceled,
+            "api",
+            None,
+        )
+        .await
+        .map_err(transition_error)?;
+        if matches!(decision, walletpay_domain::Decision::Move { .. }) {
+            return Ok(Reply::json(200, payment_json(app, &after, lang)));
+        }
+        p = after;
+        if let Some(answer) = closed(app, &p) {
+            return answer;
+        }
     }
     let Some(adapter) = app.adapters.get(p.provider).cloned() else {
         return mark_canceled(app, p, lang).await;

@@ -185,7 +185,7 @@ pub async fn create_payment(
         match decision {
             RiskDecision::Block => Ok(()),
             RiskDecision::Review => {
-                crate::status::schedule_at(app, &payment_id, payment.expires_at).await
+                crate::status::schedule_review_end(app, &payment_id, payment.expires_at).await
             }
             RiskDecision::Allow => crate::status::schedule(app, &payment_id, 0).await,
         }

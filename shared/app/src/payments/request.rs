@@ -235,9 +235,10 @@ impl TryFrom<PaymentBody> for NewPayment {
             ip: c
                 .ip
                 .map(|t| {
+                    // An IPv4 address written as IPv6 (`::ffff:a.b.c.d`) is that address.
                     t.as_str()
                         .parse::<std::net::IpAddr>()
-                        .map(|ip| ip.to_string())
+                        .map(|ip| ip.to_canonical().to_string())
                         .map_err(|_| {
                             bad(
                                 "invalid_field",

@@ -28,7 +28,27 @@ fn not_in_review(status: PaymentStatus) -> ApiError {
     )
 }
 
+/// The answer to a decision the payment already holds (a retry, or a concurrent request
+/// that got there first).
+fn decided_alike(
+    app: &App,
+    p: &walletpay_domain::Payment,
+    choice: ReviewChoice,
+    lang: Option<Lang>,
+) -> Option<Reply> {
+    p.risk
+        .as_ref()
+        .and_then(|r| r.review.as_ref())
+        .filter(|r| r.decision == choice)
+        .map(|_| Reply::json(200, payment_json(app, p, lang)))
+}
+
 /// `POST /v1/payments/{id}/review {"decision": "approve" | "decline"}`.
+///
+/// An approval retried after the process died between its write and the provider call
+/// answers the payment as it stands (`processing`): its first status check, sent before
+/// the write, sends the create to the provider under the payment's idempotency key, as for
+/// any create whose answer was lost.
 pub async fn review_payment(
     app: &App,
     merchant: &MerchantId,
@@ -54,10 +74,8 @@ pub async fn review_payment(
         .decision;
     let p = load_own(app, merchant, id).await?;
     // The same decision again answers as the first did.
-    if let Some(r) = p.risk.as_ref().and_then(|r| r.review.as_ref()) {
-        if r.decision == choice {
-            return Ok(Reply::json(200, payment_json(app, &p, lang)));
-        }
+    if let Some(answer) = decided_alike(app, &p, choice, lang) {
+        return Ok(answer);
     }
     if p.status != PaymentStatus::RequiresReview {
         return Err(not_in_review(p.status));
@@ -70,16 +88,23 @@ pub async fn review_payment(
         .unwrap_or(p.expires_at);
     if now >= until {
         let pid = p.id.clone();
-        transition(
+        let (p, _) = transition(
             app,
             &pid,
             Some(p),
-            &PaymentEvent::Expired,
+            &PaymentEvent::ReviewExpired,
             "review_window",
             None,
         )
         .await
         .map_err(transition_error)?;
+        // Another request decided just before the window closed: it stands.
+        if let Some(answer) = decided_alike(app, &p, choice, lang) {
+            return Ok(answer);
+        }
+        if p.status != PaymentStatus::Expired {
+            return Err(not_in_review(p.status));
+        }
         return Err(ApiError::new(
             409,
             "review_window_over",
@@ -96,7 +121,7 @@ pub async fn review_payment(
             .await
             .map_err(transition_error)?;
         if !matches!(decision, Decision::Move { .. }) {
-            return Err(not_in_review(p.status));
+            return decided_alike(app, &p, choice, lang).ok_or_else(|| not_in_review(p.status));
         }
         return Ok(Reply::json(200, payment_json(app, &p, lang)));
     }
@@ -131,7 +156,8 @@ pub async fn review_payment(
         .await
         .map_err(transition_error)?;
     if !matches!(decision, Decision::Move { .. }) {
-        return Err(not_in_review(p.status));
+        // Another request decided first: the same decision answers alike.
+        return decided_alike(app, &p, choice, lang).ok_or_else(|| not_in_review(p.status));
     }
     let (p, outcome) = offer(app, p, adapter, &plan[1..]).await?;
     let p = record_outcome(app, p, outcome).await?;

@@ -8,7 +8,9 @@ use walletpay_domain::risk::policy::{resolve, Resolved};
 use walletpay_domain::risk::{
     evaluate, Assessment, Dimension, Figures, Input, ListHits, ListKind, Snapshot, Window,
 };
-use walletpay_domain::{Country, Customer, MerchantId, Money, Payment, Timestamp, WalletId};
+use walletpay_domain::{
+    Country, Customer, Failure, FailureCategory, MerchantId, Money, Payment, Timestamp, WalletId,
+};
 use walletpay_ports::risk::{CounterAdd, ListKey, ListName, Scope, StoredPolicy};
 use walletpay_ports::StoreError;
 
@@ -61,7 +63,11 @@ impl Values {
                 .map(|(_, d)| d.to_string()),
             email,
             device: c.device_id.clone(),
-            ip: c.ip.as_deref().and_then(|ip| ip.parse().ok()),
+            ip: c
+                .ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                .map(|ip| ip.to_canonical()),
         }
     }
 
@@ -159,6 +165,20 @@ async fn shape(app: &App, scope: &Scope, list: ListName) -> Result<ListShape, St
     Ok(shape)
 }
 
+/// Where a list hit goes: the platform's block list is kept apart, as it blocks whatever
+/// the shop's rules say.
+fn slot<'a>(
+    lists: &'a mut ListHits,
+    scope: &Scope,
+    list: ListName,
+) -> &'a mut Vec<(ListKind, String)> {
+    match (scope, list) {
+        (Scope::Platform, ListName::Block) => &mut lists.platform_block,
+        (_, ListName::Block) => &mut lists.block,
+        (_, ListName::Allow) => &mut lists.allow,
+    }
+}
+
 /// Reads what the decision needs, decides, and returns the counter updates the payment
 /// makes (the caller writes them with the payment).
 pub async fn assess(
@@ -245,23 +265,15 @@ pub async fn assess(
     // The list hits.
     let mut lists = ListHits::default();
     for (k, hit) in list_keys.iter().zip(&read.listed) {
-        if !*hit {
-            continue;
+        if *hit {
+            slot(&mut lists, &k.scope, k.list).push((k.kind, k.value.clone()));
         }
-        let into = match k.list {
-            ListName::Block => &mut lists.block,
-            ListName::Allow => &mut lists.allow,
-        };
-        into.push((k.kind, k.value.clone()));
     }
     if let Some(ip) = values.ip {
-        for ((_, list), shape) in lists_of.iter().zip(&shapes) {
+        for ((scope, list), shape) in lists_of.iter().zip(&shapes) {
             if let Some(r) = shape.ranges.iter().find(|r| r.contains(ip)) {
-                let into = match list {
-                    ListName::Block => &mut lists.block,
-                    ListName::Allow => &mut lists.allow,
-                };
-                into.push((ListKind::Cidr, format!("{}/{}", r.network, r.len)));
+                slot(&mut lists, scope, *list)
+                    .push((ListKind::Cidr, format!("{}/{}", r.network, r.len)));
             }
         }
     }
@@ -282,17 +294,21 @@ pub async fn assess(
         figures: figures.clone(),
         block_hits: lists.block.iter().map(|(k, _)| *k).collect(),
         allow_hits: lists.allow.iter().map(|(k, _)| *k).collect(),
+        platform_block_hits: lists.platform_block.iter().map(|(k, _)| *k).collect(),
         model_score,
     };
     let review_until = now.plus_millis(resolved.review_window_minutes as i64 * 60_000);
     let assessment = Assessment::new(verdict, snapshot, Some(review_until));
 
-    // One update per counter; of the IP's shards, one drawn at random.
+    // One update per counter; of the IP's shards, one drawn at random. Every attempt counts
+    // (a burst is attempts); a blocked one adds nothing to the sums (the day's amount
+    // limits are about what could be paid) and does not make its values "seen".
     let keep_until = now.plus_millis(super::COUNTER_KEEP.as_millis() as i64);
     let shard = rand::random::<u32>() % IP_SHARDS;
+    let went_ahead = assessment.decision != walletpay_domain::risk::RiskDecision::Block;
     let tally = Tally {
         count: 1,
-        sum_minor: amount.minor,
+        sum_minor: if went_ahead { amount.minor } else { 0 },
         failed: 0,
     };
     let counts = counted
@@ -303,6 +319,7 @@ pub async fn assess(
             key: key.clone(),
             at: now,
             tally,
+            seen: went_ahead,
             remove: c.as_ref().map(|c| c.stale(now)).unwrap_or_default(),
             keep_until,
         })
@@ -314,9 +331,26 @@ pub async fn assess(
     })
 }
 
-/// Counts a failed payment against its device and phone (the wallet-testing pattern). A
-/// count that cannot be written is logged: the payment's failure is already recorded.
+/// Whether a failure is the customer's wallet refusing (what testing stolen credentials
+/// looks like), rather than a provider's outage, our own credentials, or a customer who
+/// changed their mind: only those are failed attempts.
+pub fn is_failed_attempt(f: &Failure) -> bool {
+    matches!(
+        f.category,
+        FailureCategory::InsufficientBalance
+            | FailureCategory::RiskRejected
+            | FailureCategory::LimitExceeded
+            | FailureCategory::InvalidAccount
+    )
+}
+
+/// Counts a failed payment against its device and phone (the wallet-testing pattern), if
+/// the failure is a failed attempt. A count that cannot be written is logged: the
+/// payment's failure is already recorded.
 pub async fn count_failure(app: &App, p: &Payment) {
+    if !p.failure.as_ref().is_some_and(is_failed_attempt) {
+        return;
+    }
     let values = Values::of(&p.customer);
     let now = app.clock.now();
     let keep_until = now.plus_millis(super::COUNTER_KEEP.as_millis() as i64);
@@ -337,6 +371,7 @@ pub async fn count_failure(app: &App, p: &Payment) {
                 sum_minor: 0,
                 failed: 1,
             },
+            seen: false,
             remove: Vec::new(),
             keep_until,
         })

@@ -63,7 +63,7 @@ pub fn normalize(kind: ListKind, value: &str) -> Result<String, String> {
         ListKind::Device | ListKind::Customer => plain(v, 128),
         ListKind::Ip => v
             .parse::<std::net::IpAddr>()
-            .map(|ip| ip.to_string())
+            .map(|ip| ip.to_canonical().to_string())
             .map_err(|_| "is not an IPv4 or IPv6 address".into()),
         ListKind::Cidr => {
             let r = parse_range(v).ok_or("is not a CIDR range (203.0.113.0/24)")?;
@@ -208,6 +208,10 @@ mod tests {
         assert_eq!(
             normalize(ListKind::Ip, "2001:DB8::1").unwrap(),
             "2001:db8::1"
+        );
+        assert_eq!(
+            normalize(ListKind::Ip, "::ffff:198.51.100.9").unwrap(),
+            "198.51.100.9"
         );
         assert!(normalize(ListKind::Phone, "0812345").is_err());
         assert!(normalize(ListKind::Cidr, "10.0.0.0/33").is_err());

@@ -269,16 +269,21 @@ impl RiskStore for DynamoDbStore {
                 )
                 .transact_items(TransactWriteItem::builder().put(audit_put).build())
         );
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .and_then(|s| aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s))
-                    .is_some_and(|c| c == "TransactionCanceledException") =>
-            {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(backend(e)),
+            // Only the version's condition is a conflict; throttling, a transaction conflict
+            // or an oversized item is the backend's error.
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(t))
+                    if t.cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Err(StoreError::Conflict)
+                }
+                _ => Err(backend(e)),
+            },
         }
     }
 
@@ -366,11 +371,14 @@ impl RiskStore for DynamoDbStore {
                     removes.push(name);
                 }
             }
-            names.insert("#first".into(), "first".into());
             names.insert("#ttl".into(), "ttl".into());
-            values.insert(":now".into(), AttributeValue::N(a.at.millis().to_string()));
             values.insert(":ttl".into(), ttl(a.keep_until));
-            let mut expr = "SET #first = if_not_exists(#first, :now), #ttl = :ttl".to_string();
+            let mut expr = "SET #ttl = :ttl".to_string();
+            if a.seen {
+                names.insert("#first".into(), "first".into());
+                values.insert(":now".into(), AttributeValue::N(a.at.millis().to_string()));
+                expr.push_str(", #first = if_not_exists(#first, :now)");
+            }
             if !adds_expr.is_empty() {
                 expr.push_str(&format!(" ADD {}", adds_expr.join(", ")));
             }
@@ -433,12 +441,13 @@ impl RiskStore for DynamoDbStore {
                     .build(),
             );
         }
-        self.batch_write("put_list_entries", requests).await?;
         let kinds: std::collections::BTreeSet<&str> =
             entries.iter().map(|e| e.kind.as_str()).collect();
         if kinds.is_empty() {
             return Ok(());
         }
+        // The kinds first: a lookup skips a kind the list is not known to hold, so entries
+        // written without it would not be enforced (a kind without entries costs a lookup).
         metered!(
             self,
             write,
@@ -455,7 +464,7 @@ impl RiskStore for DynamoDbStore {
                 )
         )
         .map_err(backend)?;
-        Ok(())
+        self.batch_write("put_list_entries", requests).await
     }
 
     async fn list_kinds(&self, scope: &Scope, list: ListName) -> Result<Vec<ListKind>, StoreError> {

@@ -36,20 +36,21 @@ pub fn outcome_of(p: &Payment) -> Outcome {
     if p.fraud_report.is_some() {
         return Outcome::Fraud;
     }
+    // Blocked, declined, or held for review and never approved: risk control stopped it.
     let stopped = p.risk.as_ref().is_some_and(|r| {
         r.decision == RiskDecision::Block
-            || r.review
-                .as_ref()
-                .is_some_and(|v| v.decision == super::ReviewChoice::Decline)
+            || (r.decision == RiskDecision::Review
+                && r.review
+                    .as_ref()
+                    .is_none_or(|v| v.decision == super::ReviewChoice::Decline))
     });
     match p.status {
         PaymentStatus::Succeeded => Outcome::GoodPaid,
         PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => Outcome::Refunded,
+        PaymentStatus::RequiresReview => Outcome::Open,
         _ if stopped => Outcome::Stopped,
         PaymentStatus::Failed | PaymentStatus::Expired | PaymentStatus::Canceled => Outcome::Failed,
-        PaymentStatus::RequiresReview
-        | PaymentStatus::Processing
-        | PaymentStatus::RequiresAction => Outcome::Open,
+        PaymentStatus::Processing | PaymentStatus::RequiresAction => Outcome::Open,
     }
 }
 

@@ -254,6 +254,9 @@ impl Figures {
 pub struct ListHits {
     pub block: Vec<(ListKind, String)>,
     pub allow: Vec<(ListKind, String)>,
+    /// Hits in the platform's block list: they block whatever the merchant's rules say (a
+    /// shop's policy cannot switch off the platform's list).
+    pub platform_block: Vec<(ListKind, String)>,
 }
 
 /// A payment about to be made.
@@ -412,6 +415,15 @@ pub fn evaluate(config: &RiskConfig, input: &Input<'_>) -> Verdict {
             Action::Score(points) => score += points as u32,
         }
         reasons.push(reason);
+    }
+    if let Some((kind, _)) = input.lists.platform_block.first() {
+        blocked = true;
+        reasons.push(Reason {
+            code: format!("list.block.{}", kind.as_str()),
+            rule: "platform-block-list".into(),
+            value: 1,
+            limit: 0,
+        });
     }
     let score = score.min(100) as u8;
     let s = config.strictness;
@@ -619,6 +631,7 @@ mod tests {
         let hit = ListHits {
             block: vec![(ListKind::EmailDomain, "example.com".into())],
             allow: Vec::new(),
+            platform_block: Vec::new(),
         };
         let v = decide(
             &config(vec![rule("bl", RuleKind::BlockList, Action::Block)]),
@@ -658,6 +671,7 @@ mod tests {
         let allowed = ListHits {
             block: Vec::new(),
             allow: vec![(ListKind::Customer, "cus_1".into())],
+            platform_block: Vec::new(),
         };
         let v = decide(
             &config(vec![burst.clone()]),

@@ -14,6 +14,9 @@ pub struct Snapshot {
     pub block_hits: Vec<ListKind>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_hits: Vec<ListKind>,
+    /// Hits in the platform's block list (which blocks whatever the rules say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform_block_hits: Vec<ListKind>,
     pub model_score: u8,
 }
 
@@ -28,6 +31,11 @@ impl Snapshot {
                 .collect(),
             allow: self
                 .allow_hits
+                .iter()
+                .map(|k| (*k, String::new()))
+                .collect(),
+            platform_block: self
+                .platform_block_hits
                 .iter()
                 .map(|k| (*k, String::new()))
                 .collect(),
