@@ -47,6 +47,11 @@ fn audit_prefix(scope: &Scope) -> String {
     format!("{}#", scope.key())
 }
 
+/// An audit entry's key: newest last, as DynamoDB's sort key orders them.
+fn audit_key(e: &AuditEntry) -> String {
+    format!("{}{:013}#{}", audit_prefix(&e.scope), e.at.millis(), e.id)
+}
+
 #[async_trait]
 impl RiskStore for EmbeddedStore {
     async fn get_policy(&self, scope: &Scope) -> Result<Option<StoredPolicy>, StoreError> {
@@ -69,15 +74,7 @@ impl RiskStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             s.risk.policies.insert(key, policy.clone());
-            s.risk.audit.insert(
-                format!(
-                    "{}{:013}#{}",
-                    audit_prefix(&audit.scope),
-                    audit.at.millis(),
-                    audit.id
-                ),
-                audit.clone(),
-            );
+            s.risk.audit.insert(audit_key(audit), audit.clone());
             Ok(())
         })
     }
@@ -229,15 +226,7 @@ impl RiskStore for EmbeddedStore {
 
     async fn put_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         self.write(|s| {
-            s.risk.audit.insert(
-                format!(
-                    "{}{:013}#{}",
-                    audit_prefix(&entry.scope),
-                    entry.at.millis(),
-                    entry.id
-                ),
-                entry.clone(),
-            );
+            s.risk.audit.insert(audit_key(entry), entry.clone());
             Ok(())
         })
     }

@@ -58,6 +58,15 @@ fn list_param(list: &str) -> Result<ListName, ApiError> {
     ListName::parse(list).ok_or_else(|| ApiError::not_found("list"))
 }
 
+/// The first 20 entries of a change, as its audit entry names them.
+fn first_entries(entries: &[(ListKind, String)]) -> Vec<Value> {
+    entries
+        .iter()
+        .take(20)
+        .map(|(k, v)| json!({"kind": k, "value": v}))
+        .collect()
+}
+
 fn audit_entry(
     scope: &Scope,
     actor: &str,
@@ -238,11 +247,7 @@ pub async fn add_entries(
     for (k, _) in &entries {
         *by_kind.entry(k.as_str()).or_default() += 1;
     }
-    let sample: Vec<Value> = entries
-        .iter()
-        .take(20)
-        .map(|(k, v)| json!({"kind": k, "value": v}))
-        .collect();
+    let sample = first_entries(&entries);
     app.store
         .put_audit(&audit_entry(
             &scope,
@@ -326,11 +331,7 @@ pub async fn delete_entries(
         None => parse_entries(content_type, body)?,
     };
     let now = app.clock.now();
-    let named: Vec<Value> = entries
-        .iter()
-        .take(20)
-        .map(|(k, v)| json!({"kind": k, "value": v}))
-        .collect();
+    let named = first_entries(&entries);
     app.store
         .put_audit(&audit_entry(
             &scope,
