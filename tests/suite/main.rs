@@ -3,6 +3,7 @@
 //! stand-ins), or one area with `cargo test -p walletpay-tests --test suite <module>::`.
 
 mod catalog;
+mod checkout;
 mod conformance;
 mod e2e_local;
 mod events_samples;

@@ -582,6 +582,31 @@ mod risk {
     }
 }
 
+async fn create_checkout_session(
+    State(app): State<App>,
+    c: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    answer(
+        async {
+            let key = header(&headers, "idempotency-key");
+            payments::check_idempotency_key(key)?;
+            let body = read_body(body, MAX_BODY_BYTES).await?;
+            walletpay_app::checkout::create_session(&app, &c.merchant, key, &body).await
+        }
+        .await,
+    )
+}
+
+async fn get_checkout_session(
+    State(app): State<App>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Response {
+    answer(walletpay_app::checkout::get_session(&app, &c.merchant, &id).await)
+}
+
 async fn review_payment(
     State(app): State<App>,
     c: Caller,
@@ -647,6 +672,8 @@ fn payment_routes() -> Router<App> {
         .route("/v1/payments/{id}/cancel", post(cancel_payment))
         .route("/v1/payments/{id}/review", post(review_payment))
         .route("/v1/payments/{id}/fraud-report", post(report_fraud))
+        .route("/v1/checkout/sessions", post(create_checkout_session))
+        .route("/v1/checkout/sessions/{id}", get(get_checkout_session))
         .route("/v1/events", get(list_events))
         .route("/v1/events/{id}/redeliver", post(redeliver_event))
         .route("/v1/merchant", get(get_merchant).patch(update_merchant))

@@ -281,6 +281,7 @@ pub async fn app_from_env() -> Result<App, String> {
         adapters: adapters_from_env(secrets),
         settings: Settings {
             reconcile: reconcile_settings_from_env()?,
+            public_base_url: std::env::var("PUBLIC_BASE_URL").unwrap_or_default(),
             ..Settings::default()
         },
         merchants: Default::default(),

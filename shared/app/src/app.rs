@@ -90,6 +90,9 @@ pub struct Settings {
     pub merchant_rate: crate::rate_limit::Limit,
     /// Reconciliation's time zones, grace period, lease and backoff (see `reconcile`).
     pub reconcile: crate::reconcile::ReconcileSettings,
+    /// Where buyers reach this deployment (checkout pages' URLs); empty: URLs relative to
+    /// the API's host.
+    pub public_base_url: String,
 }
 
 impl Default for Settings {
@@ -122,6 +125,7 @@ impl Default for Settings {
                 burst: 600.0,
             },
             reconcile: Default::default(),
+            public_base_url: String::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod app;
 pub mod auth;
+pub mod checkout;
 mod error;
 pub mod events;
 pub mod idempotency;

@@ -1032,6 +1032,7 @@ impl HealthStore for DynamoDbStore {
     }
 }
 
+mod checkout;
 mod reconcile;
 mod risk;
 

@@ -83,6 +83,12 @@ prefixed_id!(
     "mer_"
 );
 
+prefixed_id!(
+    /// A hosted checkout session (one order): `cs_...`.
+    SessionId,
+    "cs_"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 mod macros;
 
 pub mod catalog;
+pub mod checkout;
 pub mod emv;
 pub mod failure;
 pub mod fields;
@@ -18,7 +19,7 @@ pub mod time;
 
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
 pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
-pub use ids::{MerchantId, PaymentId};
+pub use ids::{MerchantId, PaymentId, SessionId};
 pub use messages::{failure_message, refund_failure_message, Lang, RefundTrouble};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{

@@ -31,6 +31,10 @@ pub(crate) struct State {
     /// Risk control's policies, lists, counters and audit (see `risk`).
     #[serde(default)]
     pub(crate) risk: crate::risk::RiskState,
+    /// Checkout sessions by id.
+    #[serde(default)]
+    pub(crate) sessions:
+        BTreeMap<walletpay_domain::SessionId, walletpay_domain::checkout::CheckoutSession>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites

@@ -540,6 +540,11 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         // A local stack delivers to http://localhost receivers.
         settings: Settings {
             allow_insecure_webhook_urls: true,
+            public_base_url: if opts.settings.public_base_url.is_empty() {
+                base_url.clone()
+            } else {
+                opts.settings.public_base_url.clone()
+            },
             ..opts.settings.clone()
         },
         merchants: Default::default(),

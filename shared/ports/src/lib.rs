@@ -2,6 +2,7 @@
 //! embedded implementation (`walletpay-embedded`) and an AWS one (`walletpay-aws`), and one
 //! conformance suite (in `tests/`) runs against both.
 
+pub mod checkout;
 pub mod clock;
 pub mod queue;
 pub mod reconcile;
@@ -9,6 +10,7 @@ pub mod risk;
 pub mod secrets;
 pub mod store;
 
+pub use checkout::CheckoutStore;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use reconcile::{OperatorStore, ReconcileStore};

@@ -321,6 +321,7 @@ pub trait Store:
     + crate::reconcile::ReconcileStore
     + crate::reconcile::OperatorStore
     + crate::risk::RiskStore
+    + crate::checkout::CheckoutStore
 {
 }
 impl<T> Store for T where
@@ -331,5 +332,6 @@ impl<T> Store for T where
         + crate::reconcile::ReconcileStore
         + crate::reconcile::OperatorStore
         + crate::risk::RiskStore
+        + crate::checkout::CheckoutStore
 {
 }

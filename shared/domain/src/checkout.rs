@@ -1,0 +1,201 @@
+//! A hosted checkout session: one order a buyer pays on walletpay's page, with every
+//! attempt at paying it (each a payment of its own). At most one attempt may succeed: a new
+//! one is started only once every earlier one is final ([`CheckoutSession::may_start`]),
+//! and the session is complete once one succeeded.
+
+use crate::catalog::{Country, WalletId};
+use crate::ids::{MerchantId, PaymentId, SessionId};
+use crate::messages::Lang;
+use crate::money::Money;
+use crate::payment::{Customer, PaymentStatus};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    Open,
+    Complete,
+    Expired,
+}
+
+/// One attempt: the payment it made, with the wallet and the status last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub payment_id: PaymentId,
+    pub wallet: WalletId,
+    pub status: PaymentStatus,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutSession {
+    pub id: SessionId,
+    pub merchant_id: MerchantId,
+    pub merchant_reference: String,
+    pub amount: Money,
+    pub country: Country,
+    #[serde(default)]
+    pub customer: Customer,
+    pub return_url: String,
+    pub cancel_url: String,
+    /// Where the shop takes cards, offered when no wallet can recover a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_fallback_url: Option<String>,
+    /// The wallets the shop allows for this order (none: every wallet of the market).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallets: Option<Vec<WalletId>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<Lang>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Oldest first.
+    #[serde(default)]
+    pub attempts: Vec<Attempt>,
+    /// The attempt that paid, once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_by: Option<PaymentId>,
+    /// Bumped by every write; each write is conditional on the version it read.
+    pub version: u64,
+}
+
+/// Why a new attempt cannot start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The order is paid.
+    Complete,
+    Expired,
+    /// This attempt may still succeed: it must end first.
+    Pending(PaymentId),
+    /// The shop did not allow this wallet for the order.
+    WalletNotAllowed,
+}
+
+impl CheckoutSession {
+    pub fn status_at(&self, now: Timestamp) -> SessionStatus {
+        if self.paid_by.is_some() {
+            SessionStatus::Complete
+        } else if now >= self.expires_at {
+            SessionStatus::Expired
+        } else {
+            SessionStatus::Open
+        }
+    }
+
+    pub fn allows(&self, wallet: WalletId) -> bool {
+        self.wallets.as_ref().is_none_or(|w| w.contains(&wallet))
+    }
+
+    /// Whether an attempt with `wallet` may start now.
+    pub fn may_start(&self, wallet: WalletId, now: Timestamp) -> Result<(), Refusal> {
+        match self.status_at(now) {
+            SessionStatus::Complete => return Err(Refusal::Complete),
+            SessionStatus::Expired => return Err(Refusal::Expired),
+            SessionStatus::Open => {}
+        }
+        if !self.allows(wallet) {
+            return Err(Refusal::WalletNotAllowed);
+        }
+        match self.attempts.iter().find(|a| !a.status.is_terminal()) {
+            Some(a) => Err(Refusal::Pending(a.payment_id.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records what an attempt's payment now says; a success completes the session (the
+    /// first one only: a later one is a second payment of the same order).
+    pub fn observe(&mut self, payment_id: &PaymentId, status: PaymentStatus) -> bool {
+        let Some(a) = self
+            .attempts
+            .iter_mut()
+            .find(|a| &a.payment_id == payment_id)
+        else {
+            return false;
+        };
+        if a.status == status {
+            return false;
+        }
+        a.status = status;
+        if status.is_paid() && self.paid_by.is_none() {
+            self.paid_by = Some(payment_id.clone());
+        }
+        true
+    }
+
+    /// The idempotency key of attempt number `n` (so a retried start makes one payment).
+    pub fn attempt_key(&self, n: usize) -> String {
+        format!("{}:{n}", self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn session() -> CheckoutSession {
+        CheckoutSession {
+            id: SessionId::new(1, 1),
+            merchant_id: MerchantId::new(1, 2),
+            merchant_reference: "order-1".into(),
+            amount: Money::positive(15_000_000, Currency::IDR).unwrap(),
+            country: Country::ID,
+            customer: Customer::default(),
+            return_url: "https://shop.example/thanks".into(),
+            cancel_url: "https://shop.example/cart".into(),
+            card_fallback_url: None,
+            wallets: Some(vec![WalletId::Dana, WalletId::Ovo]),
+            lang: None,
+            created_at: Timestamp(0),
+            expires_at: Timestamp(1_000),
+            attempts: Vec::new(),
+            paid_by: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn one_attempt_at_a_time_and_one_success() {
+        let mut s = session();
+        assert_eq!(s.may_start(WalletId::Dana, Timestamp(1)), Ok(()));
+        assert_eq!(
+            s.may_start(WalletId::Gopay, Timestamp(1)),
+            Err(Refusal::WalletNotAllowed)
+        );
+        let first = PaymentId::new(1, 7);
+        s.attempts.push(Attempt {
+            payment_id: first.clone(),
+            wallet: WalletId::Dana,
+            status: PaymentStatus::Processing,
+            created_at: Timestamp(1),
+        });
+        // Unknown outcome: no second attempt until it is final.
+        assert_eq!(
+            s.may_start(WalletId::Ovo, Timestamp(2)),
+            Err(Refusal::Pending(first.clone()))
+        );
+        assert!(s.observe(&first, PaymentStatus::Failed));
+        assert_eq!(s.may_start(WalletId::Ovo, Timestamp(3)), Ok(()));
+        let second = PaymentId::new(1, 8);
+        s.attempts.push(Attempt {
+            payment_id: second.clone(),
+            wallet: WalletId::Ovo,
+            status: PaymentStatus::RequiresAction,
+            created_at: Timestamp(3),
+        });
+        assert!(s.observe(&second, PaymentStatus::Succeeded));
+        assert_eq!(s.status_at(Timestamp(4)), SessionStatus::Complete);
+        assert_eq!(s.paid_by.as_ref(), Some(&second));
+        assert_eq!(
+            s.may_start(WalletId::Dana, Timestamp(4)),
+            Err(Refusal::Complete)
+        );
+        // A late success of the first is not the session's payment.
+        s.observe(&first, PaymentStatus::Succeeded);
+        assert_eq!(s.paid_by.as_ref(), Some(&second));
+        assert_eq!(
+            session().status_at(Timestamp(1_000)),
+            SessionStatus::Expired
+        );
+    }
+}
