@@ -98,6 +98,15 @@ async fn checkout_sessions(backend: Backend) {
             "amount_not_payable",
             "amount",
         ),
+        (
+            with(&|b| {
+                b["wallets"] = json!(["dana", "ovo"]);
+                b["customer"] = json!({"email": "a@b.co"})
+            }),
+            422,
+            "missing_field",
+            "customer.phone",
+        ),
     ] {
         let a = post(&s, &key, Some(&walletpay_tests::unique("k")), body.clone()).await;
         assert_eq!(
@@ -220,6 +229,21 @@ async fn checkout_sessions(backend: Backend) {
         after.body
     );
     assert_eq!(s.charges_for(&ids[0]), 1);
+
+    // Two starts with different wallets at once: one payment, the other refused.
+    let c = post(&s, &key, Some("cs-key-3"), session("cs-3")).await;
+    let sid3 = SessionId::parse(c.body["id"].as_str().unwrap()).unwrap();
+    let (x, y) = tokio::join!(
+        start_attempt(app, &sid3, WalletId::Dana, None),
+        start_attempt(app, &sid3, WalletId::Ovo, None)
+    );
+    let (made, refused): (Vec<_>, Vec<_>) = [x, y].into_iter().partition(|r| r.is_ok());
+    assert_eq!((made.len(), refused.len()), (1, 1));
+    let refused = refused.into_iter().next().unwrap().unwrap_err();
+    assert_eq!((refused.status, refused.code), (409, "attempt_pending"));
+    let made = made.into_iter().next().unwrap().unwrap();
+    assert_eq!(made.payment.status, 201, "{}", made.payment.body);
+    assert_eq!(made.session.attempts.len(), 1);
 }
 
 #[tokio::test]

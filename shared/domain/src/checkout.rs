@@ -112,14 +112,14 @@ impl CheckoutSession {
         else {
             return false;
         };
-        if a.status == status {
-            return false;
-        }
+        let mut changed = a.status != status;
         a.status = status;
+        // Whenever it is seen paid, also at the moment it is linked.
         if status.is_paid() && self.paid_by.is_none() {
             self.paid_by = Some(payment_id.clone());
+            changed = true;
         }
-        true
+        changed
     }
 
     /// The idempotency key of attempt number `n` (so a retried start makes one payment).
@@ -189,6 +189,20 @@ mod tests {
         assert_eq!(
             s.may_start(WalletId::Dana, Timestamp(4)),
             Err(Refusal::Complete)
+        );
+        // Paid already when first recorded: the session completes all the same.
+        let mut paid_at_once = session();
+        let p = PaymentId::new(1, 9);
+        paid_at_once.attempts.push(Attempt {
+            payment_id: p.clone(),
+            wallet: WalletId::Dana,
+            status: PaymentStatus::Succeeded,
+            created_at: Timestamp(1),
+        });
+        assert!(paid_at_once.observe(&p, PaymentStatus::Succeeded));
+        assert_eq!(
+            paid_at_once.status_at(Timestamp(2)),
+            SessionStatus::Complete
         );
         // A late success of the first is not the session's payment.
         s.observe(&first, PaymentStatus::Succeeded);

@@ -97,14 +97,24 @@ pub async fn start_attempt(
         "customer": s.customer,
         "return_url": return_url,
     });
-    let reply = crate::payments::create_payment(
+    let reply = crate::payments::create_payment_in(
         app,
+        "checkout",
         &s.merchant_id,
         Some(&s.attempt_key(n)),
         body.to_string().as_bytes(),
         lang.or(s.lang),
     )
-    .await?;
+    .await
+    .map_err(|e| match e.code {
+        // Another start took this place in the session with another wallet first.
+        "idempotency_key_reused" | "idempotency_request_in_progress" => ApiError::new(
+            409,
+            "attempt_pending",
+            "Another payment of this order was started at the same moment.",
+        ),
+        _ => e,
+    })?;
     if reply.status != 201 {
         return Ok(Started {
             session: s,

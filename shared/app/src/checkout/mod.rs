@@ -174,6 +174,23 @@ pub async fn create_session(
             Some(out)
         }
     };
+    // Each wallet the shop names must take the order as a payment (OVO needs the
+    // customer's phone, ...); its amount limits are checked as a whole below.
+    for (i, w) in wallets.iter().flatten().enumerate() {
+        let body = json!({
+            "merchant_reference": b.merchant_reference, "amount": b.amount,
+            "currency": b.currency, "country": b.country, "wallet": w.as_str(),
+            "customer": b.customer, "return_url": b.return_url,
+        });
+        if let Err(e) = crate::payments::parse_new_payment(body.to_string().as_bytes()) {
+            if !matches!(e.code, "amount_below_minimum" | "amount_above_maximum") {
+                let field = e.field.clone().unwrap_or_else(|| format!("wallets[{i}]"));
+                return Err(
+                    ApiError::new(e.status, e.code, format!("For {w}: {}", e.message)).field(field),
+                );
+            }
+        }
+    }
     // Some allowed wallet must take the amount.
     let payable = wallets_in(probe.country)
         .filter(|s| wallets.as_ref().is_none_or(|w| w.contains(&s.wallet)))
@@ -270,9 +287,15 @@ pub async fn create_session(
         paid_by: None,
         version: 1,
     };
-    if let Err(e) = app.store.insert_session(&session).await {
-        let _ = app.store.release_idempotent(merchant, &scoped_key).await;
-        return Err(e.into());
+    match app.store.insert_session(&session).await {
+        Ok(()) => {}
+        // A write whose answer was lost may have landed: the key stays claimed, and a retry
+        // after its lease finds the session (above) instead of making a second one.
+        Err(e @ walletpay_ports::StoreError::Backend(_)) => return Err(e.into()),
+        Err(e) => {
+            let _ = app.store.release_idempotent(merchant, &scoped_key).await;
+            return Err(e.into());
+        }
     }
     finish(
         app,

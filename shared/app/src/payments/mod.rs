@@ -46,6 +46,19 @@ pub async fn create_payment(
     body: &[u8],
     lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
+    create_payment_in(app, "payments", merchant, idempotency_key, body, lang).await
+}
+
+/// As [`create_payment`], with the key in its own `scope` of the merchant's keys: a
+/// checkout's attempts use `checkout`, which no `Idempotency-Key` header can reach.
+pub async fn create_payment_in(
+    app: &App,
+    scope: &str,
+    merchant: &MerchantId,
+    idempotency_key: Option<&str>,
+    body: &[u8],
+    lang: Option<Lang>,
+) -> Result<Reply, ApiError> {
     let key = check_idempotency_key(idempotency_key)?;
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiError::new(
@@ -69,7 +82,7 @@ pub async fn create_payment(
         ));
     };
 
-    let scoped_key = format!("payments:{}", key.as_str());
+    let scoped_key = format!("{scope}:{}", key.as_str());
     let now = app.clock.now();
     let record = IdempotencyRecord {
         merchant_id: merchant.clone(),
