@@ -6,7 +6,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 use walletpay_app::checkout::start_attempt;
-use walletpay_domain::{SessionId, WalletId};
+use walletpay_domain::checkout::Attempt;
+use walletpay_domain::{PaymentStatus, SessionId, WalletId};
 use walletpay_local::Backend;
 use walletpay_tests::stack::{start, Answer, Stack};
 
@@ -32,6 +33,25 @@ fn session(reference: &str) -> Value {
         "cancel_url": "https://shop.example/cart",
         "language": "id"
     })
+}
+
+/// Reserves a place in a session by hand, as a start that died before making its payment
+/// (or before linking it) leaves one.
+async fn reserve(
+    app: &walletpay_app::App,
+    id: &SessionId,
+    created_at: walletpay_domain::Timestamp,
+) -> walletpay_domain::checkout::CheckoutSession {
+    let mut sess = app.store.get_session(id).await.unwrap().unwrap();
+    sess.attempts.push(Attempt {
+        payment_id: None,
+        wallet: WalletId::Dana,
+        status: PaymentStatus::Processing,
+        created_at,
+    });
+    sess.version += 1;
+    app.store.update_session(&sess).await.unwrap();
+    sess
 }
 
 async fn checkout_sessions(backend: Backend) {
@@ -244,6 +264,63 @@ async fn checkout_sessions(backend: Backend) {
     let made = made.into_iter().next().unwrap().unwrap();
     assert_eq!(made.payment.status, 201, "{}", made.payment.body);
     assert_eq!(made.session.attempts.len(), 1);
+
+    // A place reserved whose payment was made but never linked (the process died between
+    // the two) is linked by the next read; one whose payment was never even claimed is
+    // given up once the claim's lease has passed, and the buyer can try again.
+    let d = post(&s, &key, Some("cs-key-4"), session("cs-4")).await;
+    let sid4 = SessionId::parse(d.body["id"].as_str().unwrap()).unwrap();
+    let sess = reserve(app, &sid4, walletpay_tests::now()).await;
+    let body = json!({
+        "merchant_reference": "cs-4", "amount": 15000000, "currency": "IDR", "country": "ID",
+        "wallet": "dana", "return_url": "https://shop.example/thanks"
+    });
+    let orphan = walletpay_app::payments::create_payment_in(
+        app,
+        "checkout",
+        &s.local.demo_merchant,
+        Some(&sess.attempt_key(0)),
+        body.to_string().as_bytes(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(orphan.status, 201, "{}", orphan.body);
+    let orphan: Value = serde_json::from_str(&orphan.body).unwrap();
+    let read = s
+        .get_path(&format!("/v1/checkout/sessions/{sid4}"), &key)
+        .await;
+    assert_eq!(
+        read.body["payments"][0]["id"], orphan["id"],
+        "{}",
+        read.body
+    );
+    assert_eq!(read.body["payments"][0]["status"], "requires_action");
+    let sim = s
+        .simulate(
+            orphan["provider_reference"].as_str().unwrap(),
+            "user_cancelled",
+        )
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(orphan["id"].as_str().unwrap(), "failed").await;
+    // Never claimed, ten minutes ago.
+    reserve(
+        app,
+        &sid4,
+        walletpay_domain::Timestamp(walletpay_tests::now().millis() - 600_000),
+    )
+    .await;
+    let busy = start_attempt(app, &sid4, WalletId::Dana, None).await;
+    let next = busy.expect("the abandoned place is given up");
+    assert_eq!(next.payment.status, 201, "{}", next.payment.body);
+    let statuses: Vec<String> = next
+        .session
+        .attempts
+        .iter()
+        .map(|a| a.status.as_str().to_string())
+        .collect();
+    assert_eq!(statuses, ["failed", "failed", "requires_action"]);
 }
 
 #[tokio::test]

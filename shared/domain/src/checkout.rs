@@ -1,7 +1,9 @@
 //! A hosted checkout session: one order a buyer pays on walletpay's page, with every
-//! attempt at paying it (each a payment of its own). At most one attempt may succeed: a new
-//! one is started only once every earlier one is final ([`CheckoutSession::may_start`]),
-//! and the session is complete once one succeeded.
+//! attempt at paying it (each a payment of its own). A new attempt is started only once
+//! every earlier one is final ([`CheckoutSession::may_start`]); its place is reserved in the
+//! session (one conditional write) before its payment is made, so no payment of the order
+//! can exist that the session does not know of. The session is complete once one attempt
+//! succeeded, and open while one may still succeed, even past its expiry.
 
 use crate::catalog::{Country, WalletId};
 use crate::ids::{MerchantId, PaymentId, SessionId};
@@ -19,10 +21,12 @@ pub enum SessionStatus {
     Expired,
 }
 
-/// One attempt: the payment it made, with the wallet and the status last seen.
+/// One attempt: the payment it made (none until it is made: the place is reserved first),
+/// with the wallet and the status last seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
-    pub payment_id: PaymentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<PaymentId>,
     pub wallet: WalletId,
     pub status: PaymentStatus,
     pub created_at: Timestamp,
@@ -65,17 +69,19 @@ pub enum Refusal {
     /// The order is paid.
     Complete,
     Expired,
-    /// This attempt may still succeed: it must end first.
-    Pending(PaymentId),
+    /// Attempt number `n` may still succeed: it must end first.
+    Pending(usize),
     /// The shop did not allow this wallet for the order.
     WalletNotAllowed,
 }
 
 impl CheckoutSession {
+    /// Complete once paid; expired past its expiry once no attempt may still succeed (an
+    /// attempt started just before the expiry can be paid after it).
     pub fn status_at(&self, now: Timestamp) -> SessionStatus {
         if self.paid_by.is_some() {
             SessionStatus::Complete
-        } else if now >= self.expires_at {
+        } else if now >= self.expires_at && self.attempts.iter().all(|a| a.status.is_terminal()) {
             SessionStatus::Expired
         } else {
             SessionStatus::Open
@@ -88,16 +94,17 @@ impl CheckoutSession {
 
     /// Whether an attempt with `wallet` may start now.
     pub fn may_start(&self, wallet: WalletId, now: Timestamp) -> Result<(), Refusal> {
-        match self.status_at(now) {
-            SessionStatus::Complete => return Err(Refusal::Complete),
-            SessionStatus::Expired => return Err(Refusal::Expired),
-            SessionStatus::Open => {}
+        if self.paid_by.is_some() {
+            return Err(Refusal::Complete);
+        }
+        if now >= self.expires_at {
+            return Err(Refusal::Expired);
         }
         if !self.allows(wallet) {
             return Err(Refusal::WalletNotAllowed);
         }
-        match self.attempts.iter().find(|a| !a.status.is_terminal()) {
-            Some(a) => Err(Refusal::Pending(a.payment_id.clone())),
+        match self.attempts.iter().position(|a| !a.status.is_terminal()) {
+            Some(n) => Err(Refusal::Pending(n)),
             None => Ok(()),
         }
     }
@@ -108,7 +115,7 @@ impl CheckoutSession {
         let Some(a) = self
             .attempts
             .iter_mut()
-            .find(|a| &a.payment_id == payment_id)
+            .find(|a| a.payment_id.as_ref() == Some(payment_id))
         else {
             return false;
         };
@@ -164,7 +171,7 @@ mod tests {
         );
         let first = PaymentId::new(1, 7);
         s.attempts.push(Attempt {
-            payment_id: first.clone(),
+            payment_id: Some(first.clone()),
             wallet: WalletId::Dana,
             status: PaymentStatus::Processing,
             created_at: Timestamp(1),
@@ -172,13 +179,13 @@ mod tests {
         // Unknown outcome: no second attempt until it is final.
         assert_eq!(
             s.may_start(WalletId::Ovo, Timestamp(2)),
-            Err(Refusal::Pending(first.clone()))
+            Err(Refusal::Pending(0))
         );
         assert!(s.observe(&first, PaymentStatus::Failed));
         assert_eq!(s.may_start(WalletId::Ovo, Timestamp(3)), Ok(()));
         let second = PaymentId::new(1, 8);
         s.attempts.push(Attempt {
-            payment_id: second.clone(),
+            payment_id: Some(second.clone()),
             wallet: WalletId::Ovo,
             status: PaymentStatus::RequiresAction,
             created_at: Timestamp(3),
@@ -194,7 +201,7 @@ mod tests {
         let mut paid_at_once = session();
         let p = PaymentId::new(1, 9);
         paid_at_once.attempts.push(Attempt {
-            payment_id: p.clone(),
+            payment_id: Some(p.clone()),
             wallet: WalletId::Dana,
             status: PaymentStatus::Succeeded,
             created_at: Timestamp(1),

@@ -1,10 +1,16 @@
-//! A buyer's attempts at paying a session: each a payment made through
-//! `payments::create_payment` under the session's merchant, with the idempotency key of
-//! its place in the session (`<session id>:<n>`), so a retried or doubled start makes one
-//! payment, and linked to the session with one conditional write.
+//! A buyer's attempts at paying a session. An attempt's place is reserved in the session
+//! first (one conditional write, which also re-checks that no earlier attempt may still
+//! succeed), then its payment is made through `payments::create_payment_in` under the
+//! idempotency key of that place (`<session id>:<n>`, in the `checkout` scope no header
+//! reaches), then linked. A place whose link was never written (the process died, the
+//! answer was lost) is linked by the next read of the session from its idempotency record,
+//! which names the payment before the payment is written; a place whose payment was never
+//! claimed is given up once the claim's lease has passed. So every payment of an order is
+//! one the session knows of.
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
+use crate::idempotency::ms;
 use serde_json::json;
 use walletpay_domain::checkout::{Attempt, CheckoutSession, Refusal};
 use walletpay_domain::{Lang, PaymentId, PaymentStatus, SessionId, WalletId};
@@ -17,15 +23,69 @@ pub struct Started {
     pub payment: Reply,
 }
 
+fn scoped(s: &CheckoutSession, n: usize) -> String {
+    format!("checkout:{}", s.attempt_key(n))
+}
+
+/// What a place without a payment id now stands for.
+enum Place {
+    /// Its payment exists.
+    Made(PaymentId, PaymentStatus),
+    /// Nothing was made, and nothing can be any more.
+    GivenUp,
+    /// Its payment may still be being made.
+    Waiting,
+}
+
+async fn resolve_place(app: &App, s: &CheckoutSession, n: usize) -> Result<Place, StoreError> {
+    match app
+        .store
+        .get_idempotent(&s.merchant_id, &scoped(s, n))
+        .await?
+    {
+        Some(record) => Ok(match app.store.get_payment(&record.payment_id).await? {
+            Some(p) => Place::Made(record.payment_id, p.status),
+            None => Place::Waiting,
+        }),
+        None => {
+            // Never claimed: once a claim's lease has passed, nothing can be made there.
+            let lease = ms(app.settings.idempotency_lease);
+            let created = s.attempts[n].created_at;
+            Ok(if app.clock.now() > created.plus_millis(2 * lease) {
+                Place::GivenUp
+            } else {
+                Place::Waiting
+            })
+        }
+    }
+}
+
 /// The session with each attempt's status read from its payment (written back when one
 /// changed, so the session completes as soon as one is paid).
 pub async fn refresh(app: &App, mut s: CheckoutSession) -> Result<CheckoutSession, StoreError> {
     for _ in 0..5 {
         let mut changed = false;
         // Every attempt, final ones too: a failed or expired one can still be paid late.
-        for a in s.attempts.clone() {
-            if let Some(p) = app.store.get_payment(&a.payment_id).await? {
-                changed |= s.observe(&a.payment_id, p.status);
+        for n in 0..s.attempts.len() {
+            match s.attempts[n].payment_id.clone() {
+                Some(id) => {
+                    if let Some(p) = app.store.get_payment(&id).await? {
+                        changed |= s.observe(&id, p.status);
+                    }
+                }
+                None => match resolve_place(app, &s, n).await? {
+                    Place::GivenUp => {
+                        s.attempts[n].status = PaymentStatus::Failed;
+                        changed = true;
+                    }
+                    Place::Made(id, status) => {
+                        s.attempts[n].payment_id = Some(id.clone());
+                        s.attempts[n].status = status;
+                        s.observe(&id, status);
+                        changed = true;
+                    }
+                    Place::Waiting => {}
+                },
             }
         }
         if !changed {
@@ -51,10 +111,10 @@ fn refused(r: Refusal) -> ApiError {
     match r {
         Refusal::Complete => ApiError::new(409, "session_complete", "This order is already paid."),
         Refusal::Expired => ApiError::new(409, "session_expired", "This checkout has expired."),
-        Refusal::Pending(id) => ApiError::new(
+        Refusal::Pending(n) => ApiError::new(
             409,
             "attempt_pending",
-            format!("Payment {id} may still succeed: it must end before another is made."),
+            format!("Attempt {n} may still succeed: it must end before another is made."),
         ),
         Refusal::WalletNotAllowed => ApiError::new(
             422,
@@ -77,8 +137,33 @@ pub async fn start_attempt(
     };
     let mut s = refresh(app, s).await?;
     let now = app.clock.now();
-    s.may_start(wallet, now).map_err(refused)?;
-    let n = s.attempts.len();
+    // Reserve the place: of two starts at once, one writes it and the other is refused.
+    let n = loop {
+        s.may_start(wallet, now).map_err(refused)?;
+        let mut next = s.clone();
+        next.attempts.push(Attempt {
+            payment_id: None,
+            wallet,
+            status: PaymentStatus::Processing,
+            created_at: now,
+        });
+        next.version += 1;
+        match app.store.update_session(&next).await {
+            Ok(()) => {
+                s = next;
+                break s.attempts.len() - 1;
+            }
+            Err(StoreError::Conflict) => {
+                let fresh = app
+                    .store
+                    .get_session(id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("checkout session"))?;
+                s = refresh(app, fresh).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     // The buyer comes back to the session's page, which sends them on to the shop; a page
     // not served over https (a local stack) is no return URL a wallet takes, and the buyer
     // goes straight to the shop's.
@@ -97,7 +182,7 @@ pub async fn start_attempt(
         "customer": s.customer,
         "return_url": return_url,
     });
-    let reply = crate::payments::create_payment_in(
+    let made = crate::payments::create_payment_in(
         app,
         "checkout",
         &s.merchant_id,
@@ -105,22 +190,18 @@ pub async fn start_attempt(
         body.to_string().as_bytes(),
         lang.or(s.lang),
     )
-    .await
-    .map_err(|e| match e.code {
-        // Another start took this place in the session with another wallet first.
-        "idempotency_key_reused" | "idempotency_request_in_progress" => ApiError::new(
-            409,
-            "attempt_pending",
-            "Another payment of this order was started at the same moment.",
-        ),
-        _ => e,
-    })?;
-    if reply.status != 201 {
-        return Ok(Started {
-            session: s,
-            payment: reply,
-        });
-    }
+    .await;
+    let reply = match made {
+        Ok(r) => r,
+        // Refused before anything was written (bad input for this wallet, no provider):
+        // the place ends so another attempt can start. Anything else may have made the
+        // payment: the place stays, and the next read of the session links it.
+        Err(e) if e.status < 500 => {
+            let _ = end_place(app, id, n).await;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
     let created: serde_json::Value = serde_json::from_str(&reply.body)
         .map_err(|e| ApiError::internal(format!("a created payment's answer: {e}")))?;
     let payment_id = created["id"]
@@ -131,19 +212,14 @@ pub async fn start_attempt(
         .as_str()
         .and_then(PaymentStatus::parse)
         .unwrap_or(PaymentStatus::Processing);
-    // Link it: one conditional write; a racing start of the same place made the same
-    // payment (the same idempotency key), so finding it linked is success.
+    // Link it to its place (the next read would, from its idempotency record, if this
+    // write never lands).
     for _ in 0..5 {
-        if s.attempts.iter().any(|a| a.payment_id == payment_id) {
+        if s.attempts[n].payment_id.as_ref() == Some(&payment_id) {
             break;
         }
         let mut next = s.clone();
-        next.attempts.push(Attempt {
-            payment_id: payment_id.clone(),
-            wallet,
-            status,
-            created_at: now,
-        });
+        next.attempts[n].payment_id = Some(payment_id.clone());
         next.observe(&payment_id, status);
         next.version += 1;
         match app.store.update_session(&next).await {
@@ -165,4 +241,23 @@ pub async fn start_attempt(
         session: s,
         payment: reply,
     })
+}
+
+/// Ends a place whose payment was refused before anything was written.
+async fn end_place(app: &App, id: &SessionId, n: usize) -> Result<(), StoreError> {
+    for _ in 0..5 {
+        let Some(mut s) = app.store.get_session(id).await? else {
+            return Ok(());
+        };
+        if s.attempts[n].payment_id.is_some() || s.attempts[n].status.is_terminal() {
+            return Ok(());
+        }
+        s.attempts[n].status = PaymentStatus::Failed;
+        s.version += 1;
+        match app.store.update_session(&s).await {
+            Err(StoreError::Conflict) => continue,
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict)
 }

@@ -93,6 +93,7 @@ pub fn session_json(app: &App, s: &CheckoutSession) -> Value {
         "created_at": s.created_at,
         "expires_at": s.expires_at,
         "payments": s.attempts.iter().map(|a| json!({
+            // None while its payment is being made.
             "id": a.payment_id,
             "wallet": a.wallet,
             "status": a.status.as_str(),
