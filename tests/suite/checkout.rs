@@ -211,6 +211,38 @@ async fn checkout_sessions(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!((done.status, done.code), (409, "session_complete"));
+    // The failed first attempt is paid late: the order is paid already, so the late
+    // success is refunded (the merchant never asked for late successes to be).
+    let p1id = walletpay_domain::PaymentId::parse(p1["id"].as_str().unwrap()).unwrap();
+    let (late, _) = walletpay_app::transition(
+        app,
+        &p1id,
+        None,
+        &walletpay_domain::PaymentEvent::Succeeded,
+        "webhook",
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(late.late_success);
+    let refunds = s
+        .get_path(&format!("/v1/payments/{p1id}/refunds"), &key)
+        .await;
+    assert_eq!(refunds.status, 200, "{}", refunds.body);
+    assert_eq!(
+        refunds.body["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        refunds.body
+    );
+    assert_eq!(refunds.body["data"][0]["amount"], 15000000);
+    let got = s
+        .get_path(&format!("/v1/checkout/sessions/{id}"), &key)
+        .await;
+    assert_eq!(
+        got.body["paid_by"], p2["id"],
+        "the order's payment stays the first paid"
+    );
 
     // A session that allows one wallet refuses another; racing starts make one payment.
     let mut only = session("cs-2");
@@ -250,6 +282,68 @@ async fn checkout_sessions(backend: Backend) {
     );
     assert_eq!(s.charges_for(&ids[0]), 1);
 
+    // Paid twice anyway (a second payment made for the order, past the rule): the session
+    // keeps the first and the second is refunded when the session sees it.
+    let first = walletpay_domain::PaymentId::parse(&ids[0]).unwrap();
+    let succeed = |id: walletpay_domain::PaymentId| async move {
+        walletpay_app::transition(
+            app,
+            &id,
+            None,
+            &walletpay_domain::PaymentEvent::Succeeded,
+            "webhook",
+            None,
+        )
+        .await
+        .unwrap()
+        .0
+    };
+    succeed(first.clone()).await;
+    let sess = reserve(app, &sid2, walletpay_tests::now()).await;
+    let extra = walletpay_app::payments::create_payment_in(
+        app,
+        walletpay_app::payments::Made::ByCheckout(&sid2),
+        &s.local.demo_merchant,
+        Some(&sess.attempt_key(1)),
+        json!({
+            "merchant_reference": "cs-2", "amount": 15000000, "currency": "IDR",
+            "country": "ID", "wallet": "dana", "return_url": "https://shop.example/thanks"
+        })
+        .to_string()
+        .as_bytes(),
+        None,
+    )
+    .await
+    .unwrap();
+    let extra: Value = serde_json::from_str(&extra.body).unwrap();
+    let extra_id = walletpay_domain::PaymentId::parse(extra["id"].as_str().unwrap()).unwrap();
+    assert!(!succeed(extra_id.clone()).await.late_success);
+    let twice = s
+        .get_path(&format!("/v1/checkout/sessions/{sid2}"), &key)
+        .await;
+    assert_eq!(twice.body["paid_by"], ids[0].as_str(), "{}", twice.body);
+    let refunds = s
+        .get_path(&format!("/v1/payments/{extra_id}/refunds"), &key)
+        .await;
+    assert_eq!(
+        refunds.body["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        refunds.body
+    );
+    let again = s
+        .get_path(&format!("/v1/checkout/sessions/{sid2}"), &key)
+        .await;
+    assert_eq!(again.status, 200);
+    let refunds = s
+        .get_path(&format!("/v1/payments/{extra_id}/refunds"), &key)
+        .await;
+    assert_eq!(
+        refunds.body["data"].as_array().unwrap().len(),
+        1,
+        "one refund however often the session is read"
+    );
+
     // Two starts with different wallets at once: one payment, the other refused.
     let c = post(&s, &key, Some("cs-key-3"), session("cs-3")).await;
     let sid3 = SessionId::parse(c.body["id"].as_str().unwrap()).unwrap();
@@ -277,7 +371,7 @@ async fn checkout_sessions(backend: Backend) {
     });
     let orphan = walletpay_app::payments::create_payment_in(
         app,
-        "checkout",
+        walletpay_app::payments::Made::ByCheckout(&sid4),
         &s.local.demo_merchant,
         Some(&sess.attempt_key(0)),
         body.to_string().as_bytes(),

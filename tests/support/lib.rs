@@ -184,6 +184,7 @@ pub fn sample_payment(merchant: &MerchantId) -> Payment {
         route: Vec::new(),
         risk: None,
         fraud_report: None,
+        checkout_session: None,
         version: 1,
     }
 }

@@ -228,6 +228,7 @@ pub async fn payment(app: &App, reference: Option<&str>) -> Payment {
         route: Vec::new(),
         risk: None,
         fraud_report: None,
+        checkout_session: None,
         version: 1,
     };
     let entry = HistoryEntry {

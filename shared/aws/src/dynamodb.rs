@@ -1091,6 +1091,7 @@ mod size_tests {
             route: Vec::new(),
             risk: None,
             fraud_report: None,
+            checkout_session: None,
             version: 3,
         };
         let h = HistoryEntry {

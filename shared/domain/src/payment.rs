@@ -230,6 +230,9 @@ pub struct Payment {
     /// The shop reported the payment as fraud (a label for backtests and training).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fraud_report: Option<FraudReport>,
+    /// The checkout session this payment is an attempt of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout_session: Option<crate::ids::SessionId>,
     /// Bumped by every write; every update is conditional on the version it read.
     pub version: u64,
 }
@@ -674,6 +677,7 @@ mod tests {
             route: Vec::new(),
             risk: None,
             fraud_report: None,
+            checkout_session: None,
             version: 1,
         }
     }

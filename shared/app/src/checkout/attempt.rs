@@ -89,11 +89,15 @@ pub async fn refresh(app: &App, mut s: CheckoutSession) -> Result<CheckoutSessio
             }
         }
         if !changed {
+            refund_extra_payments(app, &s).await;
             return Ok(s);
         }
         s.version += 1;
         match app.store.update_session(&s).await {
-            Ok(()) => return Ok(s),
+            Ok(()) => {
+                refund_extra_payments(app, &s).await;
+                return Ok(s);
+            }
             Err(StoreError::Conflict) => {
                 s = app
                     .store
@@ -105,6 +109,30 @@ pub async fn refresh(app: &App, mut s: CheckoutSession) -> Result<CheckoutSessio
         }
     }
     Err(StoreError::Conflict)
+}
+
+/// An order paid by two attempts: the one that is not the session's payment is refunded
+/// (a late success of an earlier attempt is already, by the late-success path). Logged if
+/// its refund cannot be queued now; the next read tries again.
+async fn refund_extra_payments(app: &App, s: &CheckoutSession) {
+    let Some(paid_by) = &s.paid_by else { return };
+    for a in &s.attempts {
+        let Some(id) = &a.payment_id else { continue };
+        if id == paid_by || !a.status.is_paid() {
+            continue;
+        }
+        match app.store.get_payment(id).await {
+            Ok(Some(p)) => {
+                if let Err(e) = crate::refunds::refund_second_payment(app, &p).await {
+                    tracing::error!(payment = %id, error = %e, "the second payment of an order is not refunded yet");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(payment = %id, error = %e, "the second payment of an order could not be read")
+            }
+        }
+    }
 }
 
 fn refused(r: Refusal) -> ApiError {
@@ -184,7 +212,7 @@ pub async fn start_attempt(
     });
     let made = crate::payments::create_payment_in(
         app,
-        "checkout",
+        crate::payments::Made::ByCheckout(id),
         &s.merchant_id,
         Some(&s.attempt_key(n)),
         body.to_string().as_bytes(),

@@ -46,14 +46,22 @@ pub async fn create_payment(
     body: &[u8],
     lang: Option<Lang>,
 ) -> Result<Reply, ApiError> {
-    create_payment_in(app, "payments", merchant, idempotency_key, body, lang).await
+    create_payment_in(app, Made::ByApi, merchant, idempotency_key, body, lang).await
 }
 
-/// As [`create_payment`], with the key in its own `scope` of the merchant's keys: a
-/// checkout's attempts use `checkout`, which no `Idempotency-Key` header can reach.
+/// Who makes a payment: the shop through the API, or a checkout session's attempt (its key
+/// then in a scope of its own, which no `Idempotency-Key` header can reach, and the payment
+/// knows its session).
+#[derive(Debug, Clone, Copy)]
+pub enum Made<'a> {
+    ByApi,
+    ByCheckout(&'a walletpay_domain::SessionId),
+}
+
+/// As [`create_payment`], for `made`.
 pub async fn create_payment_in(
     app: &App,
-    scope: &str,
+    made: Made<'_>,
     merchant: &MerchantId,
     idempotency_key: Option<&str>,
     body: &[u8],
@@ -82,6 +90,10 @@ pub async fn create_payment_in(
         ));
     };
 
+    let (scope, session) = match made {
+        Made::ByApi => ("payments", None),
+        Made::ByCheckout(id) => ("checkout", Some(id.clone())),
+    };
     let scoped_key = format!("{scope}:{}", key.as_str());
     let now = app.clock.now();
     let record = IdempotencyRecord {
@@ -162,6 +174,7 @@ pub async fn create_payment_in(
         }],
         risk: Some(assessed.assessment.clone()),
         fraud_report: None,
+        checkout_session: session,
         version: 1,
     };
     match decision {

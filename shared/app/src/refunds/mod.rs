@@ -19,7 +19,10 @@ mod request;
 mod worker;
 
 pub use api::{create_refund, get_refund, list_refunds, refund_json};
-pub use late_success::{late_success_job, queue_late_success_refund, refund_late_success};
+pub use late_success::{
+    automatic_refund_id, late_success_job, queue_late_success_refund, refund_late_success,
+    refund_second_payment,
+};
 pub use worker::{
     apply_refund_update, heal_refund, process_refund_job, reverse, WorkError, Worked,
 };
