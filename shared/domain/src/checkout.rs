@@ -63,6 +63,10 @@ pub struct CheckoutSession {
     pub version: u64,
 }
 
+/// At most this many attempts per session: past them the buyer is better served by the
+/// shop (and a page open to anyone cannot be used to make payments without end).
+pub const MAX_ATTEMPTS: usize = 20;
+
 /// Why a new attempt cannot start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -73,6 +77,8 @@ pub enum Refusal {
     Pending(usize),
     /// The shop did not allow this wallet for the order.
     WalletNotAllowed,
+    /// [`MAX_ATTEMPTS`] were made.
+    TooManyAttempts,
 }
 
 impl CheckoutSession {
@@ -105,6 +111,7 @@ impl CheckoutSession {
         }
         match self.attempts.iter().position(|a| !a.status.is_terminal()) {
             Some(n) => Err(Refusal::Pending(n)),
+            None if self.attempts.len() >= MAX_ATTEMPTS => Err(Refusal::TooManyAttempts),
             None => Ok(()),
         }
     }
@@ -217,6 +224,19 @@ mod tests {
         assert_eq!(
             session().status_at(Timestamp(1_000)),
             SessionStatus::Expired
+        );
+        let mut many = session();
+        for n in 0..MAX_ATTEMPTS {
+            many.attempts.push(Attempt {
+                payment_id: Some(PaymentId::new(2, n as u128)),
+                wallet: WalletId::Dana,
+                status: PaymentStatus::Failed,
+                created_at: Timestamp(1),
+            });
+        }
+        assert_eq!(
+            many.may_start(WalletId::Dana, Timestamp(2)),
+            Err(Refusal::TooManyAttempts)
         );
     }
 }

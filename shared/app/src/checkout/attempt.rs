@@ -144,6 +144,11 @@ fn refused(r: Refusal) -> ApiError {
             "attempt_pending",
             format!("Attempt {n} may still succeed: it must end before another is made."),
         ),
+        Refusal::TooManyAttempts => ApiError::new(
+            409,
+            "too_many_attempts",
+            "This order has had as many payment attempts as one checkout takes.",
+        ),
         Refusal::WalletNotAllowed => ApiError::new(
             422,
             "wallet_not_allowed",

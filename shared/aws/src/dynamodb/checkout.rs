@@ -1,12 +1,16 @@
 //! Checkout sessions in the one table: `pk = CHECKOUT#<session id>`, `sk = SESSION`, the
 //! session as JSON in `c` beside its `version`; every write after the first is conditional
-//! on the version before.
+//! on the version before. A session (which holds the buyer's contact details) is kept 90
+//! days past its expiry (TTL); its payments stay with the payments.
 
 use super::reconcile::{from_json, n, to_json};
 use super::*;
 use walletpay_domain::checkout::CheckoutSession;
 use walletpay_domain::SessionId;
 use walletpay_ports::CheckoutStore;
+
+/// How long a session is kept past its expiry.
+const KEEP_MS: i64 = 90 * 86_400_000;
 
 fn session_pk(id: &SessionId) -> String {
     format!("CHECKOUT#{id}")
@@ -18,6 +22,7 @@ fn session_item(c: &CheckoutSession) -> Result<Item, StoreError> {
         ("sk".to_string(), s("SESSION")),
         ("c".to_string(), to_json(c)?),
         ("version".to_string(), n(c.version)),
+        ("ttl".to_string(), ttl(c.expires_at.plus_millis(KEEP_MS))),
     ]))
 }
 
