@@ -364,6 +364,10 @@ async fn checkout_sessions(backend: Backend) {
     // given up once the claim's lease has passed, and the buyer can try again.
     let d = post(&s, &key, Some("cs-key-4"), session("cs-4")).await;
     let sid4 = SessionId::parse(d.body["id"].as_str().unwrap()).unwrap();
+    // A shop's own session key shaped like one of this session's attempt keys reaches
+    // none of them.
+    let lookalike = post(&s, &key, Some(&format!("{sid4}:0")), session("cs-look")).await;
+    assert_eq!(lookalike.status, 201, "{}", lookalike.body);
     let sess = reserve(app, &sid4, walletpay_tests::now()).await;
     let body = json!({
         "merchant_reference": "cs-4", "amount": 15000000, "currency": "IDR", "country": "ID",
@@ -381,6 +385,7 @@ async fn checkout_sessions(backend: Backend) {
     .unwrap();
     assert_eq!(orphan.status, 201, "{}", orphan.body);
     let orphan: Value = serde_json::from_str(&orphan.body).unwrap();
+    assert_eq!(orphan["object"], "payment", "{orphan}");
     let read = s
         .get_path(&format!("/v1/checkout/sessions/{sid4}"), &key)
         .await;

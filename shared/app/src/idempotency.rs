@@ -33,6 +33,29 @@ pub(crate) fn ms(d: Duration) -> i64 {
     d.as_millis() as i64
 }
 
+/// A claim of `scoped_key` for the request `body`, fixing the ids it creates, with the
+/// lease and expiry the settings give.
+pub(crate) fn new_record(
+    app: &App,
+    merchant: &MerchantId,
+    scoped_key: &str,
+    body: &Value,
+    payment_id: walletpay_domain::PaymentId,
+    refund_id: Option<walletpay_domain::RefundId>,
+) -> IdempotencyRecord {
+    let now = app.clock.now();
+    IdempotencyRecord {
+        merchant_id: merchant.clone(),
+        key: scoped_key.to_string(),
+        request_hash: request_hash(body),
+        payment_id,
+        refund_id,
+        state: IdempotencyState::InProgress,
+        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
+        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
+    }
+}
+
 /// SHA-256 of the request body, canonical whatever the client's key order and white space
 /// (serde_json's map is ordered by key).
 pub fn request_hash(body: &Value) -> String {

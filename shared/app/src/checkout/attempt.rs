@@ -1,7 +1,7 @@
 //! A buyer's attempts at paying a session. An attempt's place is reserved in the session
 //! first (one conditional write, which also re-checks that no earlier attempt may still
 //! succeed), then its payment is made through `payments::create_payment_in` under the
-//! idempotency key of that place (`<session id>:<n>`, in the `checkout` scope no header
+//! idempotency key of that place (`<session id>:<n>`, in the `attempt` scope no header
 //! reaches), then linked. A place whose link was never written (the process died, the
 //! answer was lost) is linked by the next read of the session from its idempotency record,
 //! which names the payment before the payment is written; a place whose payment was never
@@ -24,7 +24,7 @@ pub struct Started {
 }
 
 fn scoped(s: &CheckoutSession, n: usize) -> String {
-    format!("checkout:{}", s.attempt_key(n))
+    crate::payments::Made::ByCheckout(&s.id).scoped_key(&s.attempt_key(n))
 }
 
 /// What a place without a payment id now stands for.

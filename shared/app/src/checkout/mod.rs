@@ -15,13 +15,12 @@ pub use attempt::{refresh, start_attempt, Started};
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
-use crate::idempotency::{claim, finish, ms, request_hash, Claim};
+use crate::idempotency::{claim, finish, new_record, Claim};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use walletpay_domain::catalog::wallets_in;
 use walletpay_domain::checkout::CheckoutSession;
 use walletpay_domain::{Lang, MerchantId, PaymentId, SessionId, WalletId};
-use walletpay_ports::{IdempotencyRecord, IdempotencyState};
 
 /// How long a session stays open unless the shop says otherwise, and the bounds.
 pub const DEFAULT_MINUTES: u32 = 30;
@@ -243,17 +242,15 @@ pub async fn create_session(
 
     let scoped_key = format!("checkout:{}", key.as_str());
     let now = app.clock.now();
-    let record = IdempotencyRecord {
-        merchant_id: merchant.clone(),
-        key: scoped_key.clone(),
-        request_hash: request_hash(&value),
-        // The claim fixes the session's id: the same body as this id's.
-        payment_id: PaymentId::new(now.millis(), rand::random()),
-        refund_id: None,
-        state: IdempotencyState::InProgress,
-        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
-        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
-    };
+    // The claim fixes the session's id: the same body as this id's.
+    let record = new_record(
+        app,
+        merchant,
+        &scoped_key,
+        &value,
+        PaymentId::new(now.millis(), rand::random()),
+        None,
+    );
     let owned = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
         Claim::Owned(r) | Claim::TakenOver(r) => r,

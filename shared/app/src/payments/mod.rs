@@ -23,7 +23,7 @@ pub use review::{report_fraud, review_payment};
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
-use crate::idempotency::{claim, finish, ms, request_hash, Claim};
+use crate::idempotency::{claim, finish, ms, new_record, Claim};
 use crate::request::unprocessable;
 use crate::transition::{transition, TransitionError};
 use crate::view::payment_json;
@@ -32,7 +32,7 @@ use walletpay_domain::risk::RiskDecision;
 use walletpay_domain::{
     Failure, FailureCode, Lang, MerchantId, Payment, PaymentEvent, PaymentId, PaymentStatus,
 };
-use walletpay_ports::{HistoryEntry, IdempotencyRecord, IdempotencyState};
+use walletpay_ports::HistoryEntry;
 use walletpay_wallet_adapter::{AdapterError, ChargeCreated, ChargeRequest, WalletAdapter};
 
 /// The largest request body accepted.
@@ -56,6 +56,17 @@ pub async fn create_payment(
 pub enum Made<'a> {
     ByApi,
     ByCheckout(&'a walletpay_domain::SessionId),
+}
+
+impl Made<'_> {
+    /// The key as stored: `payments:<key>` for the API's, `attempt:<key>` for a checkout's
+    /// (a prefix of its own: no header-given key is stored under it).
+    pub fn scoped_key(self, key: &str) -> String {
+        match self {
+            Made::ByApi => format!("payments:{key}"),
+            Made::ByCheckout(_) => format!("attempt:{key}"),
+        }
+    }
 }
 
 /// As [`create_payment`], for `made`.
@@ -90,22 +101,20 @@ pub async fn create_payment_in(
         ));
     };
 
-    let (scope, session) = match made {
-        Made::ByApi => ("payments", None),
-        Made::ByCheckout(id) => ("checkout", Some(id.clone())),
+    let scoped_key = made.scoped_key(key.as_str());
+    let session = match made {
+        Made::ByApi => None,
+        Made::ByCheckout(id) => Some(id.clone()),
     };
-    let scoped_key = format!("{scope}:{}", key.as_str());
     let now = app.clock.now();
-    let record = IdempotencyRecord {
-        merchant_id: merchant.clone(),
-        key: scoped_key.clone(),
-        request_hash: request_hash(&value),
-        payment_id: PaymentId::new(now.millis(), rand::random()),
-        refund_id: None,
-        state: IdempotencyState::InProgress,
-        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
-        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
-    };
+    let record = new_record(
+        app,
+        merchant,
+        &scoped_key,
+        &value,
+        PaymentId::new(now.millis(), rand::random()),
+        None,
+    );
 
     let payment_id = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),

@@ -5,7 +5,7 @@ use super::request::{parse, NewRefund};
 use super::{enqueue, find_refund, history, RefundJob};
 use crate::app::App;
 use crate::error::{ApiError, Reply};
-use crate::idempotency::{check_key, claim, finish, ms, request_hash, Claim};
+use crate::idempotency::{check_key, claim, finish, Claim};
 use crate::payments::{load_own, MAX_BODY_BYTES};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use walletpay_domain::{
     Decision, Lang, MerchantId, Money, Payment, PaymentEvent, Refund, RefundId, RefundRefusal,
     RefundStatus,
 };
-use walletpay_ports::{IdempotencyRecord, IdempotencyState, StoreError};
+use walletpay_ports::StoreError;
 use walletpay_wallet_adapter::{RefundCheck, RefundSupport};
 
 /// The API's view of a refund (a failure explained in `lang`, English by default, in a
@@ -93,16 +93,14 @@ pub async fn create_refund(
     // payment has become since (a full refund leaves nothing refundable).
     let scoped_key = format!("refunds:{}:{}", payment.id, key.as_str());
     let now = app.clock.now();
-    let record = IdempotencyRecord {
-        merchant_id: merchant.clone(),
-        key: scoped_key.clone(),
-        request_hash: request_hash(&value),
-        payment_id: payment.id.clone(),
-        refund_id: Some(RefundId::new(now.millis(), rand::random())),
-        state: IdempotencyState::InProgress,
-        lease_until: now.plus_millis(ms(app.settings.idempotency_lease)),
-        expires_at: now.plus_millis(ms(app.settings.idempotency_ttl)),
-    };
+    let record = crate::idempotency::new_record(
+        app,
+        merchant,
+        &scoped_key,
+        &value,
+        payment.id.clone(),
+        Some(RefundId::new(now.millis(), rand::random())),
+    );
     let (refund_id, taken_over) = match claim(app, &record).await? {
         Claim::Replay(reply) => return Ok(reply),
         Claim::Owned(owned) => (owned.refund_id, false),
@@ -331,8 +329,10 @@ pub async fn list_refunds(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idempotency::request_hash;
     use crate::testing::{app_with, payment, Script};
     use walletpay_domain::PaymentStatus;
+    use walletpay_ports::{IdempotencyRecord, IdempotencyState};
     use walletpay_wallet_adapter::AdapterError;
 
     async fn paid(app: &App) -> Payment {
