@@ -140,6 +140,22 @@ pub async fn counts(
     c
 }
 
+/// The plan for a merchant's payment: its enabled providers for the wallet (its
+/// `wallet_providers`, else the catalog's), then `plan`.
+pub async fn plan_for(
+    app: &App,
+    merchant: &MerchantId,
+    country: Country,
+    wallet: WalletId,
+) -> Result<Vec<(Arc<dyn WalletAdapter>, String)>, walletpay_ports::StoreError> {
+    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
+        m.wallet_providers
+            .get(&format!("{country}:{wallet}"))
+            .cloned()
+    });
+    Ok(plan(app, enabled.as_deref(), country, wallet).await)
+}
+
 /// The providers to offer a payment to, in order, each with why it is there.
 pub async fn plan(
     app: &App,

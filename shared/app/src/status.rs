@@ -85,19 +85,27 @@ async fn send(app: &App, check: &StatusCheck, now: Timestamp) -> Result<(), Queu
 
 /// Schedules check number `attempt` for a payment.
 pub async fn schedule(app: &App, id: &PaymentId, attempt: u32) -> Result<(), QueueError> {
-    let now = app.clock.now();
-    let due_at = now.plus_millis(delay_for(app, attempt).as_millis() as i64);
-    send(
-        app,
-        &StatusCheck {
-            payment_id: id.clone(),
-            attempt,
-            due_at,
-            review: false,
-        },
-        now,
-    )
-    .await
+    let due_at = app
+        .clock
+        .now()
+        .plus_millis(delay_for(app, attempt).as_millis() as i64);
+    schedule_check(app, id, attempt, due_at, false).await
+}
+
+async fn schedule_check(
+    app: &App,
+    id: &PaymentId,
+    attempt: u32,
+    due_at: Timestamp,
+    review: bool,
+) -> Result<(), QueueError> {
+    let check = StatusCheck {
+        payment_id: id.clone(),
+        attempt,
+        due_at,
+        review,
+    };
+    send(app, &check, app.clock.now()).await
 }
 
 /// Schedules the end of a held payment's review window, at `due_at`.
@@ -106,18 +114,7 @@ pub async fn schedule_review_end(
     id: &PaymentId,
     due_at: Timestamp,
 ) -> Result<(), QueueError> {
-    let now = app.clock.now();
-    send(
-        app,
-        &StatusCheck {
-            payment_id: id.clone(),
-            attempt: 0,
-            due_at,
-            review: true,
-        },
-        now,
-    )
-    .await
+    schedule_check(app, id, 0, due_at, true).await
 }
 
 /// Whether the provider could still change this payment, so checking is worth it.

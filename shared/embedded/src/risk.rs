@@ -52,6 +52,26 @@ fn audit_key(e: &AuditEntry) -> String {
     format!("{}{:013}#{}", audit_prefix(&e.scope), e.at.millis(), e.id)
 }
 
+/// Up to `limit` records of `items` under `prefix`, and (when more follow) the key, less
+/// the prefix, to continue after.
+fn page<'a, T: Clone + 'a>(
+    items: impl Iterator<Item = (&'a String, &'a T)>,
+    prefix: &str,
+    limit: usize,
+) -> (Vec<T>, Option<String>) {
+    let mut page: Vec<(&str, T)> = items
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .take(limit + 1)
+        .map(|(k, v)| (&k[prefix.len()..], v.clone()))
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next = more
+        .then(|| page.last().map(|(k, _)| k.to_string()))
+        .flatten();
+    (page.into_iter().map(|(_, v)| v).collect(), next)
+}
+
 #[async_trait]
 impl RiskStore for EmbeddedStore {
     async fn get_policy(&self, scope: &Scope) -> Result<Option<StoredPolicy>, StoreError> {
@@ -183,18 +203,11 @@ impl RiskStore for EmbeddedStore {
                 Some(a) => std::ops::Bound::Excluded(format!("{prefix}{a}")),
                 None => std::ops::Bound::Included(prefix.clone()),
             };
-            let mut page: Vec<(String, ListEntry)> = s
-                .risk
-                .lists
-                .range((start, std::ops::Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(&prefix))
-                .take(limit + 1)
-                .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
-                .collect();
-            let more = page.len() > limit;
-            page.truncate(limit);
-            let next = more.then(|| page.last().map(|(k, _)| k.clone())).flatten();
-            (page.into_iter().map(|(_, v)| v).collect(), next)
+            page(
+                s.risk.lists.range((start, std::ops::Bound::Unbounded)),
+                &prefix,
+                limit,
+            )
         }))
     }
 
@@ -244,19 +257,14 @@ impl RiskStore for EmbeddedStore {
                 // Just past the scope's keys (`$` follows `#`).
                 None => std::ops::Bound::Excluded(format!("{}$", scope.key())),
             };
-            let mut page: Vec<(String, AuditEntry)> = s
-                .risk
-                .audit
-                .range((std::ops::Bound::Included(prefix.clone()), end))
-                .rev()
-                .take_while(|(k, _)| k.starts_with(&prefix))
-                .take(limit + 1)
-                .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
-                .collect();
-            let more = page.len() > limit;
-            page.truncate(limit);
-            let next = more.then(|| page.last().map(|(k, _)| k.clone())).flatten();
-            (page.into_iter().map(|(_, v)| v).collect(), next)
+            page(
+                s.risk
+                    .audit
+                    .range((std::ops::Bound::Included(prefix.clone()), end))
+                    .rev(),
+                &prefix,
+                limit,
+            )
         }))
     }
 }

@@ -177,12 +177,7 @@ pub async fn create_session(
     // Each wallet the shop names must take the order as a payment (OVO needs the
     // customer's phone, ...); its amount limits are checked as a whole below.
     for (i, w) in wallets.iter().flatten().enumerate() {
-        let body = json!({
-            "merchant_reference": b.merchant_reference, "amount": b.amount,
-            "currency": b.currency, "country": b.country, "wallet": w.as_str(),
-            "customer": b.customer, "return_url": b.return_url,
-        });
-        if let Err(e) = crate::payments::parse_new_payment(body.to_string().as_bytes()) {
+        if let Err(e) = as_payment(&b, *w) {
             if !matches!(e.code, "amount_below_minimum" | "amount_above_maximum") {
                 let field = e.field.clone().unwrap_or_else(|| format!("wallets[{i}]"));
                 return Err(
@@ -319,18 +314,23 @@ fn parse_country(v: &Value) -> Result<walletpay_domain::Country, ApiError> {
         })
 }
 
+/// The session's fields read as a payment of `wallet` would be.
+fn as_payment(b: &SessionBody, wallet: WalletId) -> Result<crate::payments::NewPayment, ApiError> {
+    let body = json!({
+        "merchant_reference": b.merchant_reference, "amount": b.amount,
+        "currency": b.currency, "country": b.country, "wallet": wallet.as_str(),
+        "customer": b.customer, "return_url": b.return_url,
+    });
+    crate::payments::parse_new_payment(body.to_string().as_bytes()).map(|(p, _)| p)
+}
+
 /// The session's fields read with the first wallet whose limits take the amount.
 fn probe_any(b: &SessionBody) -> Result<crate::payments::NewPayment, Option<ApiError>> {
     let country = parse_country(&b.country).map_err(Some)?;
     let mut last = None;
     for s in wallets_in(country) {
-        let body = json!({
-            "merchant_reference": b.merchant_reference, "amount": b.amount,
-            "currency": b.currency, "country": b.country, "wallet": s.wallet.as_str(),
-            "customer": b.customer, "return_url": b.return_url,
-        });
-        match crate::payments::parse_new_payment(body.to_string().as_bytes()) {
-            Ok((p, _)) => return Ok(p),
+        match as_payment(b, s.wallet) {
+            Ok(p) => return Ok(p),
             Err(e) => last = Some(e),
         }
     }

@@ -87,12 +87,7 @@ pub async fn create_payment_in(
         ));
     }
     let (new, value) = parse_new_payment(body)?;
-    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
-        m.wallet_providers
-            .get(&format!("{}:{}", new.country, new.wallet))
-            .cloned()
-    });
-    let plan = crate::routing::plan(app, enabled.as_deref(), new.country, new.wallet).await;
+    let plan = crate::routing::plan_for(app, merchant, new.country, new.wallet).await?;
     let Some((adapter, first_reason)) = plan.first().cloned() else {
         return Err(unprocessable(
             "wallet_unavailable",

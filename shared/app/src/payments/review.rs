@@ -127,12 +127,7 @@ pub async fn review_payment(
     }
 
     // Approved: routed as a new payment would be now.
-    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
-        m.wallet_providers
-            .get(&format!("{}:{}", p.country, p.wallet))
-            .cloned()
-    });
-    let plan = crate::routing::plan(app, enabled.as_deref(), p.country, p.wallet).await;
+    let plan = crate::routing::plan_for(app, merchant, p.country, p.wallet).await?;
     let Some((adapter, reason)) = plan.first().cloned() else {
         return Err(ApiError::new(
             503,

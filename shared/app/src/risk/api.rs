@@ -4,7 +4,7 @@
 //! results (`GET /v1/risk/shadow`). A merchant key works on its own scope; an operator key
 //! on the platform's, or on one merchant's with `?merchant=`.
 
-use super::lists::{parse_entries, parse_kind, MAX_RANGES};
+use super::lists::{parse_entries, MAX_RANGES};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, Reply};
@@ -322,8 +322,8 @@ pub async fn delete_entries(
     let list = list_param(list)?;
     let entries = match one {
         Some((kind, value)) => {
-            let k =
-                parse_kind(kind).ok_or_else(|| invalid("kind", "`kind` is not a list kind."))?;
+            let k = ListKind::parse(kind)
+                .ok_or_else(|| invalid("kind", "`kind` is not a list kind."))?;
             let v = super::lists::normalize(k, value)
                 .map_err(|why| invalid("value", format!("`value` {why}.")))?;
             vec![(k, v)]

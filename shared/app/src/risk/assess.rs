@@ -204,15 +204,16 @@ pub async fn assess(
         futures::future::try_join_all(lists_of.iter().map(|(sc, l)| shape(app, sc, *l)))
     )?;
     // Only the kinds a list has ever held are looked up.
+    let listed = values.listed();
     let mut list_keys = Vec::new();
     for ((scope, list), shape) in lists_of.iter().zip(&shapes) {
-        for (kind, value) in values.listed() {
-            if shape.kinds.contains(&kind) {
+        for (kind, value) in &listed {
+            if shape.kinds.contains(kind) {
                 list_keys.push(ListKey {
                     scope: scope.clone(),
                     list: *list,
-                    kind,
-                    value,
+                    kind: *kind,
+                    value: value.clone(),
                 });
             }
         }

@@ -12,10 +12,6 @@ pub const MAX_ENTRIES: usize = 100_000;
 /// At most this many CIDR ranges per list (every address is matched against all of them).
 pub const MAX_RANGES: usize = 1_000;
 
-pub fn parse_kind(s: &str) -> Option<ListKind> {
-    ListKind::parse(s)
-}
-
 /// A CIDR range `<address>/<length>`.
 pub fn parse_range(s: &str) -> Option<Range> {
     let (addr, len) = s.split_once('/')?;

@@ -83,6 +83,33 @@ impl Policy {
     }
 }
 
+/// A level's fields, borrowed: strictness, rules, review window.
+type Fields<'a> = (
+    Option<StrictnessSetting>,
+    Option<&'a Vec<Rule>>,
+    Option<u32>,
+);
+
+impl Level {
+    fn fields(&self) -> Fields<'_> {
+        (
+            self.strictness,
+            self.rules.as_ref(),
+            self.review_window_minutes,
+        )
+    }
+}
+
+impl Policy {
+    fn fields(&self) -> Fields<'_> {
+        (
+            self.strictness,
+            self.rules.as_ref(),
+            self.review_window_minutes,
+        )
+    }
+}
+
 /// What one payment is decided on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -92,30 +119,31 @@ pub struct Resolved {
 
 /// Resolves the settings for a market from the merchant's and the platform's policies.
 pub fn resolve(merchant: Option<&Policy>, platform: Option<&Policy>, country: Country) -> Resolved {
-    let (merchant_default, platform_default) = (
-        merchant.map(Policy::default_level),
-        platform.map(Policy::default_level),
-    );
-    let levels: Vec<&Level> = [
-        merchant.and_then(|m| m.markets.get(&country)),
-        merchant_default.as_ref(),
-        platform.and_then(|p| p.markets.get(&country)),
-        platform_default.as_ref(),
+    // Most specific first, borrowed: only the rules that win are copied.
+    let levels: Vec<Fields<'_>> = [
+        merchant
+            .and_then(|m| m.markets.get(&country))
+            .map(Level::fields),
+        merchant.map(Policy::fields),
+        platform
+            .and_then(|p| p.markets.get(&country))
+            .map(Level::fields),
+        platform.map(Policy::fields),
     ]
     .into_iter()
     .flatten()
     .collect();
     let strictness = levels
         .iter()
-        .find_map(|l| l.strictness)
+        .find_map(|l| l.0)
         .map_or(Preset::Balanced.strictness(), StrictnessSetting::strictness);
     let rules = levels
         .iter()
-        .find_map(|l| l.rules.clone())
+        .find_map(|l| l.1.cloned())
         .unwrap_or_else(|| builtin(country));
     let review_window_minutes = levels
         .iter()
-        .find_map(|l| l.review_window_minutes)
+        .find_map(|l| l.2)
         .unwrap_or(DEFAULT_REVIEW_MINUTES);
     Resolved {
         config: RiskConfig { rules, strictness },
