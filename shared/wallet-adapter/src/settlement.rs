@@ -196,6 +196,28 @@ impl Columns {
     }
 }
 
+/// Every row of a whole CSV text (the parsers' tests).
+#[cfg(test)]
+pub(crate) fn read_all(
+    text: &str,
+    delimiter: u8,
+    required: &[&str],
+    row: impl FnMut(&Columns, &csv::StringRecord, u64) -> Result<Option<SettlementRow>, String>,
+) -> Result<Vec<SettlementRow>, SettlementError> {
+    let mut out = Vec::new();
+    read_csv(
+        &mut text.as_bytes(),
+        delimiter,
+        required,
+        &mut |r| {
+            out.push(r);
+            true
+        },
+        row,
+    )?;
+    Ok(out)
+}
+
 /// Reads a CSV file row by row: `row` turns each record into settlement rows (none for one
 /// that is not a movement), the first error ends the read naming the line.
 pub(crate) fn read_csv(

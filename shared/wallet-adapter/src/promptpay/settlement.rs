@@ -115,21 +115,10 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settlement::read_csv;
+    use crate::settlement::read_all;
 
     fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
-        let mut out = Vec::new();
-        read_csv(
-            &mut text.as_bytes(),
-            b',',
-            &COLUMNS,
-            &mut |r| {
-                out.push(r);
-                true
-            },
-            |c, r, line| row(c, r, line, 7 * 60),
-        )?;
-        Ok(out)
+        read_all(text, b',', &COLUMNS, |c, r, line| row(c, r, line, 7 * 60))
     }
 
     #[test]

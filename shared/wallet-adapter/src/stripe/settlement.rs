@@ -280,22 +280,13 @@ fn row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settlement::read_csv;
+    use crate::settlement::read_all;
 
     fn read(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
-        let mut out = Vec::new();
         let now = Timestamp::parse_rfc3339("2026-12-10T00:00:00Z").unwrap();
-        read_csv(
-            &mut text.as_bytes(),
-            b',',
-            &COLUMNS,
-            &mut |r| {
-                out.push(r);
-                true
-            },
-            |c, r, line| row(c, r, line, 7 * 60, now),
-        )?;
-        Ok(out)
+        read_all(text, b',', &COLUMNS, |c, r, line| {
+            row(c, r, line, 7 * 60, now)
+        })
     }
 
     const HEADER: &str = "balance_transaction_id,created_utc,available_on_utc,currency,gross,fee,net,reporting_category,source_id,charge_id,payment_intent_id,payment_method_type,payment_metadata[payment_id],refund_metadata[refund_id]";
