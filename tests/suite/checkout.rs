@@ -48,6 +48,7 @@ async fn reserve(
         wallet: WalletId::Dana,
         status: PaymentStatus::Processing,
         created_at,
+        incentive: None,
     });
     sess.version += 1;
     app.store.update_session(&sess).await.unwrap();

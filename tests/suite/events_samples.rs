@@ -13,6 +13,7 @@ use walletpay_ports::HistoryEntry;
 
 const SAMPLE_KEY: &str = "wpk_0123456789abcdef_0123456789abcdefghjkmnpqrstvwxyz";
 const SAMPLE_PAYMENT: &str = "pay_01m8ab8makqqg641md11702kgn";
+const SAMPLE_SESSION: &str = "cs_01m8ab8makqqg641md11702kgn";
 const SAMPLE_CHARGE: &str = "pr-5f0c1b7e-9d4a-4c8e-b7a1-2f6d3e8c9a10";
 
 fn events_dir() -> PathBuf {
@@ -144,6 +145,44 @@ async fn every_sample_event_gets_its_expected_answer() {
             "create-payment/{file}: {body}"
         );
     }
+
+    // The checkout page's samples: a session waiting for its buyer.
+    let now = walletpay_tests::now();
+    let session = walletpay_domain::checkout::CheckoutSession {
+        id: walletpay_domain::SessionId::parse(SAMPLE_SESSION).unwrap(),
+        merchant_id: stack.demo_merchant.clone(),
+        merchant_reference: "order-sample".into(),
+        amount: walletpay_domain::Money::positive(15_000_000, walletpay_domain::Currency::IDR)
+            .unwrap(),
+        country: walletpay_domain::Country::ID,
+        customer: walletpay_domain::Customer {
+            id: Some("cus_sample".into()),
+            phone: Some("+6281200000001".into()),
+            ..Default::default()
+        },
+        return_url: "https://shop.example/thanks".into(),
+        cancel_url: "https://shop.example/cart".into(),
+        card_fallback_url: None,
+        wallets: None,
+        lang: None,
+        created_at: now,
+        expires_at: now.plus_millis(30 * 60_000),
+        attempts: Vec::new(),
+        paid_by: None,
+        version: 1,
+    };
+    app.store.insert_session(&session).await.unwrap();
+    for (file, event, want) in samples("checkout") {
+        let (status, body) = call(walletpay_api::checkout_router(app.clone()), &event).await;
+        assert_eq!(
+            Some(status as u64),
+            want.as_u64(),
+            "checkout/{file}: {body}"
+        );
+    }
+    // The same-site choice started one attempt; the cross-site one none.
+    let after = app.store.get_session(&session.id).await.unwrap().unwrap();
+    assert_eq!(after.attempts.len(), 1, "{after:?}");
 
     check_sqs_samples(&app, "payment-events", Consumer::PaymentEvents).await;
     let after = app.store.get_payment(&p.id).await.unwrap().unwrap();

@@ -4,9 +4,11 @@
 
 mod catalog;
 mod checkout;
+mod checkout_page;
 mod conformance;
 mod e2e_local;
 mod events_samples;
+mod incentives;
 mod lifecycle;
 mod notifications;
 mod queue_conformance;

@@ -6,6 +6,7 @@
 //! and skips them with a note; `tests/run` starts the stand-ins and sets
 //! `WALLETPAY_REQUIRE_STANDINS=1`, which turns a missing endpoint into a failure.
 
+pub mod browser;
 pub mod stack;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -185,6 +186,7 @@ pub fn sample_payment(merchant: &MerchantId) -> Payment {
         risk: None,
         fraud_report: None,
         checkout_session: None,
+        incentive: None,
         version: 1,
     }
 }

@@ -607,6 +607,40 @@ async fn get_checkout_session(
     answer(walletpay_app::checkout::get_session(&app, &c.merchant, &id).await)
 }
 
+mod incentives {
+    use super::*;
+    use walletpay_app::checkout::incentives;
+
+    async fn create(State(app): State<App>, c: Caller, body: Body) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                incentives::create(&app, &c.merchant, &body).await
+            }
+            .await,
+        )
+    }
+
+    async fn list(State(app): State<App>, c: Caller) -> Response {
+        answer(incentives::list(&app, &c.merchant).await)
+    }
+
+    async fn get_one(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+        answer(incentives::get(&app, &c.merchant, &id).await)
+    }
+
+    async fn disable(State(app): State<App>, c: Caller, Path(id): Path<String>) -> Response {
+        answer(incentives::disable(&app, &c.merchant, &id).await)
+    }
+
+    pub(super) fn routes() -> Router<App> {
+        Router::new()
+            .route("/v1/incentives", post(create).get(list))
+            .route("/v1/incentives/{id}", get(get_one))
+            .route("/v1/incentives/{id}/disable", post(disable))
+    }
+}
+
 async fn review_payment(
     State(app): State<App>,
     c: Caller,
@@ -701,7 +735,8 @@ pub fn payments_router(app: App) -> Router {
     finish(
         payment_routes()
             .merge(reconciliation::routes())
-            .merge(risk::routes()),
+            .merge(risk::routes())
+            .merge(incentives::routes()),
         app,
     )
 }
@@ -716,14 +751,21 @@ pub fn webhooks_router(app: App) -> Router {
     finish(webhook_routes(), app)
 }
 
+/// The routes of the `checkout` function: the buyer's hosted checkout page.
+pub fn checkout_router(app: App) -> Router {
+    finish(walletpay_checkout_page::routes(), app)
+}
+
 /// Every route, as API Gateway maps them (the local stack serves this).
 pub fn router(app: App) -> Router {
     finish(
         payment_routes()
             .merge(reconciliation::routes())
             .merge(risk::routes())
+            .merge(incentives::routes())
             .merge(refund_routes())
-            .merge(webhook_routes()),
+            .merge(webhook_routes())
+            .merge(walletpay_checkout_page::routes()),
         app,
     )
 }

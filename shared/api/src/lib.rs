@@ -7,4 +7,6 @@ pub mod reconcile;
 pub mod runtime;
 pub mod sqs;
 
-pub use http_api::{payments_router, refunds_router, router, webhooks_router, MAX_WEBHOOK_BYTES};
+pub use http_api::{
+    checkout_router, payments_router, refunds_router, router, webhooks_router, MAX_WEBHOOK_BYTES,
+};

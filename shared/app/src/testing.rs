@@ -229,6 +229,7 @@ pub async fn payment(app: &App, reference: Option<&str>) -> Payment {
         risk: None,
         fraud_report: None,
         checkout_session: None,
+        incentive: None,
         version: 1,
     };
     let entry = HistoryEntry {

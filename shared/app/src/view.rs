@@ -66,6 +66,13 @@ pub struct PaymentView<'a> {
     pub risk: Option<RiskView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraud_report: Option<&'a walletpay_domain::FraudReport>,
+    /// The hosted checkout session this payment is an attempt of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkout_session: Option<&'a walletpay_domain::SessionId>,
+    /// The first-purchase incentive it was made with: its id, the order's amount before it
+    /// and the discount (`amount` is what is left).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incentive: Option<&'a walletpay_domain::incentive::Applied>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: Timestamp,
@@ -129,6 +136,8 @@ impl<'a> PaymentView<'a> {
                 review: r.review.as_ref(),
             }),
             fraud_report: p.fraud_report.as_ref(),
+            checkout_session: p.checkout_session.as_ref(),
+            incentive: p.incentive.as_ref(),
             created_at: p.created_at,
             updated_at: p.updated_at,
             expires_at: p.expires_at,

@@ -6,7 +6,8 @@
 use crate::app::App;
 use crate::error::{ApiError, Reply};
 use serde_json::{json, Value};
-use walletpay_domain::{catalog, Country, Lang, MerchantId};
+use walletpay_domain::catalog::WalletSpec;
+use walletpay_domain::{catalog, Country, Lang, MerchantId, Provider};
 
 fn invalid(field: &str, message: &str) -> ApiError {
     ApiError::new(400, "invalid_parameter", message.to_string()).field(field)
@@ -53,18 +54,11 @@ pub async fn list_wallets(
         }
     }
     let lang = lang.unwrap_or_else(|| Lang::of_country(country));
-    let choices = crate::merchant::cached(app, merchant)
+    let data: Vec<Value> = offered(app, merchant, country, amount)
         .await?
-        .map(|m| m.wallet_providers)
-        .unwrap_or_default();
-    let data: Vec<Value> = catalog::wallets_in(country)
-        .filter(|s| amount.is_none_or(|a| (s.min_minor..=s.max_minor).contains(&a)))
-        .filter_map(|s| {
-            let enabled = choices.get(&format!("{}:{}", s.country, s.wallet));
-            let adapter = app
-                .adapters
-                .route(s.country, s.wallet, enabled.map(Vec::as_slice))?;
-            Some(json!({
+        .into_iter()
+        .map(|(s, provider)| {
+            json!({
                 "object": "wallet",
                 "wallet": s.wallet.as_str(),
                 "country": s.country.as_str(),
@@ -74,12 +68,37 @@ pub async fn list_wallets(
                 "action": s.action.as_str(),
                 "min_amount": s.min_minor,
                 "max_amount": s.max_minor,
-                "provider": adapter.provider().as_str(),
-            }))
+                "provider": provider.as_str(),
+            })
         })
         .collect();
     Ok(Reply::json(
         200,
         json!({"data": data, "next_cursor": null}).to_string(),
     ))
+}
+
+/// The wallets `merchant` can offer in `country` (for `amount`, when given), best first,
+/// each with the provider that would take the payment: the catalog's order, without the
+/// wallets whose limits exclude the amount or that no provider of the merchant serves.
+pub async fn offered(
+    app: &App,
+    merchant: &MerchantId,
+    country: Country,
+    amount: Option<i64>,
+) -> Result<Vec<(&'static WalletSpec, Provider)>, ApiError> {
+    let choices = crate::merchant::cached(app, merchant)
+        .await?
+        .map(|m| m.wallet_providers)
+        .unwrap_or_default();
+    Ok(catalog::wallets_in(country)
+        .filter(|s| amount.is_none_or(|a| (s.min_minor..=s.max_minor).contains(&a)))
+        .filter_map(|s| {
+            let enabled = choices.get(&format!("{}:{}", s.country, s.wallet));
+            let adapter = app
+                .adapters
+                .route(s.country, s.wallet, enabled.map(Vec::as_slice))?;
+            Some((s, adapter.provider()))
+        })
+        .collect())
 }

@@ -1092,6 +1092,7 @@ mod size_tests {
             risk: None,
             fraud_report: None,
             checkout_session: None,
+            incentive: None,
             version: 3,
         };
         let h = HistoryEntry {

@@ -30,6 +30,9 @@ pub struct Attempt {
     pub wallet: WalletId,
     pub status: PaymentStatus,
     pub created_at: Timestamp,
+    /// The first-purchase incentive granted to this attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incentive: Option<crate::incentive::Applied>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +185,7 @@ mod tests {
             wallet: WalletId::Dana,
             status: PaymentStatus::Processing,
             created_at: Timestamp(1),
+            incentive: None,
         });
         // Unknown outcome: no second attempt until it is final.
         assert_eq!(
@@ -196,6 +200,7 @@ mod tests {
             wallet: WalletId::Ovo,
             status: PaymentStatus::RequiresAction,
             created_at: Timestamp(3),
+            incentive: None,
         });
         assert!(s.observe(&second, PaymentStatus::Succeeded));
         assert_eq!(s.status_at(Timestamp(4)), SessionStatus::Complete);
@@ -212,6 +217,7 @@ mod tests {
             wallet: WalletId::Dana,
             status: PaymentStatus::Succeeded,
             created_at: Timestamp(1),
+            incentive: None,
         });
         assert!(paid_at_once.observe(&p, PaymentStatus::Succeeded));
         assert_eq!(
@@ -232,6 +238,7 @@ mod tests {
                 wallet: WalletId::Dana,
                 status: PaymentStatus::Failed,
                 created_at: Timestamp(1),
+                incentive: None,
             });
         }
         assert_eq!(

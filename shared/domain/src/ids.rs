@@ -89,6 +89,12 @@ prefixed_id!(
     "cs_"
 );
 
+prefixed_id!(
+    /// A first-purchase incentive a merchant offers with a wallet: `inc_...`.
+    IncentiveId,
+    "inc_"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

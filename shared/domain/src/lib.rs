@@ -10,6 +10,7 @@ pub mod emv;
 pub mod failure;
 pub mod fields;
 pub mod ids;
+pub mod incentive;
 pub mod messages;
 pub mod money;
 pub mod payment;
@@ -19,7 +20,7 @@ pub mod time;
 
 pub use catalog::{ActionKind, Country, Provider, WalletId, WalletSpec};
 pub use failure::{Failure, FailureCategory, FailureCode, Recovery};
-pub use ids::{MerchantId, PaymentId, SessionId};
+pub use ids::{IncentiveId, MerchantId, PaymentId, SessionId};
 pub use messages::{failure_message, refund_failure_message, Lang, RefundTrouble};
 pub use money::{Currency, Money, MoneyError};
 pub use payment::{

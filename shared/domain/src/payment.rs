@@ -233,6 +233,10 @@ pub struct Payment {
     /// The checkout session this payment is an attempt of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkout_session: Option<crate::ids::SessionId>,
+    /// The first-purchase incentive this payment was made with: `amount` is what is left
+    /// after its discount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incentive: Option<crate::incentive::Applied>,
     /// Bumped by every write; every update is conditional on the version it read.
     pub version: u64,
 }
@@ -678,6 +682,7 @@ mod tests {
             risk: None,
             fraud_report: None,
             checkout_session: None,
+            incentive: None,
             version: 1,
         }
     }

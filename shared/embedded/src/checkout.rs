@@ -1,10 +1,11 @@
-//! Checkout sessions in the embedded store.
+//! Checkout sessions and first-purchase incentives in the embedded store.
 
 use crate::store::EmbeddedStore;
 use async_trait::async_trait;
 use walletpay_domain::checkout::CheckoutSession;
-use walletpay_domain::SessionId;
-use walletpay_ports::{CheckoutStore, StoreError};
+use walletpay_domain::incentive::{Incentive, Standing};
+use walletpay_domain::{IncentiveId, MerchantId, SessionId};
+use walletpay_ports::{CheckoutStore, Grant, IncentiveStore, StoreError};
 
 #[async_trait]
 impl CheckoutStore for EmbeddedStore {
@@ -30,6 +31,118 @@ impl CheckoutStore for EmbeddedStore {
             }
             s.sessions.insert(session.id.clone(), session.clone());
             Ok(())
+        })
+    }
+}
+
+fn grant_key(id: &IncentiveId, buyer: &str) -> String {
+    format!("{id}#{buyer}")
+}
+
+#[async_trait]
+impl IncentiveStore for EmbeddedStore {
+    async fn insert_incentive(&self, incentive: &Incentive) -> Result<(), StoreError> {
+        self.write(|s| {
+            if s.incentives.contains_key(&incentive.id) {
+                return Err(StoreError::AlreadyExists);
+            }
+            s.incentives.insert(
+                incentive.id.clone(),
+                Standing {
+                    incentive: incentive.clone(),
+                    remaining: incentive.budget,
+                    grants: 0,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    async fn get_incentive(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+    ) -> Result<Option<Standing>, StoreError> {
+        Ok(self.read(|s| {
+            s.incentives
+                .get(id)
+                .filter(|i| &i.incentive.merchant_id == merchant)
+                .cloned()
+        }))
+    }
+
+    async fn list_incentives(&self, merchant: &MerchantId) -> Result<Vec<Standing>, StoreError> {
+        Ok(self.read(|s| {
+            s.incentives
+                .values()
+                .filter(|i| &i.incentive.merchant_id == merchant)
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn set_incentive_active(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+        active: bool,
+    ) -> Result<bool, StoreError> {
+        self.write(|s| match s.incentives.get_mut(id) {
+            Some(i) if &i.incentive.merchant_id == merchant => {
+                i.incentive.active = active;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })
+    }
+
+    async fn grant_holder(
+        &self,
+        id: &IncentiveId,
+        buyer_keys: &[String],
+    ) -> Result<Option<SessionId>, StoreError> {
+        Ok(self.read(|s| {
+            buyer_keys
+                .iter()
+                .find_map(|k| s.incentive_grants.get(&grant_key(id, k)).cloned())
+        }))
+    }
+
+    async fn grant(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+    ) -> Result<Grant, StoreError> {
+        self.write(|s| {
+            let held: Vec<&SessionId> = buyer_keys
+                .iter()
+                .filter_map(|k| s.incentive_grants.get(&grant_key(id, k)))
+                .collect();
+            if !held.is_empty() {
+                return Ok(if held.iter().all(|h| *h == session) {
+                    Grant::Held
+                } else {
+                    Grant::AlreadyUsed
+                });
+            }
+            match s.incentives.get_mut(id) {
+                Some(i)
+                    if &i.incentive.merchant_id == merchant
+                        && i.incentive.active
+                        && i.remaining >= discount =>
+                {
+                    i.remaining -= discount;
+                    i.grants += 1;
+                }
+                _ => return Ok(Grant::Exhausted),
+            }
+            for k in buyer_keys {
+                s.incentive_grants.insert(grant_key(id, k), session.clone());
+            }
+            Ok(Grant::Granted)
         })
     }
 }

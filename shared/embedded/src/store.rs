@@ -35,6 +35,12 @@ pub(crate) struct State {
     #[serde(default)]
     pub(crate) sessions:
         BTreeMap<walletpay_domain::SessionId, walletpay_domain::checkout::CheckoutSession>,
+    /// First-purchase incentives as they stand, and their grants by (incentive, buyer key).
+    #[serde(default)]
+    pub(crate) incentives:
+        BTreeMap<walletpay_domain::IncentiveId, walletpay_domain::incentive::Standing>,
+    #[serde(default)]
+    pub(crate) incentive_grants: BTreeMap<String, walletpay_domain::SessionId>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites

@@ -1,9 +1,11 @@
 //! Hosted checkout sessions: one record per session, every write conditional on the
-//! version read, so two attempts racing to start cannot both be recorded.
+//! version read, so two attempts racing to start cannot both be recorded. And the
+//! first-purchase incentives a session's page offers, with their budgets and grants.
 
 use async_trait::async_trait;
 use walletpay_domain::checkout::CheckoutSession;
-use walletpay_domain::SessionId;
+use walletpay_domain::incentive::{Incentive, Standing};
+use walletpay_domain::{IncentiveId, MerchantId, SessionId};
 
 use crate::StoreError;
 
@@ -15,4 +17,57 @@ pub trait CheckoutStore: Send + Sync {
     /// Writes `session` as version `session.version`, on condition that the stored one is
     /// the version before; `Conflict` otherwise.
     async fn update_session(&self, session: &CheckoutSession) -> Result<(), StoreError>;
+}
+
+/// What asking for a buyer's incentive gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Granted now: the budget paid for it.
+    Granted,
+    /// This buyer's grant is already held by this session (a retry after a failed attempt):
+    /// it applies again, at no further cost.
+    Held,
+    /// This buyer (by one of its keys) had it already, in another order.
+    AlreadyUsed,
+    /// Not enough budget is left, or the merchant ended it.
+    Exhausted,
+}
+
+/// First-purchase incentives and their grants. An incentive holds its remaining budget; a
+/// grant takes its discount off that budget on condition there is enough left, and records
+/// the buyer under each of its keys on condition none is recorded yet, in one atomic write.
+#[async_trait]
+pub trait IncentiveStore: Send + Sync {
+    /// Writes a new incentive with its whole budget left.
+    async fn insert_incentive(&self, incentive: &Incentive) -> Result<(), StoreError>;
+    async fn get_incentive(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+    ) -> Result<Option<Standing>, StoreError>;
+    /// A merchant's incentives, oldest first.
+    async fn list_incentives(&self, merchant: &MerchantId) -> Result<Vec<Standing>, StoreError>;
+    /// Ends (or resumes) an incentive; false if the merchant has none by that id.
+    async fn set_incentive_active(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+        active: bool,
+    ) -> Result<bool, StoreError>;
+    /// The session holding a grant for any of `buyer_keys`, if one does.
+    async fn grant_holder(
+        &self,
+        id: &IncentiveId,
+        buyer_keys: &[String],
+    ) -> Result<Option<SessionId>, StoreError>;
+    /// Grants `discount` to the buyer known by `buyer_keys` for `session` (an incentive the
+    /// merchant does not have is `Exhausted`).
+    async fn grant(
+        &self,
+        merchant: &MerchantId,
+        id: &IncentiveId,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+    ) -> Result<Grant, StoreError>;
 }

@@ -322,6 +322,7 @@ pub trait Store:
     + crate::reconcile::OperatorStore
     + crate::risk::RiskStore
     + crate::checkout::CheckoutStore
+    + crate::checkout::IncentiveStore
 {
 }
 impl<T> Store for T where
@@ -333,5 +334,7 @@ impl<T> Store for T where
         + crate::reconcile::OperatorStore
         + crate::risk::RiskStore
         + crate::checkout::CheckoutStore
+        + crate::checkout::IncentiveStore
+        + crate::checkout::IncentiveStore
 {
 }

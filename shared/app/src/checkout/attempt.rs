@@ -170,6 +170,12 @@ pub async fn start_attempt(
     };
     let mut s = refresh(app, s).await?;
     let now = app.clock.now();
+    s.may_start(wallet, now).map_err(refused)?;
+    // The buyer's first-purchase incentive with this wallet, granted to this order (a
+    // later attempt of the order finds it held, at no further cost).
+    let applied = super::incentives::grant(app, &s, wallet)
+        .await
+        .map_err(ApiError::unavailable)?;
     // Reserve the place: of two starts at once, one writes it and the other is refused.
     let n = loop {
         s.may_start(wallet, now).map_err(refused)?;
@@ -179,6 +185,7 @@ pub async fn start_attempt(
             wallet,
             status: PaymentStatus::Processing,
             created_at: now,
+            incentive: applied.clone(),
         });
         next.version += 1;
         match app.store.update_session(&next).await {
@@ -208,7 +215,7 @@ pub async fn start_attempt(
     };
     let body = json!({
         "merchant_reference": s.merchant_reference,
-        "amount": s.amount.minor,
+        "amount": super::incentives::discounted(s.amount, applied.as_ref()).minor,
         "currency": s.amount.currency.code(),
         "country": s.country,
         "wallet": wallet.as_str(),
@@ -217,7 +224,10 @@ pub async fn start_attempt(
     });
     let made = crate::payments::create_payment_in(
         app,
-        crate::payments::Made::ByCheckout(id),
+        match &applied {
+            Some(a) => crate::payments::Made::ByCheckoutWith(id, a),
+            None => crate::payments::Made::ByCheckout(id),
+        },
         &s.merchant_id,
         Some(&s.attempt_key(n)),
         body.to_string().as_bytes(),

@@ -10,6 +10,7 @@
 //! take (the amount outside every wallet's limits) is refused.
 
 mod attempt;
+pub mod incentives;
 
 pub use attempt::{refresh, start_attempt, Started};
 
@@ -97,6 +98,7 @@ pub fn session_json(app: &App, s: &CheckoutSession) -> Value {
             "wallet": a.wallet,
             "status": a.status.as_str(),
             "created_at": a.created_at,
+            "incentive": a.incentive,
         })).collect::<Vec<_>>(),
         "paid_by": s.paid_by,
     })

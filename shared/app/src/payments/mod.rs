@@ -56,6 +56,12 @@ pub async fn create_payment(
 pub enum Made<'a> {
     ByApi,
     ByCheckout(&'a walletpay_domain::SessionId),
+    /// A checkout's attempt with a first-purchase incentive granted (the body's amount is
+    /// already the discounted one).
+    ByCheckoutWith(
+        &'a walletpay_domain::SessionId,
+        &'a walletpay_domain::incentive::Applied,
+    ),
 }
 
 impl Made<'_> {
@@ -64,7 +70,7 @@ impl Made<'_> {
     pub fn scoped_key(self, key: &str) -> String {
         match self {
             Made::ByApi => format!("payments:{key}"),
-            Made::ByCheckout(_) => format!("attempt:{key}"),
+            Made::ByCheckout(_) | Made::ByCheckoutWith(..) => format!("attempt:{key}"),
         }
     }
 }
@@ -97,9 +103,10 @@ pub async fn create_payment_in(
     };
 
     let scoped_key = made.scoped_key(key.as_str());
-    let session = match made {
-        Made::ByApi => None,
-        Made::ByCheckout(id) => Some(id.clone()),
+    let (session, incentive) = match made {
+        Made::ByApi => (None, None),
+        Made::ByCheckout(id) => (Some(id.clone()), None),
+        Made::ByCheckoutWith(id, applied) => (Some(id.clone()), Some(applied.clone())),
     };
     let now = app.clock.now();
     let record = new_record(
@@ -179,6 +186,7 @@ pub async fn create_payment_in(
         risk: Some(assessed.assessment.clone()),
         fraud_report: None,
         checkout_session: session,
+        incentive,
         version: 1,
     };
     match decision {
