@@ -526,7 +526,38 @@ async fn works_without_javascript(backend: Backend) {
     assert_eq!(texts(&b, ".panel a.secondary").await, ["Periksa lagi"]);
     b.shot("dana-without-javascript").await;
     b.assert_clean_console("/checkout/").await;
+    // Paid: the page sends the buyer on to the shop by itself.
+    wallet_pays(&s, &latest_payment(&s, cs["id"].as_str().unwrap()).await).await;
+    b.client.refresh().await.unwrap();
+    b.wait_for_url(&format!("{SHOP}/thanks?checkout_session="), 20)
+        .await;
     b.close().await;
+
+    // A form posted from elsewhere starts nothing.
+    let fresh = session(&s, "ID", "IDR", 15_000_000, Some("id")).await;
+    for (name, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://shop-lookalike.example"),
+    ] {
+        let resp = s
+            .http
+            .post(format!("{}/pay", fresh["url"].as_str().unwrap()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(name, value)
+            .body("wallet=dana")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{name}: {value}");
+    }
+    let untouched = s
+        .get_path(
+            &format!("/v1/checkout/sessions/{}", fresh["id"].as_str().unwrap()),
+            &s.local.demo_key,
+        )
+        .await;
+    assert_eq!(untouched.body["payments"], json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -169,6 +169,7 @@ async fn every_sample_event_gets_its_expected_answer() {
         expires_at: now.plus_millis(30 * 60_000),
         attempts: Vec::new(),
         paid_by: None,
+        grants_settled: false,
         version: 1,
     };
     app.store.insert_session(&session).await.unwrap();

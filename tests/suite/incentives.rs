@@ -243,6 +243,143 @@ async fn incentives(backend: Backend) {
         (json!(0), json!(2))
     );
 
+    // An order that ends without using its grant gives it back: paid with OVO instead, or
+    // never paid. The buyer's first DANA payment is then still to come.
+    let topped = s
+        .post_json("/v1/incentives", &key, "k-inc-3", &offer(1_000_000))
+        .await;
+    assert_eq!(topped.status, 201, "{}", topped.body);
+    let inc3 = topped.body["id"].as_str().unwrap().to_string();
+    let switcher = walletpay_tests::buyer("ID", &walletpay_tests::unique("switcher"));
+    let order = session(&s, switcher.clone()).await;
+    let dana = pay_dana(&s, &order).await;
+    assert_eq!(dana["incentive"]["id"], inc3.as_str());
+    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 500_000);
+    let sim = s
+        .simulate(
+            dana["provider_reference"].as_str().unwrap(),
+            "user_cancelled",
+        )
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(dana["id"].as_str().unwrap(), "failed").await;
+    let ovo = start_attempt(&s.local.app, &order, WalletId::Ovo, None)
+        .await
+        .unwrap();
+    let ovo: Value = serde_json::from_str(&ovo.payment.body).unwrap();
+    assert!(ovo.get("incentive").is_none(), "{ovo}");
+    assert_eq!(ovo["amount"], 15_000_000);
+    let sim = s
+        .simulate(ovo["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(ovo["id"].as_str().unwrap(), "succeeded").await;
+    let done = s
+        .get_path(&format!("/v1/checkout/sessions/{order}"), &key)
+        .await;
+    assert_eq!(done.body["status"], "complete");
+    let back = incentive(&s, &inc3).await;
+    assert_eq!(
+        (back["remaining_budget"].clone(), back["grants"].clone()),
+        (json!(1_000_000), json!(0)),
+        "{back}"
+    );
+    let next = session(&s, switcher.clone()).await;
+    assert_eq!(
+        page_line(&s, &next).await.as_deref(),
+        Some("Hemat Rp 5.000 untuk pembayaran DANA pertama Anda"),
+        "the buyer's first DANA payment is still to come"
+    );
+    // Never paid: the session's end (its scheduled check) releases it.
+    let p = pay_dana(&s, &next).await;
+    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 500_000);
+    let sim = s
+        .simulate(
+            p["provider_reference"].as_str().unwrap(),
+            "insufficient_balance",
+        )
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(p["id"].as_str().unwrap(), "failed").await;
+    let mut ended = s.local.app.store.get_session(&next).await.unwrap().unwrap();
+    ended.expires_at = walletpay_tests::now().plus_millis(-1);
+    ended.version += 1;
+    s.local.app.store.update_session(&ended).await.unwrap();
+    let check =
+        json!({"payment_id": p["id"], "attempt": 0, "due_at": rfc3339(-1), "session_end": true});
+    let checked = walletpay_app::status::run_check(&s.local.app, &check.to_string())
+        .await
+        .unwrap();
+    assert!(
+        matches!(checked, walletpay_app::status::Checked::Done(_)),
+        "{checked:?}"
+    );
+    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 1_000_000);
+    // Once: a second settlement gives nothing back twice.
+    walletpay_app::checkout::incentives::settle(
+        &s.local.app,
+        &s.local.app.store.get_session(&next).await.unwrap().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 1_000_000);
+
+    // A buyer's first DANA payment is one, whatever the campaign: a buyer who paid with one
+    // incentive is offered no other.
+    let paid_buyer = walletpay_tests::buyer("ID", &walletpay_tests::unique("paid"));
+    let o = session(&s, paid_buyer.clone()).await;
+    let p = pay_dana(&s, &o).await;
+    assert_eq!(p["incentive"]["id"], inc3.as_str());
+    let sim = s
+        .simulate(p["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(p["id"].as_str().unwrap(), "succeeded").await;
+    let campaign = s
+        .post_json("/v1/incentives", &key, "k-inc-4", &offer(1_000_000))
+        .await;
+    assert_eq!(campaign.status, 201);
+    let again = session(&s, paid_buyer).await;
+    assert_eq!(
+        page_line(&s, &again).await,
+        None,
+        "a second campaign is no second first payment"
+    );
+
+    // Shown, then gone before the buyer chose: no attempt at another price.
+    let shown = session(
+        &s,
+        walletpay_tests::buyer("ID", &walletpay_tests::unique("shown")),
+    )
+    .await;
+    assert!(page_line(&s, &shown).await.is_some());
+    for st in s.get_path("/v1/incentives", &key).await.body["data"]
+        .as_array()
+        .unwrap()
+    {
+        s.post(
+            &format!("/v1/incentives/{}/disable", st["id"].as_str().unwrap()),
+            &key,
+        )
+        .await;
+    }
+    let refused = s
+        .http
+        .post(s.url(&format!("/checkout/{shown}/pay")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body("wallet=dana&offered=dana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Penawaran itu baru saja habis"), "{html}");
+    let after = s
+        .get_path(&format!("/v1/checkout/sessions/{shown}"), &key)
+        .await;
+    assert_eq!(after.body["payments"], json!([]), "no attempt was made");
+
     // Ended by the shop: a new buyer sees nothing.
     let more = s
         .post_json("/v1/incentives", &key, "k-inc-2", &offer(10_000_000))

@@ -32,6 +32,11 @@ pub struct StatusCheck {
     /// payment is decided, its approval's own chain does that).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub review: bool,
+    /// The end of the checkout session this payment is an attempt of (not a check of its
+    /// charge): what the session granted and did not use is released (see
+    /// `checkout::incentives::settle`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session_end: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +109,23 @@ async fn schedule_check(
         attempt,
         due_at,
         review,
+        session_end: false,
+    };
+    send(app, &check, app.clock.now()).await
+}
+
+/// Schedules the end of the checkout session `id` is an attempt of, at `due_at`.
+pub async fn schedule_session_end(
+    app: &App,
+    id: &PaymentId,
+    due_at: Timestamp,
+) -> Result<(), QueueError> {
+    let check = StatusCheck {
+        payment_id: id.clone(),
+        attempt: 0,
+        due_at,
+        review: false,
+        session_end: true,
     };
     send(app, &check, app.clock.now()).await
 }
@@ -322,6 +344,9 @@ pub async fn run_check(app: &App, body: &str) -> Result<Checked, CheckError> {
         tracing::warn!(payment = %check.payment_id, "status check for an unknown payment dropped");
         return Ok(Checked::Done(PaymentStatus::Failed));
     };
+    if check.session_end {
+        return crate::checkout::end_of_session(app, &payment).await;
+    }
     // The end of a review window: the payment expires if still held; once decided, the
     // approval's own chain checks it (this one stops).
     if check.review && payment.status != PaymentStatus::RequiresReview {

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 use std::collections::HashMap;
-use walletpay_app::checkout::{refresh, start_attempt};
+use walletpay_app::checkout::{refresh, start_attempt_offered};
 use walletpay_app::App;
 use walletpay_domain::checkout::CheckoutSession;
 use walletpay_domain::{Lang, SessionId, WalletId};
@@ -96,6 +96,7 @@ fn message_page(status: StatusCode, lang: Lang, message: &str) -> Response {
         poll: false,
         panel_html: panel,
         back_url: None,
+        onward: None,
     };
     match page.render() {
         Ok(body) => html(status, body),
@@ -129,14 +130,15 @@ async fn load(app: &App, id: &str, lang: Lang) -> Result<CheckoutSession, Respon
     }
 }
 
-/// What the page shows now.
+/// What the page shows now, and what the buyer pays (the latest attempt's amount, once
+/// an incentive took something off it).
 async fn shown(
     app: &App,
     s: &CheckoutSession,
     lang: Lang,
     lang_query: String,
     notice: Option<&'static str>,
-) -> Result<Shown, Response> {
+) -> Result<(Shown, walletpay_domain::Money), Response> {
     let latest = match s.attempts.last().and_then(|a| a.payment_id.as_ref()) {
         Some(id) => app
             .store
@@ -145,42 +147,87 @@ async fn shown(
             .map_err(|e| unavailable(lang, e))?,
         None => None,
     };
-    let incentives = walletpay_app::checkout::incentives::offers(app, s)
-        .await
-        .map_err(|e| unavailable(lang, e))?;
+    let now = app.clock.now();
+    let mut offers = Vec::new();
+    if view::lists_wallets(s, now) {
+        // An incentive that cannot be read now is not shown; choosing the wallet still
+        // grants it if it can be then (the buyer pays less than shown, never more).
+        let incentives = match walletpay_app::checkout::incentives::offers(app, s).await {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::warn!(session = %s.id, error = %e, "incentives not shown: they cannot be read");
+                Vec::new()
+            }
+        };
+        let t = text::text(lang);
+        offers =
+            walletpay_app::wallets::offered(app, &s.merchant_id, s.country, Some(s.amount.minor))
+                .await
+                .map_err(|e| unavailable(lang, e.message))?
+                .into_iter()
+                .filter(|(spec, _)| s.allows(spec.wallet))
+                .map(|(spec, _)| Offer {
+                    spec,
+                    incentive: incentives
+                        .iter()
+                        .find(|o| o.incentive.wallet == spec.wallet)
+                        .map(|o| {
+                            let off = walletpay_domain::Money {
+                                minor: o.discount,
+                                currency: s.amount.currency,
+                            };
+                            fill(
+                                t.incentive,
+                                &[("amount", &text::amount(off)), ("name", spec.name_in(lang))],
+                            )
+                        }),
+                })
+                .collect();
+    }
+    let paying = latest
+        .as_ref()
+        .filter(|p| !p.status.is_terminal() && p.incentive.is_some())
+        .map(|p| p.amount)
+        .unwrap_or(s.amount);
+    Ok((
+        view::build(Input {
+            session: s,
+            latest: latest.as_ref(),
+            offers,
+            lang,
+            lang_query,
+            now,
+            notice,
+        }),
+        paying,
+    ))
+}
+
+/// The page a paid order shows: it sends the buyer on to the shop by itself (a refresh,
+/// not a redirect: a redirect answering the wallet form would be held to the CSP's
+/// `form-action`), with a link for a browser that does not follow it.
+fn paid_page(lang: Lang, shop: &str, return_url: &str) -> Response {
     let t = text::text(lang);
-    let offers =
-        walletpay_app::wallets::offered(app, &s.merchant_id, s.country, Some(s.amount.minor))
-            .await
-            .map_err(|e| unavailable(lang, e.message))?
-            .into_iter()
-            .filter(|(spec, _)| s.allows(spec.wallet))
-            .map(|(spec, _)| Offer {
-                spec,
-                incentive: incentives
-                    .iter()
-                    .find(|o| o.incentive.wallet == spec.wallet)
-                    .map(|o| {
-                        let off = walletpay_domain::Money {
-                            minor: o.discount,
-                            currency: s.amount.currency,
-                        };
-                        fill(
-                            t.incentive,
-                            &[("amount", &text::amount(off)), ("name", spec.name_in(lang))],
-                        )
-                    }),
-            })
-            .collect();
-    Ok(view::build(Input {
-        session: s,
-        latest: latest.as_ref(),
-        offers,
-        lang,
-        lang_query,
-        now: app.clock.now(),
-        notice,
-    }))
+    let panel = format!(
+        "<section id=\"panel\"><div class=\"panel\"><p>{}</p><p><a class=\"button\" id=\"continue\" href=\"{}\">{}</a></p></div></section>",
+        escape(t.paid),
+        escape(return_url),
+        escape(t.continue_label)
+    );
+    let page = PageT {
+        t,
+        shop,
+        pay_to: fill(t.pay_to, &[("shop", shop)]),
+        total: None,
+        poll: false,
+        panel_html: panel,
+        back_url: None,
+        onward: Some(return_url.to_string()),
+    };
+    match page.render() {
+        Ok(body) => html(StatusCode::OK, body),
+        Err(e) => unavailable(lang, e),
+    }
 }
 
 async fn render_page(
@@ -191,9 +238,8 @@ async fn render_page(
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Response {
-    let panel = match shown(app, s, lang, lang_query, notice).await {
-        Ok(Shown::Paid { return_url }) => return Redirect::to(&return_url).into_response(),
-        Ok(Shown::Panel(p)) => p,
+    let (shown, paying) = match shown(app, s, lang, lang_query, notice).await {
+        Ok(x) => x,
         Err(r) => return r,
     };
     let t = text::text(lang);
@@ -201,6 +247,10 @@ async fn render_page(
         Ok(Some(m)) => m.name,
         Ok(None) => String::new(),
         Err(e) => return unavailable(lang, e),
+    };
+    let panel = match shown {
+        Shown::Paid { return_url } => return paid_page(lang, &shop, &return_url),
+        Shown::Panel(p) => p,
     };
     let poll = panel.poll;
     let panel_html = match panel.render() {
@@ -211,10 +261,11 @@ async fn render_page(
         t,
         shop: &shop,
         pay_to: fill(t.pay_to, &[("shop", &shop)]),
-        total: Some(text::amount(s.amount)),
+        total: Some(text::amount(paying)),
         poll,
         panel_html,
         back_url: Some(&s.cancel_url),
+        onward: None,
     };
     match page.render() {
         Ok(body) => html(status, body),
@@ -250,7 +301,10 @@ async fn status(
         Err(r) => return r,
     };
     let (lang, lang_query) = language(&q, &headers, Some(&s));
-    match shown(&app, &s, lang, lang_query, None).await {
+    match shown(&app, &s, lang, lang_query, None)
+        .await
+        .map(|(shown, _)| shown)
+    {
         Ok(Shown::Paid { return_url }) => {
             let t = text::text(lang);
             let body = format!(
@@ -276,6 +330,37 @@ async fn status(
 #[derive(Debug, Deserialize)]
 struct PayForm {
     wallet: String,
+    /// The wallets the page showed an incentive with, comma-separated.
+    #[serde(default)]
+    offered: String,
+}
+
+/// Whether a form post comes from the page itself: a browser names the site a request
+/// comes from (`Sec-Fetch-Site`), or at least its origin; one that says neither (no
+/// browser) is let through, since nothing here relies on the buyer's cookies.
+fn from_the_page(headers: &HeaderMap) -> bool {
+    match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
+        Some(b"same-origin") | Some(b"none") => return true,
+        Some(_) => return false,
+        None => {}
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok());
+    match (url::Url::parse(origin), host) {
+        (Ok(o), Some(h)) => {
+            let authority = match o.port() {
+                Some(p) => format!("{}:{p}", o.host_str().unwrap_or_default()),
+                None => o.host_str().unwrap_or_default().to_string(),
+            };
+            authority.eq_ignore_ascii_case(h)
+        }
+        _ => false,
+    }
 }
 
 /// A wallet chosen: starts an attempt, then shows the page again (303, so a reload never
@@ -289,11 +374,8 @@ async fn pay(
     form: Result<Form<PayForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let (lang, _) = language(&q, &headers, None);
-    // Only the page itself posts here: a browser says where a form came from.
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes() == b"cross-site")
-    {
+    // Only the page itself posts here.
+    if !from_the_page(&headers) {
         return message_page(StatusCode::FORBIDDEN, lang, text::text(lang).refused);
     }
     let s = match load(&app, &id, lang).await {
@@ -302,7 +384,11 @@ async fn pay(
     };
     let (lang, lang_query) = language(&q, &headers, Some(&s));
     let page_url = format!("/checkout/{}{lang_query}", s.id);
-    let Some(wallet) = form.ok().and_then(|Form(f)| WalletId::parse(&f.wallet)) else {
+    let form = form.ok().map(|Form(f)| f);
+    let offered = form
+        .as_ref()
+        .is_some_and(|f| f.offered.split(',').any(|w| w == f.wallet));
+    let Some(wallet) = form.as_ref().and_then(|f| WalletId::parse(&f.wallet)) else {
         let t = text::text(lang);
         return render_page(
             &app,
@@ -314,7 +400,7 @@ async fn pay(
         )
         .await;
     };
-    match start_attempt(&app, &s.id, wallet, Some(lang)).await {
+    match start_attempt_offered(&app, &s.id, wallet, Some(lang), offered).await {
         Ok(_) => Redirect::to(&page_url).into_response(),
         Err(e)
             if matches!(
@@ -326,10 +412,10 @@ async fn pay(
         }
         Err(e) if e.status < 500 => {
             let t = text::text(lang);
-            let notice = if e.code == "too_many_attempts" {
-                t.too_many
-            } else {
-                t.refused
+            let notice = match e.code {
+                "too_many_attempts" => t.too_many,
+                "incentive_unavailable" => t.incentive_gone,
+                _ => t.refused,
             };
             let s = match load(&app, &id, lang).await {
                 Ok(s) => s,

@@ -40,6 +40,7 @@ pub struct Text {
     pub too_many: &'static str,
     pub refresh: &'static str,
     pub unavailable: &'static str,
+    pub incentive_gone: &'static str,
 }
 
 const EN: Text = Text {
@@ -77,6 +78,8 @@ const EN: Text = Text {
     too_many: "This order has had too many payment attempts. Please go back to the shop.",
     refresh: "Check again",
     unavailable: "We cannot show this payment right now. Please reload the page in a moment.",
+    incentive_gone:
+        "That offer has just run out, so the price is the full amount again. Please choose again.",
 };
 
 const ID: Text = Text {
@@ -113,6 +116,7 @@ const ID: Text = Text {
     too_many: "Pesanan ini sudah terlalu banyak dicoba dibayar. Silakan kembali ke toko.",
     refresh: "Periksa lagi",
     unavailable: "Kami belum dapat menampilkan pembayaran ini. Muat ulang halaman sebentar lagi.",
+    incentive_gone: "Penawaran itu baru saja habis, jadi harganya kembali penuh. Silakan pilih lagi.",
 };
 
 const TH: Text = Text {
@@ -149,6 +153,7 @@ const TH: Text = Text {
     too_many: "คำสั่งซื้อนี้พยายามชำระเงินหลายครั้งเกินไป กรุณากลับไปที่ร้านค้า",
     refresh: "ตรวจสอบอีกครั้ง",
     unavailable: "ขณะนี้ไม่สามารถแสดงการชำระเงินนี้ได้ กรุณาโหลดหน้านี้ใหม่อีกครั้งในอีกสักครู่",
+    incentive_gone: "ข้อเสนอนั้นเพิ่งหมดลง ราคาจึงกลับเป็นราคาเต็ม กรุณาเลือกอีกครั้ง",
 };
 
 const MS: Text = Text {
@@ -185,6 +190,7 @@ const MS: Text = Text {
     too_many: "Pesanan ini telah terlalu banyak cubaan pembayaran. Sila kembali ke kedai.",
     refresh: "Semak semula",
     unavailable: "Kami tidak dapat memaparkan pembayaran ini sekarang. Sila muat semula halaman sebentar lagi.",
+    incentive_gone: "Tawaran itu baru sahaja habis, jadi harganya kembali penuh. Sila pilih semula.",
 };
 
 const VI: Text = Text {
@@ -221,6 +227,7 @@ const VI: Text = Text {
     too_many: "Đơn hàng này đã thử thanh toán quá nhiều lần. Vui lòng quay lại cửa hàng.",
     refresh: "Kiểm tra lại",
     unavailable: "Hiện chưa thể hiển thị khoản thanh toán này. Vui lòng tải lại trang sau ít phút.",
+    incentive_gone: "Ưu đãi đó vừa hết, nên giá trở lại đầy đủ. Vui lòng chọn lại.",
 };
 
 const PT_BR: Text = Text {
@@ -258,6 +265,8 @@ const PT_BR: Text = Text {
     too_many: "Este pedido teve tentativas de pagamento demais. Volte à loja.",
     refresh: "Verificar de novo",
     unavailable: "Não conseguimos mostrar este pagamento agora. Recarregue a página em instantes.",
+    incentive_gone:
+        "Essa oferta acabou de se esgotar, e o preço voltou ao valor cheio. Escolha de novo.",
 };
 
 const ZH: Text = Text {
@@ -294,6 +303,7 @@ const ZH: Text = Text {
     too_many: "此订单的付款尝试次数过多。请返回商店。",
     refresh: "重新检查",
     unavailable: "暂时无法显示此笔付款。请稍后刷新页面。",
+    incentive_gone: "该优惠刚刚用完，价格已恢复原价。请重新选择。",
 };
 
 pub fn text(lang: Lang) -> &'static Text {

@@ -22,6 +22,8 @@ pub struct PageT<'a> {
     pub poll: bool,
     pub panel_html: String,
     pub back_url: Option<&'a str>,
+    /// Where the page sends the buyer on by itself (paid: the shop's return URL).
+    pub onward: Option<String>,
 }
 
 #[derive(Template)]
@@ -38,6 +40,9 @@ pub struct PanelT {
     pub action: Option<ActionV>,
     pub failure: Option<FailureV>,
     pub wallets: Vec<WalletV>,
+    /// The wallets shown with an incentive, comma-separated (the form says so back: an
+    /// incentive gone meanwhile is then refused instead of charged at full price).
+    pub offered: String,
 }
 
 pub struct ActionV {
@@ -95,6 +100,13 @@ pub enum Shown {
     Panel(Box<PanelT>),
 }
 
+/// Whether the page lists wallets for `s` now (no attempt yet, or the latest one ended):
+/// only then are the wallets and their incentives read.
+pub fn lists_wallets(s: &CheckoutSession, now: Timestamp) -> bool {
+    s.status_at(now) == SessionStatus::Open
+        && s.attempts.last().is_none_or(|a| a.status.is_terminal())
+}
+
 pub struct Input<'a> {
     pub session: &'a CheckoutSession,
     /// The latest attempt's payment, if it exists yet.
@@ -140,6 +152,13 @@ pub fn build(i: Input<'_>) -> Shown {
         action: None,
         failure: None,
         wallets: Vec::new(),
+        offered: i
+            .offers
+            .iter()
+            .filter(|o| o.incentive.is_some())
+            .map(|o| o.spec.wallet.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
     };
     let wallet_views = |except: Option<WalletId>| -> Vec<WalletV> {
         i.offers

@@ -62,6 +62,9 @@ pub struct CheckoutSession {
     /// The attempt that paid, once one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_by: Option<PaymentId>,
+    /// The order has ended and what it was granted and did not use was released.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grants_settled: bool,
     /// Bumped by every write; each write is conditional on the version it read.
     pub version: u64,
 }
@@ -167,6 +170,7 @@ mod tests {
             expires_at: Timestamp(1_000),
             attempts: Vec::new(),
             paid_by: None,
+            grants_settled: false,
             version: 1,
         }
     }

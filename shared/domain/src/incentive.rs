@@ -72,7 +72,8 @@ impl Incentive {
     }
 
     /// The discount on an order of `amount`, leaving at least `floor` (the wallet's smallest
-    /// payment) to pay; `None` when nothing would come off.
+    /// payment) to pay, in whole payable steps of the currency (whole rupiah), so what is
+    /// left is an amount a wallet takes; `None` when nothing would come off.
     pub fn discount_on(&self, amount: Money, floor: i64) -> Option<i64> {
         let raw = match self.discount {
             Discount::Fixed { amount: off } => off,
@@ -81,17 +82,32 @@ impl Incentive {
                 pct.min(cap)
             }
         };
+        let step = amount.currency.payable_step();
         let off = raw.min(amount.minor - floor.max(1));
+        let off = off - off.rem_euclid(step);
         (off > 0).then_some(off)
     }
 
-    /// Checks the merchant's setup: positive amounts, a percentage of at most 100, a
-    /// period that ends after it starts.
+    /// Buyers have one first payment per shop, market and wallet: every incentive for the
+    /// same three shares its record of who had one.
+    pub fn first_purchase_scope(&self) -> String {
+        format!("{}#{}#{}", self.merchant_id, self.country, self.wallet)
+    }
+
+    /// Checks the merchant's setup: positive amounts (whole rupiah in IDR), a percentage of
+    /// at most 100, a period that ends after it starts.
     pub fn validate(&self) -> Result<(), Invalid> {
         let bad = |field, why| Err(Invalid { field, why });
+        let step = self.country.currency().payable_step();
         match self.discount {
             Discount::Fixed { amount } if amount <= 0 => {
                 return bad("amount", "is a positive amount in minor units")
+            }
+            Discount::Fixed { amount } if amount % step != 0 => {
+                return bad(
+                    "amount",
+                    "is a whole amount a wallet takes (whole rupiah in IDR)",
+                )
             }
             Discount::Percent { basis_points, .. }
                 if basis_points == 0 || basis_points > 10_000 =>
@@ -162,8 +178,17 @@ mod tests {
             basis_points: 1_000,
             cap: 1_000_000,
         });
-        assert_eq!(pct.discount_on(idr(5_000_005), 100), Some(500_000));
+        assert_eq!(pct.discount_on(idr(5_000_000), 100), Some(500_000));
         assert_eq!(pct.discount_on(idr(50_000_000), 100), Some(1_000_000));
+        // 10% of Rp 123.456 is Rp 12.345,60: Rp 12.345 comes off, and what is left is whole
+        // rupiah (a wallet takes no fraction of one).
+        let uncapped = incentive(Discount::Percent {
+            basis_points: 1_000,
+            cap: 100_000_000,
+        });
+        let off = uncapped.discount_on(idr(12_345_600), 100).unwrap();
+        assert_eq!(off, 1_234_500);
+        assert_eq!((12_345_600 - off) % 100, 0);
     }
 
     #[test]
@@ -180,12 +205,19 @@ mod tests {
     #[test]
     fn setups_are_checked_and_buyers_keyed_by_id_and_phone() {
         assert!(incentive(Discount::Fixed { amount: 0 }).validate().is_err());
+        assert_eq!(
+            incentive(Discount::Fixed { amount: 50 })
+                .validate()
+                .unwrap_err()
+                .field,
+            "amount"
+        );
         let p = incentive(Discount::Percent {
             basis_points: 10_001,
             cap: 1,
         });
         assert_eq!(p.validate().unwrap_err().field, "percent_basis_points");
-        let mut i = incentive(Discount::Fixed { amount: 1 });
+        let mut i = incentive(Discount::Fixed { amount: 100 });
         i.valid_until = i.valid_from;
         assert_eq!(i.validate().unwrap_err().field, "valid_until");
         assert_eq!(

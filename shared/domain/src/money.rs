@@ -37,6 +37,15 @@ impl Currency {
         }
     }
 
+    /// The smallest step a wallet payment moves in, in minor units: no wallet of these
+    /// markets takes fractions of a rupiah (100 for IDR); one minor unit elsewhere.
+    pub fn payable_step(self) -> i64 {
+        match self {
+            Currency::IDR => 100,
+            _ => 1,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Currency::IDR => "IDR",

@@ -35,8 +35,8 @@ impl CheckoutStore for EmbeddedStore {
     }
 }
 
-fn grant_key(id: &IncentiveId, buyer: &str) -> String {
-    format!("{id}#{buyer}")
+fn grant_key(scope: &str, buyer: &str) -> String {
+    format!("{scope}#{buyer}")
 }
 
 #[async_trait]
@@ -98,28 +98,28 @@ impl IncentiveStore for EmbeddedStore {
 
     async fn grant_holder(
         &self,
-        id: &IncentiveId,
+        scope: &str,
         buyer_keys: &[String],
     ) -> Result<Option<SessionId>, StoreError> {
         Ok(self.read(|s| {
             buyer_keys
                 .iter()
-                .find_map(|k| s.incentive_grants.get(&grant_key(id, k)).cloned())
+                .find_map(|k| s.incentive_grants.get(&grant_key(scope, k)).cloned())
         }))
     }
 
     async fn grant(
         &self,
-        merchant: &MerchantId,
-        id: &IncentiveId,
+        incentive: &Incentive,
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
     ) -> Result<Grant, StoreError> {
+        let scope = incentive.first_purchase_scope();
         self.write(|s| {
             let held: Vec<&SessionId> = buyer_keys
                 .iter()
-                .filter_map(|k| s.incentive_grants.get(&grant_key(id, k)))
+                .filter_map(|k| s.incentive_grants.get(&grant_key(&scope, k)))
                 .collect();
             if !held.is_empty() {
                 return Ok(if held.iter().all(|h| *h == session) {
@@ -128,9 +128,9 @@ impl IncentiveStore for EmbeddedStore {
                     Grant::AlreadyUsed
                 });
             }
-            match s.incentives.get_mut(id) {
+            match s.incentives.get_mut(&incentive.id) {
                 Some(i)
-                    if &i.incentive.merchant_id == merchant
+                    if i.incentive.merchant_id == incentive.merchant_id
                         && i.incentive.active
                         && i.remaining >= discount =>
                 {
@@ -140,9 +140,38 @@ impl IncentiveStore for EmbeddedStore {
                 _ => return Ok(Grant::Exhausted),
             }
             for k in buyer_keys {
-                s.incentive_grants.insert(grant_key(id, k), session.clone());
+                s.incentive_grants
+                    .insert(grant_key(&scope, k), session.clone());
             }
             Ok(Grant::Granted)
+        })
+    }
+
+    async fn release_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+    ) -> Result<(), StoreError> {
+        let scope = incentive.first_purchase_scope();
+        self.write(|s| {
+            let keys: Vec<String> = buyer_keys
+                .iter()
+                .map(|k| grant_key(&scope, k))
+                .filter(|k| s.incentive_grants.get(k) == Some(session))
+                .collect();
+            if keys.is_empty() {
+                return Ok(());
+            }
+            for k in &keys {
+                s.incentive_grants.remove(k);
+            }
+            if let Some(i) = s.incentives.get_mut(&incentive.id) {
+                i.remaining += discount;
+                i.grants = i.grants.saturating_sub(1);
+            }
+            Ok(())
         })
     }
 }

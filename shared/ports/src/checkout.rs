@@ -35,7 +35,10 @@ pub enum Grant {
 
 /// First-purchase incentives and their grants. An incentive holds its remaining budget; a
 /// grant takes its discount off that budget on condition there is enough left, and records
-/// the buyer under each of its keys on condition none is recorded yet, in one atomic write.
+/// the buyer under each of its keys in the incentive's first-purchase scope (shop, market,
+/// wallet: `Incentive::first_purchase_scope`) on condition none is recorded yet, in one
+/// atomic write. A grant whose order ended without it is released: its discount back in
+/// the budget, the buyer free again.
 #[async_trait]
 pub trait IncentiveStore: Send + Sync {
     /// Writes a new incentive with its whole budget left.
@@ -54,20 +57,28 @@ pub trait IncentiveStore: Send + Sync {
         id: &IncentiveId,
         active: bool,
     ) -> Result<bool, StoreError>;
-    /// The session holding a grant for any of `buyer_keys`, if one does.
+    /// The session holding a grant in `scope` for any of `buyer_keys`, if one does.
     async fn grant_holder(
         &self,
-        id: &IncentiveId,
+        scope: &str,
         buyer_keys: &[String],
     ) -> Result<Option<SessionId>, StoreError>;
-    /// Grants `discount` to the buyer known by `buyer_keys` for `session` (an incentive the
-    /// merchant does not have is `Exhausted`).
+    /// Grants `discount` of `incentive` to the buyer known by `buyer_keys` for `session`
+    /// (an incentive the merchant does not have is `Exhausted`).
     async fn grant(
         &self,
-        merchant: &MerchantId,
-        id: &IncentiveId,
+        incentive: &Incentive,
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
     ) -> Result<Grant, StoreError>;
+    /// Undoes `session`'s grant: the buyer's keys freed and `discount` back in the budget.
+    /// Nothing if the session holds none (released already).
+    async fn release_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+    ) -> Result<(), StoreError>;
 }

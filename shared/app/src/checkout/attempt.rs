@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::error::{ApiError, Reply};
 use crate::idempotency::ms;
 use serde_json::json;
-use walletpay_domain::checkout::{Attempt, CheckoutSession, Refusal};
+use walletpay_domain::checkout::{Attempt, CheckoutSession, Refusal, SessionStatus};
 use walletpay_domain::{Lang, PaymentId, PaymentStatus, SessionId, WalletId};
 use walletpay_ports::StoreError;
 
@@ -87,6 +87,14 @@ pub async fn refresh(app: &App, mut s: CheckoutSession) -> Result<CheckoutSessio
                     Place::Waiting => {}
                 },
             }
+        }
+        // An order that has ended gives back what it was granted and did not use, once.
+        if !s.grants_settled && s.status_at(app.clock.now()) != SessionStatus::Open {
+            if s.attempts.iter().any(|a| a.incentive.is_some()) {
+                super::incentives::settle(app, &s).await?;
+            }
+            s.grants_settled = true;
+            changed = true;
         }
         if !changed {
             refund_extra_payments(app, &s).await;
@@ -165,6 +173,20 @@ pub async fn start_attempt(
     wallet: WalletId,
     lang: Option<Lang>,
 ) -> Result<Started, ApiError> {
+    start_attempt_offered(app, id, wallet, lang, false).await
+}
+
+/// As [`start_attempt`], for a buyer who was shown a first-purchase incentive with
+/// `wallet` (`offered`): if it can no longer be granted (spent, ended, taken meanwhile), no
+/// attempt starts (`409 incentive_unavailable`), so nobody pays another price than the one
+/// they chose at.
+pub async fn start_attempt_offered(
+    app: &App,
+    id: &SessionId,
+    wallet: WalletId,
+    lang: Option<Lang>,
+    offered: bool,
+) -> Result<Started, ApiError> {
     let Some(s) = app.store.get_session(id).await? else {
         return Err(ApiError::not_found("checkout session"));
     };
@@ -176,6 +198,13 @@ pub async fn start_attempt(
     let applied = super::incentives::grant(app, &s, wallet)
         .await
         .map_err(ApiError::unavailable)?;
+    if offered && applied.is_none() {
+        return Err(ApiError::new(
+            409,
+            "incentive_unavailable",
+            "The incentive shown with this wallet is no longer available.",
+        ));
+    }
     // Reserve the place: of two starts at once, one writes it and the other is refused.
     let n = loop {
         s.may_start(wallet, now).map_err(refused)?;
@@ -278,6 +307,13 @@ pub async fn start_attempt(
                     .ok_or_else(|| ApiError::not_found("checkout session"))?;
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+    // The order's end releases what it was granted and did not use, even if nobody reads
+    // the session again.
+    if applied.is_some() {
+        if let Err(e) = crate::status::schedule_session_end(app, &payment_id, s.expires_at).await {
+            tracing::warn!(session = %s.id, error = %e, "the end of a session with an incentive is not scheduled; its next read settles it");
         }
     }
     Ok(Started {

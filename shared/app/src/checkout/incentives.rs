@@ -134,11 +134,15 @@ pub struct Offer {
     pub discount: i64,
 }
 
+fn keys_of(s: &CheckoutSession) -> Vec<String> {
+    buyer_keys(s.customer.id.as_deref(), s.customer.phone.as_deref())
+}
+
 /// The offers of a session's page, one per wallet at most (the oldest incentive wins): on
-/// offer now, with budget left for the discount, and not granted to this buyer in another
-/// order.
+/// offer now, and either held by this order already or with budget left for the discount
+/// and this buyer's first payment with the wallet still to come.
 pub async fn offers(app: &App, s: &CheckoutSession) -> Result<Vec<Offer>, StoreError> {
-    let keys = buyer_keys(s.customer.id.as_deref(), s.customer.phone.as_deref());
+    let keys = keys_of(s);
     if keys.is_empty() {
         return Ok(Vec::new());
     }
@@ -157,9 +161,14 @@ pub async fn offers(app: &App, s: &CheckoutSession) -> Result<Vec<Offer>, StoreE
         let Some(discount) = i.discount_on(s.amount, spec.min_minor) else {
             continue;
         };
-        match app.store.grant_holder(&i.id, &keys).await? {
+        match app
+            .store
+            .grant_holder(&i.first_purchase_scope(), &keys)
+            .await?
+        {
             // Granted to this order already (an earlier attempt): it stays this order's.
             Some(holder) if holder == s.id => {}
+            // This buyer's first payment with the wallet was another order's.
             Some(_) => continue,
             None if st.remaining < discount => continue,
             None => {}
@@ -186,7 +195,6 @@ pub async fn grant(
     else {
         return Ok(None);
     };
-    let keys = buyer_keys(s.customer.id.as_deref(), s.customer.phone.as_deref());
     let applied = Applied {
         id: offer.incentive.id.clone(),
         original_amount: s.amount.minor,
@@ -194,20 +202,40 @@ pub async fn grant(
     };
     match app
         .store
-        .grant(
-            &s.merchant_id,
-            &offer.incentive.id,
-            &keys,
-            offer.discount,
-            &s.id,
-        )
+        .grant(&offer.incentive, &keys_of(s), offer.discount, &s.id)
         .await?
     {
         Grant::Granted | Grant::Held => Ok(Some(applied)),
-        // Spent or taken meanwhile: the buyer pays the order's amount, as the page will now
-        // show.
         Grant::AlreadyUsed | Grant::Exhausted => Ok(None),
     }
+}
+
+/// Once an order has ended, what it was granted and did not use goes back: a grant whose
+/// order was paid with it stands; one whose order was paid otherwise, or never, is
+/// released (its discount back in the budget, the buyer's first payment with that wallet
+/// still to come). Idempotent.
+pub async fn settle(app: &App, s: &CheckoutSession) -> Result<(), StoreError> {
+    let used = s.paid_by.as_ref().and_then(|paid| {
+        s.attempts
+            .iter()
+            .find(|a| a.payment_id.as_ref() == Some(paid))
+            .and_then(|a| a.incentive.as_ref())
+            .map(|a| a.id.clone())
+    });
+    let mut done: Vec<&IncentiveId> = Vec::new();
+    for a in s.attempts.iter().filter_map(|a| a.incentive.as_ref()) {
+        if Some(&a.id) == used.as_ref() || done.contains(&&a.id) {
+            continue;
+        }
+        done.push(&a.id);
+        let Some(st) = app.store.get_incentive(&s.merchant_id, &a.id).await? else {
+            continue;
+        };
+        app.store
+            .release_grant(&st.incentive, &keys_of(s), a.discount, &s.id)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The amount an attempt pays with `applied` taken off.

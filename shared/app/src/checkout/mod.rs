@@ -12,7 +12,7 @@
 mod attempt;
 pub mod incentives;
 
-pub use attempt::{refresh, start_attempt, Started};
+pub use attempt::{refresh, start_attempt, start_attempt_offered, Started};
 
 use crate::app::App;
 use crate::error::{ApiError, Reply};
@@ -280,6 +280,7 @@ pub async fn create_session(
         expires_at: now.plus_millis(minutes as i64 * 60_000),
         attempts: Vec::new(),
         paid_by: None,
+        grants_settled: false,
         version: 1,
     };
     match app.store.insert_session(&session).await {
@@ -350,4 +351,33 @@ pub async fn get_session(app: &App, merchant: &MerchantId, id: &str) -> Result<R
     }
     let s = refresh(app, s).await?;
     Ok(Reply::json(200, session_json(app, &s).to_string()))
+}
+
+/// The end of a session whose attempt `payment` is (its scheduled check): the session read
+/// and so settled if it has ended; looked at again in 5 minutes while an attempt begun
+/// before its expiry may still succeed.
+pub async fn end_of_session(
+    app: &App,
+    payment: &walletpay_domain::Payment,
+) -> Result<crate::status::Checked, crate::status::CheckError> {
+    use crate::transition::TransitionError;
+    let done = crate::status::Checked::Done(payment.status);
+    let Some(id) = &payment.checkout_session else {
+        return Ok(done);
+    };
+    let Some(s) = app
+        .store
+        .get_session(id)
+        .await
+        .map_err(TransitionError::from)?
+    else {
+        return Ok(done);
+    };
+    let s = refresh(app, s).await.map_err(TransitionError::from)?;
+    if s.status_at(app.clock.now()) == walletpay_domain::checkout::SessionStatus::Open {
+        let again = app.clock.now().plus_millis(5 * 60_000).max(s.expires_at);
+        crate::status::schedule_session_end(app, &payment.id, again).await?;
+        return Ok(crate::status::Checked::Deferred);
+    }
+    Ok(done)
 }

@@ -131,7 +131,7 @@ impl TryFrom<PaymentBody> for NewPayment {
             currency,
         };
         // No wallet in these markets takes fractions of a rupiah.
-        if currency == Currency::IDR && amount.whole_major().is_err() {
+        if amount.minor % currency.payable_step() != 0 {
             return Err(unprocessable(
                 "amount_not_payable",
                 "amount",

@@ -6,9 +6,12 @@
 //! First-purchase incentives: `pk = MERCHANT#<merchant>#INCENTIVES`, `sk = <incentive id>`,
 //! the incentive as set up in `c`, with `remaining` (budget left, minor units), `grants`
 //! and `active` beside it. A grant is one transaction: the incentive's `remaining` lowered
-//! on condition `active AND remaining >= discount`, and one item per buyer key, `pk =
-//! INCENTIVE#<id>`, `sk = BUYER#<key>` (the session in `session`), each on condition it does
-//! not exist. Grants are kept as long as the incentive (no TTL): "once per buyer" has no end.
+//! on condition `active AND remaining >= discount`, and one item per buyer key in the
+//! first-purchase scope, `pk = FIRSTPAY#<merchant>#<country>#<wallet>`, `sk = BUYER#<key>`
+//! (the session in `session`), each on condition it does not exist; its client request
+//! token makes the SDK's own retry of it harmless. A release is the reverse transaction,
+//! on condition the keys are still the session's. Grants that stand are kept as long as the
+//! table (no TTL): "once per buyer" has no end.
 
 use super::reconcile::{from_json, n, to_json};
 use super::*;
@@ -83,8 +86,43 @@ fn incentives_pk(merchant: &MerchantId) -> String {
     format!("MERCHANT#{merchant}#INCENTIVES")
 }
 
-fn grant_pk(id: &IncentiveId) -> String {
-    format!("INCENTIVE#{id}")
+fn grant_pk(scope: &str) -> String {
+    format!("FIRSTPAY#{scope}")
+}
+
+/// A transaction's client request token (at most 36 characters), the same for the same
+/// grant or release of the same session.
+fn request_token(what: &str, incentive: &IncentiveId, session: &SessionId) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{what}#{incentive}#{session}"));
+    hex::encode(digest)[..36].to_string()
+}
+
+fn cancelled_for_condition(
+    e: &SdkError<TransactWriteItemsError>,
+    items: std::ops::Range<usize>,
+) -> bool {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
+            let reasons = t.cancellation_reasons();
+            items
+                .into_iter()
+                .any(|i| reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed"))
+        }
+        _ => false,
+    }
+}
+
+/// Another transaction touched the same items at the same moment: worth trying again.
+fn transaction_conflict(e: &SdkError<TransactWriteItemsError>) -> bool {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(t)) => t
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict")),
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+        _ => false,
+    }
 }
 
 fn grant_sk(buyer: &str) -> String {
@@ -199,12 +237,12 @@ impl IncentiveStore for DynamoDbStore {
 
     async fn grant_holder(
         &self,
-        id: &IncentiveId,
+        scope: &str,
         buyer_keys: &[String],
     ) -> Result<Option<SessionId>, StoreError> {
         for k in buyer_keys {
             if let Some(item) = self
-                .get_item("incentive_grant", grant_pk(id), &grant_sk(k))
+                .get_item("incentive_grant", grant_pk(scope), &grant_sk(k))
                 .await?
             {
                 let session = match item.get("session") {
@@ -221,23 +259,26 @@ impl IncentiveStore for DynamoDbStore {
 
     async fn grant(
         &self,
-        merchant: &MerchantId,
-        id: &IncentiveId,
+        incentive: &Incentive,
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
     ) -> Result<Grant, StoreError> {
-        if let Some(holder) = self.grant_holder(id, buyer_keys).await? {
-            return Ok(if &holder == session {
+        let scope = incentive.first_purchase_scope();
+        let held = |holder: SessionId| {
+            if &holder == session {
                 Grant::Held
             } else {
                 Grant::AlreadyUsed
-            });
+            }
+        };
+        if let Some(holder) = self.grant_holder(&scope, buyer_keys).await? {
+            return Ok(held(holder));
         }
         let spend = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(incentives_pk(merchant)))
-            .key("sk", s(id.as_str()))
+            .key("pk", s(incentives_pk(&incentive.merchant_id)))
+            .key("sk", s(incentive.id.as_str()))
             .update_expression("SET remaining = remaining - :d ADD grants :one")
             .condition_expression("active = :t AND remaining >= :d")
             .expression_attribute_values(":d", AttributeValue::N(discount.to_string()))
@@ -245,41 +286,104 @@ impl IncentiveStore for DynamoDbStore {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .build()
             .map_err(backend)?;
-        let mut tx = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(spend).build());
+        let mut items = vec![TransactWriteItem::builder().update(spend).build()];
         for k in buyer_keys {
             let put = Put::builder()
                 .table_name(&self.table)
-                .item("pk", s(grant_pk(id)))
+                .item("pk", s(grant_pk(&scope)))
                 .item("sk", s(grant_sk(k)))
                 .item("session", s(session.as_str()))
+                .item("incentive", s(incentive.id.as_str()))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(backend)?;
-            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+            items.push(TransactWriteItem::builder().put(put).build());
         }
-        match metered!(self, write, "grant_incentive", tx) {
-            Ok(_) => Ok(Grant::Granted),
-            Err(e) => match e.as_service_error() {
-                // The reasons come in the order of the items: the budget's first.
-                Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
-                    let reasons = t.cancellation_reasons();
-                    let failed = |i: usize| {
-                        reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                    };
-                    if failed(0) {
-                        Ok(Grant::Exhausted)
-                    } else if (1..=buyer_keys.len()).any(failed) {
-                        // Another order of this buyer was granted it meanwhile.
-                        Ok(Grant::AlreadyUsed)
-                    } else {
-                        Err(backend(e))
-                    }
-                }
-                _ => Err(backend(e)),
-            },
+        let token = request_token("grant", &incentive.id, session);
+        for attempt in 0.. {
+            let tx = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token);
+            let e = match metered!(self, write, "grant_incentive", tx) {
+                Ok(_) => return Ok(Grant::Granted),
+                Err(e) => e,
+            };
+            // The reasons come in the order of the items: the budget's first.
+            if cancelled_for_condition(&e, 0..1) {
+                return Ok(Grant::Exhausted);
+            }
+            if cancelled_for_condition(&e, 1..buyer_keys.len() + 1) {
+                // Granted meanwhile: to another order of this buyer, or to this one by a
+                // request whose answer was lost.
+                return match self.grant_holder(&scope, buyer_keys).await? {
+                    Some(holder) => Ok(held(holder)),
+                    None => Err(StoreError::Conflict),
+                };
+            }
+            if transaction_conflict(&e) && attempt < 3 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                continue;
+            }
+            return Err(backend(e));
         }
+        unreachable!("the loop returns")
+    }
+
+    async fn release_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+    ) -> Result<(), StoreError> {
+        let scope = incentive.first_purchase_scope();
+        let mut items = Vec::new();
+        for k in buyer_keys {
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.table)
+                .key("pk", s(grant_pk(&scope)))
+                .key("sk", s(grant_sk(k)))
+                .condition_expression("#s = :s")
+                .expression_attribute_names("#s", "session")
+                .expression_attribute_values(":s", s(session.as_str()))
+                .build()
+                .map_err(backend)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        let refund = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(incentives_pk(&incentive.merchant_id)))
+            .key("sk", s(incentive.id.as_str()))
+            .update_expression("ADD remaining :d, grants :minus")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", AttributeValue::N(discount.to_string()))
+            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
+            .build()
+            .map_err(backend)?;
+        items.push(TransactWriteItem::builder().update(refund).build());
+        let token = request_token("release", &incentive.id, session);
+        for attempt in 0.. {
+            let tx = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .client_request_token(&token);
+            let e = match metered!(self, write, "release_incentive", tx) {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            // The keys are no longer this session's: released already.
+            if cancelled_for_condition(&e, 0..buyer_keys.len()) {
+                return Ok(());
+            }
+            if transaction_conflict(&e) && attempt < 3 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+                continue;
+            }
+            return Err(backend(e));
+        }
+        unreachable!("the loop returns")
     }
 }
