@@ -558,6 +558,19 @@ async fn works_without_javascript(backend: Backend) {
         )
         .await;
     assert_eq!(untouched.body["payments"], json!([]));
+    // A browser that names only the origin (no Sec-Fetch-Site), this page's: accepted.
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/pay", fresh["url"].as_str().unwrap()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", s.local.base_url.clone())
+        .body("wallet=dana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
 }
 
 #[tokio::test(flavor = "multi_thread")]

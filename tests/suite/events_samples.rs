@@ -170,6 +170,7 @@ async fn every_sample_event_gets_its_expected_answer() {
         attempts: Vec::new(),
         paid_by: None,
         grants_settled: false,
+        settled_paid_by: None,
         version: 1,
     };
     app.store.insert_session(&session).await.unwrap();

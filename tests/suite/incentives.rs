@@ -316,27 +316,92 @@ async fn incentives(backend: Backend) {
     );
     assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 1_000_000);
     // Once: a second settlement gives nothing back twice.
-    walletpay_app::checkout::incentives::settle(
+    let ended = s.local.app.store.get_session(&next).await.unwrap().unwrap();
+    walletpay_app::checkout::incentives::settle(&s.local.app, &ended, ended.version + 7)
+        .await
+        .unwrap();
+    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 1_000_000);
+    // Then the failed payment succeeds late: the discount was given after all, so the
+    // grant is taken again (its order is settled again by the check the success schedules).
+    let pid = walletpay_domain::PaymentId::parse(p["id"].as_str().unwrap()).unwrap();
+    let (late, _) = walletpay_app::transition(
         &s.local.app,
-        &s.local.app.store.get_session(&next).await.unwrap().unwrap(),
+        &pid,
+        None,
+        &walletpay_domain::PaymentEvent::Succeeded,
+        "webhook",
+        None,
     )
     .await
     .unwrap();
-    assert_eq!(incentive(&s, &inc3).await["remaining_budget"], 1_000_000);
+    assert!(late.late_success);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let now = incentive(&s, &inc3).await;
+        if now["remaining_budget"] == 500_000 {
+            assert_eq!(now["grants"], 1);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the late success's grant is not taken again: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let again = session(&s, switcher.clone()).await;
+    assert_eq!(
+        page_line(&s, &again).await,
+        None,
+        "the buyer had their first DANA payment"
+    );
+
+    // Two starts at once, DANA (with its incentive) and OVO: one attempt is made, and a
+    // grant made for a start that lost is undone.
+    let racer = session(
+        &s,
+        walletpay_tests::buyer("ID", &walletpay_tests::unique("racer")),
+    )
+    .await;
+    let before = incentive(&s, &inc3).await["remaining_budget"]
+        .as_i64()
+        .unwrap();
+    let (a, b) = tokio::join!(
+        start_attempt(&s.local.app, &racer, WalletId::Dana, None),
+        start_attempt(&s.local.app, &racer, WalletId::Ovo, None)
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "one start wins");
+    let made = s
+        .get_path(&format!("/v1/checkout/sessions/{racer}"), &key)
+        .await;
+    let attempts = made.body["payments"].as_array().unwrap().clone();
+    assert_eq!(attempts.len(), 1, "{}", made.body);
+    let spent = if attempts[0]["wallet"] == "dana" {
+        500_000
+    } else {
+        0
+    };
+    assert_eq!(
+        incentive(&s, &inc3).await["remaining_budget"],
+        before - spent
+    );
 
     // A buyer's first DANA payment is one, whatever the campaign: a buyer who paid with one
     // incentive is offered no other.
+    let first_campaign = s
+        .post_json("/v1/incentives", &key, "k-inc-4", &offer(1_000_000))
+        .await;
+    assert_eq!(first_campaign.status, 201);
     let paid_buyer = walletpay_tests::buyer("ID", &walletpay_tests::unique("paid"));
     let o = session(&s, paid_buyer.clone()).await;
     let p = pay_dana(&s, &o).await;
-    assert_eq!(p["incentive"]["id"], inc3.as_str());
+    assert!(p["incentive"]["id"].is_string(), "{p}");
     let sim = s
         .simulate(p["provider_reference"].as_str().unwrap(), "success")
         .await;
     assert_eq!(sim.status, 200, "{}", sim.body);
     s.wait_for(p["id"].as_str().unwrap(), "succeeded").await;
     let campaign = s
-        .post_json("/v1/incentives", &key, "k-inc-4", &offer(1_000_000))
+        .post_json("/v1/incentives", &key, "k-inc-5", &offer(1_000_000))
         .await;
     assert_eq!(campaign.status, 201);
     let again = session(&s, paid_buyer).await;

@@ -120,6 +120,14 @@ async fn write_event(
                 if let Some(job) = &late_refund {
                     crate::refunds::refund_late_success(app, &p, job).await;
                 }
+                // A late success made with a first-purchase discount: its order, which may
+                // have ended unpaid and given the grant back, is settled again now.
+                if late && p.incentive.is_some() && p.checkout_session.is_some() {
+                    let now = app.clock.now();
+                    if let Err(e) = crate::status::schedule_session_end(app, &p.id, now).await {
+                        tracing::warn!(payment = %p.id, error = %e, "a late success's order is not settled again yet; its next read does it");
+                    }
+                }
                 // The provider refused: a failed attempt for the device and phone. (Risk
                 // control's own refusals are no `Failed` event, so a block never feeds
                 // itself.)

@@ -76,7 +76,7 @@ fn html(status: StatusCode, body: String) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     r
 }
@@ -170,7 +170,7 @@ async fn shown(
                     spec,
                     incentive: incentives
                         .iter()
-                        .find(|o| o.incentive.wallet == spec.wallet)
+                        .find(|o| o.wallet == spec.wallet)
                         .map(|o| {
                             let off = walletpay_domain::Money {
                                 minor: o.discount,
@@ -336,9 +336,10 @@ struct PayForm {
 }
 
 /// Whether a form post comes from the page itself: a browser names the site a request
-/// comes from (`Sec-Fetch-Site`), or at least its origin; one that says neither (no
-/// browser) is let through, since nothing here relies on the buyer's cookies.
-fn from_the_page(headers: &HeaderMap) -> bool {
+/// comes from (`Sec-Fetch-Site`), or at least its origin, which must be the deployment's
+/// public one (or, without one set, this host). A request that says neither (no browser) is
+/// let through: nothing here relies on the buyer's cookies.
+fn from_the_page(headers: &HeaderMap, public_base_url: &str) -> bool {
     match headers.get("sec-fetch-site").map(|v| v.as_bytes()) {
         Some(b"same-origin") | Some(b"none") => return true,
         Some(_) => return false,
@@ -347,19 +348,20 @@ fn from_the_page(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok());
-    match (url::Url::parse(origin), host) {
-        (Ok(o), Some(h)) => {
-            let authority = match o.port() {
-                Some(p) => format!("{}:{p}", o.host_str().unwrap_or_default()),
-                None => o.host_str().unwrap_or_default().to_string(),
+    let Ok(origin) = url::Url::parse(origin) else {
+        // `null` among others: a page of no origin we know.
+        return false;
+    };
+    match url::Url::parse(public_base_url) {
+        Ok(public) => origin.origin() == public.origin(),
+        Err(_) => {
+            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+            let authority = match origin.port() {
+                Some(p) => format!("{}:{p}", origin.host_str().unwrap_or_default()),
+                None => origin.host_str().unwrap_or_default().to_string(),
             };
-            authority.eq_ignore_ascii_case(h)
+            host.is_some_and(|h| authority.eq_ignore_ascii_case(h))
         }
-        _ => false,
     }
 }
 
@@ -375,7 +377,7 @@ async fn pay(
 ) -> Response {
     let (lang, _) = language(&q, &headers, None);
     // Only the page itself posts here.
-    if !from_the_page(&headers) {
+    if !from_the_page(&headers, &app.settings.public_base_url) {
         return message_page(StatusCode::FORBIDDEN, lang, text::text(lang).refused);
     }
     let s = match load(&app, &id, lang).await {

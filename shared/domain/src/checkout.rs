@@ -65,6 +65,9 @@ pub struct CheckoutSession {
     /// The order has ended and what it was granted and did not use was released.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub grants_settled: bool,
+    /// The order's payment when its grants were settled (a later success settles again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_paid_by: Option<PaymentId>,
     /// Bumped by every write; each write is conditional on the version it read.
     pub version: u64,
 }
@@ -171,6 +174,7 @@ mod tests {
             attempts: Vec::new(),
             paid_by: None,
             grants_settled: false,
+            settled_paid_by: None,
             version: 1,
         }
     }

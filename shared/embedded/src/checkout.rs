@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use walletpay_domain::checkout::CheckoutSession;
 use walletpay_domain::incentive::{Incentive, Standing};
 use walletpay_domain::{IncentiveId, MerchantId, SessionId};
-use walletpay_ports::{CheckoutStore, Grant, IncentiveStore, StoreError};
+use walletpay_ports::{CheckoutStore, Grant, Holder, IncentiveStore, StoreError};
 
 #[async_trait]
 impl CheckoutStore for EmbeddedStore {
@@ -32,6 +32,24 @@ impl CheckoutStore for EmbeddedStore {
             s.sessions.insert(session.id.clone(), session.clone());
             Ok(())
         })
+    }
+}
+
+/// A buyer key's grant: who holds it, with which incentive and discount.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct GrantRecord {
+    session: SessionId,
+    incentive: IncentiveId,
+    discount: i64,
+}
+
+impl GrantRecord {
+    fn holder(&self) -> Holder {
+        Holder {
+            session: self.session.clone(),
+            incentive: self.incentive.clone(),
+            discount: self.discount,
+        }
     }
 }
 
@@ -100,11 +118,12 @@ impl IncentiveStore for EmbeddedStore {
         &self,
         scope: &str,
         buyer_keys: &[String],
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<Holder>, StoreError> {
         Ok(self.read(|s| {
             buyer_keys
                 .iter()
-                .find_map(|k| s.incentive_grants.get(&grant_key(scope, k)).cloned())
+                .find_map(|k| s.incentive_grants.get(&grant_key(scope, k)))
+                .map(GrantRecord::holder)
         }))
     }
 
@@ -114,16 +133,16 @@ impl IncentiveStore for EmbeddedStore {
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        _nonce: u64,
     ) -> Result<Grant, StoreError> {
         let scope = incentive.first_purchase_scope();
         self.write(|s| {
-            let held: Vec<&SessionId> = buyer_keys
+            if let Some(held) = buyer_keys
                 .iter()
-                .filter_map(|k| s.incentive_grants.get(&grant_key(&scope, k)))
-                .collect();
-            if !held.is_empty() {
-                return Ok(if held.iter().all(|h| *h == session) {
-                    Grant::Held
+                .find_map(|k| s.incentive_grants.get(&grant_key(&scope, k)))
+            {
+                return Ok(if &held.session == session {
+                    Grant::Held(held.holder())
                 } else {
                     Grant::AlreadyUsed
                 });
@@ -139,9 +158,14 @@ impl IncentiveStore for EmbeddedStore {
                 }
                 _ => return Ok(Grant::Exhausted),
             }
+            let record = GrantRecord {
+                session: session.clone(),
+                incentive: incentive.id.clone(),
+                discount,
+            };
             for k in buyer_keys {
                 s.incentive_grants
-                    .insert(grant_key(&scope, k), session.clone());
+                    .insert(grant_key(&scope, k), record.clone());
             }
             Ok(Grant::Granted)
         })
@@ -153,13 +177,18 @@ impl IncentiveStore for EmbeddedStore {
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        _nonce: u64,
     ) -> Result<(), StoreError> {
         let scope = incentive.first_purchase_scope();
         self.write(|s| {
             let keys: Vec<String> = buyer_keys
                 .iter()
                 .map(|k| grant_key(&scope, k))
-                .filter(|k| s.incentive_grants.get(k) == Some(session))
+                .filter(|k| {
+                    s.incentive_grants
+                        .get(k)
+                        .is_some_and(|g| &g.session == session)
+                })
                 .collect();
             if keys.is_empty() {
                 return Ok(());
@@ -170,6 +199,41 @@ impl IncentiveStore for EmbeddedStore {
             if let Some(i) = s.incentives.get_mut(&incentive.id) {
                 i.remaining += discount;
                 i.grants = i.grants.saturating_sub(1);
+            }
+            Ok(())
+        })
+    }
+
+    async fn restore_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+        _nonce: u64,
+    ) -> Result<(), StoreError> {
+        let scope = incentive.first_purchase_scope();
+        self.write(|s| {
+            let held = buyer_keys.iter().all(|k| {
+                s.incentive_grants
+                    .get(&grant_key(&scope, k))
+                    .is_some_and(|g| &g.session == session)
+            });
+            if held {
+                return Ok(());
+            }
+            let record = GrantRecord {
+                session: session.clone(),
+                incentive: incentive.id.clone(),
+                discount,
+            };
+            for k in buyer_keys {
+                s.incentive_grants
+                    .insert(grant_key(&scope, k), record.clone());
+            }
+            if let Some(i) = s.incentives.get_mut(&incentive.id) {
+                i.remaining -= discount;
+                i.grants += 1;
             }
             Ok(())
         })

@@ -40,7 +40,7 @@ pub(crate) struct State {
     pub(crate) incentives:
         BTreeMap<walletpay_domain::IncentiveId, walletpay_domain::incentive::Standing>,
     #[serde(default)]
-    pub(crate) incentive_grants: BTreeMap<String, walletpay_domain::SessionId>,
+    pub(crate) incentive_grants: BTreeMap<String, crate::checkout::GrantRecord>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites

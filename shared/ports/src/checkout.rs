@@ -19,14 +19,23 @@ pub trait CheckoutStore: Send + Sync {
     async fn update_session(&self, session: &CheckoutSession) -> Result<(), StoreError>;
 }
 
+/// Who holds a buyer's first payment with a wallet: the order, and the incentive and
+/// discount it was granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub session: SessionId,
+    pub incentive: IncentiveId,
+    pub discount: i64,
+}
+
 /// What asking for a buyer's incentive gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
     /// Granted now: the budget paid for it.
     Granted,
     /// This buyer's grant is already held by this session (a retry after a failed attempt):
-    /// it applies again, at no further cost.
-    Held,
+    /// it applies again, as it was granted, at no further cost.
+    Held(Holder),
     /// This buyer (by one of its keys) had it already, in another order.
     AlreadyUsed,
     /// Not enough budget is left, or the merchant ended it.
@@ -57,20 +66,22 @@ pub trait IncentiveStore: Send + Sync {
         id: &IncentiveId,
         active: bool,
     ) -> Result<bool, StoreError>;
-    /// The session holding a grant in `scope` for any of `buyer_keys`, if one does.
+    /// Who holds a grant in `scope` for any of `buyer_keys`, if anyone does.
     async fn grant_holder(
         &self,
         scope: &str,
         buyer_keys: &[String],
-    ) -> Result<Option<SessionId>, StoreError>;
+    ) -> Result<Option<Holder>, StoreError>;
     /// Grants `discount` of `incentive` to the buyer known by `buyer_keys` for `session`
-    /// (an incentive the merchant does not have is `Exhausted`).
+    /// (an incentive the merchant does not have is `Exhausted`). `nonce` tells this write
+    /// from another of the same grant (a retry of this one is the same write).
     async fn grant(
         &self,
         incentive: &Incentive,
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        nonce: u64,
     ) -> Result<Grant, StoreError>;
     /// Undoes `session`'s grant: the buyer's keys freed and `discount` back in the budget.
     /// Nothing if the session holds none (released already).
@@ -80,5 +91,17 @@ pub trait IncentiveStore: Send + Sync {
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        nonce: u64,
+    ) -> Result<(), StoreError>;
+    /// Takes a released grant again, whatever the budget says (a payment made with its
+    /// discount succeeded after its order had ended unpaid: the discount was given, and
+    /// the budget shows it, below zero if need be). Nothing if the session holds it.
+    async fn restore_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+        nonce: u64,
     ) -> Result<(), StoreError>;
 }

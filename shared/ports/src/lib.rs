@@ -10,7 +10,7 @@ pub mod risk;
 pub mod secrets;
 pub mod store;
 
-pub use checkout::{CheckoutStore, Grant, IncentiveStore};
+pub use checkout::{CheckoutStore, Grant, Holder, IncentiveStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use reconcile::{OperatorStore, ReconcileStore};

@@ -89,12 +89,26 @@ pub async fn refresh(app: &App, mut s: CheckoutSession) -> Result<CheckoutSessio
             }
         }
         // An order that has ended gives back what it was granted and did not use, once.
-        if !s.grants_settled && s.status_at(app.clock.now()) != SessionStatus::Open {
-            if s.attempts.iter().any(|a| a.incentive.is_some()) {
-                super::incentives::settle(app, &s).await?;
+        // An order that has ended brings its grants in line with how it ended, once (and
+        // again if it is paid after that: a late success). Not settled now (the store
+        // cannot be written): the next read, or the session's end check, tries again.
+        let ended = s.status_at(app.clock.now()) != SessionStatus::Open;
+        if ended && (!s.grants_settled || s.settled_paid_by != s.paid_by) {
+            let settled = if s.attempts.iter().any(|a| a.incentive.is_some()) {
+                super::incentives::settle(app, &s, s.version).await
+            } else {
+                Ok(())
+            };
+            match settled {
+                Ok(()) => {
+                    s.grants_settled = true;
+                    s.settled_paid_by = s.paid_by.clone();
+                    changed = true;
+                }
+                Err(e) => {
+                    tracing::warn!(session = %s.id, error = %e, "an ended order's grants are not settled yet")
+                }
             }
-            s.grants_settled = true;
-            changed = true;
         }
         if !changed {
             refund_extra_payments(app, &s).await;
@@ -190,47 +204,36 @@ pub async fn start_attempt_offered(
     let Some(s) = app.store.get_session(id).await? else {
         return Err(ApiError::not_found("checkout session"));
     };
-    let mut s = refresh(app, s).await?;
+    let s = refresh(app, s).await?;
     let now = app.clock.now();
     s.may_start(wallet, now).map_err(refused)?;
     // The buyer's first-purchase incentive with this wallet, granted to this order (a
     // later attempt of the order finds it held, at no further cost).
-    let applied = super::incentives::grant(app, &s, wallet)
+    let granted = super::incentives::grant(app, &s, wallet)
         .await
         .map_err(ApiError::unavailable)?;
-    if offered && applied.is_none() {
+    if offered && granted.is_none() {
         return Err(ApiError::new(
             409,
             "incentive_unavailable",
             "The incentive shown with this wallet is no longer available.",
         ));
     }
-    // Reserve the place: of two starts at once, one writes it and the other is refused.
-    let n = loop {
-        s.may_start(wallet, now).map_err(refused)?;
-        let mut next = s.clone();
-        next.attempts.push(Attempt {
-            payment_id: None,
-            wallet,
-            status: PaymentStatus::Processing,
-            created_at: now,
-            incentive: applied.clone(),
-        });
-        next.version += 1;
-        match app.store.update_session(&next).await {
-            Ok(()) => {
-                s = next;
-                break s.attempts.len() - 1;
+    let applied = granted.as_ref().map(|g| g.applied.clone());
+    // Reserve the place: of two starts at once, one writes it and the other is refused
+    // (and a grant made for it just now is undone).
+    let reserved = reserve_place(app, id, s, wallet, now, applied.clone()).await;
+    let (mut s, n) = match reserved {
+        Ok(placed) => placed,
+        Err(e) => {
+            if let Some(g) = granted.as_ref().filter(|g| g.new) {
+                if let Ok(Some(fresh)) = app.store.get_session(id).await {
+                    if let Err(undo) = super::incentives::undo(app, &fresh, g).await {
+                        tracing::error!(session = %id, error = %undo, "a grant for an attempt that did not start is not undone");
+                    }
+                }
             }
-            Err(StoreError::Conflict) => {
-                let fresh = app
-                    .store
-                    .get_session(id)
-                    .await?
-                    .ok_or_else(|| ApiError::not_found("checkout session"))?;
-                s = refresh(app, fresh).await?;
-            }
-            Err(e) => return Err(e.into()),
+            return Err(e);
         }
     };
     // The buyer comes back to the session's page, which sends them on to the shop; a page
@@ -311,7 +314,7 @@ pub async fn start_attempt_offered(
     }
     // The order's end releases what it was granted and did not use, even if nobody reads
     // the session again.
-    if applied.is_some() {
+    if granted.as_ref().is_some_and(|g| g.new) {
         if let Err(e) = crate::status::schedule_session_end(app, &payment_id, s.expires_at).await {
             tracing::warn!(session = %s.id, error = %e, "the end of a session with an incentive is not scheduled; its next read settles it");
         }
@@ -320,6 +323,46 @@ pub async fn start_attempt_offered(
         session: s,
         payment: reply,
     })
+}
+
+/// Reserves the next attempt's place in the session (one conditional write, re-checking
+/// that no earlier attempt may still succeed): the session as written and the place's
+/// number.
+async fn reserve_place(
+    app: &App,
+    id: &SessionId,
+    mut s: CheckoutSession,
+    wallet: WalletId,
+    now: walletpay_domain::Timestamp,
+    incentive: Option<walletpay_domain::incentive::Applied>,
+) -> Result<(CheckoutSession, usize), ApiError> {
+    loop {
+        s.may_start(wallet, now).map_err(refused)?;
+        let mut next = s.clone();
+        next.attempts.push(Attempt {
+            payment_id: None,
+            wallet,
+            status: PaymentStatus::Processing,
+            created_at: now,
+            incentive: incentive.clone(),
+        });
+        next.version += 1;
+        match app.store.update_session(&next).await {
+            Ok(()) => {
+                let n = next.attempts.len() - 1;
+                return Ok((next, n));
+            }
+            Err(StoreError::Conflict) => {
+                let fresh = app
+                    .store
+                    .get_session(id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("checkout session"))?;
+                s = refresh(app, fresh).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Ends a place whose payment was refused before anything was written.

@@ -130,110 +130,194 @@ pub async fn disable(app: &App, merchant: &MerchantId, id: &str) -> Result<Reply
 
 /// An incentive on offer with `wallet` for this session's buyer, and its discount.
 pub struct Offer {
-    pub incentive: Incentive,
+    pub wallet: WalletId,
+    pub incentive: IncentiveId,
     pub discount: i64,
+    /// Granted to this order already (an earlier attempt): it applies again as granted.
+    pub held: bool,
 }
 
 fn keys_of(s: &CheckoutSession) -> Vec<String> {
     buyer_keys(s.customer.id.as_deref(), s.customer.phone.as_deref())
 }
 
-/// The offers of a session's page, one per wallet at most (the oldest incentive wins): on
-/// offer now, and either held by this order already or with budget left for the discount
-/// and this buyer's first payment with the wallet still to come.
+/// The offers of a session's page, one per wallet at most: the grant this order holds with
+/// the wallet, else the oldest incentive on offer now with budget left for its discount,
+/// while this buyer's first payment with the wallet is still to come.
 pub async fn offers(app: &App, s: &CheckoutSession) -> Result<Vec<Offer>, StoreError> {
     let keys = keys_of(s);
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     let now = app.clock.now();
+    let all = app.store.list_incentives(&s.merchant_id).await?;
+    let on_offer = |i: &Incentive| i.offered(s.country, i.wallet, now);
+    let mut wallets: Vec<WalletId> = Vec::new();
+    for st in &all {
+        if st.incentive.country == s.country && !wallets.contains(&st.incentive.wallet) {
+            wallets.push(st.incentive.wallet);
+        }
+    }
     let mut out: Vec<Offer> = Vec::new();
-    for st in app.store.list_incentives(&s.merchant_id).await? {
-        let i = st.incentive;
-        if !i.offered(s.country, i.wallet, now)
-            || out.iter().any(|o| o.incentive.wallet == i.wallet)
-        {
-            continue;
-        }
-        let Some(spec) = wallet_spec(s.country, i.wallet) else {
+    for wallet in wallets {
+        let Some(spec) = wallet_spec(s.country, wallet) else {
             continue;
         };
-        let Some(discount) = i.discount_on(s.amount, spec.min_minor) else {
-            continue;
-        };
-        match app
-            .store
-            .grant_holder(&i.first_purchase_scope(), &keys)
-            .await?
-        {
-            // Granted to this order already (an earlier attempt): it stays this order's.
-            Some(holder) if holder == s.id => {}
-            // This buyer's first payment with the wallet was another order's.
-            Some(_) => continue,
-            None if st.remaining < discount => continue,
-            None => {}
+        let in_scope: Vec<&Standing> = all
+            .iter()
+            .filter(|st| st.incentive.country == s.country && st.incentive.wallet == wallet)
+            .collect();
+        // One first payment per shop, market and wallet, whichever incentive it came with.
+        let scope = in_scope[0].incentive.first_purchase_scope();
+        match app.store.grant_holder(&scope, &keys).await? {
+            Some(h) if h.session == s.id => out.push(Offer {
+                wallet,
+                incentive: h.incentive,
+                discount: h.discount,
+                held: true,
+            }),
+            Some(_) => {}
+            None => {
+                // The oldest incentive on offer with budget for its discount.
+                let best = in_scope.iter().find_map(|c| {
+                    if !on_offer(&c.incentive) {
+                        return None;
+                    }
+                    let d = c.incentive.discount_on(s.amount, spec.min_minor)?;
+                    (c.remaining >= d).then(|| (c.incentive.id.clone(), d))
+                });
+                if let Some((incentive, discount)) = best {
+                    out.push(Offer {
+                        wallet,
+                        incentive,
+                        discount,
+                        held: false,
+                    });
+                }
+            }
         }
-        out.push(Offer {
-            incentive: i,
-            discount,
-        });
     }
     Ok(out)
 }
 
+/// What a grant at an attempt's start gave: the incentive the payment carries, and whether
+/// it was granted just now (so undone if the attempt does not start after all).
+pub struct Granted {
+    pub applied: Applied,
+    pub new: bool,
+    pub incentive: Incentive,
+}
+
 /// Grants this session's buyer the incentive on offer with `wallet`, if there is one (or
-/// finds it already granted to this session): what the attempt's payment carries.
+/// finds it already granted to this order: it applies as granted).
 pub async fn grant(
     app: &App,
     s: &CheckoutSession,
     wallet: WalletId,
-) -> Result<Option<Applied>, StoreError> {
+) -> Result<Option<Granted>, StoreError> {
     let Some(offer) = offers(app, s)
         .await?
         .into_iter()
-        .find(|o| o.incentive.wallet == wallet)
+        .find(|o| o.wallet == wallet)
     else {
         return Ok(None);
     };
-    let applied = Applied {
-        id: offer.incentive.id.clone(),
-        original_amount: s.amount.minor,
-        discount: offer.discount,
+    let Some(st) = app
+        .store
+        .get_incentive(&s.merchant_id, &offer.incentive)
+        .await?
+    else {
+        return Ok(None);
     };
+    let as_applied = |id: IncentiveId, discount: i64| Applied {
+        id,
+        original_amount: s.amount.minor,
+        discount,
+    };
+    if offer.held {
+        return Ok(Some(Granted {
+            applied: as_applied(offer.incentive, offer.discount),
+            new: false,
+            incentive: st.incentive,
+        }));
+    }
     match app
         .store
-        .grant(&offer.incentive, &keys_of(s), offer.discount, &s.id)
+        .grant(&st.incentive, &keys_of(s), offer.discount, &s.id, s.version)
         .await?
     {
-        Grant::Granted | Grant::Held => Ok(Some(applied)),
+        Grant::Granted => Ok(Some(Granted {
+            applied: as_applied(offer.incentive, offer.discount),
+            new: true,
+            incentive: st.incentive,
+        })),
+        Grant::Held(h) => {
+            let incentive = match app
+                .store
+                .get_incentive(&s.merchant_id, &h.incentive)
+                .await?
+            {
+                Some(held) => held.incentive,
+                None => return Ok(None),
+            };
+            Ok(Some(Granted {
+                applied: as_applied(h.incentive, h.discount),
+                new: false,
+                incentive,
+            }))
+        }
         Grant::AlreadyUsed | Grant::Exhausted => Ok(None),
     }
 }
 
-/// Once an order has ended, what it was granted and did not use goes back: a grant whose
-/// order was paid with it stands; one whose order was paid otherwise, or never, is
-/// released (its discount back in the budget, the buyer's first payment with that wallet
-/// still to come). Idempotent.
-pub async fn settle(app: &App, s: &CheckoutSession) -> Result<(), StoreError> {
-    let used = s.paid_by.as_ref().and_then(|paid| {
+/// Undoes a grant made for an attempt that did not start after all.
+pub async fn undo(app: &App, s: &CheckoutSession, g: &Granted) -> Result<(), StoreError> {
+    app.store
+        .release_grant(
+            &g.incentive,
+            &keys_of(s),
+            g.applied.discount,
+            &s.id,
+            s.version,
+        )
+        .await
+}
+
+/// Brings an ended order's grants in line with how it ended: the grant its paying attempt
+/// carried stands (taken again if an earlier settlement had released it: a payment made
+/// with the discount succeeded late), and every other is released (the discount back in
+/// the budget, the buyer's first payment with that wallet still to come). Idempotent;
+/// `nonce` tells one settlement's writes from another's.
+pub async fn settle(app: &App, s: &CheckoutSession, nonce: u64) -> Result<(), StoreError> {
+    let paying = s.paid_by.as_ref().and_then(|paid| {
         s.attempts
             .iter()
             .find(|a| a.payment_id.as_ref() == Some(paid))
-            .and_then(|a| a.incentive.as_ref())
-            .map(|a| a.id.clone())
     });
-    let mut done: Vec<&IncentiveId> = Vec::new();
-    for a in s.attempts.iter().filter_map(|a| a.incentive.as_ref()) {
-        if Some(&a.id) == used.as_ref() || done.contains(&&a.id) {
+    let keys = keys_of(s);
+    let mut done: Vec<WalletId> = Vec::new();
+    // One grant per wallet: every attempt with it carries the same one.
+    for a in s.attempts.iter().filter(|a| a.incentive.is_some()) {
+        if done.contains(&a.wallet) {
             continue;
         }
-        done.push(&a.id);
-        let Some(st) = app.store.get_incentive(&s.merchant_id, &a.id).await? else {
+        done.push(a.wallet);
+        let applied = paying
+            .filter(|p| p.wallet == a.wallet && p.incentive.is_some())
+            .and_then(|p| p.incentive.as_ref())
+            .unwrap_or_else(|| a.incentive.as_ref().expect("filtered"));
+        let Some(st) = app.store.get_incentive(&s.merchant_id, &applied.id).await? else {
             continue;
         };
-        app.store
-            .release_grant(&st.incentive, &keys_of(s), a.discount, &s.id)
-            .await?;
+        if paying.is_some_and(|p| p.wallet == a.wallet && p.incentive.is_some()) {
+            app.store
+                .restore_grant(&st.incentive, &keys, applied.discount, &s.id, nonce)
+                .await?;
+        } else {
+            app.store
+                .release_grant(&st.incentive, &keys, applied.discount, &s.id, nonce)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -281,6 +281,7 @@ pub async fn create_session(
         attempts: Vec::new(),
         paid_by: None,
         grants_settled: false,
+        settled_paid_by: None,
         version: 1,
     };
     match app.store.insert_session(&session).await {
@@ -374,8 +375,19 @@ pub async fn end_of_session(
         return Ok(done);
     };
     let s = refresh(app, s).await.map_err(TransitionError::from)?;
-    if s.status_at(app.clock.now()) == walletpay_domain::checkout::SessionStatus::Open {
-        let again = app.clock.now().plus_millis(5 * 60_000).max(s.expires_at);
+    let now = app.clock.now();
+    let open = s.status_at(now) == walletpay_domain::checkout::SessionStatus::Open;
+    if open || !s.grants_settled {
+        // Past the status checks' horizon nothing more will be learned by waiting: a
+        // late success settles it again (see `transition`).
+        let horizon = payment
+            .created_at
+            .plus_millis(crate::idempotency::ms(app.settings.status_check_horizon));
+        if now >= horizon {
+            tracing::warn!(session = %s.id, "a session's end check gives up at the status checks' horizon");
+            return Ok(crate::status::Checked::GaveUp(payment.status));
+        }
+        let again = now.plus_millis(5 * 60_000).max(s.expires_at);
         crate::status::schedule_session_end(app, &payment.id, again).await?;
         return Ok(crate::status::Checked::Deferred);
     }

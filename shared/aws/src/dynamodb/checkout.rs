@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use walletpay_domain::checkout::CheckoutSession;
 use walletpay_domain::incentive::{Incentive, Standing};
 use walletpay_domain::{IncentiveId, SessionId};
-use walletpay_ports::{CheckoutStore, Grant, IncentiveStore};
+use walletpay_ports::{CheckoutStore, Grant, Holder, IncentiveStore};
 
 /// How long a session is kept past its expiry.
 const KEEP_MS: i64 = 90 * 86_400_000;
@@ -92,9 +92,9 @@ fn grant_pk(scope: &str) -> String {
 
 /// A transaction's client request token (at most 36 characters), the same for the same
 /// grant or release of the same session.
-fn request_token(what: &str, incentive: &IncentiveId, session: &SessionId) -> String {
+fn request_token(what: &str, incentive: &IncentiveId, session: &SessionId, nonce: u64) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{what}#{incentive}#{session}"));
+    let digest = sha2::Sha256::digest(format!("{what}#{incentive}#{session}#{nonce}"));
     hex::encode(digest)[..36].to_string()
 }
 
@@ -239,19 +239,26 @@ impl IncentiveStore for DynamoDbStore {
         &self,
         scope: &str,
         buyer_keys: &[String],
-    ) -> Result<Option<SessionId>, StoreError> {
+    ) -> Result<Option<Holder>, StoreError> {
         for k in buyer_keys {
             if let Some(item) = self
                 .get_item("incentive_grant", grant_pk(scope), &grant_sk(k))
                 .await?
             {
-                let session = match item.get("session") {
-                    Some(AttributeValue::S(v)) => SessionId::parse(v),
+                let text = |attr: &str| match item.get(attr) {
+                    Some(AttributeValue::S(v)) => Some(v.as_str()),
                     _ => None,
                 };
-                return session
+                let holder = (|| {
+                    Some(Holder {
+                        session: SessionId::parse(text("session")?)?,
+                        incentive: IncentiveId::parse(text("incentive")?)?,
+                        discount: number(&item, "discount").ok()?,
+                    })
+                })();
+                return holder
                     .map(Some)
-                    .ok_or_else(|| StoreError::Backend("a grant without its session".into()));
+                    .ok_or_else(|| StoreError::Backend("an unreadable incentive grant".into()));
             }
         }
         Ok(None)
@@ -263,11 +270,12 @@ impl IncentiveStore for DynamoDbStore {
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        nonce: u64,
     ) -> Result<Grant, StoreError> {
         let scope = incentive.first_purchase_scope();
-        let held = |holder: SessionId| {
-            if &holder == session {
-                Grant::Held
+        let held = |holder: Holder| {
+            if &holder.session == session {
+                Grant::Held(holder)
             } else {
                 Grant::AlreadyUsed
             }
@@ -288,18 +296,15 @@ impl IncentiveStore for DynamoDbStore {
             .map_err(backend)?;
         let mut items = vec![TransactWriteItem::builder().update(spend).build()];
         for k in buyer_keys {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .item("pk", s(grant_pk(&scope)))
-                .item("sk", s(grant_sk(k)))
-                .item("session", s(session.as_str()))
-                .item("incentive", s(incentive.id.as_str()))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(backend)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(grant_put(
+                        self, &scope, k, incentive, discount, session, true,
+                    )?)
+                    .build(),
+            );
         }
-        let token = request_token("grant", &incentive.id, session);
+        let token = request_token("grant", &incentive.id, session, nonce);
         for attempt in 0.. {
             let tx = self
                 .client
@@ -310,17 +315,17 @@ impl IncentiveStore for DynamoDbStore {
                 Ok(_) => return Ok(Grant::Granted),
                 Err(e) => e,
             };
-            // The reasons come in the order of the items: the budget's first.
-            if cancelled_for_condition(&e, 0..1) {
-                return Ok(Grant::Exhausted);
-            }
+            // The reasons come in the order of the items: the budget's first. A buyer key
+            // taken is looked at first: granted meanwhile, to another order of this buyer,
+            // or to this one by a request whose answer was lost.
             if cancelled_for_condition(&e, 1..buyer_keys.len() + 1) {
-                // Granted meanwhile: to another order of this buyer, or to this one by a
-                // request whose answer was lost.
                 return match self.grant_holder(&scope, buyer_keys).await? {
                     Some(holder) => Ok(held(holder)),
                     None => Err(StoreError::Conflict),
                 };
+            }
+            if cancelled_for_condition(&e, 0..1) {
+                return Ok(Grant::Exhausted);
             }
             if transaction_conflict(&e) && attempt < 3 {
                 tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
@@ -337,6 +342,7 @@ impl IncentiveStore for DynamoDbStore {
         buyer_keys: &[String],
         discount: i64,
         session: &SessionId,
+        nonce: u64,
     ) -> Result<(), StoreError> {
         let scope = incentive.first_purchase_scope();
         let mut items = Vec::new();
@@ -352,30 +358,123 @@ impl IncentiveStore for DynamoDbStore {
                 .map_err(backend)?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        let refund = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(incentives_pk(&incentive.merchant_id)))
-            .key("sk", s(incentive.id.as_str()))
-            .update_expression("ADD remaining :d, grants :minus")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":d", AttributeValue::N(discount.to_string()))
-            .expression_attribute_values(":minus", AttributeValue::N("-1".into()))
-            .build()
-            .map_err(backend)?;
-        items.push(TransactWriteItem::builder().update(refund).build());
-        let token = request_token("release", &incentive.id, session);
+        items.push(
+            TransactWriteItem::builder()
+                .update(budget_change(self, incentive, discount, -1)?)
+                .build(),
+        );
+        self.transact_budget(
+            "release_incentive",
+            items,
+            buyer_keys.len(),
+            request_token("release", &incentive.id, session, nonce),
+        )
+        .await
+    }
+
+    async fn restore_grant(
+        &self,
+        incentive: &Incentive,
+        buyer_keys: &[String],
+        discount: i64,
+        session: &SessionId,
+        nonce: u64,
+    ) -> Result<(), StoreError> {
+        let scope = incentive.first_purchase_scope();
+        if let Some(holder) = self.grant_holder(&scope, buyer_keys).await? {
+            if &holder.session == session {
+                return Ok(());
+            }
+        }
+        let mut items = Vec::new();
+        for k in buyer_keys {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(grant_put(
+                        self, &scope, k, incentive, discount, session, false,
+                    )?)
+                    .build(),
+            );
+        }
+        items.push(
+            TransactWriteItem::builder()
+                .update(budget_change(self, incentive, -discount, 1)?)
+                .build(),
+        );
+        self.transact_budget(
+            "restore_incentive",
+            items,
+            0,
+            request_token("restore", &incentive.id, session, nonce),
+        )
+        .await
+    }
+}
+
+/// A buyer key's grant item (on condition it is new, for a grant).
+fn grant_put(
+    store: &DynamoDbStore,
+    scope: &str,
+    key: &str,
+    incentive: &Incentive,
+    discount: i64,
+    session: &SessionId,
+    only_new: bool,
+) -> Result<Put, StoreError> {
+    let mut put = Put::builder()
+        .table_name(&store.table)
+        .item("pk", s(grant_pk(scope)))
+        .item("sk", s(grant_sk(key)))
+        .item("session", s(session.as_str()))
+        .item("incentive", s(incentive.id.as_str()))
+        .item("discount", AttributeValue::N(discount.to_string()));
+    if only_new {
+        put = put.condition_expression("attribute_not_exists(pk)");
+    }
+    put.build().map_err(backend)
+}
+
+/// `remaining` and `grants` moved by `remaining` and `grants`, unconditionally.
+fn budget_change(
+    store: &DynamoDbStore,
+    incentive: &Incentive,
+    remaining: i64,
+    grants: i64,
+) -> Result<Update, StoreError> {
+    Update::builder()
+        .table_name(&store.table)
+        .key("pk", s(incentives_pk(&incentive.merchant_id)))
+        .key("sk", s(incentive.id.as_str()))
+        .update_expression("ADD remaining :d, grants :g")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_values(":d", AttributeValue::N(remaining.to_string()))
+        .expression_attribute_values(":g", AttributeValue::N(grants.to_string()))
+        .build()
+        .map_err(backend)
+}
+
+impl DynamoDbStore {
+    /// A release or restore: done, or nothing to do when one of the first `keys` items'
+    /// conditions failed (the grant is no longer this session's); transaction conflicts
+    /// retried.
+    async fn transact_budget(
+        &self,
+        op: &'static str,
+        items: Vec<TransactWriteItem>,
+        keys: usize,
+        token: String,
+    ) -> Result<(), StoreError> {
         for attempt in 0.. {
             let tx = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
                 .client_request_token(&token);
-            let e = match metered!(self, write, "release_incentive", tx) {
+            let e = match metered!(self, write, op, tx) {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
             };
-            // The keys are no longer this session's: released already.
-            if cancelled_for_condition(&e, 0..buyer_keys.len()) {
+            if keys > 0 && cancelled_for_condition(&e, 0..keys) {
                 return Ok(());
             }
             if transaction_conflict(&e) && attempt < 3 {
