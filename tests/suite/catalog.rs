@@ -95,3 +95,44 @@ async fn wallets_for_an_order() {
     assert_eq!(status, 422);
     assert_eq!(wrong["error"]["code"], "currency_mismatch");
 }
+
+/// Every wallet of the catalog has its success-rate alarm in the template, on its own
+/// market's and wallet's metrics, and the dashboard draws it.
+#[test]
+fn every_wallet_has_its_success_rate_alarm_and_dashboard_line() {
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    for spec in walletpay_domain::catalog::CATALOG {
+        let (c, w) = (spec.country.as_str(), spec.wallet.as_str());
+        let name = format!(
+            "  SuccessRate{}{}Alarm:\n",
+            c[..1].to_string() + &c[1..].to_ascii_lowercase(),
+            w.split('_')
+                .map(|p| p[..1].to_ascii_uppercase() + &p[1..])
+                .collect::<String>()
+        );
+        let start = template
+            .find(&name)
+            .unwrap_or_else(|| panic!("no alarm {name:?}"));
+        // The resource's lines: up to the next one indented as a resource name.
+        let alarm: String = template[start + name.len()..]
+            .lines()
+            .take_while(|l| l.is_empty() || l.starts_with("   "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for metric in ["Successes", "Failures"] {
+            assert!(alarm.contains(&format!("MetricName: {metric}")), "{name}");
+        }
+        assert!(
+            alarm.contains(&format!("Value: {c}\n")) && alarm.contains(&format!("Value: {w}\n")),
+            "{name} is not on {c}/{w}'s metrics"
+        );
+        assert!(alarm.contains("Threshold: !Ref SuccessRateAlarmPercent"));
+        assert!(
+            template.contains(&format!(
+                r#"["walletpay","Successes","Market","{c}","Wallet","{w}""#
+            )),
+            "the dashboard has no success rate for {c}/{w}"
+        );
+    }
+}

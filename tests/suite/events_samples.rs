@@ -186,6 +186,44 @@ async fn every_sample_event_gets_its_expected_answer() {
     let after = app.store.get_session(&session.id).await.unwrap().unwrap();
     assert_eq!(after.attempts.len(), 1, "{after:?}");
 
+    // The change stream's samples (records read off DynamoDB Local's stream): a version
+    // counted, one that does not read handed back at its sequence number.
+    for (file, event, want) in samples("payment-analytics") {
+        let stream: aws_lambda_events::event::dynamodb::Event =
+            serde_json::from_str(&event).expect("a DynamoDB stream event");
+        let resp = walletpay_api::streams::handle(&app, stream, None, false).await;
+        let failed: Vec<String> = resp
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier.unwrap_or_default())
+            .collect();
+        let want: Vec<String> =
+            serde_json::from_value(want["batch_item_failures"].clone()).unwrap();
+        assert_eq!(failed, want, "payment-analytics/{file}");
+    }
+    // The sample's merchant is the one the recorded version names.
+    let sample: aws_lambda_events::event::dynamodb::Event = serde_json::from_str(
+        &std::fs::read_to_string(events_dir().join("payment-analytics/stream-batch.json")).unwrap(),
+    )
+    .unwrap();
+    let image: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        sample.records[0].change.new_image.clone().into();
+    let recorded = walletpay_aws::version_from_image(&image).unwrap().unwrap();
+    let counted = app
+        .store
+        .hours(
+            walletpay_ports::AggScope::Merchant(&recorded.payment.merchant_id),
+            0,
+            i64::MAX / 2,
+        )
+        .await
+        .unwrap();
+    let attempts: u64 = counted.iter().map(|(_, c)| c.attempts).sum();
+    assert_eq!(
+        attempts, 1,
+        "the sample batch's created version counted once: {counted:?}"
+    );
+
     check_sqs_samples(&app, "payment-events", Consumer::PaymentEvents).await;
     let after = app.store.get_payment(&p.id).await.unwrap().unwrap();
     assert_eq!(

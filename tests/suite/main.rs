@@ -2,6 +2,7 @@
 //! per area): a module per area. Run them all with `tests/run` (which starts the AWS
 //! stand-ins), or one area with `cargo test -p walletpay-tests --test suite <module>::`.
 
+mod analytics;
 mod catalog;
 mod checkout;
 mod checkout_page;

@@ -607,6 +607,65 @@ async fn get_checkout_session(
     answer(walletpay_app::checkout::get_session(&app, &c.merchant, &id).await)
 }
 
+mod analytics {
+    use super::*;
+    use walletpay_app::analytics::api;
+
+    async fn summary(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(
+            async {
+                let query = api::parse(&app, &a.principal, &q, None)?;
+                api::summary(&app, &query).await
+            }
+            .await,
+        )
+    }
+
+    async fn timeseries(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(
+            async {
+                let interval = Some(param(&q, "interval").unwrap_or("hour"));
+                let query = api::parse(&app, &a.principal, &q, interval)?;
+                api::timeseries(&app, &query, param(&q, "metric")).await
+            }
+            .await,
+        )
+    }
+
+    async fn failures(
+        State(app): State<App>,
+        a: Acting,
+        headers: HeaderMap,
+        Query(q): Params,
+    ) -> Response {
+        answer(
+            async {
+                let query = api::parse(&app, &a.principal, &q, None)?;
+                api::failures(&app, &query, param(&q, "group_by"), lang(&headers)).await
+            }
+            .await,
+        )
+    }
+
+    async fn refunds(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
+        answer(
+            async {
+                let query = api::parse(&app, &a.principal, &q, None)?;
+                api::refunds(&app, &query).await
+            }
+            .await,
+        )
+    }
+
+    pub(super) fn routes() -> Router<App> {
+        Router::new()
+            .route("/v1/analytics/summary", get(summary))
+            .route("/v1/analytics/timeseries", get(timeseries))
+            .route("/v1/analytics/failures", get(failures))
+            .route("/v1/analytics/refunds", get(refunds))
+    }
+}
+
 mod incentives {
     use super::*;
     use walletpay_app::checkout::incentives;
@@ -736,7 +795,8 @@ pub fn payments_router(app: App) -> Router {
         payment_routes()
             .merge(reconciliation::routes())
             .merge(risk::routes())
-            .merge(incentives::routes()),
+            .merge(incentives::routes())
+            .merge(analytics::routes()),
         app,
     )
 }
@@ -763,6 +823,7 @@ pub fn router(app: App) -> Router {
             .merge(reconciliation::routes())
             .merge(risk::routes())
             .merge(incentives::routes())
+            .merge(analytics::routes())
             .merge(refund_routes())
             .merge(webhook_routes())
             .merge(walletpay_checkout_page::routes()),

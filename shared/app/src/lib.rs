@@ -1,6 +1,7 @@
 //! The use cases. Each takes its ports from [`App`]; none knows whether it runs in a Lambda
 //! function or in the local stack, on DynamoDB or on the embedded store.
 
+pub mod analytics;
 mod app;
 pub mod auth;
 pub mod checkout;

@@ -367,6 +367,14 @@ impl DynamoDbStore {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
+            // The back office's aggregates are fed from the table's change stream.
+            .stream_specification(
+                aws_sdk_dynamodb::types::StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewImage)
+                    .build()
+                    .expect("stream specification"),
+            )
             .attribute_definitions(attr("pk"))
             .attribute_definitions(attr("sk"))
             .attribute_definitions(attr("gsi1pk"))
@@ -1032,9 +1040,23 @@ impl HealthStore for DynamoDbStore {
     }
 }
 
+mod analytics;
 mod checkout;
 mod reconcile;
 mod risk;
+
+/// A payment version as the table's change stream gives it (the item's new image), or
+/// `None` for an item that is no payment version.
+pub fn version_from_image(item: &Item) -> Option<Result<PaymentVersion, StoreError>> {
+    match (item.get("pk"), item.get("sk")) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk)))
+            if pk.starts_with("PAYMENT#") && sk.starts_with("V#") =>
+        {
+            Some(decode_version(item))
+        }
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod size_tests {

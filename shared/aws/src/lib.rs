@@ -6,7 +6,10 @@ mod dynamodb;
 mod secrets;
 mod sqs;
 
-pub use dynamodb::{CapacityMeter, DynamoDbStore};
+#[cfg(feature = "streams")]
+pub mod streams;
+
+pub use dynamodb::{version_from_image, CapacityMeter, DynamoDbStore};
 pub use secrets::SecretsManager;
 pub use sqs::SqsQueue;
 

@@ -4,6 +4,7 @@
 #[macro_use]
 mod macros;
 
+pub mod analytics;
 pub mod catalog;
 pub mod checkout;
 pub mod emv;

@@ -2,6 +2,7 @@
 //! in-memory store (optionally persisted to a folder), an in-process queue with SQS's
 //! visibility and dead-letter semantics, and in-memory secrets (in `walletpay-ports`).
 
+mod analytics;
 mod checkout;
 mod queue;
 mod reconcile;

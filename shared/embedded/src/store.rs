@@ -41,6 +41,10 @@ pub(crate) struct State {
         BTreeMap<walletpay_domain::IncentiveId, walletpay_domain::incentive::Standing>,
     #[serde(default)]
     pub(crate) incentive_grants: BTreeMap<String, crate::checkout::GrantRecord>,
+    /// The back office's aggregates, and the order versions were written in (this store's
+    /// change stream; see `analytics`).
+    #[serde(default)]
+    pub(crate) analytics: crate::analytics::AnalyticsState,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites
@@ -237,6 +241,7 @@ impl PaymentStore for EmbeddedStore {
             }
             s.payments
                 .insert(payment.id.clone(), vec![version(payment, entry)]);
+            s.analytics.changes.push((payment.id.clone(), entry.seq));
             Ok(())
         })
     }
@@ -272,6 +277,7 @@ impl PaymentStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             versions.push(version(payment, entry));
+            s.analytics.changes.push((payment.id.clone(), entry.seq));
             Ok(())
         })
     }

@@ -133,6 +133,18 @@ pub struct Ports {
     pub secrets: Arc<dyn Secrets>,
     /// With the AWS backend: the DynamoDB capacity the store consumes.
     pub capacity: Option<Arc<walletpay_aws::CapacityMeter>>,
+    /// Where the store's changes are read from, for the back office's aggregates.
+    pub changes: ChangeFeed,
+}
+
+/// The store's change stream: the embedded store's own, or the DynamoDB table's stream.
+#[derive(Clone)]
+pub enum ChangeFeed {
+    Embedded(Arc<EmbeddedStore>),
+    DynamoDb {
+        config: Box<aws_config::SdkConfig>,
+        table: String,
+    },
 }
 
 /// The Xendit sandbox's credentials, as the adapter reads them from the Secrets port.
@@ -244,8 +256,9 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
             let secrets = sandbox_secrets()
                 .iter()
                 .fold(StaticSecrets::new(), |s, (name, value)| s.with(name, value));
+            let store = Arc::new(store);
             Ok(Ports {
-                store: Arc::new(store),
+                store: store.clone(),
                 payment_events: queue,
                 status_checks: checks,
                 refunds,
@@ -254,6 +267,7 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 reconcile,
                 secrets: Arc::new(secrets),
                 capacity: None,
+                changes: ChangeFeed::Embedded(store),
             })
         }
         Backend::Aws => {
@@ -302,6 +316,10 @@ pub async fn build_ports(opts: &Options) -> Result<Ports, String> {
                 reconcile,
                 secrets: Arc::new(secrets),
                 capacity: Some(meter),
+                changes: ChangeFeed::DynamoDb {
+                    config: Box::new(config.clone()),
+                    table: opts.table.clone(),
+                },
             })
         }
     }
@@ -595,6 +613,7 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
         ports.reconcile.clone(),
     ));
     let schedule = tokio::spawn(run_schedule(app.clone(), opts.reconcile_schedule));
+    let analytics = tokio::spawn(run_change_stream(app.clone(), ports.changes.clone()));
     let server = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, "server stopped");
@@ -624,10 +643,56 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
             notifications,
             reconcile,
             schedule,
+            analytics,
             pix_server,
             server,
         ],
     })
+}
+
+/// The consumer of the store's change stream, as the `payment-analytics` function consumes
+/// the table's on AWS: every payment version counted into the back office's aggregates.
+/// What could not be counted is tried again before anything newer.
+async fn run_change_stream(app: App, feed: ChangeFeed) {
+    let mut pending: Vec<walletpay_ports::PaymentVersion> = Vec::new();
+    let mut position = 0usize;
+    let mut reader = match &feed {
+        ChangeFeed::DynamoDb { config, table } => {
+            Some(walletpay_aws::streams::StreamReader::new(config, table))
+        }
+        ChangeFeed::Embedded(_) => None,
+    };
+    loop {
+        if pending.is_empty() {
+            let read = match (&feed, reader.as_mut()) {
+                (ChangeFeed::Embedded(store), _) => {
+                    let batch = store.changes_after(position, 500);
+                    if let Some((last, _)) = batch.last() {
+                        position = *last;
+                    }
+                    Ok(batch.into_iter().map(|(_, v)| v).collect())
+                }
+                (_, Some(r)) => r.next_versions().await,
+                (_, None) => Ok(Vec::new()),
+            };
+            match read {
+                Ok(v) => pending = v,
+                Err(e) => tracing::warn!(error = %e, "the change stream cannot be read now"),
+            }
+        }
+        if pending.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        match walletpay_app::analytics::consume(&app, &pending, None).await {
+            Ok(_) => pending.clear(),
+            Err((n, e)) => {
+                tracing::warn!(error = %e, "payment versions not counted yet; trying again");
+                pending.drain(..n);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
 }
 
 /// The reconcile schedule in-process, as EventBridge Scheduler runs it on AWS: each

@@ -2,6 +2,7 @@
 //! embedded implementation (`walletpay-embedded`) and an AWS one (`walletpay-aws`), and one
 //! conformance suite (in `tests/`) runs against both.
 
+pub mod analytics;
 pub mod checkout;
 pub mod clock;
 pub mod queue;
@@ -10,6 +11,7 @@ pub mod risk;
 pub mod secrets;
 pub mod store;
 
+pub use analytics::{Added, AggScope, AnalyticsStore, Counted, MAX_COUNTED_PER_ADD};
 pub use checkout::{CheckoutStore, Grant, Holder, IncentiveStore};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};

@@ -323,6 +323,7 @@ pub trait Store:
     + crate::risk::RiskStore
     + crate::checkout::CheckoutStore
     + crate::checkout::IncentiveStore
+    + crate::analytics::AnalyticsStore
 {
 }
 impl<T> Store for T where
@@ -335,6 +336,8 @@ impl<T> Store for T where
         + crate::risk::RiskStore
         + crate::checkout::CheckoutStore
         + crate::checkout::IncentiveStore
+        + crate::analytics::AnalyticsStore
         + crate::checkout::IncentiveStore
+        + crate::analytics::AnalyticsStore
 {
 }

@@ -1,0 +1,375 @@
+//! The back office's aggregates in the one table.
+//!
+//! - Hour buckets: `pk = AGG#<merchant>#H<day>` (a merchant's UTC day, days since the
+//!   epoch), `sk = <unix hour, 12 digits>#<shard 0-7>#<country>#<wallet>#<provider>`.
+//! - Day buckets: `pk = AGG#<merchant>#D<day ÷ 32>` (blocks of 32 days), `sk = <day, 8
+//!   digits>#<shard>#<country>#<wallet>#<provider>`.
+//! - Each counter is a number attribute of its own (`attempts`, `successes`, `volume`,
+//!   `f_<category>`, `r_<stage>_n` / `r_<stage>_a`, ...), added to with `ADD`.
+//! - The platform's copies (an operator's view of every merchant), each shard a partition
+//!   of its own: `pk = AGG#ALL#H<day>#<shard>`, `sk = <unix hour>#<merchant>#<country>#
+//!   <wallet>#<provider>`, and `pk = AGG#ALL#D<day ÷ 32>#<shard>`, `sk = <day>#<merchant>#...`.
+//! - Counted versions: `pk = AGG#SEEN#<payment id>`, `sk = <seq, 10 digits>`, kept 7 days
+//!   (longer than the stream keeps a record), put on condition they do not exist in the
+//!   same transaction as the buckets' additions.
+//!
+//! The writer picks a random shard for each transaction: concurrent consumers of the
+//! stream's shards rarely touch the same item (a transaction conflict is retried on
+//! another shard), and a flash sale's writes to one bucket spread over 8 items. Readers
+//! sum the shards.
+
+use super::*;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use std::collections::BTreeMap;
+use walletpay_domain::analytics::{Bucket, Counts, RefundStage};
+use walletpay_domain::{Country, FailureCategory, Provider, WalletId};
+use walletpay_ports::{Added, AggScope, AnalyticsStore, Counted, MAX_COUNTED_PER_ADD};
+
+const SHARDS: u32 = 8;
+const SEEN_KEEP_MS: i64 = 7 * 86_400_000;
+
+fn hour_pk(merchant: &MerchantId, hour: i64) -> String {
+    format!("AGG#{merchant}#H{}", hour.div_euclid(24))
+}
+
+fn day_pk(merchant: &MerchantId, day: i64) -> String {
+    format!("AGG#{merchant}#D{}", day.div_euclid(32))
+}
+
+fn platform_hour_pk(hour: i64, shard: u32) -> String {
+    format!("AGG#ALL#H{}#{shard}", hour.div_euclid(24))
+}
+
+fn platform_day_pk(day: i64, shard: u32) -> String {
+    format!("AGG#ALL#D{}#{shard}", day.div_euclid(32))
+}
+
+fn rest(b: &Bucket) -> String {
+    format!("{}#{}#{}", b.country, b.wallet, b.provider)
+}
+
+/// The counters as (attribute, amount), the zero ones left out.
+fn counters(c: &Counts) -> Vec<(String, i64)> {
+    let mut out = vec![
+        ("attempts".to_string(), c.attempts as i64),
+        ("successes".to_string(), c.successes as i64),
+        ("volume".to_string(), c.volume),
+        ("canceled".to_string(), c.canceled as i64),
+        ("late".to_string(), c.late_successes as i64),
+        ("risk_allow".to_string(), c.risk_allowed as i64),
+        ("risk_review".to_string(), c.risk_reviewed as i64),
+        ("risk_block".to_string(), c.risk_blocked as i64),
+    ];
+    for (k, v) in &c.failures {
+        out.push((format!("f_{}", k.as_str()), *v as i64));
+    }
+    for (k, (n, a)) in &c.refunds {
+        out.push((format!("r_{}_n", k.as_str()), *n as i64));
+        out.push((format!("r_{}_a", k.as_str()), *a));
+    }
+    out.retain(|(_, v)| *v != 0);
+    out
+}
+
+fn read_counts(item: &Item) -> Counts {
+    let num = |name: &str| match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
+        _ => 0,
+    };
+    let mut c = Counts {
+        attempts: num("attempts") as u64,
+        successes: num("successes") as u64,
+        volume: num("volume"),
+        canceled: num("canceled") as u64,
+        late_successes: num("late") as u64,
+        risk_allowed: num("risk_allow") as u64,
+        risk_reviewed: num("risk_review") as u64,
+        risk_blocked: num("risk_block") as u64,
+        ..Counts::default()
+    };
+    for category in FailureCategory::ALL {
+        let v = num(&format!("f_{}", category.as_str()));
+        if v != 0 {
+            c.failures.insert(*category, v as u64);
+        }
+    }
+    for stage in RefundStage::ALL {
+        let n = num(&format!("r_{}_n", stage.as_str()));
+        let a = num(&format!("r_{}_a", stage.as_str()));
+        if n != 0 || a != 0 {
+            c.refunds.insert(stage, (n as u64, a));
+        }
+    }
+    c
+}
+
+fn read_bucket(item: &Item) -> Result<(Bucket, Counts), StoreError> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v.as_str()),
+        _ => Err(StoreError::Backend(format!(
+            "an aggregate without `{name}`"
+        ))),
+    };
+    let bad = |what: &str| StoreError::Backend(format!("an aggregate with a bad {what}"));
+    let hour = match item.get("hour") {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| bad("hour"))?,
+        _ => return Err(bad("hour")),
+    };
+    Ok((
+        Bucket {
+            merchant: MerchantId::parse(text("merchant")?).ok_or_else(|| bad("merchant"))?,
+            country: Country::parse(text("country")?).ok_or_else(|| bad("country"))?,
+            wallet: WalletId::parse(text("wallet")?).ok_or_else(|| bad("wallet"))?,
+            provider: Provider::parse(text("provider")?).ok_or_else(|| bad("provider"))?,
+            hour,
+        },
+        read_counts(item),
+    ))
+}
+
+impl DynamoDbStore {
+    fn bucket_update(
+        &self,
+        pk: String,
+        sk: String,
+        b: &Bucket,
+        hour: i64,
+        c: &Counts,
+    ) -> Result<Update, StoreError> {
+        let mut add = Vec::new();
+        let mut u = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk));
+        for (i, (name, v)) in counters(c).into_iter().enumerate() {
+            add.push(format!("#a{i} :a{i}"));
+            u = u
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":a{i}"), AttributeValue::N(v.to_string()));
+        }
+        let mut expr =
+            "SET merchant = :merchant, country = :country, wallet = :wallet, provider = :provider, #hour = :hour"
+                .to_string();
+        if !add.is_empty() {
+            expr.push_str(" ADD ");
+            expr.push_str(&add.join(", "));
+        }
+        u.update_expression(expr)
+            .expression_attribute_names("#hour", "hour")
+            .expression_attribute_values(":merchant", s(b.merchant.as_str()))
+            .expression_attribute_values(":country", s(b.country.as_str()))
+            .expression_attribute_values(":wallet", s(b.wallet.as_str()))
+            .expression_attribute_values(":provider", s(b.provider.as_str()))
+            .expression_attribute_values(":hour", AttributeValue::N(hour.to_string()))
+            .build()
+            .map_err(backend)
+    }
+
+    async fn query_buckets(
+        &self,
+        pk: String,
+        from_sk: String,
+        to_sk: String,
+    ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":from", s(&from_sk))
+                .expression_attribute_values(":to", s(&to_sk))
+                .set_exclusive_start_key(start.take());
+            let page = metered!(self, read, "analytics_buckets", q).map_err(backend)?;
+            for item in page.items() {
+                out.push(read_bucket(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+/// The shards of one bucket summed.
+fn merged(rows: Vec<(Bucket, Counts)>) -> Vec<(Bucket, Counts)> {
+    let mut by: BTreeMap<Bucket, Counts> = BTreeMap::new();
+    for (b, c) in rows {
+        by.entry(b).or_default().add(&c);
+    }
+    by.into_iter().collect()
+}
+
+#[async_trait]
+impl AnalyticsStore for DynamoDbStore {
+    async fn add_counted(&self, counted: &[Counted]) -> Result<Added, StoreError> {
+        assert!(
+            counted.len() <= MAX_COUNTED_PER_ADD,
+            "at most {MAX_COUNTED_PER_ADD} a time"
+        );
+        if counted.is_empty() {
+            return Ok(Added::Done);
+        }
+        // Each bucket once, summed.
+        let mut hours: BTreeMap<Bucket, Counts> = BTreeMap::new();
+        let mut days: BTreeMap<Bucket, Counts> = BTreeMap::new();
+        for c in counted {
+            hours.entry(c.bucket.clone()).or_default().add(&c.counts);
+            let mut d = c.bucket.clone();
+            d.hour = c.bucket.day() * 24;
+            days.entry(d).or_default().add(&c.counts);
+        }
+        let ttl_at =
+            ttl(walletpay_ports::Clock::now(&walletpay_ports::SystemClock)
+                .plus_millis(SEEN_KEEP_MS));
+        for attempt in 0..6u32 {
+            let shard = rand::random::<u32>() % SHARDS;
+            let mut items = Vec::new();
+            for c in counted {
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .item("pk", s(format!("AGG#SEEN#{}", c.payment_id)))
+                    .item("sk", s(format!("{:010}", c.seq)))
+                    .item("ttl", ttl_at.clone())
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(backend)?;
+                items.push(TransactWriteItem::builder().put(put).build());
+            }
+            for (b, c) in &hours {
+                let sk = format!("{:012}#{shard}#{}", b.hour, rest(b));
+                let u = self.bucket_update(hour_pk(&b.merchant, b.hour), sk, b, b.hour, c)?;
+                items.push(TransactWriteItem::builder().update(u).build());
+            }
+            for (b, c) in &days {
+                let day = b.day();
+                let sk = format!("{day:08}#{shard}#{}", rest(b));
+                let u = self.bucket_update(day_pk(&b.merchant, day), sk, b, b.hour, c)?;
+                items.push(TransactWriteItem::builder().update(u).build());
+            }
+            for (b, c) in &hours {
+                let sk = format!("{:012}#{}#{}", b.hour, b.merchant, rest(b));
+                let u = self.bucket_update(platform_hour_pk(b.hour, shard), sk, b, b.hour, c)?;
+                items.push(TransactWriteItem::builder().update(u).build());
+            }
+            for (b, c) in &days {
+                let day = b.day();
+                let sk = format!("{day:08}#{}#{}", b.merchant, rest(b));
+                let u = self.bucket_update(platform_day_pk(day, shard), sk, b, b.hour, c)?;
+                items.push(TransactWriteItem::builder().update(u).build());
+            }
+            let tx = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items));
+            let e = match metered!(self, write, "analytics_add", tx) {
+                Ok(_) => return Ok(Added::Done),
+                Err(e) => e,
+            };
+            match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
+                    let reasons = t.cancellation_reasons();
+                    let seen: Vec<(walletpay_domain::PaymentId, u64)> = counted
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            reasons.get(*i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                        })
+                        .map(|(_, c)| (c.payment_id.clone(), c.seq))
+                        .collect();
+                    if !seen.is_empty() {
+                        return Ok(Added::AlreadyCounted(seen));
+                    }
+                    let conflict = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
+                    if conflict && attempt < 5 {
+                        tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                        continue;
+                    }
+                    return Err(backend(e));
+                }
+                _ => return Err(backend(e)),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
+    async fn hours(
+        &self,
+        scope: AggScope<'_>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
+        let mut rows = Vec::new();
+        if to <= from {
+            return Ok(rows);
+        }
+        let (lo, hi) = (format!("{from:012}"), format!("{:012}~", to - 1));
+        for day in from.div_euclid(24)..=(to - 1).div_euclid(24) {
+            for pk in partitions(
+                scope,
+                || hour_pk_of(scope, day * 24),
+                |shard| platform_hour_pk(day * 24, shard),
+            ) {
+                rows.extend(self.query_buckets(pk, lo.clone(), hi.clone()).await?);
+            }
+        }
+        Ok(merged(rows))
+    }
+
+    async fn days(
+        &self,
+        scope: AggScope<'_>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
+        let mut rows = Vec::new();
+        if to <= from {
+            return Ok(rows);
+        }
+        let (lo, hi) = (format!("{from:08}"), format!("{:08}~", to - 1));
+        for block in from.div_euclid(32)..=(to - 1).div_euclid(32) {
+            for pk in partitions(
+                scope,
+                || day_pk_of(scope, block * 32),
+                |shard| platform_day_pk(block * 32, shard),
+            ) {
+                rows.extend(self.query_buckets(pk, lo.clone(), hi.clone()).await?);
+            }
+        }
+        Ok(merged(rows))
+    }
+}
+
+fn hour_pk_of(scope: AggScope<'_>, hour: i64) -> String {
+    match scope {
+        AggScope::Merchant(m) => hour_pk(m, hour),
+        AggScope::Platform => unreachable!("the platform's partitions are sharded"),
+    }
+}
+
+fn day_pk_of(scope: AggScope<'_>, day: i64) -> String {
+    match scope {
+        AggScope::Merchant(m) => day_pk(m, day),
+        AggScope::Platform => unreachable!("the platform's partitions are sharded"),
+    }
+}
+
+/// The partitions a scope's buckets of one day (or block) are in: the merchant's one, or
+/// the platform's eight.
+fn partitions(
+    scope: AggScope<'_>,
+    merchant: impl Fn() -> String,
+    platform: impl Fn(u32) -> String,
+) -> Vec<String> {
+    match scope {
+        AggScope::Merchant(_) => vec![merchant()],
+        AggScope::Platform => (0..SHARDS).map(platform).collect(),
+    }
+}
