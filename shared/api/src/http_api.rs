@@ -624,8 +624,7 @@ mod analytics {
     async fn timeseries(State(app): State<App>, a: Acting, Query(q): Params) -> Response {
         answer(
             async {
-                let interval = Some(param(&q, "interval").unwrap_or("hour"));
-                let query = api::parse(&app, &a.principal, &q, interval)?;
+                let query = api::parse(&app, &a.principal, &q, param(&q, "interval"))?;
                 api::timeseries(&app, &query, param(&q, "metric")).await
             }
             .await,

@@ -139,14 +139,23 @@ impl StreamReader {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         for (shard, iterator) in shards {
-            let page = self
+            let page = match self
                 .streams
                 .get_records()
                 .shard_iterator(&iterator)
                 .limit(1000)
                 .send()
                 .await
-                .map_err(backend)?;
+            {
+                Ok(page) => page,
+                // An expired or broken iterator: the shard is read again from its oldest
+                // record at the next call (what was counted is not counted twice).
+                Err(e) => {
+                    tracing::warn!(shard, error = %backend(e), "a stream shard is read again from its start");
+                    self.iterators.remove(&shard);
+                    continue;
+                }
+            };
             for r in page.records() {
                 let Some(image) = r.dynamodb().and_then(|d| d.new_image()) else {
                     continue;
@@ -155,8 +164,12 @@ impl StreamReader {
                     .iter()
                     .map(|(k, v)| (k.clone(), convert(v.clone())))
                     .collect();
-                if let Some(v) = crate::version_from_image(&item) {
-                    out.push(v?);
+                match crate::version_from_image(&item) {
+                    Some(Ok(v)) => out.push(v),
+                    Some(Err(e)) => {
+                        tracing::error!(shard, error = %e, "a payment version in the stream does not read; left out")
+                    }
+                    None => {}
                 }
             }
             match page.next_shard_iterator() {

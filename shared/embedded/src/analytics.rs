@@ -17,7 +17,7 @@ pub(crate) struct AnalyticsState {
     /// Buckets by (merchant, hour or day, the rest of the bucket).
     hours: BTreeMap<String, (Bucket, Counts)>,
     days: BTreeMap<String, (Bucket, Counts)>,
-    counted: BTreeSet<(PaymentId, u64)>,
+    counted: BTreeSet<(PaymentId, u64, u8)>,
 }
 
 fn key(b: &Bucket, at: i64) -> String {
@@ -59,16 +59,16 @@ impl AnalyticsStore for EmbeddedStore {
     async fn add_counted(&self, counted: &[Counted]) -> Result<Added, StoreError> {
         self.write(|s| {
             let a = &mut s.analytics;
-            let seen: Vec<(PaymentId, u64)> = counted
+            let seen: Vec<(PaymentId, u64, u8)> = counted
                 .iter()
-                .map(|c| (c.payment_id.clone(), c.seq))
+                .map(|c| (c.payment_id.clone(), c.seq, c.part))
                 .filter(|k| a.counted.contains(k))
                 .collect();
             if !seen.is_empty() {
                 return Ok(Added::AlreadyCounted(seen));
             }
             for c in counted {
-                a.counted.insert((c.payment_id.clone(), c.seq));
+                a.counted.insert((c.payment_id.clone(), c.seq, c.part));
                 let day = c.bucket.day();
                 let mut day_bucket = c.bucket.clone();
                 day_bucket.hour = day * 24;

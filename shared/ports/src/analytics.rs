@@ -14,6 +14,8 @@ use crate::StoreError;
 pub struct Counted {
     pub payment_id: PaymentId,
     pub seq: u64,
+    /// 0, or 1 for a version's second bucket (a failover's attempt at its new provider).
+    pub part: u8,
     pub bucket: Bucket,
     pub counts: Counts,
 }
@@ -23,9 +25,9 @@ pub struct Counted {
 pub enum Added {
     /// Every version was counted now.
     Done,
-    /// These versions (payment, seq) were counted before: nothing was written, and the
+    /// These versions (payment, seq, part) were counted before: nothing was written, and the
     /// caller adds the others again without them.
-    AlreadyCounted(Vec<(PaymentId, u64)>),
+    AlreadyCounted(Vec<(PaymentId, u64, u8)>),
 }
 
 /// How many versions one atomic add takes at most (each also adds to up to four buckets:

@@ -199,7 +199,7 @@ fn figures(rows: &[(Bucket, Counts)]) -> Value {
         })
         .collect();
     json!({
-        "attempts": all.attempts,
+        "attempts": all.own_attempts(),
         "successes": all.successes,
         "failures": all.failed(),
         "canceled": all.canceled,
@@ -209,7 +209,7 @@ fn figures(rows: &[(Bucket, Counts)]) -> Value {
         "volume": per_currency(rows, |c| c.volume),
         "average_order": aov,
         "refunds": refunds,
-        "risk": {"allow": all.risk_allowed, "review": all.risk_reviewed, "block": all.risk_blocked},
+        "risk": {"allow": all.risk_allowed, "review": all.risk_reviewed, "block": all.risk_blocked, "stopped": all.risk_stopped},
     })
 }
 
@@ -225,9 +225,18 @@ fn change_bp(now: i64, before: i64) -> Value {
 /// `GET /v1/analytics/summary`: the period's figures, the same length of time just before
 /// it, and the change.
 pub async fn summary(app: &App, q: &Query) -> Result<Reply, ApiError> {
-    let len = q.to_hour - q.from_hour;
-    let now = q.read(app, q.from_hour, q.to_hour).await?;
-    let before = q.read(app, q.from_hour - len, q.from_hour).await?;
+    // Read by the day, both periods on whole days, so they never share one.
+    let (from, to) = if q.daily {
+        (
+            q.from_hour.div_euclid(24) * 24,
+            (q.to_hour + 23).div_euclid(24) * 24,
+        )
+    } else {
+        (q.from_hour, q.to_hour)
+    };
+    let len = to - from;
+    let now = q.read(app, from, to).await?;
+    let before = q.read(app, from - len, from).await?;
     let (a, b) = (figures(&now), figures(&before));
     let num = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
     let mut change = Map::new();
@@ -272,7 +281,7 @@ pub async fn summary(app: &App, q: &Query) -> Result<Reply, ApiError> {
 pub async fn timeseries(app: &App, q: &Query, metric: Option<&str>) -> Result<Reply, ApiError> {
     let metric = metric.unwrap_or("attempts");
     let pick: fn(&Counts) -> Option<i64> = match metric {
-        "attempts" => |c| Some(c.attempts as i64),
+        "attempts" => |c| Some(c.own_attempts() as i64),
         "successes" => |c| Some(c.successes as i64),
         "failures" => |c| Some(c.failed() as i64),
         "conversion" => |c| c.conversion_bp().map(|v| v as i64),

@@ -43,7 +43,8 @@ pub fn emf_lines(counted: &[Counted], at: Timestamp) -> Vec<String> {
             "Market": country.as_str(),
             "Wallet": wallet.as_str(),
             "Provider": provider.as_str(),
-            "Attempts": c.attempts,
+            // A failover's move shows as one attempt off the provider it left.
+            "Attempts": c.attempts as i64 - c.rerouted as i64,
             "Successes": c.successes,
             "Failures": c.failed(),
         });
@@ -80,6 +81,7 @@ mod tests {
         Counted {
             payment_id: PaymentId::new(1, 1),
             seq: 1,
+            part: 0,
             bucket: Bucket {
                 merchant: MerchantId::new(1, 1),
                 country: Country::ID,

@@ -7,32 +7,36 @@ pub mod api;
 pub mod metrics;
 
 use crate::app::App;
-use walletpay_domain::analytics::delta;
+use walletpay_domain::analytics::{delta, rerouted_to};
 use walletpay_ports::{Added, Counted, PaymentVersion, StoreError, MAX_COUNTED_PER_ADD};
 
-/// What a version adds, if anything.
-pub fn counted(v: &PaymentVersion) -> Option<Counted> {
+/// What a version adds, if anything (a failover adds to two buckets).
+pub fn counted(v: &PaymentVersion) -> Vec<Counted> {
     let e = &v.entry;
-    delta(
-        &v.payment,
-        &e.event,
-        e.from,
-        e.to,
-        e.at,
-        e.detail.as_deref(),
-    )
-    .map(|(bucket, counts)| Counted {
-        payment_id: e.payment_id.clone(),
-        seq: e.seq,
-        bucket,
-        counts,
-    })
+    let parts = [
+        delta(&v.payment, &e.event, e.from, e.at, e.detail.as_deref()),
+        rerouted_to(&v.payment, &e.event, e.at),
+    ];
+    parts
+        .into_iter()
+        .enumerate()
+        .filter_map(|(part, d)| {
+            d.map(|(bucket, counts)| Counted {
+                payment_id: e.payment_id.clone(),
+                seq: e.seq,
+                part: part as u8,
+                bucket,
+                counts,
+            })
+        })
+        .collect()
 }
 
 /// Counts `versions`, each once however often it is delivered: up to 4 atomic adds at a
-/// time, each given until `deadline`. What was counted now (not before) is answered. `Err((n, why))`: the `n`th version and perhaps some
-/// after it are not counted, every one before it is (they are delivered again from there;
-/// what was counted is not counted twice).
+/// time, each given until `deadline`. What was counted now (not before) is answered.
+/// `Err((n, why))`: the `n`th version and perhaps some after it are not counted, every one
+/// before it is (they are delivered again from there; what was counted is not counted
+/// twice).
 pub async fn consume(
     app: &App,
     versions: &[PaymentVersion],
@@ -42,7 +46,7 @@ pub async fn consume(
     let counted: Vec<(usize, Counted)> = versions
         .iter()
         .enumerate()
-        .filter_map(|(i, v)| counted(v).map(|c| (i, c)))
+        .flat_map(|(i, v)| counted(v).into_iter().map(move |c| (i, c)))
         .collect();
     // Each add owns what it needs, so the batch's future holds no borrow across awaits.
     let adds: Vec<_> = counted
@@ -81,9 +85,9 @@ async fn add_chunk(app: &App, mut todo: Vec<Counted>) -> Result<Vec<Counted>, St
             Added::Done => return Ok(todo),
             Added::AlreadyCounted(seen) => {
                 todo.retain(|c| {
-                    !seen
-                        .iter()
-                        .any(|(id, seq)| *id == c.payment_id && *seq == c.seq)
+                    !seen.iter().any(|(id, seq, part)| {
+                        *id == c.payment_id && *seq == c.seq && *part == c.part
+                    })
                 });
                 if todo.is_empty() {
                     return Ok(todo);

@@ -45,6 +45,14 @@ fn platform_day_pk(day: i64, shard: u32) -> String {
     format!("AGG#ALL#D{}#{shard}", day.div_euclid(32))
 }
 
+/// A counted version's marker: its seq, and `#1` for its second bucket.
+fn marker_sk(c: &Counted) -> String {
+    match c.part {
+        0 => format!("{:010}", c.seq),
+        n => format!("{:010}#{n}", c.seq),
+    }
+}
+
 fn rest(b: &Bucket) -> String {
     format!("{}#{}#{}", b.country, b.wallet, b.provider)
 }
@@ -60,6 +68,8 @@ fn counters(c: &Counts) -> Vec<(String, i64)> {
         ("risk_allow".to_string(), c.risk_allowed as i64),
         ("risk_review".to_string(), c.risk_reviewed as i64),
         ("risk_block".to_string(), c.risk_blocked as i64),
+        ("risk_stopped".to_string(), c.risk_stopped as i64),
+        ("rerouted".to_string(), c.rerouted as i64),
     ];
     for (k, v) in &c.failures {
         out.push((format!("f_{}", k.as_str()), *v as i64));
@@ -86,6 +96,8 @@ fn read_counts(item: &Item) -> Counts {
         risk_allowed: num("risk_allow") as u64,
         risk_reviewed: num("risk_review") as u64,
         risk_blocked: num("risk_block") as u64,
+        risk_stopped: num("risk_stopped") as u64,
+        rerouted: num("rerouted") as u64,
         ..Counts::default()
     };
     for category in FailureCategory::ALL {
@@ -234,7 +246,7 @@ impl AnalyticsStore for DynamoDbStore {
                 let put = Put::builder()
                     .table_name(&self.table)
                     .item("pk", s(format!("AGG#SEEN#{}", c.payment_id)))
-                    .item("sk", s(format!("{:010}", c.seq)))
+                    .item("sk", s(marker_sk(c)))
                     .item("ttl", ttl_at.clone())
                     .condition_expression("attribute_not_exists(pk)")
                     .build()
@@ -274,13 +286,13 @@ impl AnalyticsStore for DynamoDbStore {
             match e.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
                     let reasons = t.cancellation_reasons();
-                    let seen: Vec<(walletpay_domain::PaymentId, u64)> = counted
+                    let seen: Vec<(walletpay_domain::PaymentId, u64, u8)> = counted
                         .iter()
                         .enumerate()
                         .filter(|(i, _)| {
                             reasons.get(*i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
                         })
-                        .map(|(_, c)| (c.payment_id.clone(), c.seq))
+                        .map(|(_, c)| (c.payment_id.clone(), c.seq, c.part))
                         .collect();
                     if !seen.is_empty() {
                         return Ok(Added::AlreadyCounted(seen));
