@@ -12,6 +12,7 @@ mod events_samples;
 mod incentives;
 mod lifecycle;
 mod notifications;
+mod onboarding;
 mod queue_conformance;
 mod reconcile_store;
 mod reconciliation;

@@ -3,7 +3,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use http_body_util::{BodyExt, Limited};
 use std::collections::HashMap;
@@ -665,6 +665,36 @@ mod analytics {
     }
 }
 
+mod onboarding {
+    use super::*;
+    use walletpay_app::onboarding;
+
+    async fn get_one(State(app): State<App>, a: Acting, Path(m): Path<String>) -> Response {
+        answer(onboarding::get(&app, &a.principal, &m).await)
+    }
+
+    async fn put_one(
+        State(app): State<App>,
+        a: Acting,
+        Path((m, provider)): Path<(String, String)>,
+        body: Body,
+    ) -> Response {
+        answer(
+            async {
+                let body = read_body(body, MAX_BODY_BYTES).await?;
+                onboarding::put(&app, &a.principal, &a.actor, &m, &provider, &body).await
+            }
+            .await,
+        )
+    }
+
+    pub(super) fn routes() -> Router<App> {
+        Router::new()
+            .route("/v1/onboarding/{merchant}", get(get_one))
+            .route("/v1/onboarding/{merchant}/{provider}", put(put_one))
+    }
+}
+
 mod incentives {
     use super::*;
     use walletpay_app::checkout::incentives;
@@ -795,7 +825,8 @@ pub fn payments_router(app: App) -> Router {
             .merge(reconciliation::routes())
             .merge(risk::routes())
             .merge(incentives::routes())
-            .merge(analytics::routes()),
+            .merge(analytics::routes())
+            .merge(onboarding::routes()),
         app,
     )
 }
@@ -823,6 +854,7 @@ pub fn router(app: App) -> Router {
             .merge(risk::routes())
             .merge(incentives::routes())
             .merge(analytics::routes())
+            .merge(onboarding::routes())
             .merge(refund_routes())
             .merge(webhook_routes())
             .merge(walletpay_checkout_page::routes()),

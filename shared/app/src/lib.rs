@@ -10,6 +10,7 @@ pub mod events;
 pub mod idempotency;
 pub mod merchant;
 pub mod notifications;
+pub mod onboarding;
 pub mod payments;
 pub mod rate_limit;
 pub mod reconcile;

@@ -148,12 +148,24 @@ pub async fn plan_for(
     country: Country,
     wallet: WalletId,
 ) -> Result<Vec<(Arc<dyn WalletAdapter>, String)>, walletpay_ports::StoreError> {
-    let enabled = crate::merchant::cached(app, merchant).await?.and_then(|m| {
+    let m = crate::merchant::cached(app, merchant).await?;
+    let enabled = m.as_ref().and_then(|m| {
         m.wallet_providers
             .get(&format!("{country}:{wallet}"))
             .cloned()
     });
-    Ok(plan(app, enabled.as_deref(), country, wallet).await)
+    let mut planned = plan(app, enabled.as_deref(), country, wallet).await;
+    // Only providers that are live for this merchant (or that it has no record with).
+    if let Some(m) = &m {
+        planned.retain(|(a, _)| live_for(m, a.provider()));
+    }
+    Ok(planned)
+}
+
+/// Whether `provider` may take `m`'s payments: live for it, or no application recorded
+/// (the merchants that took payments before onboarding was recorded).
+pub fn live_for(m: &walletpay_ports::Merchant, provider: Provider) -> bool {
+    m.onboarding.get(&provider).is_none_or(|o| o.is_live())
 }
 
 /// The providers to offer a payment to, in order, each with why it is there.

@@ -87,17 +87,23 @@ pub async fn offered(
     country: Country,
     amount: Option<i64>,
 ) -> Result<Vec<(&'static WalletSpec, Provider)>, ApiError> {
-    let choices = crate::merchant::cached(app, merchant)
-        .await?
-        .map(|m| m.wallet_providers)
-        .unwrap_or_default();
+    let m = crate::merchant::cached(app, merchant).await?;
     Ok(catalog::wallets_in(country)
         .filter(|s| amount.is_none_or(|a| (s.min_minor..=s.max_minor).contains(&a)))
         .filter_map(|s| {
-            let enabled = choices.get(&format!("{}:{}", s.country, s.wallet));
+            let enabled = m.as_ref().and_then(|m| {
+                m.wallet_providers
+                    .get(&format!("{}:{}", s.country, s.wallet))
+            });
+            // The first provider that serves it and is live for the merchant.
             let adapter = app
                 .adapters
-                .route(s.country, s.wallet, enabled.map(Vec::as_slice))?;
+                .candidates(s.country, s.wallet, enabled.map(Vec::as_slice))
+                .into_iter()
+                .find(|a| {
+                    m.as_ref()
+                        .is_none_or(|m| crate::routing::live_for(m, a.provider()))
+                })?;
             Some((s, adapter.provider()))
         })
         .collect())

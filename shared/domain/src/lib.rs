@@ -14,6 +14,7 @@ pub mod ids;
 pub mod incentive;
 pub mod messages;
 pub mod money;
+pub mod onboarding;
 pub mod payment;
 pub mod refund;
 pub mod risk;

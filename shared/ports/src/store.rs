@@ -63,6 +63,13 @@ pub struct Merchant {
     /// named use every provider the catalog lists, in its order.
     #[serde(default)]
     pub wallet_providers: std::collections::BTreeMap<String, Vec<walletpay_domain::Provider>>,
+    /// Its applications with providers (`walletpay_domain::onboarding`): payments go only to
+    /// providers that are live for it, or that it has no record with.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub onboarding: std::collections::BTreeMap<
+        walletpay_domain::Provider,
+        walletpay_domain::onboarding::ProviderOnboarding,
+    >,
     /// Bumped by every write; each write is conditional on the version it read, so a change
     /// racing another (a settings PATCH and a secret rotation) cannot undo it. Records from
     /// before versions read as 0.
@@ -82,6 +89,7 @@ impl Merchant {
             previous_secret_until: None,
             refund_late_successes: false,
             wallet_providers: Default::default(),
+            onboarding: Default::default(),
             version: 1,
         }
     }
