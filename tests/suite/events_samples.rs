@@ -182,6 +182,11 @@ async fn every_sample_event_gets_its_expected_answer() {
             "checkout/{file}: {body}"
         );
     }
+    for (file, event, want) in samples("dashboard") {
+        let (status, body) = call(walletpay_api::dashboard_router(app.clone()), &event).await;
+        assert_eq!(Some(status as u64), want.as_u64(), "dashboard/{file}: {body}");
+    }
+
     // The same-site choice started one attempt; the cross-site one none.
     let after = app.store.get_session(&session.id).await.unwrap().unwrap();
     assert_eq!(after.attempts.len(), 1, "{after:?}");

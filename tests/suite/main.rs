@@ -7,6 +7,7 @@ mod catalog;
 mod checkout;
 mod checkout_page;
 mod conformance;
+mod dashboard;
 mod e2e_local;
 mod events_samples;
 mod incentives;

@@ -841,6 +841,11 @@ pub fn webhooks_router(app: App) -> Router {
     finish(webhook_routes(), app)
 }
 
+/// The routes of the `dashboard` function: the back office.
+pub fn dashboard_router(app: App) -> Router {
+    finish(walletpay_dashboard::routes(), app)
+}
+
 /// The routes of the `checkout` function: the buyer's hosted checkout page.
 pub fn checkout_router(app: App) -> Router {
     finish(walletpay_checkout_page::routes(), app)
@@ -857,7 +862,8 @@ pub fn router(app: App) -> Router {
             .merge(onboarding::routes())
             .merge(refund_routes())
             .merge(webhook_routes())
-            .merge(walletpay_checkout_page::routes()),
+            .merge(walletpay_checkout_page::routes())
+            .merge(walletpay_dashboard::routes()),
         app,
     )
 }

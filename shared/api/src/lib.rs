@@ -9,5 +9,6 @@ pub mod sqs;
 pub mod streams;
 
 pub use http_api::{
-    checkout_router, payments_router, refunds_router, router, webhooks_router, MAX_WEBHOOK_BYTES,
+    checkout_router, dashboard_router, payments_router, refunds_router, router, webhooks_router,
+    MAX_WEBHOOK_BYTES,
 };

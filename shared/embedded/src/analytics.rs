@@ -119,3 +119,27 @@ impl AnalyticsStore for EmbeddedStore {
         }))
     }
 }
+
+#[async_trait]
+impl walletpay_ports::DashboardStore for EmbeddedStore {
+    async fn put_dash_session(&self, d: &walletpay_ports::DashSession) -> Result<(), StoreError> {
+        self.write(|s| {
+            s.dash_sessions.insert(d.id_hash.clone(), d.clone());
+            Ok(())
+        })
+    }
+
+    async fn get_dash_session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<walletpay_ports::DashSession>, StoreError> {
+        Ok(self.read(|s| s.dash_sessions.get(id_hash).cloned()))
+    }
+
+    async fn delete_dash_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.write(|s| {
+            s.dash_sessions.remove(id_hash);
+            Ok(())
+        })
+    }
+}

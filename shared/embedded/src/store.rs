@@ -45,6 +45,9 @@ pub(crate) struct State {
     /// change stream; see `analytics`).
     #[serde(default)]
     pub(crate) analytics: crate::analytics::AnalyticsState,
+    /// The back office's sign-in sessions, by the hash of their id.
+    #[serde(default)]
+    pub(crate) dash_sessions: BTreeMap<String, walletpay_ports::DashSession>,
 }
 
 /// All state in memory behind one lock; with a data folder, every write also rewrites

@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod checkout;
 pub mod clock;
+pub mod dashboard;
 pub mod queue;
 pub mod reconcile;
 pub mod risk;
@@ -14,6 +15,7 @@ pub mod store;
 pub use analytics::{Added, AggScope, AnalyticsStore, Counted, MAX_COUNTED_PER_ADD};
 pub use checkout::{CheckoutStore, Grant, Holder, IncentiveStore};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dashboard::{DashSession, DashboardStore};
 pub use queue::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 pub use reconcile::{OperatorStore, ReconcileStore};
 pub use risk::RiskStore;

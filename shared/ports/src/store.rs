@@ -332,6 +332,7 @@ pub trait Store:
     + crate::checkout::CheckoutStore
     + crate::checkout::IncentiveStore
     + crate::analytics::AnalyticsStore
+    + crate::dashboard::DashboardStore
 {
 }
 impl<T> Store for T where
@@ -345,7 +346,9 @@ impl<T> Store for T where
         + crate::checkout::CheckoutStore
         + crate::checkout::IncentiveStore
         + crate::analytics::AnalyticsStore
+        + crate::dashboard::DashboardStore
         + crate::checkout::IncentiveStore
         + crate::analytics::AnalyticsStore
+        + crate::dashboard::DashboardStore
 {
 }

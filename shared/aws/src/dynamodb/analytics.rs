@@ -385,3 +385,45 @@ fn partitions(
         AggScope::Platform => (0..SHARDS).map(platform).collect(),
     }
 }
+
+/// The back office's sessions: `pk = DASH#<SHA-256 of the id>`, `sk = SESSION`, JSON in
+/// `c`, TTL at the session's expiry.
+#[async_trait]
+impl walletpay_ports::DashboardStore for DynamoDbStore {
+    async fn put_dash_session(&self, d: &walletpay_ports::DashSession) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("DASH#{}", d.id_hash)))
+            .item("sk", s("SESSION"))
+            .item("c", super::reconcile::to_json(d)?)
+            .item("ttl", ttl(d.expires_at));
+        metered!(self, write, "put_dash_session", put).map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_dash_session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<walletpay_ports::DashSession>, StoreError> {
+        match self
+            .get_item("get_dash_session", format!("DASH#{id_hash}"), "SESSION")
+            .await?
+        {
+            Some(item) => Ok(Some(super::reconcile::from_json(&item, "c")?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_dash_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let del = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("DASH#{id_hash}")))
+            .key("sk", s("SESSION"));
+        metered!(self, write, "delete_dash_session", del).map_err(backend)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,739 @@
+//! The wallet-management back office at `/dashboard`: sign-in with an API key
+//! (`session`), and server-rendered pages over the analytics API and the payments — the
+//! overview (the period's figures against the period before, and a chart), failure reasons
+//! (with a CSV export), a payment's timeline, and the review queue with approve and decline.
+//! A merchant sees only its own; an operator every merchant's figures. Every page carries a
+//! strict CSP (no inline script or style, nothing from another origin), every form its
+//! session's CSRF token; the assets (styles, uPlot 1.6.32, the page script) are compiled
+//! in.
+
+mod session;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use session::Signed;
+use std::collections::HashMap;
+use walletpay_app::analytics::api as analytics;
+use walletpay_app::App;
+
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+base-uri 'none'";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/dashboard", get(overview))
+        .route("/dashboard/login", get(login_page).post(login))
+        .route("/dashboard/logout", post(logout))
+        .route("/dashboard/failures", get(failures))
+        .route("/dashboard/failures.csv", get(failures_csv))
+        .route("/dashboard/payments", get(payments))
+        .route("/dashboard/reviews", get(reviews))
+        .route("/dashboard/reviews/{id}", post(decide))
+        .route("/dashboard/assets/{file}", get(asset))
+}
+
+pub struct Nav {
+    pub who: String,
+    pub csrf: String,
+}
+
+fn nav(s: &Signed) -> Option<Nav> {
+    Some(Nav {
+        who: s.who(),
+        csrf: s.session.csrf.clone(),
+    })
+}
+
+fn secure(mut r: Response, content_type: &'static str) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    r
+}
+
+fn page(status: StatusCode, t: impl Template) -> Response {
+    match t.render() {
+        Ok(body) => secure((status, body).into_response(), "text/html; charset=utf-8"),
+        Err(e) => failed(e),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "a back-office page could not be built");
+    secure(
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The back office cannot show this now. Reload in a moment.",
+        )
+            .into_response(),
+        "text/plain; charset=utf-8",
+    )
+}
+
+/// The signed-in session, or the sign-in page.
+async fn signed(app: &App, headers: &HeaderMap) -> Result<Signed, Response> {
+    match session::current(app, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(Redirect::to("/dashboard/login").into_response()),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginT {
+    nav: Option<Nav>,
+    notice: Option<String>,
+}
+
+async fn login_page() -> Response {
+    page(
+        StatusCode::OK,
+        LoginT {
+            nav: None,
+            notice: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    key: String,
+}
+
+async fn login(
+    State(app): State<App>,
+    form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(f)) = form else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            LoginT {
+                nav: None,
+                notice: Some("Enter an API key.".into()),
+            },
+        );
+    };
+    match session::sign_in(&app, &f.key).await {
+        Ok((id, _)) => {
+            let mut r = Redirect::to("/dashboard").into_response();
+            if let Ok(v) = HeaderValue::from_str(&session::cookie(&id)) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Err(e) if e.status == 401 => page(
+            StatusCode::UNAUTHORIZED,
+            LoginT {
+                nav: None,
+                notice: Some("That key does not sign in.".into()),
+            },
+        ),
+        Err(e) => failed(e.message),
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(app): State<App>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !form.is_ok_and(|Form(f)| session::csrf_ok(&s, &f.csrf)) {
+        return forbidden();
+    }
+    if let Err(e) = session::sign_out(&app, &headers).await {
+        return failed(e);
+    }
+    let mut r = Redirect::to("/dashboard/login").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::cleared()) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn forbidden() -> Response {
+    secure(
+        (StatusCode::FORBIDDEN, "This form is not this session's.").into_response(),
+        "text/plain; charset=utf-8",
+    )
+}
+
+/// The analytics API's answer for this session (its own scope), as JSON.
+async fn analytics_json(
+    app: &App,
+    s: &Signed,
+    q: &HashMap<String, String>,
+    what: &str,
+) -> Result<Value, Response> {
+    let interval = (what == "timeseries").then_some("hour");
+    let query = analytics::parse(app, &s.principal, q, interval).map_err(|e| failed(e.message))?;
+    let reply = match what {
+        "summary" => analytics::summary(app, &query).await,
+        "timeseries" => {
+            analytics::timeseries(app, &query, q.get("metric").map(String::as_str)).await
+        }
+        _ => analytics::failures(app, &query, Some("category"), None).await,
+    }
+    .map_err(|e| failed(e.message))?;
+    serde_json::from_str(&reply.body).map_err(failed)
+}
+
+pub struct Card {
+    key: &'static str,
+    label: &'static str,
+    value: String,
+    delta: String,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewT {
+    nav: Option<Nav>,
+    period: String,
+    cards: Vec<Card>,
+    series: String,
+}
+
+fn pct(bp: &Value) -> String {
+    match bp.as_i64() {
+        Some(v) => format!("{}.{:02}%", v / 100, (v % 100).abs()),
+        None => "—".into(),
+    }
+}
+
+fn delta(bp: &Value) -> String {
+    match bp.as_i64() {
+        Some(v) => format!(
+            "{}{} vs the period before",
+            if v >= 0 { "+" } else { "" },
+            pct(&json!(v))
+        ),
+        None => "no period before to compare".into(),
+    }
+}
+
+/// Amounts per currency (minor units in the API) as `IDR 300000.00 · THB 1500.00`.
+fn money(v: &Value) -> String {
+    let parts: Vec<String> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(
+            |(cur, n)| match (cur.parse::<walletpay_domain::Currency>(), n.as_i64()) {
+                (Ok(c), Some(minor)) => walletpay_domain::Money { minor, currency: c }.to_string(),
+                _ => format!("{cur} {n}"),
+            },
+        )
+        .collect();
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+async fn overview(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let sum = match analytics_json(&app, &s, &q, "summary").await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let mut q2 = q.clone();
+    let mut series = Vec::new();
+    let mut x = Vec::new();
+    for metric in ["attempts", "successes"] {
+        q2.insert("metric".into(), metric.into());
+        let ts = match analytics_json(&app, &s, &q2, "timeseries").await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let points = ts["series"]["all"].as_array().cloned().unwrap_or_default();
+        if x.is_empty() {
+            x = points
+                .iter()
+                .map(|p| {
+                    serde_json::from_value::<walletpay_domain::Timestamp>(p["t"].clone())
+                        .map(|t| t.millis() / 1000)
+                        .unwrap_or(0)
+                })
+                .collect();
+        }
+        let values: Vec<Value> = points.iter().map(|p| p["value"].clone()).collect();
+        series.push(json!({"label": metric, "values": values}));
+    }
+    let cur = &sum["current"];
+    let ch = &sum["change_bp"];
+    let cards = vec![
+        Card {
+            key: "attempts",
+            label: "Attempts",
+            value: cur["attempts"].to_string(),
+            delta: delta(&ch["attempts"]),
+        },
+        Card {
+            key: "successes",
+            label: "Successes",
+            value: cur["successes"].to_string(),
+            delta: delta(&ch["successes"]),
+        },
+        Card {
+            key: "success_rate",
+            label: "Success rate",
+            value: pct(&cur["success_rate_bp"]),
+            delta: delta(&ch["success_rate_bp"]),
+        },
+        Card {
+            key: "conversion",
+            label: "Conversion",
+            value: pct(&cur["conversion_bp"]),
+            delta: delta(&ch["conversion_bp"]),
+        },
+        Card {
+            key: "volume",
+            label: "Volume",
+            value: money(&cur["volume"]),
+            delta: String::new(),
+        },
+        Card {
+            key: "average_order",
+            label: "Average order",
+            value: money(&cur["average_order"]),
+            delta: String::new(),
+        },
+        Card {
+            key: "refunds",
+            label: "Refunds requested",
+            value: cur["refunds"]["requested"]["count"].to_string(),
+            delta: money(&cur["refunds"]["requested"]["amount"]),
+        },
+    ];
+    let period = format!(
+        "{} to {}",
+        sum["period"]["from"].as_str().unwrap_or(""),
+        sum["period"]["to"].as_str().unwrap_or("")
+    );
+    page(
+        StatusCode::OK,
+        OverviewT {
+            nav: nav(&s),
+            period,
+            cards,
+            series: json!({"x": x, "series": series}).to_string(),
+        },
+    )
+}
+
+pub struct FailureRow {
+    category: String,
+    count: u64,
+    share: String,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "failures.html")]
+struct FailuresT {
+    nav: Option<Nav>,
+    period: String,
+    rows: Vec<FailureRow>,
+}
+
+async fn failure_rows(
+    app: &App,
+    s: &Signed,
+    q: &HashMap<String, String>,
+) -> Result<(String, Vec<FailureRow>), Response> {
+    let f = analytics_json(app, s, q, "failures").await?;
+    let rows = f["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| FailureRow {
+            category: r["category"].as_str().unwrap_or("").to_string(),
+            count: r["count"].as_u64().unwrap_or(0),
+            share: pct(&r["share_bp"]),
+            message: r["customer_message"].as_str().unwrap_or("").to_string(),
+        })
+        .collect();
+    let period = format!(
+        "{} to {}",
+        f["period"]["from"].as_str().unwrap_or(""),
+        f["period"]["to"].as_str().unwrap_or("")
+    );
+    Ok((period, rows))
+}
+
+async fn failures(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match failure_rows(&app, &s, &q).await {
+        Ok((period, rows)) => page(
+            StatusCode::OK,
+            FailuresT {
+                nav: nav(&s),
+                period,
+                rows,
+            },
+        ),
+        Err(r) => r,
+    }
+}
+
+/// One CSV field, quoted when it needs to be, and never read as a formula by a spreadsheet.
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+async fn failures_csv(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match failure_rows(&app, &s, &q).await {
+        Ok((_, rows)) => {
+            let mut out = String::from("category,count,share,customer_message\n");
+            for r in rows {
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    csv_field(&r.category),
+                    r.count,
+                    csv_field(&r.share),
+                    csv_field(&r.message)
+                ));
+            }
+            let mut resp = secure(out.into_response(), "text/csv; charset=utf-8");
+            resp.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"failure-reasons.csv\""),
+            );
+            resp
+        }
+        Err(r) => r,
+    }
+}
+
+pub struct TimelineRow {
+    seq: u64,
+    at: String,
+    event: String,
+    from: String,
+    to: String,
+    source: String,
+}
+
+pub struct PaymentV {
+    id: String,
+    status: String,
+    amount: String,
+    wallet: String,
+    provider: String,
+    reference: String,
+    timeline: Vec<TimelineRow>,
+}
+
+#[derive(Template)]
+#[template(path = "payments.html")]
+struct PaymentsT {
+    nav: Option<Nav>,
+    q: String,
+    notice: Option<String>,
+    payment: Option<PaymentV>,
+}
+
+async fn payments(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let query = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+    let mut t = PaymentsT {
+        nav: nav(&s),
+        q: query.clone(),
+        notice: None,
+        payment: None,
+    };
+    if query.is_empty() {
+        return page(StatusCode::OK, t);
+    }
+    // A merchant opens its own payments only; an operator any.
+    let found = match walletpay_domain::PaymentId::parse(&query) {
+        Some(id) => match app.store.get_payment(&id).await {
+            Ok(p) => p.filter(|p| s.merchant().is_none_or(|m| *m == p.merchant_id)),
+            Err(e) => return failed(e),
+        },
+        None => None,
+    };
+    let Some(p) = found else {
+        t.notice = Some("No payment of yours has that id.".into());
+        return page(StatusCode::NOT_FOUND, t);
+    };
+    let history = match app.store.payment_history(&p.id).await {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
+    t.payment = Some(PaymentV {
+        id: p.id.to_string(),
+        status: p.status.as_str().to_string(),
+        amount: p.amount.to_string(),
+        wallet: format!("{} {}", p.country, p.wallet),
+        provider: p.provider.as_str().to_string(),
+        reference: p.merchant_reference.clone(),
+        timeline: history
+            .iter()
+            .map(|h| TimelineRow {
+                seq: h.seq,
+                at: serde_json::to_value(h.at)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                event: h.event.clone(),
+                from: h.from.map(|f| f.as_str().to_string()).unwrap_or_default(),
+                to: h.to.as_str().to_string(),
+                source: h.source.clone(),
+            })
+            .collect(),
+    });
+    page(StatusCode::OK, t)
+}
+
+pub struct ReviewRow {
+    id: String,
+    amount: String,
+    wallet: String,
+    score: String,
+    reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "reviews.html")]
+struct ReviewsT {
+    nav: Option<Nav>,
+    notice: Option<String>,
+    csrf: String,
+    rows: Vec<ReviewRow>,
+}
+
+async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>, Response> {
+    let Some(m) = s.merchant() else {
+        return Ok(Vec::new());
+    };
+    let params = walletpay_app::payments::ListParams {
+        status: Some("requires_review"),
+        wallet: None,
+        country: None,
+        created_after: None,
+        created_before: None,
+        limit: Some("100"),
+        cursor: None,
+    };
+    let reply = walletpay_app::payments::list_payments(app, m, &params, None)
+        .await
+        .map_err(|e| failed(e.message))?;
+    let v: Value = serde_json::from_str(&reply.body).map_err(failed)?;
+    Ok(v["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| ReviewRow {
+            id: p["id"].as_str().unwrap_or("").to_string(),
+            amount: format!("{} {}", p["currency"].as_str().unwrap_or(""), p["amount"]),
+            wallet: p["wallet"].as_str().unwrap_or("").to_string(),
+            score: p["risk"]["score"].to_string(),
+            reasons: p["risk"]["reasons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["code"].as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect())
+}
+
+async fn reviews(State(app): State<App>, headers: HeaderMap) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let notice = s
+        .merchant()
+        .is_none()
+        .then(|| "Reviews are each shop's: sign in with its key to decide them.".to_string());
+    match review_rows(&app, &s).await {
+        Ok(rows) => page(
+            StatusCode::OK,
+            ReviewsT {
+                nav: nav(&s),
+                notice,
+                csrf: s.session.csrf.clone(),
+                rows,
+            },
+        ),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct DecideForm {
+    csrf: String,
+    decision: String,
+}
+
+async fn decide(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<DecideForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(Form(f)) = form else {
+        return forbidden();
+    };
+    if !session::csrf_ok(&s, &f.csrf) {
+        return forbidden();
+    }
+    let Some(m) = s.merchant().cloned() else {
+        return forbidden();
+    };
+    let body = json!({"decision": f.decision}).to_string();
+    let notice = match walletpay_app::payments::review_payment(
+        &app,
+        &m,
+        &s.session.actor,
+        &id,
+        body.as_bytes(),
+        None,
+    )
+    .await
+    {
+        Ok(_) => format!("{id}: {}d.", f.decision),
+        Err(e) => format!("{id}: {}", e.message),
+    };
+    match review_rows(&app, &s).await {
+        Ok(rows) => page(
+            StatusCode::OK,
+            ReviewsT {
+                nav: nav(&s),
+                notice: Some(notice),
+                csrf: s.session.csrf.clone(),
+                rows,
+            },
+        ),
+        Err(r) => r,
+    }
+}
+
+async fn asset(Path(file): Path<String>) -> Response {
+    let (body, content_type, immutable): (&'static str, &'static str, bool) = match file.as_str() {
+        "dashboard.css" => (
+            include_str!("../assets/dashboard.css"),
+            "text/css; charset=utf-8",
+            false,
+        ),
+        "dashboard.js" => (
+            include_str!("../assets/dashboard.js"),
+            "text/javascript; charset=utf-8",
+            false,
+        ),
+        "uPlot-1.6.32.iife.min.js" => (
+            include_str!("../assets/uPlot-1.6.32.iife.min.js"),
+            "text/javascript; charset=utf-8",
+            true,
+        ),
+        "uPlot-1.6.32.min.css" => (
+            include_str!("../assets/uPlot-1.6.32.min.css"),
+            "text/css; charset=utf-8",
+            true,
+        ),
+        "icon.svg" => (include_str!("../assets/icon.svg"), "image/svg+xml", false),
+        _ => return (StatusCode::NOT_FOUND, "no such file").into_response(),
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "public, max-age=3600"
+        }),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(super::csv_field("plain"), "plain");
+        assert_eq!(super::csv_field("a,b"), "\"a,b\"");
+        assert_eq!(super::csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(super::csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+}

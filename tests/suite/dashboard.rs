@@ -1,0 +1,237 @@
+//! The back office in a real headless Chromium, on both backends: signing in with the
+//! merchant's key (a session cookie, never the key), the overview's figures equal to the
+//! analytics API's, its chart drawn, the failure reasons' table with what customers read,
+//! a payment's timeline, another shop's payment not found, and a payment held for review
+//! approved from the page (its CSRF token checked). Screenshots of each page; no console
+//! errors.
+
+use fantoccini::Locator;
+use reqwest::Method;
+use serde_json::json;
+use std::time::Duration;
+use walletpay_local::Backend;
+use walletpay_tests::browser::Browser;
+use walletpay_tests::stack::{dana_order, start};
+
+async fn text(b: &Browser, css: &str) -> String {
+    b.client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn dashboard(backend: Backend) {
+    let Some(s) = start(backend).await else {
+        return;
+    };
+    let key = s.local.demo_key.clone();
+    // Two DANA payments paid, one refused for insufficient balance.
+    let mut ids = Vec::new();
+    for (i, outcome) in ["success", "success", "insufficient_balance"]
+        .into_iter()
+        .enumerate()
+    {
+        let reference = walletpay_tests::unique(&format!("dash{i}"));
+        let a = s.create(&reference, &dana_order(&reference)).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+        let sim = s
+            .simulate(a.body["provider_reference"].as_str().unwrap(), outcome)
+            .await;
+        assert_eq!(sim.status, 200, "{}", sim.body);
+        let want = if outcome == "success" {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        s.wait_for(a.body["id"].as_str().unwrap(), want).await;
+        ids.push(a.body["id"].as_str().unwrap().to_string());
+    }
+    // Then one held for review.
+    let put = s
+        .http
+        .request(Method::PUT, s.url("/v1/risk/config"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(json!({"rules": [{"id": "all", "kind": "amount_per_payment", "max_minor": 1, "action": {"type": "review"}}]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let held = s
+        .create("dash-held", &dana_order(&walletpay_tests::unique("held")))
+        .await;
+    assert_eq!(held.body["status"], "requires_review", "{}", held.body);
+    let held_id = held.body["id"].as_str().unwrap().to_string();
+    // The figures settle (the consumer counts behind the writes).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let summary = loop {
+        let a = s.get_path("/v1/analytics/summary", &key).await;
+        if a.body["current"]["attempts"] == 4
+            && a.body["current"]["successes"] == 2
+            && a.body["current"]["failures"] == 1
+        {
+            break a.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", a.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    let Some(mut b) = Browser::start(&format!("dashboard-{backend:?}"), 1280, 1000, "en").await
+    else {
+        return;
+    };
+    b.client.goto(&s.url("/dashboard")).await.unwrap();
+    b.wait_for("#key", 10).await.send_keys(&key).await.unwrap();
+    b.shot("sign-in").await;
+    b.client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(".cards", 10).await;
+    // The key is not kept: the browser holds a session cookie only.
+    let cookies = b.client.get_all_cookies().await.unwrap();
+    let dash = cookies
+        .iter()
+        .find(|c| c.name() == "wp_dash")
+        .expect("a session cookie");
+    assert!(dash.http_only().unwrap_or(false) && dash.secure().unwrap_or(false));
+    assert_ne!(dash.value(), key);
+    for (figure, api) in [
+        ("attempts", summary["current"]["attempts"].to_string()),
+        ("successes", summary["current"]["successes"].to_string()),
+    ] {
+        assert_eq!(
+            text(&b, &format!("[data-figure={figure}] .value")).await,
+            api,
+            "{figure}"
+        );
+    }
+    let rate = summary["current"]["success_rate_bp"].as_i64().unwrap();
+    assert_eq!(
+        text(&b, "[data-figure=success_rate] .value").await,
+        format!("{}.{:02}%", rate / 100, rate % 100)
+    );
+    b.wait_for("#chart canvas", 10).await;
+    b.shot("overview").await;
+    b.assert_clean_console("/dashboard").await;
+
+    b.client.goto(&s.url("/dashboard/failures")).await.unwrap();
+    let row = b
+        .wait_for("#failures tbody tr", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(row.starts_with("insufficient_balance 1 100.00%"), "{row}");
+    assert!(
+        row.contains(walletpay_domain::FailureCategory::InsufficientBalance.message_en()),
+        "{row}"
+    );
+    b.shot("failures").await;
+    b.assert_clean_console("/dashboard").await;
+
+    // A payment's timeline; another shop's payment is not found.
+    b.client
+        .goto(&s.url(&format!("/dashboard/payments?q={}", ids[0])))
+        .await
+        .unwrap();
+    b.wait_for("#timeline", 10).await;
+    let events: Vec<String> = {
+        let mut out = Vec::new();
+        for r in b
+            .client
+            .find_all(Locator::Css("#timeline tbody tr td:nth-child(3)"))
+            .await
+            .unwrap()
+        {
+            out.push(r.text().await.unwrap());
+        }
+        out
+    };
+    assert_eq!(events, ["created", "accepted", "succeeded"]);
+    b.shot("payment").await;
+    let other = s.other_merchant().await;
+    let theirs = s
+        .create_raw(
+            Some(&other),
+            Some("theirs-1"),
+            dana_order(&walletpay_tests::unique("theirs")).to_string(),
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    b.client
+        .goto(&s.url(&format!(
+            "/dashboard/payments?q={}",
+            theirs.body["id"].as_str().unwrap()
+        )))
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&b, ".notice").await,
+        "No payment of yours has that id."
+    );
+    assert!(b.client.find(Locator::Css("#timeline")).await.is_err());
+    // The page answers 404, which the console notes: that, and nothing else.
+    for entry in b.console().await {
+        let m = entry["message"].as_str().unwrap_or("");
+        assert!(
+            m.contains("/dashboard/payments?q=") && m.contains("404"),
+            "{entry}"
+        );
+    }
+
+    // The review queue: approve from the page.
+    b.client.goto(&s.url("/dashboard/reviews")).await.unwrap();
+    let row = b.wait_for(&format!("tr[data-payment={held_id}]"), 10).await;
+    b.shot("reviews").await;
+    row.find(Locator::Css("button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = b.wait_for(".notice", 10).await.text().await.unwrap();
+    assert_eq!(notice, format!("{held_id}: approved."));
+    let p = s.get(&held_id, &key).await;
+    assert_eq!(
+        p.body["risk"]["review"]["decision"], "approve",
+        "{}",
+        p.body
+    );
+    assert!(b
+        .client
+        .find(Locator::Css(&format!("tr[data-payment={held_id}]")))
+        .await
+        .is_err());
+    b.shot("review-approved").await;
+    b.assert_clean_console("/dashboard").await;
+
+    // A form without its session's token is refused.
+    let forged = s
+        .http
+        .post(s.url(&format!("/dashboard/reviews/{held_id}")))
+        .header("cookie", format!("wp_dash={}", dash.value()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=not-it&decision=decline")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_embedded() {
+    dashboard(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dashboard_aws() {
+    dashboard(Backend::Aws).await;
+}
