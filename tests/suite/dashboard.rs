@@ -121,6 +121,32 @@ async fn dashboard(backend: Backend) {
     b.shot("overview").await;
     b.assert_clean_console("/dashboard").await;
 
+    // A row per wallet and provider: DANA through Xendit, its figures the API's.
+    b.client.goto(&s.url("/dashboard/wallets")).await.unwrap();
+    let dana = b
+        .wait_for("#wallets tr[data-wallet=dana][data-provider=xendit]", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(dana.starts_with("ID dana xendit 4 2 66.66%"), "{dana}");
+    assert!(dana.ends_with("insufficient_balance (1)"), "{dana}");
+    b.shot("wallets").await;
+    b.client.goto(&s.url("/dashboard/providers")).await.unwrap();
+    b.wait_for("#health tbody tr", 10).await;
+    let xendit = b
+        .wait_for("#onboarding tr[data-provider=xendit]", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        xendit.contains("no record (live)") && xendit.contains("yes"),
+        "{xendit}"
+    );
+    b.shot("providers").await;
+    b.assert_clean_console("/dashboard").await;
+
     b.client.goto(&s.url("/dashboard/failures")).await.unwrap();
     let row = b
         .wait_for("#failures tbody tr", 10)

@@ -184,7 +184,11 @@ async fn every_sample_event_gets_its_expected_answer() {
     }
     for (file, event, want) in samples("dashboard") {
         let (status, body) = call(walletpay_api::dashboard_router(app.clone()), &event).await;
-        assert_eq!(Some(status as u64), want.as_u64(), "dashboard/{file}: {body}");
+        assert_eq!(
+            Some(status as u64),
+            want.as_u64(),
+            "dashboard/{file}: {body}"
+        );
     }
 
     // The same-site choice started one attempt; the cross-site one none.

@@ -31,6 +31,8 @@ pub fn routes() -> Router<App> {
         .route("/dashboard", get(overview))
         .route("/dashboard/login", get(login_page).post(login))
         .route("/dashboard/logout", post(logout))
+        .route("/dashboard/wallets", get(wallets))
+        .route("/dashboard/providers", get(providers))
         .route("/dashboard/failures", get(failures))
         .route("/dashboard/failures.csv", get(failures_csv))
         .route("/dashboard/payments", get(payments))
@@ -682,6 +684,171 @@ async fn decide(
         ),
         Err(r) => r,
     }
+}
+
+pub struct WalletRow {
+    country: String,
+    wallet: String,
+    provider: String,
+    attempts: u64,
+    successes: u64,
+    rate: String,
+    volume: String,
+    top: String,
+}
+
+#[derive(Template)]
+#[template(path = "wallets.html")]
+struct WalletsT {
+    nav: Option<Nav>,
+    period: String,
+    rows: Vec<WalletRow>,
+}
+
+async fn wallets(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let query = match analytics::parse(&app, &s.principal, &q, None) {
+        Ok(q) => q,
+        Err(e) => return failed(e.message),
+    };
+    let rows = match analytics::wallets(&app, &query).await {
+        Ok(r) => r,
+        Err(e) => return failed(e.message),
+    };
+    let period = match analytics_json(&app, &s, &q, "summary").await {
+        Ok(v) => format!(
+            "{} to {}",
+            v["period"]["from"].as_str().unwrap_or(""),
+            v["period"]["to"].as_str().unwrap_or("")
+        ),
+        Err(r) => return r,
+    };
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let rows = rows
+        .iter()
+        .map(|r| WalletRow {
+            country: text(&r["country"]),
+            wallet: text(&r["wallet"]),
+            provider: text(&r["provider"]),
+            attempts: r["attempts"].as_u64().unwrap_or(0),
+            successes: r["successes"].as_u64().unwrap_or(0),
+            rate: pct(&r["success_rate_bp"]),
+            volume: money(&json!({ text(&r["currency"]): r["volume"] })),
+            top: r["top_failures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| format!("{} ({})", text(&f["category"]), f["count"]))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        WalletsT {
+            nav: nav(&s),
+            period,
+            rows,
+        },
+    )
+}
+
+pub struct HealthRow {
+    provider: String,
+    country: String,
+    wallet: String,
+    attempts: String,
+    errors: String,
+    circuit: String,
+}
+
+pub struct OnboardingRow {
+    provider: String,
+    state: String,
+    since: String,
+    routable: &'static str,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "providers.html")]
+struct ProvidersT {
+    nav: Option<Nav>,
+    health: Vec<HealthRow>,
+    onboarding: Option<Vec<OnboardingRow>>,
+}
+
+async fn providers(State(app): State<App>, headers: HeaderMap) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let any = walletpay_domain::MerchantId::new(0, 0);
+    let health: Value =
+        match walletpay_app::routing::health(&app, s.merchant().unwrap_or(&any)).await {
+            Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
+            Err(e) => return failed(e.message),
+        };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let health = health["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| HealthRow {
+            provider: text(&h["provider"]),
+            country: text(&h["country"]),
+            wallet: text(&h["wallet"]),
+            attempts: text(&h["attempts"]),
+            errors: text(&h["provider_errors"]),
+            circuit: text(&h["circuit"]),
+        })
+        .collect();
+    // A merchant's own applications with the providers.
+    let onboarding = match s.merchant() {
+        Some(m) => match walletpay_app::onboarding::get(&app, &s.principal, m.as_str()).await {
+            Ok(r) => {
+                let v: Value = serde_json::from_str(&r.body).unwrap_or_default();
+                Some(
+                    v["data"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|o| OnboardingRow {
+                            provider: text(&o["provider"]),
+                            state: match &o["state"] {
+                                Value::Null => "no record (live)".into(),
+                                v => text(v),
+                            },
+                            since: text(&o["since"]),
+                            routable: if o["routable"] == true { "yes" } else { "no" },
+                            note: text(&o["note"]),
+                        })
+                        .collect(),
+                )
+            }
+            Err(e) => return failed(e.message),
+        },
+        None => None,
+    };
+    page(
+        StatusCode::OK,
+        ProvidersT {
+            nav: nav(&s),
+            health,
+            onboarding,
+        },
+    )
 }
 
 async fn asset(Path(file): Path<String>) -> Response {

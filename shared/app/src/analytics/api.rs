@@ -422,3 +422,34 @@ pub async fn refunds(app: &App, q: &Query) -> Result<Reply, ApiError> {
             .to_string(),
     ))
 }
+
+/// A row per market × wallet × provider of the period: attempts, successes, success rate,
+/// volume, and the three most frequent failure categories (the back office's wallets page).
+pub async fn wallets(app: &App, q: &Query) -> Result<Vec<Value>, ApiError> {
+    let rows = q.read(app, q.from_hour, q.to_hour).await?;
+    let mut by: BTreeMap<(Country, WalletId, Provider), Counts> = BTreeMap::new();
+    for (b, c) in &rows {
+        by.entry((b.country, b.wallet, b.provider))
+            .or_default()
+            .add(c);
+    }
+    Ok(by
+        .into_iter()
+        .map(|((country, wallet, provider), c)| {
+            let mut top: Vec<(String, u64)> = c
+                .failures
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), *v))
+                .collect();
+            top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            top.truncate(3);
+            json!({
+                "country": country, "wallet": wallet, "provider": provider,
+                "attempts": c.own_attempts(), "successes": c.successes, "failures": c.failed(),
+                "success_rate_bp": c.success_rate_bp(),
+                "volume": c.volume, "currency": country.currency().code(),
+                "top_failures": top.into_iter().map(|(k, v)| json!({"category": k, "count": v})).collect::<Vec<_>>(),
+            })
+        })
+        .collect())
+}
