@@ -249,6 +249,118 @@ async fn dashboard(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+
+    // An operator resolves two open discrepancies at once, with a note.
+    let mut opened = Vec::new();
+    for n in 0..2u64 {
+        let d = walletpay_ports::reconcile::Discrepancy {
+            id: format!(
+                "dsc_{:024x}",
+                rand::random::<u64>() as u128 * 1_000 + n as u128
+            ),
+            provider: walletpay_domain::Provider::Xendit,
+            class: walletpay_reconcile::Class::AmountMismatch,
+            day: walletpay_reconcile::Date::parse("2026-11-30").unwrap(),
+            run_id: "rcn_xendit_20261130".into(),
+            status: walletpay_ports::reconcile::DiscrepancyStatus::Open,
+            payment_id: None,
+            refund_id: None,
+            merchant_id: None,
+            provider_reference: Some(format!("pr-dash-{n}")),
+            currency: Some(walletpay_domain::Currency::IDR),
+            our_amount: Some(15_000_000),
+            provider_amount: Some(14_900_000),
+            provider_fee: None,
+            contracted_fee: None,
+            due_on: None,
+            detail: "the provider booked another amount".into(),
+            opened_at: walletpay_tests::now(),
+            resolution: None,
+            version: 1,
+        };
+        assert!(s.local.app.store.insert_discrepancy(&d).await.unwrap());
+        opened.push(d.id);
+    }
+    b.client
+        .goto(&s.url("/dashboard/reconciliation"))
+        .await
+        .unwrap();
+    // Signed in as the merchant: no resolving.
+    assert!(b.client.find(Locator::Css("#note")).await.is_err());
+    b.client
+        .find(Locator::Css("header button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#key", 10)
+        .await
+        .send_keys(&s.local.demo_operator_key)
+        .await
+        .unwrap();
+    b.client
+        .find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_for(".cards", 10).await;
+    b.client
+        .goto(&s.url("/dashboard/reconciliation?provider=xendit"))
+        .await
+        .unwrap();
+    for id in &opened {
+        b.wait_for(
+            &format!("tr[data-discrepancy={id}] input[type=checkbox]"),
+            10,
+        )
+        .await
+        .click()
+        .await
+        .unwrap();
+    }
+    b.client
+        .find(Locator::Css("#note"))
+        .await
+        .unwrap()
+        .send_keys("Checked with Xendit support")
+        .await
+        .unwrap();
+    b.shot("reconciliation").await;
+    b.client
+        .find(Locator::Css("fieldset button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        b.wait_for(".notice", 10).await.text().await.unwrap(),
+        "Resolved 2 as accepted."
+    );
+    for id in &opened {
+        assert!(b
+            .client
+            .find(Locator::Css(&format!("tr[data-discrepancy={id}]")))
+            .await
+            .is_err());
+        let d = s
+            .local
+            .app
+            .store
+            .get_discrepancy(id)
+            .await
+            .unwrap()
+            .unwrap();
+        let r = d.resolution.expect("resolved");
+        assert_eq!(r.note, "Checked with Xendit support");
+        // Recorded under the operator who signed in.
+        assert_eq!(r.by, "demo operator");
+    }
+    b.shot("reconciliation-resolved").await;
+    b.assert_clean_console("/dashboard").await;
     b.close().await;
 }
 
