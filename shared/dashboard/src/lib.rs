@@ -228,6 +228,15 @@ struct OverviewT {
     series: String,
 }
 
+/// A JSON value as a table cell: a string as itself, nothing as nothing.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 fn pct(bp: &Value) -> String {
     match bp.as_i64() {
         Some(v) => format!("{}.{:02}%", v / 100, (v % 100).abs()),
@@ -734,7 +743,6 @@ async fn wallets(
         ),
         Err(r) => return r,
     };
-    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
     let rows = rows
         .iter()
         .map(|r| WalletRow {
@@ -800,11 +808,6 @@ async fn providers(State(app): State<App>, headers: HeaderMap) -> Response {
             Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
             Err(e) => return failed(e.message),
         };
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
     let health = health["data"]
         .as_array()
         .into_iter()
@@ -895,11 +898,6 @@ async fn reconciliation_page(
             Ok(r) => serde_json::from_str::<Value>(&r.body).unwrap_or_default(),
             Err(e) => return failed(e.message),
         };
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    };
     let amount = |d: &Value, field: &str| match (d["currency"].as_str(), d[field].as_i64()) {
         (Some(c), Some(n)) => money(&json!({ c: n })),
         _ => String::new(),

@@ -268,38 +268,10 @@ pub fn rerouted_to(p: &Payment, event: &str, at: Timestamp) -> Option<(Bucket, C
 mod tests {
     use super::*;
     use crate::failure::{Failure, FailureCode};
-    use crate::money::{Currency, Money};
-    use crate::payment::{Customer, RefundLine, RefundState};
-    use crate::PaymentId;
+    use crate::payment::{RefundLine, RefundState};
 
     fn payment() -> Payment {
-        Payment {
-            id: PaymentId::new(1, 1),
-            merchant_id: MerchantId::new(1, 2),
-            merchant_reference: "order-1".into(),
-            amount: Money::positive(15_000_000, Currency::IDR).unwrap(),
-            country: Country::ID,
-            wallet: WalletId::Dana,
-            provider: Provider::Xendit,
-            provider_reference: None,
-            status: PaymentStatus::Processing,
-            next_action: None,
-            failure: None,
-            customer: Customer::default(),
-            return_url: None,
-            description: None,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            expires_at: Timestamp(900_000),
-            late_success: false,
-            refunds: Vec::new(),
-            route: Vec::new(),
-            risk: None,
-            fraud_report: None,
-            checkout_session: None,
-            incentive: None,
-            version: 1,
-        }
+        crate::payment::fixture()
     }
 
     #[test]

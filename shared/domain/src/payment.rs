@@ -650,41 +650,46 @@ impl Payment {
     }
 }
 
+/// A payment as created, for the crate's tests (IDR 150,000 with DANA via Xendit).
+#[cfg(test)]
+pub(crate) fn fixture() -> Payment {
+    Payment {
+        id: PaymentId::new(1, 1),
+        merchant_id: MerchantId::new(1, 2),
+        merchant_reference: "order-1".into(),
+        amount: Money::positive(15_000_000, crate::money::Currency::IDR).unwrap(),
+        country: Country::ID,
+        wallet: WalletId::Dana,
+        provider: Provider::Xendit,
+        provider_reference: None,
+        status: PaymentStatus::Processing,
+        next_action: None,
+        failure: None,
+        customer: Customer::default(),
+        return_url: None,
+        description: None,
+        created_at: Timestamp(0),
+        updated_at: Timestamp(0),
+        expires_at: Timestamp(900_000),
+        late_success: false,
+        refunds: Vec::new(),
+        route: Vec::new(),
+        risk: None,
+        fraud_report: None,
+        checkout_session: None,
+        incentive: None,
+        version: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::failure::{Failure, FailureCode};
-    use crate::money::Currency;
     use proptest::prelude::*;
 
     fn payment() -> Payment {
-        Payment {
-            id: PaymentId::new(1, 1),
-            merchant_id: MerchantId::new(1, 2),
-            merchant_reference: "order-1".into(),
-            amount: Money::positive(15_000_000, Currency::IDR).unwrap(),
-            country: Country::ID,
-            wallet: WalletId::Dana,
-            provider: Provider::Xendit,
-            provider_reference: None,
-            status: PaymentStatus::Processing,
-            next_action: None,
-            failure: None,
-            customer: Customer::default(),
-            return_url: None,
-            description: None,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            expires_at: Timestamp(900_000),
-            late_success: false,
-            refunds: Vec::new(),
-            route: Vec::new(),
-            risk: None,
-            fraud_report: None,
-            checkout_session: None,
-            incentive: None,
-            version: 1,
-        }
+        super::fixture()
     }
 
     fn events() -> impl Strategy<Value = PaymentEvent> {
