@@ -49,6 +49,17 @@ async fn dashboard(backend: Backend) {
         s.wait_for(a.body["id"].as_str().unwrap(), want).await;
         ids.push(a.body["id"].as_str().unwrap().to_string());
     }
+    // A refund the provider keeps pending (the sandbox's magic IDR 1,111).
+    let pending = s
+        .post_json(
+            &format!("/v1/payments/{}/refunds", ids[0]),
+            &key,
+            "dash-refund",
+            &json!({"amount": 111_100}),
+        )
+        .await;
+    assert_eq!(pending.status, 201, "{}", pending.body);
+    let pending_id = pending.body["id"].as_str().unwrap().to_string();
     // Then one held for review.
     let put = s
         .http
@@ -147,6 +158,85 @@ async fn dashboard(backend: Backend) {
     b.shot("providers").await;
     b.assert_clean_console("/dashboard").await;
 
+    // Refunds: by stage, and the pending one, oldest first.
+    b.client.goto(&s.url("/dashboard/refunds")).await.unwrap();
+    let requested = b
+        .wait_for("#stages tr[data-stage=requested]", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        requested.starts_with("requested 1 IDR 1111.00"),
+        "{requested}"
+    );
+    let waiting = b
+        .wait_for(&format!("#pending tr[data-refund={pending_id}]"), 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        waiting.contains(&ids[0]) && waiting.contains("IDR 1111.00"),
+        "{waiting}"
+    );
+    b.shot("refunds").await;
+    // Risk control: the shop's rules, and the backtest's curve drawn.
+    b.client.goto(&s.url("/dashboard/risk")).await.unwrap();
+    let rule = b
+        .wait_for("#rules tr[data-rule=all]", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(rule, "all amount_per_payment review active");
+    b.wait_for("#curve canvas", 10).await;
+    // The curve is the backtest's (the API's answer for the same 30 days), thresholds
+    // ascending. The shop's "review everything" rule stops every payment at every
+    // threshold, so no good payment is paid anywhere on it.
+    let series: serde_json::Value = serde_json::from_str(
+        &b.client
+            .find(Locator::Css("#curve"))
+            .await
+            .unwrap()
+            .attr("data-series")
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let at = |ms: i64| serde_json::to_value(walletpay_tests::now().plus_millis(ms)).unwrap();
+    let bt = s
+        .http
+        .post(s.url("/v1/risk/backtest"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(json!({"from": at(-30 * 86_400_000), "to": at(60_000)}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let mut curve = bt["curve"].as_array().unwrap().clone();
+    curve.sort_by_key(|p| p["threshold"].as_u64().unwrap());
+    let thresholds: Vec<serde_json::Value> = curve.iter().map(|p| p["threshold"].clone()).collect();
+    assert_eq!(series["x"].as_array().unwrap(), &thresholds);
+    let paid: Vec<f64> = curve
+        .iter()
+        .map(|p| (p["success_rate"].as_f64().unwrap() * 10_000.0).round() / 100.0)
+        .collect();
+    let drawn: Vec<f64> = series["series"][0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(drawn, paid);
+    assert!(drawn.iter().all(|v| *v == 0.0), "{series}");
+    b.shot("risk").await;
+    b.assert_clean_console("/dashboard").await;
+
     b.client.goto(&s.url("/dashboard/failures")).await.unwrap();
     let row = b
         .wait_for("#failures tbody tr", 10)
@@ -164,7 +254,7 @@ async fn dashboard(backend: Backend) {
 
     // A payment's timeline; another shop's payment is not found.
     b.client
-        .goto(&s.url(&format!("/dashboard/payments?q={}", ids[0])))
+        .goto(&s.url(&format!("/dashboard/payments?q={}", ids[1])))
         .await
         .unwrap();
     b.wait_for("#timeline", 10).await;

@@ -42,6 +42,8 @@ pub fn routes() -> Router<App> {
             "/dashboard/reconciliation",
             get(reconciliation).post(resolve),
         )
+        .route("/dashboard/refunds", get(refunds))
+        .route("/dashboard/risk", get(risk))
         .route("/dashboard/assets/{file}", get(asset))
 }
 
@@ -998,6 +1000,237 @@ async fn resolve(
         }
     };
     reconciliation_page(&app, &s, &provider, Some(notice)).await
+}
+
+pub struct StageRow {
+    stage: String,
+    count: String,
+    amount: String,
+}
+
+pub struct PendingRow {
+    refund: String,
+    payment: String,
+    amount: String,
+    age: String,
+    waited_ms: i64,
+}
+
+#[derive(Template)]
+#[template(path = "refunds.html")]
+struct RefundsT {
+    nav: Option<Nav>,
+    period: String,
+    stages: Vec<StageRow>,
+    pending: Vec<PendingRow>,
+}
+
+fn age(ms: i64) -> String {
+    let m = ms / 60_000;
+    match m {
+        0 => "under a minute".into(),
+        m if m < 120 => format!("{m} min"),
+        m if m < 48 * 60 => format!("{} h", m / 60),
+        m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+async fn refunds(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let query = match analytics::parse(&app, &s.principal, &q, None) {
+        Ok(q) => q,
+        Err(e) => return failed(e.message),
+    };
+    let figures: Value = match analytics::refunds(&app, &query).await {
+        Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
+        Err(e) => return failed(e.message),
+    };
+    let stages = ["requested", "succeeded", "failed", "reversed"]
+        .iter()
+        .map(|st| StageRow {
+            stage: st.to_string(),
+            count: text(&figures["refunds"][st]["count"]),
+            amount: money(&figures["refunds"][st]["amount"]),
+        })
+        .collect();
+    // A merchant's refunds waiting for the provider, among its latest payments.
+    let mut pending = Vec::new();
+    if let Some(m) = s.merchant() {
+        let params = walletpay_app::payments::ListParams {
+            status: None,
+            wallet: None,
+            country: None,
+            created_after: None,
+            created_before: None,
+            limit: Some("100"),
+            cursor: None,
+        };
+        let listed: Value =
+            match walletpay_app::payments::list_payments(&app, m, &params, None).await {
+                Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
+                Err(e) => return failed(e.message),
+            };
+        let now = app.clock.now();
+        for p in listed["data"].as_array().into_iter().flatten() {
+            let Some(id) = p["id"]
+                .as_str()
+                .and_then(walletpay_domain::PaymentId::parse)
+            else {
+                continue;
+            };
+            let Ok(Some(payment)) = app.store.get_payment(&id).await else {
+                continue;
+            };
+            for line in payment
+                .refunds
+                .iter()
+                .filter(|l| l.state == walletpay_domain::RefundState::Pending)
+            {
+                let waited = now.millis() - line.created_at.millis();
+                pending.push(PendingRow {
+                    refund: line.refund_id.clone(),
+                    payment: payment.id.to_string(),
+                    amount: walletpay_domain::Money {
+                        minor: line.amount_minor,
+                        currency: payment.amount.currency,
+                    }
+                    .to_string(),
+                    age: age(waited),
+                    waited_ms: waited,
+                });
+            }
+        }
+        pending.sort_by_key(|p| std::cmp::Reverse(p.waited_ms));
+    }
+    let period = format!(
+        "{} to {}",
+        text(&figures["period"]["from"]),
+        text(&figures["period"]["to"])
+    );
+    page(
+        StatusCode::OK,
+        RefundsT {
+            nav: nav(&s),
+            period,
+            stages,
+            pending,
+        },
+    )
+}
+
+pub struct RuleRow {
+    id: String,
+    kind: String,
+    action: String,
+    mode: String,
+}
+
+#[derive(Template)]
+#[template(path = "risk.html")]
+struct RiskT {
+    nav: Option<Nav>,
+    country: String,
+    notice: Option<String>,
+    review_at: String,
+    block_at: String,
+    rules: Vec<RuleRow>,
+    assessed: String,
+    curve: String,
+}
+
+async fn risk(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let country = q.get("country").cloned().unwrap_or_else(|| "ID".into());
+    let merchant = s.merchant().map(|m| m.to_string());
+    let config: Value = match walletpay_app::risk::api::get_config(&app, &s.principal, None).await {
+        Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
+        Err(e) => return failed(e.message),
+    };
+    let effective = &config["effective"][&country];
+    let rules = effective["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| RuleRow {
+            id: text(&r["id"]),
+            kind: text(&r["kind"]),
+            action: text(&r["action"]["type"]),
+            mode: match &r["mode"] {
+                Value::Null => "active".into(),
+                v => text(v),
+            },
+        })
+        .collect();
+    // The backtest's curve over the last 30 days (a merchant's own payments).
+    let (mut notice, mut assessed, mut curve) = (
+        None,
+        String::new(),
+        json!({"x": [], "series": [], "time": false}),
+    );
+    if merchant.is_some() {
+        let now = app.clock.now();
+        let body = json!({
+            "from": walletpay_domain::Timestamp(now.millis() - 30 * 86_400_000),
+            "to": now,
+        });
+        match walletpay_app::risk::api::backtest(
+            &app,
+            &s.principal,
+            None,
+            body.to_string().as_bytes(),
+        )
+        .await
+        {
+            Ok(r) => {
+                let b: Value = serde_json::from_str(&r.body).unwrap_or_default();
+                // uPlot draws along an ascending x: thresholds from 0 up.
+                let mut points = b["curve"].as_array().cloned().unwrap_or_default();
+                points.sort_by_key(|p| p["threshold"].as_u64().unwrap_or(0));
+                let pct = |v: &Value| json!((v.as_f64().unwrap_or(0.0) * 10_000.0).round() / 100.0);
+                assessed = text(&b["assessed"]);
+                curve = json!({
+                    "time": false,
+                    "x": points.iter().map(|p| p["threshold"].clone()).collect::<Vec<_>>(),
+                    "series": [
+                        {"label": "good payments paid (%)", "values": points.iter().map(|p| pct(&p["success_rate"])).collect::<Vec<_>>()},
+                        {"label": "fraud stopped (%)", "values": points.iter().map(|p| pct(&p["fraud_stopped"])).collect::<Vec<_>>()},
+                    ],
+                });
+            }
+            Err(e) => notice = Some(e.message),
+        }
+    } else {
+        notice = Some(
+            "The platform's policy; a shop's backtest is its own (sign in with its key).".into(),
+        );
+    }
+    page(
+        StatusCode::OK,
+        RiskT {
+            nav: nav(&s),
+            country,
+            notice,
+            review_at: text(&effective["strictness"]["review_at"]),
+            block_at: text(&effective["strictness"]["block_at"]),
+            rules,
+            assessed,
+            curve: curve.to_string(),
+        },
+    )
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
