@@ -143,6 +143,25 @@ async fn dashboard(backend: Backend) {
     assert!(dana.starts_with("ID dana xendit 4 2 66.66%"), "{dana}");
     assert!(dana.ends_with("insufficient_balance (1)"), "{dana}");
     b.shot("wallets").await;
+    // The same table as CSV, with the session's cookie.
+    let csv = s
+        .http
+        .get(s.url("/dashboard/wallets.csv"))
+        .header("cookie", format!("wp_dash={}", dash.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("country,wallet,provider,attempts,successes,success_rate,volume,top_failures")
+    );
+    assert!(
+        csv.contains("ID,dana,xendit,4,2,66.66%,IDR 300000.00,insufficient_balance (1)"),
+        "{csv}"
+    );
     b.client.goto(&s.url("/dashboard/providers")).await.unwrap();
     b.wait_for("#health tbody tr", 10).await;
     let xendit = b
@@ -272,6 +291,43 @@ async fn dashboard(backend: Backend) {
     };
     assert_eq!(events, ["created", "accepted", "succeeded"]);
     b.shot("payment").await;
+    // Search: the failed one by status, then by its reference.
+    b.client
+        .goto(&s.url("/dashboard/payments?list=1&status=failed"))
+        .await
+        .unwrap();
+    let found = b.wait_for("#found tbody tr", 10).await;
+    assert_eq!(
+        found.attr("data-payment").await.unwrap().as_deref(),
+        Some(ids[2].as_str())
+    );
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("#found tbody tr"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let reference = s.get(&ids[1], &key).await.body["merchant_reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.client
+        .goto(&s.url(&format!("/dashboard/payments?list=1&reference={reference}")))
+        .await
+        .unwrap();
+    let rows = b
+        .client
+        .find_all(Locator::Css("#found tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].attr("data-payment").await.unwrap().as_deref(),
+        Some(ids[1].as_str())
+    );
+    b.shot("search").await;
     let other = s.other_merchant().await;
     let theirs = s
         .create_raw(

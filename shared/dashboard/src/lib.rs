@@ -32,6 +32,7 @@ pub fn routes() -> Router<App> {
         .route("/dashboard/login", get(login_page).post(login))
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/wallets", get(wallets))
+        .route("/dashboard/wallets.csv", get(wallets_csv))
         .route("/dashboard/providers", get(providers))
         .route("/dashboard/failures", get(failures))
         .route("/dashboard/failures.csv", get(failures_csv))
@@ -461,24 +462,18 @@ async fn failures_csv(
         Err(r) => return r,
     };
     match failure_rows(&app, &s, &q).await {
-        Ok((_, rows)) => {
-            let mut out = String::from("category,count,share,customer_message\n");
-            for r in rows {
-                out.push_str(&format!(
-                    "{},{},{},{}\n",
-                    csv_field(&r.category),
-                    r.count,
-                    csv_field(&r.share),
-                    csv_field(&r.message)
-                ));
-            }
-            let mut resp = secure(out.into_response(), "text/csv; charset=utf-8");
-            resp.headers_mut().insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"failure-reasons.csv\""),
-            );
-            resp
-        }
+        Ok((_, rows)) => csv_response(
+            "failure-reasons.csv",
+            &["category", "count", "share", "customer_message"],
+            rows.iter().map(|r| {
+                vec![
+                    r.category.clone(),
+                    r.count.to_string(),
+                    r.share.clone(),
+                    r.message.clone(),
+                ]
+            }),
+        ),
         Err(r) => r,
     }
 }
@@ -509,6 +504,70 @@ struct PaymentsT {
     q: String,
     notice: Option<String>,
     payment: Option<PaymentV>,
+    statuses: Vec<&'static str>,
+    status: String,
+    wallet: String,
+    reference: String,
+    created_after: String,
+    created_before: String,
+    found: Vec<FoundRow>,
+}
+
+pub struct FoundRow {
+    id: String,
+    status: String,
+    amount: String,
+    wallet: String,
+    reference: String,
+    created: String,
+}
+
+/// A merchant's payments by status, wallet and period, newest first (100 at most), and of
+/// those the ones whose merchant reference contains `reference`.
+async fn search(
+    app: &App,
+    s: &Signed,
+    q: &HashMap<String, String>,
+) -> Result<Vec<FoundRow>, String> {
+    let Some(m) = s.merchant() else {
+        return Err(
+            "Searching is a shop's: sign in with its key (an operator opens a payment by id)."
+                .into(),
+        );
+    };
+    let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let params = walletpay_app::payments::ListParams {
+        status: get("status"),
+        wallet: get("wallet"),
+        country: None,
+        created_after: get("created_after"),
+        created_before: get("created_before"),
+        limit: Some("100"),
+        cursor: None,
+    };
+    let reply = walletpay_app::payments::list_payments(app, m, &params, None)
+        .await
+        .map_err(|e| e.message)?;
+    let listed: Value = serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
+    let reference = get("reference").unwrap_or("");
+    Ok(listed["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["merchant_reference"]
+                .as_str()
+                .is_some_and(|r| r.contains(reference))
+        })
+        .map(|p| FoundRow {
+            id: text(&p["id"]),
+            status: text(&p["status"]),
+            amount: money(&json!({ text(&p["currency"]): p["amount"] })),
+            wallet: text(&p["wallet"]),
+            reference: text(&p["merchant_reference"]),
+            created: text(&p["created_at"]),
+        })
+        .collect())
 }
 
 async fn payments(
@@ -521,12 +580,31 @@ async fn payments(
         Err(r) => return r,
     };
     let query = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+    let field = |k: &str| q.get(k).cloned().unwrap_or_default();
     let mut t = PaymentsT {
         nav: nav(&s),
         q: query.clone(),
         notice: None,
         payment: None,
+        statuses: walletpay_domain::PaymentStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        status: field("status"),
+        wallet: field("wallet"),
+        reference: field("reference"),
+        created_after: field("created_after"),
+        created_before: field("created_before"),
+        found: Vec::new(),
     };
+    if q.contains_key("list") {
+        match search(&app, &s, &q).await {
+            Ok(found) if found.is_empty() => t.notice = Some("No payment matches.".into()),
+            Ok(found) => t.found = found,
+            Err(why) => t.notice = Some(why),
+        }
+        return page(StatusCode::OK, t);
+    }
     if query.is_empty() {
         return page(StatusCode::OK, t);
     }
@@ -720,31 +798,22 @@ struct WalletsT {
     rows: Vec<WalletRow>,
 }
 
-async fn wallets(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let query = match analytics::parse(&app, &s.principal, &q, None) {
-        Ok(q) => q,
-        Err(e) => return failed(e.message),
-    };
-    let rows = match analytics::wallets(&app, &query).await {
-        Ok(r) => r,
-        Err(e) => return failed(e.message),
-    };
-    let period = match analytics_json(&app, &s, &q, "summary").await {
-        Ok(v) => format!(
-            "{} to {}",
-            v["period"]["from"].as_str().unwrap_or(""),
-            v["period"]["to"].as_str().unwrap_or("")
-        ),
-        Err(r) => return r,
-    };
+/// The wallets page's rows for this session, and the period they cover.
+async fn wallet_rows(
+    app: &App,
+    s: &Signed,
+    q: &HashMap<String, String>,
+) -> Result<(String, Vec<WalletRow>), Response> {
+    let query = analytics::parse(app, &s.principal, q, None).map_err(|e| failed(e.message))?;
+    let rows = analytics::wallets(app, &query)
+        .await
+        .map_err(|e| failed(e.message))?;
+    let v = analytics_json(app, s, q, "summary").await?;
+    let period = format!(
+        "{} to {}",
+        v["period"]["from"].as_str().unwrap_or(""),
+        v["period"]["to"].as_str().unwrap_or("")
+    );
     let rows = rows
         .iter()
         .map(|r| WalletRow {
@@ -764,6 +833,85 @@ async fn wallets(
                 .join(", "),
         })
         .collect();
+    Ok((period, rows))
+}
+
+async fn wallets_csv(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match wallet_rows(&app, &s, &q).await {
+        Ok((_, rows)) => csv_response(
+            "wallets.csv",
+            &[
+                "country",
+                "wallet",
+                "provider",
+                "attempts",
+                "successes",
+                "success_rate",
+                "volume",
+                "top_failures",
+            ],
+            rows.iter().map(|r| {
+                vec![
+                    r.country.clone(),
+                    r.wallet.clone(),
+                    r.provider.clone(),
+                    r.attempts.to_string(),
+                    r.successes.to_string(),
+                    r.rate.clone(),
+                    r.volume.clone(),
+                    r.top.clone(),
+                ]
+            }),
+        ),
+        Err(r) => r,
+    }
+}
+
+/// A table as a CSV download.
+fn csv_response(
+    name: &'static str,
+    header_row: &[&str],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Response {
+    let mut out = header_row.join(",");
+    out.push('\n');
+    for row in rows {
+        out.push_str(
+            &row.iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push('\n');
+    }
+    let mut resp = secure(out.into_response(), "text/csv; charset=utf-8");
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+async fn wallets(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match signed(&app, &headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let (period, rows) = match wallet_rows(&app, &s, &q).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
     page(
         StatusCode::OK,
         WalletsT {
