@@ -98,12 +98,23 @@ fn failed(e: impl std::fmt::Display) -> Response {
     )
 }
 
-/// The signed-in session, or the sign-in page.
+/// The signed-in session, or the sign-in page (also as every page's extractor).
 async fn signed(app: &App, headers: &HeaderMap) -> Result<Signed, Response> {
     match session::current(app, headers).await {
         Ok(Some(s)) => Ok(s),
         Ok(None) => Err(Redirect::to("/dashboard/login").into_response()),
         Err(e) => Err(failed(e)),
+    }
+}
+
+impl axum::extract::FromRequestParts<App> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        app: &App,
+    ) -> Result<Self, Response> {
+        signed(app, &parts.headers).await
     }
 }
 
@@ -280,13 +291,9 @@ fn money(v: &Value) -> String {
 
 async fn overview(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let sum = match analytics_json(&app, &s, &q, "summary").await {
         Ok(v) => v,
         Err(r) => return r,
@@ -418,13 +425,9 @@ async fn failure_rows(
 
 async fn failures(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match failure_rows(&app, &s, &q).await {
         Ok((period, rows)) => page(
             StatusCode::OK,
@@ -454,13 +457,9 @@ fn csv_field(v: &str) -> String {
 
 async fn failures_csv(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match failure_rows(&app, &s, &q).await {
         Ok((_, rows)) => csv_response(
             "failure-reasons.csv",
@@ -572,13 +571,9 @@ async fn search(
 
 async fn payments(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let query = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
     let field = |k: &str| q.get(k).cloned().unwrap_or_default();
     let mut t = PaymentsT {
@@ -703,11 +698,7 @@ async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>, Response> 
         .collect())
 }
 
-async fn reviews(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn reviews(State(app): State<App>, s: Signed) -> Response {
     let notice = s
         .merchant()
         .is_none()
@@ -734,14 +725,10 @@ struct DecideForm {
 
 async fn decide(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Path(id): Path<String>,
     form: Result<Form<DecideForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(Form(f)) = form else {
         return forbidden();
     };
@@ -838,13 +825,9 @@ async fn wallet_rows(
 
 async fn wallets_csv(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     match wallet_rows(&app, &s, &q).await {
         Ok((_, rows)) => csv_response(
             "wallets.csv",
@@ -901,13 +884,9 @@ fn csv_response(
 
 async fn wallets(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let (period, rows) = match wallet_rows(&app, &s, &q).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -947,11 +926,7 @@ struct ProvidersT {
     onboarding: Option<Vec<OnboardingRow>>,
 }
 
-async fn providers(State(app): State<App>, headers: HeaderMap) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn providers(State(app): State<App>, s: Signed) -> Response {
     let any = walletpay_domain::MerchantId::new(0, 0);
     let health: Value =
         match walletpay_app::routing::health(&app, s.merchant().unwrap_or(&any)).await {
@@ -1087,13 +1062,9 @@ async fn reconciliation_page(
 
 async fn reconciliation(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let provider = q
         .get("provider")
         .cloned()
@@ -1104,14 +1075,10 @@ async fn reconciliation(
 /// Resolves the picked discrepancies with one resolution and note (an operator's).
 async fn resolve(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
     body: axum::body::Bytes,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let one = |name: &str| {
         fields
@@ -1185,13 +1152,9 @@ fn age(ms: i64) -> String {
 
 async fn refunds(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let query = match analytics::parse(&app, &s.principal, &q, None) {
         Ok(q) => q,
         Err(e) => return failed(e.message),
@@ -1295,13 +1258,9 @@ struct RiskT {
 
 async fn risk(
     State(app): State<App>,
-    headers: HeaderMap,
+    s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let s = match signed(&app, &headers).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let country = q.get("country").cloned().unwrap_or_else(|| "ID".into());
     let merchant = s.merchant().map(|m| m.to_string());
     let config: Value = match walletpay_app::risk::api::get_config(&app, &s.principal, None).await {
