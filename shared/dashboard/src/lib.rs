@@ -251,6 +251,11 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// An analytics answer's `period` as the pages show it.
+fn period_of(period: &Value) -> String {
+    format!("{} to {}", text(&period["from"]), text(&period["to"]))
+}
+
 fn pct(bp: &Value) -> String {
     match bp.as_i64() {
         Some(v) => format!("{}.{:02}%", v / 100, (v % 100).abs()),
@@ -367,11 +372,7 @@ async fn overview(
             delta: money(&cur["refunds"]["requested"]["amount"]),
         },
     ];
-    let period = format!(
-        "{} to {}",
-        sum["period"]["from"].as_str().unwrap_or(""),
-        sum["period"]["to"].as_str().unwrap_or("")
-    );
+    let period = period_of(&sum["period"]);
     page(
         StatusCode::OK,
         OverviewT {
@@ -415,11 +416,7 @@ async fn failure_rows(
             message: r["customer_message"].as_str().unwrap_or("").to_string(),
         })
         .collect();
-    let period = format!(
-        "{} to {}",
-        f["period"]["from"].as_str().unwrap_or(""),
-        f["period"]["to"].as_str().unwrap_or("")
-    );
+    let period = period_of(&f["period"]);
     Ok((period, rows))
 }
 
@@ -795,12 +792,7 @@ async fn wallet_rows(
     let rows = analytics::wallets(app, &query)
         .await
         .map_err(|e| failed(e.message))?;
-    let v = analytics_json(app, s, q, "summary").await?;
-    let period = format!(
-        "{} to {}",
-        v["period"]["from"].as_str().unwrap_or(""),
-        v["period"]["to"].as_str().unwrap_or("")
-    );
+    let period = period_of(&query.period());
     let rows = rows
         .iter()
         .map(|r| WalletRow {
@@ -1220,11 +1212,7 @@ async fn refunds(
         }
         pending.sort_by_key(|p| std::cmp::Reverse(p.waited_ms));
     }
-    let period = format!(
-        "{} to {}",
-        text(&figures["period"]["from"]),
-        text(&figures["period"]["to"])
-    );
+    let period = period_of(&figures["period"]);
     page(
         StatusCode::OK,
         RefundsT {

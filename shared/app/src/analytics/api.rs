@@ -139,7 +139,8 @@ impl Query {
         Ok(rows.into_iter().filter(|(b, _)| self.keeps(b)).collect())
     }
 
-    fn period(&self) -> Value {
+    /// The period read, on the granularity read (`from`, `to`, `granularity`).
+    pub fn period(&self) -> Value {
         let (from, to) = if self.daily {
             (
                 self.from_hour.div_euclid(24) * 24,
