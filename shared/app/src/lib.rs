@@ -5,6 +5,7 @@ pub mod analytics;
 mod app;
 pub mod auth;
 pub mod checkout;
+mod contention;
 mod error;
 pub mod events;
 pub mod idempotency;

@@ -195,7 +195,7 @@ async fn save(
     id: &MerchantId,
     mut change: impl FnMut(&mut Merchant) -> Result<(), ApiError>,
 ) -> Result<Reply, ApiError> {
-    for _ in 0..10 {
+    for attempt in 0..crate::contention::ATTEMPTS {
         let mut m = load(app, id).await?;
         change(&mut m)?;
         m.version += 1;
@@ -204,7 +204,7 @@ async fn save(
                 app.merchants.put(&m);
                 return Ok(Reply::json(200, view(&m).to_string()));
             }
-            Err(walletpay_ports::StoreError::Conflict) => continue,
+            Err(walletpay_ports::StoreError::Conflict) => crate::contention::pause(attempt).await,
             Err(e) => return Err(e.into()),
         }
     }

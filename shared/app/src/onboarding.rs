@@ -108,7 +108,7 @@ pub async fn put(
             ApiError::new(400, "invalid_field", "`note` is at most 2000 bytes.").field("note"),
         );
     }
-    for _ in 0..10 {
+    for attempt in 0..crate::contention::ATTEMPTS {
         let mut m = load(app, &id).await?;
         let next = ProviderOnboarding::change(
             m.onboarding.get(&provider),
@@ -143,7 +143,7 @@ pub async fn put(
                 app.merchants.put(&m);
                 return Ok(Reply::json(200, view(&m).to_string()));
             }
-            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Conflict) => crate::contention::pause(attempt).await,
             Err(e) => return Err(e.into()),
         }
     }

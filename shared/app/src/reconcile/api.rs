@@ -479,7 +479,7 @@ async fn resolve_one(
     id: &str,
     resolution: &DiscrepancyResolution,
 ) -> Result<Option<bool>, ApiError> {
-    for _ in 0..5 {
+    for attempt in 0..crate::contention::ATTEMPTS {
         let Some(mut d) = app.store.get_discrepancy(id).await? else {
             return Ok(None);
         };
@@ -491,7 +491,7 @@ async fn resolve_one(
         d.version += 1;
         match app.store.update_discrepancy(&d).await {
             Ok(()) => return Ok(Some(true)),
-            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Conflict) => crate::contention::pause(attempt).await,
             Err(e) => return Err(e.into()),
         }
     }

@@ -8,7 +8,6 @@ use crate::error::{ApiError, Reply};
 use crate::idempotency::{check_key, claim, finish, Claim};
 use crate::payments::{load_own, MAX_BODY_BYTES};
 use serde_json::{json, Value};
-use std::time::Duration;
 use walletpay_domain::{
     Decision, Lang, MerchantId, Money, Payment, PaymentEvent, Refund, RefundId, RefundRefusal,
     RefundStatus,
@@ -274,8 +273,7 @@ pub(super) async fn reserve(
             Ok(()) => return Ok(refund),
             Err(StoreError::Conflict) => {
                 // Spread the retries of a burst of refunds a little.
-                let jitter = rand::random::<u64>() % (5 + attempt as u64 * 2);
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
+                crate::contention::pause(attempt).await;
             }
             Err(e) => return Err(e.into()),
         }

@@ -159,7 +159,7 @@ pub async fn put_config(
         .check()
         .map_err(|e| ApiError::new(422, "invalid_policy", e.message).field(e.field))?;
     let now = app.clock.now();
-    for _ in 0..5 {
+    for attempt in 0..crate::contention::ATTEMPTS {
         let before = app.store.get_policy(&scope).await?;
         let next = StoredPolicy {
             scope: scope.clone(),
@@ -190,7 +190,7 @@ pub async fn put_config(
                     policy_json(&scope, Some(&next), platform.as_ref().map(|p| &p.policy)),
                 );
             }
-            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Conflict) => crate::contention::pause(attempt).await,
             Err(e) => return Err(e.into()),
         }
     }
