@@ -1,0 +1,180 @@
+//! Payments: one opened by id with its timeline (from its history), and a shop's search by
+//! status, wallet, period and merchant reference.
+
+use crate::format::*;
+use crate::session::Signed;
+use crate::{failed, nav, page, Nav};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use walletpay_app::App;
+
+pub struct TimelineRow {
+    seq: u64,
+    at: String,
+    event: String,
+    from: String,
+    to: String,
+    source: String,
+}
+
+pub struct PaymentV {
+    id: String,
+    status: String,
+    amount: String,
+    wallet: String,
+    provider: String,
+    reference: String,
+    timeline: Vec<TimelineRow>,
+}
+
+#[derive(Template)]
+#[template(path = "payments.html")]
+struct PaymentsT {
+    nav: Option<Nav>,
+    q: String,
+    notice: Option<String>,
+    payment: Option<PaymentV>,
+    statuses: Vec<&'static str>,
+    status: String,
+    wallet: String,
+    reference: String,
+    created_after: String,
+    created_before: String,
+    found: Vec<FoundRow>,
+}
+
+pub struct FoundRow {
+    id: String,
+    status: String,
+    amount: String,
+    wallet: String,
+    reference: String,
+    created: String,
+}
+
+/// A merchant's payments by status, wallet and period, newest first (100 at most), and of
+/// those the ones whose merchant reference contains `reference`.
+pub(crate) async fn search(
+    app: &App,
+    s: &Signed,
+    q: &HashMap<String, String>,
+) -> Result<Vec<FoundRow>, String> {
+    let Some(m) = s.merchant() else {
+        return Err(
+            "Searching is a shop's: sign in with its key (an operator opens a payment by id)."
+                .into(),
+        );
+    };
+    let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let params = walletpay_app::payments::ListParams {
+        status: get("status"),
+        wallet: get("wallet"),
+        country: None,
+        created_after: get("created_after"),
+        created_before: get("created_before"),
+        limit: Some("100"),
+        cursor: None,
+    };
+    let reply = walletpay_app::payments::list_payments(app, m, &params, None)
+        .await
+        .map_err(|e| e.message)?;
+    let listed: Value = serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
+    let reference = get("reference").unwrap_or("");
+    Ok(listed["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["merchant_reference"]
+                .as_str()
+                .is_some_and(|r| r.contains(reference))
+        })
+        .map(|p| FoundRow {
+            id: text(&p["id"]),
+            status: text(&p["status"]),
+            amount: money(&json!({ text(&p["currency"]): p["amount"] })),
+            wallet: text(&p["wallet"]),
+            reference: text(&p["merchant_reference"]),
+            created: text(&p["created_at"]),
+        })
+        .collect())
+}
+
+pub(crate) async fn payments(
+    State(app): State<App>,
+    s: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let query = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+    let field = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let mut t = PaymentsT {
+        nav: nav(&s),
+        q: query.clone(),
+        notice: None,
+        payment: None,
+        statuses: walletpay_domain::PaymentStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect(),
+        status: field("status"),
+        wallet: field("wallet"),
+        reference: field("reference"),
+        created_after: field("created_after"),
+        created_before: field("created_before"),
+        found: Vec::new(),
+    };
+    if q.contains_key("list") {
+        match search(&app, &s, &q).await {
+            Ok(found) if found.is_empty() => t.notice = Some("No payment matches.".into()),
+            Ok(found) => t.found = found,
+            Err(why) => t.notice = Some(why),
+        }
+        return page(StatusCode::OK, t);
+    }
+    if query.is_empty() {
+        return page(StatusCode::OK, t);
+    }
+    // A merchant opens its own payments only; an operator any.
+    let found = match walletpay_domain::PaymentId::parse(&query) {
+        Some(id) => match app.store.get_payment(&id).await {
+            Ok(p) => p.filter(|p| s.merchant().is_none_or(|m| *m == p.merchant_id)),
+            Err(e) => return failed(e),
+        },
+        None => None,
+    };
+    let Some(p) = found else {
+        t.notice = Some("No payment of yours has that id.".into());
+        return page(StatusCode::NOT_FOUND, t);
+    };
+    let history = match app.store.payment_history(&p.id).await {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
+    t.payment = Some(PaymentV {
+        id: p.id.to_string(),
+        status: p.status.as_str().to_string(),
+        amount: p.amount.to_string(),
+        wallet: format!("{} {}", p.country, p.wallet),
+        provider: p.provider.as_str().to_string(),
+        reference: p.merchant_reference.clone(),
+        timeline: history
+            .iter()
+            .map(|h| TimelineRow {
+                seq: h.seq,
+                at: serde_json::to_value(h.at)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                event: h.event.clone(),
+                from: h.from.map(|f| f.as_str().to_string()).unwrap_or_default(),
+                to: h.to.as_str().to_string(),
+                source: h.source.clone(),
+            })
+            .collect(),
+    });
+    page(StatusCode::OK, t)
+}
