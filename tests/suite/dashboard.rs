@@ -13,6 +13,21 @@ use walletpay_local::Backend;
 use walletpay_tests::browser::Browser;
 use walletpay_tests::stack::{dana_order, start};
 
+/// The cells of the row `css` picks.
+async fn cells(b: &Browser, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for td in b
+        .client
+        .find_all(Locator::Css(&format!("{css} td")))
+        .await
+        .unwrap()
+    {
+        out.push(td.text().await.unwrap());
+    }
+    assert!(!out.is_empty(), "no row {css}");
+    out
+}
+
 async fn text(b: &Browser, css: &str) -> String {
     b.client
         .find(Locator::Css(css))
@@ -21,6 +36,73 @@ async fn text(b: &Browser, css: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+/// Every table the current page offers as CSV downloads, with the session's cookie, as the
+/// table it exports: the table's columns, one line per row of it, each line's first cell in
+/// its row.
+async fn exports_match(b: &Browser, s: &walletpay_tests::stack::Stack, cookie: &str) -> usize {
+    let links = b.client.find_all(Locator::Css("a.export")).await.unwrap();
+    assert!(!links.is_empty(), "the page offers no export");
+    for link in &links {
+        let table = link.attr("data-export").await.unwrap().unwrap();
+        let href = link.attr("href").await.unwrap().unwrap();
+        let r = s
+            .http
+            .get(s.url(&href))
+            .header("cookie", format!("wp_dash={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{href}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "text/csv; charset=utf-8",
+            "{href}"
+        );
+        let disposition = r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            disposition.starts_with("attachment; filename=") && disposition.ends_with(".csv\""),
+            "{disposition}"
+        );
+        let body = r.text().await.unwrap();
+        let mut lines = body.lines();
+        let columns = lines.next().unwrap_or_default().split(',').count();
+        let heads = b
+            .client
+            .find_all(Locator::Css(&format!("#{table} thead th")))
+            .await
+            .unwrap()
+            .len();
+        let rows = b
+            .client
+            .find_all(Locator::Css(&format!("#{table} tbody tr")))
+            .await
+            .unwrap();
+        let lines: Vec<&str> = lines.collect();
+        assert_eq!(lines.len(), rows.len(), "{table}: {body}");
+        // The page may add a column of its own (a checkbox, buttons); the CSV never drops one.
+        assert!(columns + 1 >= heads && columns > 1, "{table}: {body}");
+        for (line, row) in lines.iter().zip(&rows) {
+            let first = line.split(',').next().unwrap().trim_matches('"');
+            assert!(row.text().await.unwrap().contains(first), "{table}: {line}");
+        }
+    }
+    let nowhere = s
+        .http
+        .get(s.url(&format!(
+            "{}?export=no_such",
+            b.client.current_url().await.unwrap().path()
+        )))
+        .header("cookie", format!("wp_dash={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), 404, "{}", nowhere.url());
+    links.len()
 }
 
 async fn dashboard(backend: Backend) {
@@ -71,6 +153,16 @@ async fn dashboard(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(put.status(), 200);
+    // A domain the shop blocks (no payment of this test uses it).
+    let listed = s
+        .post_json(
+            "/v1/risk/lists/block",
+            &key,
+            "dash-block",
+            &json!({"entries": [{"kind": "email_domain", "value": "mailinator.com"}]}),
+        )
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
     let held = s
         .create("dash-held", &dana_order(&walletpay_tests::unique("held")))
         .await;
@@ -143,10 +235,11 @@ async fn dashboard(backend: Backend) {
     assert!(dana.starts_with("ID dana xendit 4 2 66.66%"), "{dana}");
     assert!(dana.ends_with("insufficient_balance (1)"), "{dana}");
     b.shot("wallets").await;
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 1);
     // The same table as CSV, with the session's cookie.
     let csv = s
         .http
-        .get(s.url("/dashboard/wallets.csv"))
+        .get(s.url("/dashboard/wallets?export=wallets"))
         .header("cookie", format!("wp_dash={}", dash.value()))
         .send()
         .await
@@ -174,6 +267,7 @@ async fn dashboard(backend: Backend) {
         xendit.contains("no record (live)") && xendit.contains("yes"),
         "{xendit}"
     );
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 2);
     b.shot("providers").await;
     b.assert_clean_console("/dashboard").await;
 
@@ -199,6 +293,7 @@ async fn dashboard(backend: Backend) {
         waiting.contains(&ids[0]) && waiting.contains("IDR 1111.00"),
         "{waiting}"
     );
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 2);
     b.shot("refunds").await;
     // Risk control: the shop's rules, and the backtest's curve drawn.
     b.client.goto(&s.url("/dashboard/risk")).await.unwrap();
@@ -253,6 +348,30 @@ async fn dashboard(backend: Backend) {
         .collect();
     assert_eq!(drawn, paid);
     assert!(drawn.iter().all(|v| *v == 0.0), "{series}");
+    // The period's decisions are the analytics API's: one payment held for review.
+    let held_row = b
+        .wait_for("#decisions tbody tr:nth-child(2)", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        held_row,
+        format!("held for review {}", summary["current"]["risk"]["review"])
+    );
+    assert!(held_row.ends_with(" 1"), "{held_row}");
+    // The shop's block list, as the API holds it.
+    let entry = b
+        .wait_for("#entries tr[data-list=block]", 10)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        entry.starts_with("block email_domain mailinator.com"),
+        "{entry}"
+    );
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 4);
     b.shot("risk").await;
     b.assert_clean_console("/dashboard").await;
 
@@ -268,6 +387,9 @@ async fn dashboard(backend: Backend) {
         row.contains(walletpay_domain::FailureCategory::InsufficientBalance.message_en()),
         "{row}"
     );
+    let by_wallet = text(&b, "#by_wallet tr[data-wallet=dana]").await;
+    assert_eq!(by_wallet, "dana 1 100.00% insufficient_balance (1)");
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 3);
     b.shot("failures").await;
     b.assert_clean_console("/dashboard").await;
 
@@ -290,6 +412,7 @@ async fn dashboard(backend: Backend) {
         out
     };
     assert_eq!(events, ["created", "accepted", "succeeded"]);
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 1);
     b.shot("payment").await;
     // Search: the failed one by status, then by its reference.
     b.client
@@ -327,6 +450,7 @@ async fn dashboard(backend: Backend) {
         rows[0].attr("data-payment").await.unwrap().as_deref(),
         Some(ids[1].as_str())
     );
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 1);
     b.shot("search").await;
     let other = s.other_merchant().await;
     let theirs = s
@@ -361,6 +485,7 @@ async fn dashboard(backend: Backend) {
     // The review queue: approve from the page.
     b.client.goto(&s.url("/dashboard/reviews")).await.unwrap();
     let row = b.wait_for(&format!("tr[data-payment={held_id}]"), 10).await;
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 1);
     b.shot("reviews").await;
     row.find(Locator::Css("button.primary"))
         .await
@@ -453,10 +578,91 @@ async fn dashboard(backend: Backend) {
         .await
         .unwrap();
     b.wait_for(".cards", 10).await;
+    let operator_cookie = b
+        .client
+        .get_all_cookies()
+        .await
+        .unwrap()
+        .iter()
+        .find(|c| c.name() == "wp_dash")
+        .expect("the operator's session cookie")
+        .value()
+        .to_string();
+    // Today's Xendit day reconciled: its batch published, its run asked for and done.
+    let offset = s
+        .local
+        .app
+        .settings
+        .reconcile
+        .offset(walletpay_domain::Provider::Xendit);
+    let today = walletpay_reconcile::Date::of(walletpay_tests::now(), offset);
+    let published = s
+        .http
+        .post(s.url("/sandbox/xendit/settlement/publish"))
+        .header("content-type", "application/json")
+        .body(json!({"date": today}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        published.status().is_success(),
+        "{}",
+        published.text().await.unwrap()
+    );
+    let operator_key = s.local.demo_operator_key.clone();
+    let asked = s
+        .post_json(
+            "/v1/reconciliation/runs",
+            &operator_key,
+            "dash-run",
+            &json!({"provider": "xendit", "date": today}),
+        )
+        .await;
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    let run_id = asked.body["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let r = s
+            .get_path(&format!("/v1/reconciliation/runs/{run_id}"), &operator_key)
+            .await;
+        if r.body["state"] == "done" {
+            break r.body;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", r.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     b.client
         .goto(&s.url("/dashboard/reconciliation?provider=xendit"))
         .await
         .unwrap();
+    // The run as the API has it, and the week's roll-up counting it and the two open.
+    let day_row = cells(&b, &format!("#runs tr[data-day=\"{today}\"]")).await;
+    let api = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    assert_eq!(
+        day_row[..6],
+        [
+            today.to_string(),
+            "done".into(),
+            "1".into(),
+            api(&run["summary"]["rows"]),
+            api(&run["summary"]["entries"]),
+            api(&run["summary"]["counts"]["matched"]),
+        ],
+        "{run}"
+    );
+    assert!(run["summary"]["rows"].as_u64().unwrap() >= 2, "{run}");
+    let week = today.iso_week().to_string();
+    let week_row = format!("#weeks tr[data-week=\"{week}\"]");
+    let before = cells(&b, &week_row).await;
+    // Week, days reconciled, days not, opened, resolved, still open, carried over, ...
+    assert_eq!(before[0], week);
+    assert!(before[1].starts_with("1 of "), "{before:?}");
+    let n = |c: &[String], i: usize| c[i].parse::<u64>().unwrap();
+    assert!(n(&before, 5) >= 2, "the two opened this week: {before:?}");
+    assert_eq!(exports_match(&b, &s, &operator_cookie).await, 3);
     for id in &opened {
         b.wait_for(
             &format!("tr[data-discrepancy={id}] input[type=checkbox]"),
@@ -505,6 +711,11 @@ async fn dashboard(backend: Backend) {
         // Recorded under the operator who signed in.
         assert_eq!(r.by, "demo operator");
     }
+    // The week's roll-up: two more resolved, two fewer open, as many opened.
+    let after = cells(&b, &week_row).await;
+    assert_eq!(n(&after, 3), n(&before, 3), "{before:?} {after:?}");
+    assert_eq!(n(&after, 4), n(&before, 4) + 2, "{before:?} {after:?}");
+    assert_eq!(n(&after, 5), n(&before, 5) - 2, "{before:?} {after:?}");
     b.shot("reconciliation-resolved").await;
     b.assert_clean_console("/dashboard").await;
     b.close().await;

@@ -6,6 +6,7 @@
 //! merchant sees only its own, an operator every merchant's); `format` shows figures,
 //! `export` turns any table into CSV. Every form carries its session's CSRF token.
 
+#[macro_use]
 mod export;
 mod format;
 mod pages;
@@ -34,13 +35,8 @@ pub fn routes() -> Router<App> {
         )
         .route("/dashboard/logout", post(signin::logout))
         .route("/dashboard/wallets", get(pages::wallets::wallets))
-        .route("/dashboard/wallets.csv", get(pages::wallets::wallets_csv))
         .route("/dashboard/providers", get(pages::providers::providers))
         .route("/dashboard/failures", get(pages::failures::failures))
-        .route(
-            "/dashboard/failures.csv",
-            get(pages::failures::failures_csv),
-        )
         .route("/dashboard/payments", get(pages::payments::payments))
         .route("/dashboard/reviews", get(pages::reviews::reviews))
         .route("/dashboard/reviews/{id}", post(pages::reviews::decide))

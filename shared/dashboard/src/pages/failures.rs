@@ -1,51 +1,72 @@
-//! Failure reasons: counts and shares by category, with the message each gives the buyer.
+//! Failure reasons: counts and shares by category (with the message each gives the buyer),
+//! by wallet and by provider (with the categories behind each).
 
-use super::analytics_json;
 use crate::export::*;
 use crate::format::*;
 use crate::session::Signed;
-use crate::{nav, page, Nav};
+use crate::{failed, nav, page, Nav};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde_json::Value;
 use std::collections::HashMap;
+use walletpay_app::analytics::api as analytics;
 use walletpay_app::App;
 
-pub struct FailureRow {
-    category: String,
-    count: u64,
-    share: String,
-    message: String,
+table_row! {
+    /// One group of failures: a category, a wallet or a provider.
+    pub struct FailureRow {
+        group: String,
+        count: u64,
+        share: String,
+        /// For a category, what the buyer is told; for a wallet or provider, its categories.
+        detail: String,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "failures.html")]
 struct FailuresT {
     nav: Option<Nav>,
+    here: Here,
     period: String,
     rows: Vec<FailureRow>,
+    by_wallet: Vec<FailureRow>,
+    by_provider: Vec<FailureRow>,
 }
 
-pub(crate) async fn failure_rows(
+/// The failures grouped by `group_by`, and the period they cover.
+async fn grouped(
     app: &App,
-    s: &Signed,
-    q: &HashMap<String, String>,
+    query: &analytics::Query,
+    group_by: &str,
 ) -> Result<(String, Vec<FailureRow>), Response> {
-    let f = analytics_json(app, s, q, "failures").await?;
+    let reply = analytics::failures(app, query, Some(group_by), None)
+        .await
+        .map_err(|e| failed(e.message))?;
+    let f: Value = serde_json::from_str(&reply.body).map_err(failed)?;
     let rows = f["data"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|r| FailureRow {
-            category: r["category"].as_str().unwrap_or("").to_string(),
+            group: text(&r[group_by]),
             count: r["count"].as_u64().unwrap_or(0),
             share: pct(&r["share_bp"]),
-            message: r["customer_message"].as_str().unwrap_or("").to_string(),
+            detail: match group_by {
+                "category" => text(&r["customer_message"]),
+                _ => r["categories"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(c, n)| format!("{c} ({n})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
         })
         .collect();
-    let period = period_of(&f["period"]);
-    Ok((period, rows))
+    Ok((period_of(&f["period"]), rows))
 }
 
 pub(crate) async fn failures(
@@ -53,37 +74,38 @@ pub(crate) async fn failures(
     s: Signed,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    match failure_rows(&app, &s, &q).await {
-        Ok((period, rows)) => page(
-            StatusCode::OK,
-            FailuresT {
-                nav: nav(&s),
-                period,
-                rows,
-            },
-        ),
-        Err(r) => r,
+    let query = match analytics::parse(&app, &s.principal, &q, None) {
+        Ok(query) => query,
+        Err(e) => return failed(e.message),
+    };
+    let (period, rows) = match grouped(&app, &query, "category").await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (by_wallet, by_provider) = match (
+        grouped(&app, &query, "wallet").await,
+        grouped(&app, &query, "provider").await,
+    ) {
+        (Ok((_, w)), Ok((_, p))) => (w, p),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    if let Some(t) = wanted(&q) {
+        return match t {
+            "failures" => csv("failure-reasons", &rows),
+            "by_wallet" => csv("failures-by-wallet", &by_wallet),
+            "by_provider" => csv("failures-by-provider", &by_provider),
+            other => no_such_table(other),
+        };
     }
-}
-
-pub(crate) async fn failures_csv(
-    State(app): State<App>,
-    s: Signed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    match failure_rows(&app, &s, &q).await {
-        Ok((_, rows)) => csv_response(
-            "failure-reasons.csv",
-            &["category", "count", "share", "customer_message"],
-            rows.iter().map(|r| {
-                vec![
-                    r.category.clone(),
-                    r.count.to_string(),
-                    r.share.clone(),
-                    r.message.clone(),
-                ]
-            }),
-        ),
-        Err(r) => r,
-    }
+    page(
+        StatusCode::OK,
+        FailuresT {
+            nav: nav(&s),
+            here: Here::new("/dashboard/failures", &q),
+            period,
+            rows,
+            by_wallet,
+            by_provider,
+        },
+    )
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use walletpay_app::analytics::api as analytics;
 use walletpay_app::App;
 
-/// The analytics API's answer for this session (its own scope), as JSON.
+/// The analytics API's summary or timeseries for this session (its own scope), as JSON.
 pub(crate) async fn analytics_json(
     app: &App,
     s: &Signed,
@@ -30,11 +30,48 @@ pub(crate) async fn analytics_json(
     let query = analytics::parse(app, &s.principal, q, interval).map_err(|e| failed(e.message))?;
     let reply = match what {
         "summary" => analytics::summary(app, &query).await,
-        "timeseries" => {
-            analytics::timeseries(app, &query, q.get("metric").map(String::as_str)).await
-        }
-        _ => analytics::failures(app, &query, Some("category"), None).await,
+        _ => analytics::timeseries(app, &query, q.get("metric").map(String::as_str)).await,
     }
     .map_err(|e| failed(e.message))?;
     serde_json::from_str(&reply.body).map_err(failed)
+}
+
+/// A shop's newest payments that `filters` allow (its `limit` and `cursor` are ignored),
+/// read from the API's listing a page at a time, `at_most` of them; and whether older ones
+/// were left unread.
+pub(crate) async fn newest_payments(
+    app: &App,
+    merchant: &walletpay_domain::MerchantId,
+    filters: &walletpay_app::payments::ListParams<'_>,
+    at_most: usize,
+) -> Result<(Vec<Value>, bool), String> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let params = walletpay_app::payments::ListParams {
+            status: filters.status,
+            wallet: filters.wallet,
+            country: filters.country,
+            created_after: filters.created_after,
+            created_before: filters.created_before,
+            limit: Some("100"),
+            cursor: cursor.as_deref(),
+        };
+        let reply = walletpay_app::payments::list_payments(app, merchant, &params, None)
+            .await
+            .map_err(|e| e.message)?;
+        let mut listed: Value = serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
+        if let Value::Array(rows) = listed["data"].take() {
+            out.extend(rows);
+        }
+        cursor = listed["next_cursor"].as_str().map(str::to_string);
+        if out.len() >= at_most {
+            let more = cursor.is_some() || out.len() > at_most;
+            out.truncate(at_most);
+            return Ok((out, more));
+        }
+        if cursor.is_none() {
+            return Ok((out, false));
+        }
+    }
 }

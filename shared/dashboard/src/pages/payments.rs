@@ -1,6 +1,7 @@
 //! Payments: one opened by id with its timeline (from its history), and a shop's search by
 //! status, wallet, period and merchant reference.
 
+use crate::export::*;
 use crate::format::*;
 use crate::session::Signed;
 use crate::{failed, nav, page, Nav};
@@ -8,17 +9,19 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use walletpay_app::App;
 
-pub struct TimelineRow {
-    seq: u64,
-    at: String,
-    event: String,
-    from: String,
-    to: String,
-    source: String,
+table_row! {
+    pub struct TimelineRow {
+        seq: u64,
+        at: String,
+        event: String,
+        from: String,
+        to: String,
+        source: String,
+    }
 }
 
 pub struct PaymentV {
@@ -35,6 +38,7 @@ pub struct PaymentV {
 #[template(path = "payments.html")]
 struct PaymentsT {
     nav: Option<Nav>,
+    here: Here,
     q: String,
     notice: Option<String>,
     payment: Option<PaymentV>,
@@ -47,22 +51,30 @@ struct PaymentsT {
     found: Vec<FoundRow>,
 }
 
-pub struct FoundRow {
-    id: String,
-    status: String,
-    amount: String,
-    wallet: String,
-    reference: String,
-    created: String,
+table_row! {
+    pub struct FoundRow {
+        id: String,
+        status: String,
+        amount: String,
+        wallet: String,
+        reference: String,
+        created: String,
+    }
 }
 
-/// A merchant's payments by status, wallet and period, newest first (100 at most), and of
-/// those the ones whose merchant reference contains `reference`.
+/// How many of a shop's newest payments (those its status, wallet and period allow) a
+/// search by merchant reference reads, and how many matches it shows.
+const SCAN: usize = 1_000;
+const SHOWN: usize = 100;
+
+/// A merchant's payments by status, wallet and period, newest first, and of those the ones
+/// whose merchant reference contains `reference` (read page by page, the newest [`SCAN`] at
+/// most); the second value says the scan stopped before the oldest.
 pub(crate) async fn search(
     app: &App,
     s: &Signed,
     q: &HashMap<String, String>,
-) -> Result<Vec<FoundRow>, String> {
+) -> Result<(Vec<FoundRow>, bool), String> {
     let Some(m) = s.merchant() else {
         return Err(
             "Searching is a shop's: sign in with its key (an operator opens a payment by id)."
@@ -70,28 +82,26 @@ pub(crate) async fn search(
         );
     };
     let get = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let params = walletpay_app::payments::ListParams {
+    let filters = walletpay_app::payments::ListParams {
         status: get("status"),
         wallet: get("wallet"),
         country: None,
         created_after: get("created_after"),
         created_before: get("created_before"),
-        limit: Some("100"),
+        limit: None,
         cursor: None,
     };
-    let reply = walletpay_app::payments::list_payments(app, m, &params, None)
-        .await
-        .map_err(|e| e.message)?;
-    let listed: Value = serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
-    let reference = get("reference").unwrap_or("");
-    Ok(listed["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let reference = get("reference");
+    let scan = if reference.is_some() { SCAN } else { SHOWN };
+    let (listed, mut more) = super::newest_payments(app, m, &filters, scan).await?;
+    let mut found: Vec<FoundRow> = listed
+        .iter()
         .filter(|p| {
-            p["merchant_reference"]
-                .as_str()
-                .is_some_and(|r| r.contains(reference))
+            reference.is_none_or(|r| {
+                p["merchant_reference"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(r))
+            })
         })
         .map(|p| FoundRow {
             id: text(&p["id"]),
@@ -101,7 +111,12 @@ pub(crate) async fn search(
             reference: text(&p["merchant_reference"]),
             created: text(&p["created_at"]),
         })
-        .collect())
+        .collect();
+    if found.len() > SHOWN {
+        found.truncate(SHOWN);
+        more = true;
+    }
+    Ok((found, more))
 }
 
 pub(crate) async fn payments(
@@ -113,6 +128,7 @@ pub(crate) async fn payments(
     let field = |k: &str| q.get(k).cloned().unwrap_or_default();
     let mut t = PaymentsT {
         nav: nav(&s),
+        here: Here::new("/dashboard/payments", &q),
         q: query.clone(),
         notice: None,
         payment: None,
@@ -129,13 +145,28 @@ pub(crate) async fn payments(
     };
     if q.contains_key("list") {
         match search(&app, &s, &q).await {
-            Ok(found) if found.is_empty() => t.notice = Some("No payment matches.".into()),
-            Ok(found) => t.found = found,
+            Ok((found, _)) if found.is_empty() => t.notice = Some("No payment matches.".into()),
+            Ok((found, more)) => {
+                if more {
+                    t.notice = Some(format!(
+                        "The newest {} matches, from the newest {SCAN} payments at most: \
+                         narrow the period to see older ones.",
+                        found.len()
+                    ));
+                }
+                t.found = found;
+            }
             Err(why) => t.notice = Some(why),
+        }
+        if wanted(&q).is_some() {
+            return export(&q, &t);
         }
         return page(StatusCode::OK, t);
     }
     if query.is_empty() {
+        if wanted(&q).is_some() {
+            return export(&q, &t);
+        }
         return page(StatusCode::OK, t);
     }
     // A merchant opens its own payments only; an operator any.
@@ -176,5 +207,17 @@ pub(crate) async fn payments(
             })
             .collect(),
     });
+    if wanted(&q).is_some() {
+        return export(&q, &t);
+    }
     page(StatusCode::OK, t)
+}
+
+/// The page's table `?export=` names: the search's results or the payment's timeline.
+fn export(q: &HashMap<String, String>, t: &PaymentsT) -> Response {
+    match (wanted(q).unwrap_or_default(), &t.payment) {
+        ("found", _) => csv("payments", &t.found),
+        ("timeline", Some(p)) => csv(&format!("timeline-{}", p.id), &p.timeline),
+        (other, _) => no_such_table(other),
+    }
 }

@@ -1,48 +1,59 @@
 //! Providers: routing health and circuits, and the shop's onboarding with each provider.
 
+use crate::export::*;
 use crate::format::*;
 use crate::session::Signed;
 use crate::{failed, nav, page, Nav};
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
+use std::collections::HashMap;
 use walletpay_app::App;
 
-pub struct HealthRow {
-    provider: String,
-    country: String,
-    wallet: String,
-    attempts: String,
-    errors: String,
-    circuit: String,
+table_row! {
+    pub struct HealthRow {
+        provider: String,
+        country: String,
+        wallet: String,
+        attempts: String,
+        errors: String,
+        circuit: String,
+    }
 }
 
-pub struct OnboardingRow {
-    provider: String,
-    state: String,
-    since: String,
-    routable: &'static str,
-    note: String,
+table_row! {
+    pub struct OnboardingRow {
+        provider: String,
+        state: String,
+        since: String,
+        routable: &'static str,
+        note: String,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "providers.html")]
 struct ProvidersT {
     nav: Option<Nav>,
+    here: Here,
     health: Vec<HealthRow>,
     onboarding: Option<Vec<OnboardingRow>>,
 }
 
-pub(crate) async fn providers(State(app): State<App>, s: Signed) -> Response {
+pub(crate) async fn providers(
+    State(app): State<App>,
+    s: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let any = walletpay_domain::MerchantId::new(0, 0);
     let health: Value =
         match walletpay_app::routing::health(&app, s.merchant().unwrap_or(&any)).await {
             Ok(r) => serde_json::from_str(&r.body).unwrap_or_default(),
             Err(e) => return failed(e.message),
         };
-    let health = health["data"]
+    let health: Vec<HealthRow> = health["data"]
         .as_array()
         .into_iter()
         .flatten()
@@ -56,7 +67,7 @@ pub(crate) async fn providers(State(app): State<App>, s: Signed) -> Response {
         })
         .collect();
     // A merchant's own applications with the providers.
-    let onboarding = match s.merchant() {
+    let onboarding: Option<Vec<OnboardingRow>> = match s.merchant() {
         Some(m) => match walletpay_app::onboarding::get(&app, &s.principal, m.as_str()).await {
             Ok(r) => {
                 let v: Value = serde_json::from_str(&r.body).unwrap_or_default();
@@ -82,10 +93,18 @@ pub(crate) async fn providers(State(app): State<App>, s: Signed) -> Response {
         },
         None => None,
     };
+    if let Some(t) = wanted(&q) {
+        return match (t, &onboarding) {
+            ("health", _) => csv("routing-health", &health),
+            ("onboarding", Some(rows)) => csv("onboarding", rows),
+            (other, _) => no_such_table(other),
+        };
+    }
     page(
         StatusCode::OK,
         ProvidersT {
             nav: nav(&s),
+            here: Here::new("/dashboard/providers", &q),
             health,
             onboarding,
         },

@@ -1,28 +1,37 @@
 //! The review queue: a shop's payments held for review, approved or declined from the page.
 
+use crate::export::*;
+use crate::format::*;
 use crate::session::{self, Signed};
 use crate::{failed, forbidden, nav, page, Nav};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use std::collections::HashMap;
 use walletpay_app::App;
 
-pub struct ReviewRow {
-    id: String,
-    amount: String,
-    wallet: String,
-    score: String,
-    reasons: String,
+/// How many held payments the queue shows (the newest).
+const HELD: usize = 500;
+
+table_row! {
+    pub struct ReviewRow {
+        id: String,
+        amount: String,
+        wallet: String,
+        score: String,
+        reasons: String,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "reviews.html")]
 struct ReviewsT {
     nav: Option<Nav>,
+    here: Here,
     notice: Option<String>,
     csrf: String,
     rows: Vec<ReviewRow>,
@@ -32,26 +41,23 @@ pub(crate) async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>,
     let Some(m) = s.merchant() else {
         return Ok(Vec::new());
     };
-    let params = walletpay_app::payments::ListParams {
+    let filters = walletpay_app::payments::ListParams {
         status: Some("requires_review"),
         wallet: None,
         country: None,
         created_after: None,
         created_before: None,
-        limit: Some("100"),
+        limit: None,
         cursor: None,
     };
-    let reply = walletpay_app::payments::list_payments(app, m, &params, None)
+    let (held, _) = super::newest_payments(app, m, &filters, HELD)
         .await
-        .map_err(|e| failed(e.message))?;
-    let v: Value = serde_json::from_str(&reply.body).map_err(failed)?;
-    Ok(v["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+        .map_err(failed)?;
+    Ok(held
+        .iter()
         .map(|p| ReviewRow {
             id: p["id"].as_str().unwrap_or("").to_string(),
-            amount: format!("{} {}", p["currency"].as_str().unwrap_or(""), p["amount"]),
+            amount: money(&json!({ text(&p["currency"]): p["amount"] })),
             wallet: p["wallet"].as_str().unwrap_or("").to_string(),
             score: p["risk"]["score"].to_string(),
             reasons: p["risk"]["reasons"]
@@ -65,16 +71,25 @@ pub(crate) async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>,
         .collect())
 }
 
-pub(crate) async fn reviews(State(app): State<App>, s: Signed) -> Response {
+pub(crate) async fn reviews(
+    State(app): State<App>,
+    s: Signed,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let notice = s
         .merchant()
         .is_none()
         .then(|| "Reviews are each shop's: sign in with its key to decide them.".to_string());
     match review_rows(&app, &s).await {
+        Ok(rows) if wanted(&q).is_some() => match wanted(&q).unwrap_or_default() {
+            "reviews" => csv("reviews", &rows),
+            other => no_such_table(other),
+        },
         Ok(rows) => page(
             StatusCode::OK,
             ReviewsT {
                 nav: nav(&s),
+                here: Here::new("/dashboard/reviews", &q),
                 notice,
                 csrf: s.session.csrf.clone(),
                 rows,
@@ -124,6 +139,7 @@ pub(crate) async fn decide(
             StatusCode::OK,
             ReviewsT {
                 nav: nav(&s),
+                here: Here::new("/dashboard/reviews", &HashMap::new()),
                 notice: Some(notice),
                 csrf: s.session.csrf.clone(),
                 rows,

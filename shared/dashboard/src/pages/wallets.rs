@@ -14,21 +14,24 @@ use std::collections::HashMap;
 use walletpay_app::analytics::api as analytics;
 use walletpay_app::App;
 
-pub struct WalletRow {
-    country: String,
-    wallet: String,
-    provider: String,
-    attempts: u64,
-    successes: u64,
-    rate: String,
-    volume: String,
-    top: String,
+table_row! {
+    pub struct WalletRow {
+        country: String,
+        wallet: String,
+        provider: String,
+        attempts: u64,
+        successes: u64,
+        success_rate: String,
+        volume: String,
+        top_failures: String,
+    }
 }
 
 #[derive(Template)]
 #[template(path = "wallets.html")]
 struct WalletsT {
     nav: Option<Nav>,
+    here: Here,
     period: String,
     rows: Vec<WalletRow>,
 }
@@ -52,9 +55,9 @@ pub(crate) async fn wallet_rows(
             provider: text(&r["provider"]),
             attempts: r["attempts"].as_u64().unwrap_or(0),
             successes: r["successes"].as_u64().unwrap_or(0),
-            rate: pct(&r["success_rate_bp"]),
+            success_rate: pct(&r["success_rate_bp"]),
             volume: money(&json!({ text(&r["currency"]): r["volume"] })),
-            top: r["top_failures"]
+            top_failures: r["top_failures"]
                 .as_array()
                 .into_iter()
                 .flatten()
@@ -66,41 +69,6 @@ pub(crate) async fn wallet_rows(
     Ok((period, rows))
 }
 
-pub(crate) async fn wallets_csv(
-    State(app): State<App>,
-    s: Signed,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    match wallet_rows(&app, &s, &q).await {
-        Ok((_, rows)) => csv_response(
-            "wallets.csv",
-            &[
-                "country",
-                "wallet",
-                "provider",
-                "attempts",
-                "successes",
-                "success_rate",
-                "volume",
-                "top_failures",
-            ],
-            rows.iter().map(|r| {
-                vec![
-                    r.country.clone(),
-                    r.wallet.clone(),
-                    r.provider.clone(),
-                    r.attempts.to_string(),
-                    r.successes.to_string(),
-                    r.rate.clone(),
-                    r.volume.clone(),
-                    r.top.clone(),
-                ]
-            }),
-        ),
-        Err(r) => r,
-    }
-}
-
 pub(crate) async fn wallets(
     State(app): State<App>,
     s: Signed,
@@ -110,10 +78,17 @@ pub(crate) async fn wallets(
         Ok(x) => x,
         Err(r) => return r,
     };
+    if let Some(t) = wanted(&q) {
+        return match t {
+            "wallets" => csv("wallets", &rows),
+            other => no_such_table(other),
+        };
+    }
     page(
         StatusCode::OK,
         WalletsT {
             nav: nav(&s),
+            here: Here::new("/dashboard/wallets", &q),
             period,
             rows,
         },
