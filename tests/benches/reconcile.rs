@@ -317,6 +317,7 @@ fn engine(dir: &Path, n: usize) -> (f64, BTreeMap<String, u64>) {
         ledger,
         rows,
         Context {
+            merchant_terms: None,
             day: day(),
             as_of: day(),
             contract: Some(&c),

@@ -693,6 +693,66 @@ async fn every_class_on_one_day_on_dynamodb_and_sqs() {
     every_class_on_one_day(Backend::Aws).await;
 }
 
+/// A merchant's own contracted terms (its onboarding with the provider) are what its
+/// payments are held to: agreed at 1.00% while Xendit takes the account's 1.50%, the payment
+/// is a fee mismatch naming the merchant's fee; with its terms raised to 1.50%, the day's
+/// rerun matches it.
+async fn a_merchants_own_terms_are_checked(backend: Backend) {
+    let s = stack(backend).await.unwrap();
+    let path = format!("/v1/onboarding/{}/xendit", s.local.demo_merchant);
+    let terms = |bps: u32| json!({"state": "live", "terms": {"fee_bps": bps}});
+    let put = as_operator(&s, reqwest::Method::PUT, &path, Some(terms(100))).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let day = today(&s, Provider::Xendit);
+    let reference = walletpay_tests::unique("terms");
+    let a = s
+        .create(&reference, &walletpay_tests::stack::dana_order(&reference))
+        .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_string();
+    let amount = a.body["amount"].as_i64().unwrap();
+    let sim = s
+        .simulate(a.body["provider_reference"].as_str().unwrap(), "success")
+        .await;
+    assert_eq!(sim.status, 200, "{}", sim.body);
+    s.wait_for(&id, "succeeded").await;
+    publish(&s, "xendit", day).await;
+
+    let run = reconcile(&s, "xendit", day).await;
+    assert_eq!(run["state"], "done", "{run}");
+    assert_eq!(counts(&run).get("fee_mismatch"), Some(&1), "{run}");
+    let found = discrepancies(
+        &s,
+        &s.local.demo_operator_key,
+        "provider=xendit&class=fee_mismatch",
+    )
+    .await;
+    let d = found
+        .iter()
+        .find(|d| d["payment_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(d["contracted_fee"], amount / 100, "{d}");
+    assert_eq!(d["provider_fee"], amount * 150 / 10_000, "{d}");
+
+    let put = as_operator(&s, reqwest::Method::PUT, &path, Some(terms(150))).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let again = reconcile(&s, "xendit", day).await;
+    assert_eq!(again["state"], "done", "{again}");
+    let c = counts(&again);
+    assert_eq!(c.get("fee_mismatch"), None, "{again}");
+    assert_eq!(c.get("matched"), Some(&1), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_own_terms_are_checked_embedded() {
+    a_merchants_own_terms_are_checked(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_own_terms_are_checked_on_dynamodb() {
+    a_merchants_own_terms_are_checked(Backend::Aws).await;
+}
+
 /// Routes the demo merchant's `country:wallet` to `provider`.
 async fn route(s: &Stack, provider: &str, country: &str, wallet: &str) {
     let set = s

@@ -177,20 +177,95 @@ impl Contract {
 
     /// The last day money booked on `booked` may be paid out.
     pub fn due(&self, booked: Date) -> Date {
-        let cal = &self.calendar;
-        match self.settlement.basis {
-            DayBasis::Calendar => cal.next_working(booked.plus_days(self.settlement.days as i32)),
-            DayBasis::Working => {
-                let mut d = booked;
-                let mut left = self.settlement.days;
-                while left > 0 {
-                    d = d.plus_days(1);
-                    if cal.is_working(d) {
-                        left -= 1;
-                    }
+        due_on(self.settlement, &self.calendar, booked)
+    }
+}
+
+/// The last day money booked on `booked` may be paid out under `cycle` in `cal`.
+fn due_on(cycle: SettlementCycle, cal: &Calendar, booked: Date) -> Date {
+    match cycle.basis {
+        DayBasis::Calendar => cal.next_working(booked.plus_days(cycle.days as i32)),
+        DayBasis::Working => {
+            let mut d = booked;
+            let mut left = cycle.days;
+            while left > 0 {
+                d = d.plus_days(1);
+                if cal.is_working(d) {
+                    left -= 1;
                 }
-                d
             }
+            d
+        }
+    }
+}
+
+/// A merchant's own terms with a provider account, as its onboarding with the provider
+/// records them: a fee in basis points and a fixed part, and payout T+N business days. What
+/// they leave unsaid is the account's contract's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MerchantTerms {
+    pub fee_bps: Option<u32>,
+    pub fee_fixed: Option<i64>,
+    pub settlement_days: Option<u32>,
+}
+
+impl MerchantTerms {
+    pub fn is_empty(&self) -> bool {
+        self.fee_bps.is_none() && self.fee_fixed.is_none() && self.settlement_days.is_none()
+    }
+}
+
+/// The terms one merchant's movements are held to: the account's contract, under the
+/// merchant's own where it has them.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms<'a> {
+    pub contract: Option<&'a Contract>,
+    pub merchant: Option<&'a MerchantTerms>,
+}
+
+impl Terms<'_> {
+    /// The contracted fee on a payment of `gross`, if the terms name one. A merchant's rate
+    /// replaces the account's rule for the wallet (its rounding kept).
+    pub fn expected_fee(
+        &self,
+        wallet: Option<WalletId>,
+        gross: i64,
+        currency: Currency,
+    ) -> Option<i64> {
+        let rule = self.contract.and_then(|c| c.fee_rule(wallet, currency));
+        match self
+            .merchant
+            .filter(|m| m.fee_bps.is_some() || m.fee_fixed.is_some())
+        {
+            Some(m) => {
+                let own = FeeRule {
+                    wallet: None,
+                    currency: None,
+                    percent_bps: m.fee_bps.or(rule.map(|r| r.percent_bps)).unwrap_or(0),
+                    fixed_minor: m.fee_fixed.or(rule.map(|r| r.fixed_minor)).unwrap_or(0),
+                    rounding_minor: rule.and_then(|r| r.rounding_minor),
+                };
+                Some(own.fee(gross))
+            }
+            None => rule.map(|r| r.fee(gross)),
+        }
+    }
+
+    /// The last day money booked on `booked` may be paid out, if the terms say.
+    pub fn due(&self, booked: Date) -> Option<Date> {
+        match self.merchant.and_then(|m| m.settlement_days) {
+            Some(days) => {
+                let cycle = SettlementCycle {
+                    days,
+                    basis: DayBasis::Working,
+                };
+                let calendar = self.contract.map(|c| &c.calendar);
+                Some(match calendar {
+                    Some(cal) => due_on(cycle, cal, booked),
+                    None => due_on(cycle, &Calendar::default(), booked),
+                })
+            }
+            None => self.contract.map(|c| c.due(booked)),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! `amount_mismatch`, `status_mismatch`, `healed`, `fee_mismatch`, `settlement_late`,
 //! `matched`.
 
-use crate::contract::Contract;
+use crate::contract::{Contract, MerchantTerms, Terms};
 use crate::date::Date;
 use crate::row::{Kind, RowStatus};
 use crate::sides::{Entry, Role, Row, NONE};
@@ -84,8 +84,21 @@ pub struct Context<'a> {
     /// Today, in the provider's report time zone: money due before it and not paid out is late.
     pub as_of: Date,
     pub contract: Option<&'a Contract>,
+    /// Merchants' own terms with the account, where they have them (also given once the
+    /// look-ups are in: [`Matcher::hold_to`]).
+    pub merchant_terms: Option<&'a HashMap<MerchantId, MerchantTerms>>,
     /// Days a success we show may go unlisted before it is a discrepancy.
     pub grace_days: u32,
+}
+
+impl Context<'_> {
+    /// The terms `merchant`'s movements are held to.
+    pub fn terms(&self, merchant: &MerchantId) -> Terms<'_> {
+        Terms {
+            contract: self.contract,
+            merchant: self.merchant_terms.and_then(|t| t.get(merchant)),
+        }
+    }
 }
 
 /// What a lookup found for a movement the day's ledger does not hold.
@@ -395,6 +408,12 @@ impl<'a> Matcher<'a> {
         self.elsewhere.insert(at, day);
     }
 
+    /// Holds each merchant in `terms` to its own terms (the movements' merchants are known
+    /// once the look-ups are resolved).
+    pub fn hold_to(&mut self, terms: &'a HashMap<MerchantId, MerchantTerms>) {
+        self.ctx.merchant_terms = Some(terms);
+    }
+
     /// Classes every row and entry, handing each outcome to `out`.
     pub fn finish(self, mut out: impl FnMut(Outcome<'_>)) -> Summary {
         let Matcher {
@@ -433,8 +452,8 @@ impl<'a> Matcher<'a> {
             let t = summary.totals.entry(e.currency).or_default();
             if e.key.refund == 0 {
                 let fee = ctx
-                    .contract
-                    .and_then(|c| c.expected_fee(e.wallet, e.amount, e.currency))
+                    .terms(&ledger.merchants[e.merchant as usize])
+                    .expected_fee(e.wallet, e.amount, e.currency)
                     .unwrap_or(0);
                 t.our_charges += e.amount;
                 t.contracted_fees += fee;
@@ -687,14 +706,14 @@ fn classify_group<'a>(
     };
     let fee = first.fee + fee_extra;
     let is_charge = e.key.refund == 0;
+    let terms = ctx.terms(entry.merchant);
     let contracted_fee = if is_charge {
-        ctx.contract
-            .and_then(|c| c.expected_fee(e.wallet, first.gross, first.currency))
+        terms.expected_fee(e.wallet, first.gross, first.currency)
     } else {
         None
     };
     let due = if is_charge {
-        ctx.contract.map(|c| c.due(first.booked))
+        terms.due(first.booked)
     } else {
         None
     };

@@ -15,7 +15,9 @@ pub mod report;
 pub mod row;
 mod sides;
 
-pub use contract::{Calendar, Contract, ContractError, DayBasis, FeeRule, SettlementCycle};
+pub use contract::{
+    Calendar, Contract, ContractError, DayBasis, FeeRule, MerchantTerms, SettlementCycle, Terms,
+};
 pub use date::{Date, IsoWeek, Weekday};
 pub use engine::{
     Class, Context, EntryParts, EntryView, Ledger, LedgerEntry, Lookup, Matcher, Ours, Outcome,

@@ -179,6 +179,7 @@ fn a_day_with_every_class() {
 
     let c = contract();
     let ctx = Context {
+        merchant_terms: None,
         day: d("2026-12-01"),
         as_of: d("2026-12-02"),
         contract: Some(&c),
@@ -324,6 +325,7 @@ fn a_refund_listed_and_undone_is_one_movement_in_two_lines() {
         ..row(2, Some(1), Kind::Refund, 2_000_000, 0)
     });
     let ctx = Context {
+        merchant_terms: None,
         day: d("2026-12-01"),
         as_of: d("2026-12-02"),
         contract: None,
@@ -354,6 +356,7 @@ fn a_movement_listed_again_on_a_later_day() {
             Ledger::new(),
             rows,
             Context {
+                merchant_terms: None,
                 day,
                 as_of: day,
                 contract: Some(&c),
@@ -381,4 +384,117 @@ fn a_movement_listed_again_on_a_later_day() {
         [(Class::StatusMismatch, true, true)],
         "a reversal days later is no duplicate, and its own day learns of it"
     );
+}
+
+/// A merchant with terms of its own (1.00% and T+2 business days) is held to them; another
+/// merchant of the same account to the account's contract (1.50%, T+1); what a merchant's
+/// terms leave unsaid is the account's.
+#[test]
+fn a_merchant_is_held_to_its_own_terms() {
+    let own = MerchantId::new(1_700_000_000_000, 8);
+    let terms: std::collections::HashMap<MerchantId, MerchantTerms> = [(
+        own.clone(),
+        MerchantTerms {
+            fee_bps: Some(100),
+            fee_fixed: None,
+            settlement_days: Some(2),
+        },
+    )]
+    .into();
+    let mut ledger = Ledger::new();
+    let mut rows = RowSet::new();
+    // 1 (the merchant with terms) charged 1.00%, paid out Thursday: T+2 from Tuesday.
+    ledger.push(&LedgerEntry {
+        merchant_id: own.clone(),
+        ..entry(1, 10_000_000, Ours::Succeeded, "2026-12-01")
+    });
+    rows.push(&SettlementRow {
+        value_on: Some(d("2026-12-03")),
+        ..row(1, Some(1), Kind::Charge, 10_000_000, 100_000)
+    });
+    // 2 (the same) charged the account's 1.50%: another fee than its contract's.
+    ledger.push(&LedgerEntry {
+        merchant_id: own.clone(),
+        ..entry(2, 10_000_000, Ours::Succeeded, "2026-12-01")
+    });
+    rows.push(&row(2, Some(2), Kind::Charge, 10_000_000, 150_000));
+    // 3 (another merchant) charged 1.50%, paid out Thursday: late under T+1.
+    ledger.push(&entry(3, 10_000_000, Ours::Succeeded, "2026-12-01"));
+    rows.push(&SettlementRow {
+        value_on: Some(d("2026-12-03")),
+        ..row(3, Some(3), Kind::Charge, 10_000_000, 150_000)
+    });
+    let c = contract();
+    let ctx = Context {
+        merchant_terms: None,
+        day: d("2026-12-01"),
+        as_of: d("2026-12-04"),
+        contract: Some(&c),
+        grace_days: 3,
+    };
+    let mut out = Vec::new();
+    let mut matcher = Matcher::new(ledger, rows, ctx);
+    matcher.hold_to(&terms);
+    let summary = matcher.finish(|o| {
+        out.push((
+            o.entry.as_ref().map(|e| e.payment_id()),
+            o.class,
+            o.contracted_fee,
+            o.due,
+        ))
+    });
+    assert_eq!(
+        out,
+        [
+            (
+                Some(pay(1)),
+                Class::Matched,
+                Some(100_000),
+                Some(d("2026-12-03"))
+            ),
+            (
+                Some(pay(2)),
+                Class::FeeMismatch,
+                Some(100_000),
+                Some(d("2026-12-03"))
+            ),
+            (
+                Some(pay(3)),
+                Class::SettlementLate,
+                Some(150_000),
+                Some(d("2026-12-02"))
+            ),
+        ]
+    );
+    // Our side's expected fees follow each merchant's terms too.
+    assert_eq!(
+        summary.totals[&Currency::IDR].contracted_fees,
+        100_000 + 100_000 + 150_000
+    );
+}
+
+#[test]
+fn merchant_terms_without_an_account_contract() {
+    let m = MerchantTerms {
+        fee_bps: None,
+        fee_fixed: Some(2_000),
+        settlement_days: None,
+    };
+    let t = Terms {
+        contract: None,
+        merchant: Some(&m),
+    };
+    assert_eq!(t.expected_fee(None, 10_000_000, Currency::IDR), Some(2_000));
+    assert_eq!(t.due(d("2026-12-01")), None, "no cycle is named anywhere");
+    let c = contract();
+    let only_fixed = Terms {
+        contract: Some(&c),
+        merchant: Some(&m),
+    };
+    // The account's 1.50% with the merchant's fixed part.
+    assert_eq!(
+        only_fixed.expected_fee(None, 10_000_000, Currency::IDR),
+        Some(152_000)
+    );
+    assert_eq!(only_fixed.due(d("2026-12-04")), Some(d("2026-12-07")));
 }

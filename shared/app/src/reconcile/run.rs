@@ -24,10 +24,12 @@ use crate::refunds::WorkError;
 use crate::transition::TransitionError;
 use std::collections::HashMap;
 use std::time::Duration;
-use walletpay_domain::{Provider, Timestamp};
+use walletpay_domain::{MerchantId, Provider, Timestamp};
 use walletpay_ports::reconcile::{ChunkKind, Marker, Progress, RunRecord, RunState};
 use walletpay_ports::StoreError;
-use walletpay_reconcile::{Context, Date, IsoWeek, Ledger, Matcher, RowSet};
+use walletpay_reconcile::{
+    Context, Date, IsoWeek, Ledger, Matcher, MerchantTerms, Resolution, RowSet,
+};
 use walletpay_wallet_adapter::{SettlementDay, SettlementError};
 
 #[derive(Debug, thiserror::Error)]
@@ -339,10 +341,14 @@ async fn attempt(
         .as_ref()
         .and_then(|c| c.grace_days)
         .unwrap_or(settings.grace_days);
+    let mut merchants: std::collections::BTreeSet<MerchantId> =
+        entries.iter().map(|e| e.merchant_id.clone()).collect();
+    let terms;
     let ctx = Context {
         day,
         as_of: Date::of(now, offset),
         contract: contract.as_ref(),
+        merchant_terms: None,
         grace_days,
     };
     let mut matcher = Matcher::new(ledger, rows, ctx);
@@ -351,8 +357,14 @@ async fn attempt(
     let mut days = DayRuns::default();
     for (at, look) in matcher.unresolved() {
         let resolution = look_up(app, provider, day, offset, &look, &mut days).await?;
+        if let Resolution::Ours { entry, .. } = &resolution {
+            merchants.insert(entry.merchant_id.clone());
+        }
         matcher.resolve(at, resolution);
     }
+    // Each merchant is held to its own terms with the account, where its onboarding has them.
+    terms = merchant_terms(app, provider, &merchants).await?;
+    matcher.hold_to(&terms);
     // What the provider does not list today: settled on another day?
     let missing = matcher.missing();
     let keys: Vec<String> = missing
@@ -534,4 +546,32 @@ mod tests {
             walletpay_domain::PaymentStatus::RequiresAction
         );
     }
+}
+
+/// The terms each of `merchants` has with `provider`'s account, as its onboarding with the
+/// provider records them (read from the store, not a process's cache: the run is the
+/// record finance reads); merchants without terms of their own are left out.
+async fn merchant_terms(
+    app: &App,
+    provider: Provider,
+    merchants: &std::collections::BTreeSet<MerchantId>,
+) -> Result<HashMap<MerchantId, MerchantTerms>, StoreError> {
+    let mut out = HashMap::new();
+    for id in merchants {
+        let Some(m) = app.store.get_merchant(id).await? else {
+            continue;
+        };
+        let Some(o) = m.onboarding.get(&provider) else {
+            continue;
+        };
+        let t = MerchantTerms {
+            fee_bps: o.terms.fee_bps,
+            fee_fixed: o.terms.fee_fixed,
+            settlement_days: o.terms.settlement_days,
+        };
+        if !t.is_empty() {
+            out.insert(id.clone(), t);
+        }
+    }
+    Ok(out)
 }
