@@ -343,7 +343,6 @@ async fn attempt(
         .unwrap_or(settings.grace_days);
     let mut merchants: std::collections::BTreeSet<MerchantId> =
         entries.iter().map(|e| e.merchant_id.clone()).collect();
-    let terms;
     let ctx = Context {
         day,
         as_of: Date::of(now, offset),
@@ -363,7 +362,7 @@ async fn attempt(
         matcher.resolve(at, resolution);
     }
     // Each merchant is held to its own terms with the account, where its onboarding has them.
-    terms = merchant_terms(app, provider, &merchants).await?;
+    let terms = merchant_terms(app, provider, &merchants).await?;
     matcher.hold_to(&terms);
     // What the provider does not list today: settled on another day?
     let missing = matcher.missing();
