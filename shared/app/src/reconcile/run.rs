@@ -467,6 +467,34 @@ async fn write_final(app: &App, run: &RunRecord) -> Result<(), RunError> {
     }
 }
 
+/// The terms each of `merchants` has with `provider`'s account, as its onboarding with the
+/// provider records them (read from the store, not a process's cache: the run is the
+/// record finance reads); merchants without terms of their own are left out.
+async fn merchant_terms(
+    app: &App,
+    provider: Provider,
+    merchants: &std::collections::BTreeSet<MerchantId>,
+) -> Result<HashMap<MerchantId, MerchantTerms>, StoreError> {
+    let mut out = HashMap::new();
+    for id in merchants {
+        let Some(m) = app.store.get_merchant(id).await? else {
+            continue;
+        };
+        let Some(o) = m.onboarding.get(&provider) else {
+            continue;
+        };
+        let t = MerchantTerms {
+            fee_bps: o.terms.fee_bps,
+            fee_fixed: o.terms.fee_fixed,
+            settlement_days: o.terms.settlement_days,
+        };
+        if !t.is_empty() {
+            out.insert(id.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,32 +573,4 @@ mod tests {
             walletpay_domain::PaymentStatus::RequiresAction
         );
     }
-}
-
-/// The terms each of `merchants` has with `provider`'s account, as its onboarding with the
-/// provider records them (read from the store, not a process's cache: the run is the
-/// record finance reads); merchants without terms of their own are left out.
-async fn merchant_terms(
-    app: &App,
-    provider: Provider,
-    merchants: &std::collections::BTreeSet<MerchantId>,
-) -> Result<HashMap<MerchantId, MerchantTerms>, StoreError> {
-    let mut out = HashMap::new();
-    for id in merchants {
-        let Some(m) = app.store.get_merchant(id).await? else {
-            continue;
-        };
-        let Some(o) = m.onboarding.get(&provider) else {
-            continue;
-        };
-        let t = MerchantTerms {
-            fee_bps: o.terms.fee_bps,
-            fee_fixed: o.terms.fee_fixed,
-            settlement_days: o.terms.settlement_days,
-        };
-        if !t.is_empty() {
-            out.insert(id.clone(), t);
-        }
-    }
-    Ok(out)
 }
