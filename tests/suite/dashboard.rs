@@ -536,7 +536,7 @@ async fn dashboard(backend: Backend) {
             status: walletpay_ports::reconcile::DiscrepancyStatus::Open,
             payment_id: None,
             refund_id: None,
-            merchant_id: None,
+            merchant_id: Some(s.local.demo_merchant.clone()),
             provider_reference: Some(format!("pr-dash-{n}")),
             currency: Some(walletpay_domain::Currency::IDR),
             our_amount: Some(15_000_000),
@@ -556,8 +556,27 @@ async fn dashboard(backend: Backend) {
         .goto(&s.url("/dashboard/reconciliation"))
         .await
         .unwrap();
-    // Signed in as the merchant: no resolving.
+    // Signed in as the merchant: its own discrepancies, read only; no runs, no roll-ups
+    // (the platform's), on the page or as exports.
+    for id in &opened {
+        b.wait_for(&format!("tr[data-discrepancy={id}]"), 10).await;
+    }
     assert!(b.client.find(Locator::Css("#note")).await.is_err());
+    assert!(b.client.find(Locator::Css("#runs")).await.is_err());
+    assert!(b.client.find(Locator::Css("#weeks")).await.is_err());
+    for table in ["runs", "weeks"] {
+        let r = s
+            .http
+            .get(s.url(&format!(
+                "/dashboard/reconciliation?provider=xendit&export={table}"
+            )))
+            .header("cookie", format!("wp_dash={}", dash.value()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{table}");
+    }
+    assert_eq!(exports_match(&b, &s, dash.value()).await, 1);
     b.client
         .find(Locator::Css("header button"))
         .await

@@ -132,7 +132,10 @@ pub async fn put(
             Refused::Terms(field) => ApiError::new(
                 400,
                 "invalid_field",
-                format!("`terms.{field}` is out of range."),
+                match field {
+                    "currency" => "`terms.currency` is required with `terms.fee_fixed`.".into(),
+                    _ => format!("`terms.{field}` is out of range."),
+                },
             )
             .field(format!("terms.{field}")),
         })?;

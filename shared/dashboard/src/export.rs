@@ -38,9 +38,17 @@ pub(crate) fn wanted(q: &HashMap<String, String>) -> Option<&str> {
     q.get("export").map(String::as_str)
 }
 
-/// `rows` as the download `<name>.csv`.
+/// `rows` as the download `<name>.csv` (the name reduced to letters, digits, `-` and `_`).
 pub(crate) fn csv<R: Row>(name: &str, rows: &[R]) -> Response {
-    csv_response(name, R::COLUMNS, rows.iter().map(Row::cells))
+    csv_response(&safe_name(name), R::COLUMNS, rows.iter().map(Row::cells))
+}
+
+/// `name` with everything but ASCII letters, digits, `-` and `_` dropped: safe inside a
+/// quoted `filename`.
+pub(crate) fn safe_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        .collect()
 }
 
 /// The answer to an `?export=` naming no table of the page.
@@ -86,12 +94,12 @@ impl Here {
 
 /// One CSV field, quoted when it needs to be, and never read as a formula by a spreadsheet.
 pub(crate) fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@']) {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {
         v.to_string()
     };
-    if v.contains([',', '"', '\n']) {
+    if v.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
         v
@@ -132,6 +140,12 @@ mod tests {
         assert_eq!(super::csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
         assert_eq!(super::csv_field("-5"), "'-5");
         assert_eq!(super::csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(super::csv_field("a\rb"), "\"a\rb\"");
+        assert_eq!(super::csv_field("\t=1"), "'\t=1");
+        assert_eq!(
+            super::safe_name("risk-rules-ID\";x=.exe"),
+            "risk-rules-IDxexe"
+        );
     }
 
     #[test]

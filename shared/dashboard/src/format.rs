@@ -19,7 +19,12 @@ pub(crate) fn period_of(period: &Value) -> String {
 
 pub(crate) fn pct(bp: &Value) -> String {
     match bp.as_i64() {
-        Some(v) => format!("{}.{:02}%", v / 100, (v % 100).abs()),
+        Some(v) => format!(
+            "{}{}.{:02}%",
+            if v < 0 { "-" } else { "" },
+            v.unsigned_abs() / 100,
+            v.unsigned_abs() % 100
+        ),
         None => "—".into(),
     }
 }
@@ -62,5 +67,19 @@ pub(crate) fn age(ms: i64) -> String {
         m if m < 120 => format!("{m} min"),
         m if m < 48 * 60 => format!("{} h", m / 60),
         m => format!("{} days", m / (24 * 60)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn percentages_keep_their_sign() {
+        assert_eq!(super::pct(&json!(-50)), "-0.50%");
+        assert_eq!(super::pct(&json!(-1_234)), "-12.34%");
+        assert_eq!(super::pct(&json!(6_666)), "66.66%");
+        assert_eq!(super::delta(&json!(-50)), "-0.50% vs the period before");
+        assert_eq!(super::delta(&json!(50)), "+0.50% vs the period before");
     }
 }

@@ -140,14 +140,19 @@ impl Money {
     pub fn decimal_string(self, places: u32) -> String {
         let exp = self.currency.exponent();
         debug_assert!(places >= exp);
-        let scale = self.scale();
-        let major = self.minor / scale;
-        let frac = self.minor % scale;
+        let scale = self.scale() as u64;
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let abs = self.minor.unsigned_abs();
+        let major = abs / scale;
+        let frac = abs % scale;
         if places == 0 {
-            return major.to_string();
+            return format!("{sign}{major}");
         }
-        let frac_scaled = frac * 10_i64.pow(places - exp);
-        format!("{major}.{frac_scaled:0width$}", width = places as usize)
+        let frac_scaled = frac * 10_u64.pow(places - exp);
+        format!(
+            "{sign}{major}.{frac_scaled:0width$}",
+            width = places as usize
+        )
     }
 
     /// Parses a provider's decimal string (`"150000.00"`, `"150000"`, `"12.5"`) into minor
@@ -223,6 +228,18 @@ mod tests {
             m.whole_major(),
             Err(MoneyError::Fractional { .. })
         ));
+    }
+
+    #[test]
+    fn negative_amounts_carry_their_sign_once() {
+        let m = |minor, currency| Money { minor, currency };
+        assert_eq!(m(-150, Currency::IDR).to_string(), "IDR -1.50");
+        assert_eq!(m(-50, Currency::IDR).to_string(), "IDR -0.50");
+        assert_eq!(m(-5_000, Currency::VND).to_string(), "VND -5000");
+        assert_eq!(
+            m(i64::MIN, Currency::VND).decimal_string(0),
+            i64::MIN.to_string()
+        );
     }
 
     #[test]

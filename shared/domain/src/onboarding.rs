@@ -44,9 +44,13 @@ pub struct Terms {
     /// The fee, in basis points of each payment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_bps: Option<u32>,
-    /// A fixed fee per payment, in minor units of the payment's currency.
+    /// A fixed fee per payment, in minor units of `currency` (a payment in another currency
+    /// pays the account's fixed fee).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_fixed: Option<i64>,
+    /// The currency of `fee_fixed`; required with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<crate::Currency>,
     /// Business days from a payment to its payout (T+N).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement_days: Option<u32>,
@@ -106,6 +110,9 @@ impl ProviderOnboarding {
             }
             if t.fee_fixed.is_some_and(|f| f < 0) {
                 return Err(Refused::Terms("fee_fixed"));
+            }
+            if t.fee_fixed.is_some() && t.currency.is_none() {
+                return Err(Refused::Terms("currency"));
             }
         }
         let from = current.map(|c| c.state);
@@ -185,6 +192,7 @@ mod tests {
         let terms = Terms {
             fee_bps: Some(150),
             fee_fixed: None,
+            currency: None,
             settlement_days: Some(2),
         };
         let live = ProviderOnboarding::change(
@@ -239,5 +247,24 @@ mod tests {
             ),
             Err(Refused::Terms("fee_bps"))
         );
+        // A fixed fee names its currency.
+        let fixed = |currency| Terms {
+            fee_fixed: Some(200_000),
+            currency,
+            ..Terms::default()
+        };
+        assert_eq!(
+            ProviderOnboarding::change(None, S::Live, None, Some(fixed(None)), "x", Timestamp(6)),
+            Err(Refused::Terms("currency"))
+        );
+        assert!(ProviderOnboarding::change(
+            None,
+            S::Live,
+            None,
+            Some(fixed(Some(crate::Currency::IDR))),
+            "x",
+            Timestamp(7)
+        )
+        .is_ok());
     }
 }

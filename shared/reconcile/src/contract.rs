@@ -3,7 +3,7 @@
 
 use crate::date::{Date, Weekday};
 use serde::{Deserialize, Serialize};
-use walletpay_domain::{Currency, WalletId};
+use walletpay_domain::{Currency, Money, WalletId};
 
 /// The fee on a payment: a percentage of its amount (in basis points: 150 is 1.50%), rounded
 /// to the nearest minor unit (halves up), plus a fixed part in minor units.
@@ -205,7 +205,8 @@ fn due_on(cycle: SettlementCycle, cal: &Calendar, booked: Date) -> Date {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MerchantTerms {
     pub fee_bps: Option<u32>,
-    pub fee_fixed: Option<i64>,
+    /// A fixed fee in its currency: a payment in another pays the account's fixed part.
+    pub fee_fixed: Option<Money>,
     pub settlement_days: Option<u32>,
 }
 
@@ -233,22 +234,28 @@ impl Terms<'_> {
         currency: Currency,
     ) -> Option<i64> {
         let rule = self.contract.and_then(|c| c.fee_rule(wallet, currency));
-        match self
+        let fixed = self
             .merchant
-            .filter(|m| m.fee_bps.is_some() || m.fee_fixed.is_some())
-        {
-            Some(m) => {
-                let own = FeeRule {
-                    wallet: None,
-                    currency: None,
-                    percent_bps: m.fee_bps.or(rule.map(|r| r.percent_bps)).unwrap_or(0),
-                    fixed_minor: m.fee_fixed.or(rule.map(|r| r.fixed_minor)).unwrap_or(0),
-                    rounding_minor: rule.and_then(|r| r.rounding_minor),
-                };
-                Some(own.fee(gross))
-            }
-            None => rule.map(|r| r.fee(gross)),
+            .and_then(|m| m.fee_fixed)
+            .filter(|f| f.currency == currency)
+            .map(|f| f.minor);
+        let bps = self.merchant.and_then(|m| m.fee_bps);
+        if bps.is_none() && fixed.is_none() {
+            return rule.map(|r| r.fee(gross));
         }
+        let own = FeeRule {
+            wallet: None,
+            currency: None,
+            percent_bps: bps.or(rule.map(|r| r.percent_bps)).unwrap_or(0),
+            fixed_minor: fixed.or(rule.map(|r| r.fixed_minor)).unwrap_or(0),
+            // The account's rounding; without an account rule, the currency's payable step
+            // (whole rupiah, as the Indonesian providers charge).
+            rounding_minor: match rule {
+                Some(r) => r.rounding_minor,
+                None => Some(currency.payable_step()),
+            },
+        };
+        Some(own.fee(gross))
     }
 
     /// The last day money booked on `booked` may be paid out, if the terms say.

@@ -477,7 +477,10 @@ fn a_merchant_is_held_to_its_own_terms() {
 fn merchant_terms_without_an_account_contract() {
     let m = MerchantTerms {
         fee_bps: None,
-        fee_fixed: Some(2_000),
+        fee_fixed: Some(walletpay_domain::Money {
+            minor: 2_000,
+            currency: Currency::IDR,
+        }),
         settlement_days: None,
     };
     let t = Terms {
@@ -497,4 +500,21 @@ fn merchant_terms_without_an_account_contract() {
         Some(152_000)
     );
     assert_eq!(only_fixed.due(d("2026-12-04")), Some(d("2026-12-07")));
+    // A payment in another currency pays the account's fee, fixed part included.
+    assert_eq!(
+        only_fixed.expected_fee(None, 1_000_000, Currency::PHP),
+        Some(15_000)
+    );
+    // Without an account rule a rate is rounded to the currency's payable step: 1.25% of
+    // IDR 1,234.56 is IDR 15.43, charged as IDR 15.
+    let rate = MerchantTerms {
+        fee_bps: Some(125),
+        ..MerchantTerms::default()
+    };
+    let bare = Terms {
+        contract: None,
+        merchant: Some(&rate),
+    };
+    assert_eq!(bare.expected_fee(None, 123_456, Currency::IDR), Some(1_500));
+    assert_eq!(bare.expected_fee(None, 123_456, Currency::PHP), Some(1_543));
 }

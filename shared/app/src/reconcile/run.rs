@@ -468,7 +468,7 @@ async fn write_final(app: &App, run: &RunRecord) -> Result<(), RunError> {
 }
 
 /// The terms each of `merchants` has with `provider`'s account, as its onboarding with the
-/// provider records them (read from the store, not a process's cache: the run is the
+/// provider records them once it is live (read from the store, not a process's cache: the run is the
 /// record finance reads); merchants without terms of their own are left out.
 async fn merchant_terms(
     app: &App,
@@ -480,12 +480,17 @@ async fn merchant_terms(
         let Some(m) = app.store.get_merchant(id).await? else {
             continue;
         };
-        let Some(o) = m.onboarding.get(&provider) else {
+        // Terms bind once the application is live (a draft's do not).
+        let Some(o) = m.onboarding.get(&provider).filter(|o| o.is_live()) else {
             continue;
         };
         let t = MerchantTerms {
             fee_bps: o.terms.fee_bps,
-            fee_fixed: o.terms.fee_fixed,
+            fee_fixed: o
+                .terms
+                .fee_fixed
+                .zip(o.terms.currency)
+                .map(|(minor, currency)| walletpay_domain::Money { minor, currency }),
             settlement_days: o.terms.settlement_days,
         };
         if !t.is_empty() {

@@ -36,9 +36,13 @@ pub(crate) async fn analytics_json(
     serde_json::from_str(&reply.body).map_err(failed)
 }
 
+/// How many pages of the API's listing one page of the back office reads at most (a
+/// filtered listing may answer a page with few matches and a cursor).
+pub(crate) const LISTING_CALLS: usize = 10;
+
 /// A shop's newest payments that `filters` allow (its `limit` and `cursor` are ignored),
-/// read from the API's listing a page at a time, `at_most` of them; and whether older ones
-/// were left unread.
+/// read from the API's listing a page of 100 at a time: `at_most` of them, in at most
+/// [`LISTING_CALLS`] pages; and whether older ones were left unread.
 pub(crate) async fn newest_payments(
     app: &App,
     merchant: &walletpay_domain::MerchantId,
@@ -47,6 +51,7 @@ pub(crate) async fn newest_payments(
 ) -> Result<(Vec<Value>, bool), String> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut calls = 0;
     loop {
         let params = walletpay_app::payments::ListParams {
             status: filters.status,
@@ -65,13 +70,16 @@ pub(crate) async fn newest_payments(
             out.extend(rows);
         }
         cursor = listed["next_cursor"].as_str().map(str::to_string);
+        calls += 1;
         if out.len() >= at_most {
             let more = cursor.is_some() || out.len() > at_most;
             out.truncate(at_most);
             return Ok((out, more));
         }
-        if cursor.is_none() {
-            return Ok((out, false));
+        match cursor {
+            None => return Ok((out, false)),
+            Some(_) if calls == LISTING_CALLS => return Ok((out, true)),
+            Some(_) => {}
         }
     }
 }

@@ -62,19 +62,27 @@ table_row! {
     }
 }
 
+/// What a search found: at most [`SHOWN`] rows, whether there were more, and whether a
+/// search by reference stopped reading before the oldest payment.
+pub(crate) struct Found {
+    rows: Vec<FoundRow>,
+    more: bool,
+    scan_stopped: bool,
+}
+
 /// How many of a shop's newest payments (those its status, wallet and period allow) a
-/// search by merchant reference reads, and how many matches it shows.
+/// search by merchant reference reads at most, and how many matches a search shows.
 const SCAN: usize = 1_000;
 const SHOWN: usize = 100;
 
 /// A merchant's payments by status, wallet and period, newest first, and of those the ones
 /// whose merchant reference contains `reference` (read page by page, the newest [`SCAN`] at
-/// most); the second value says the scan stopped before the oldest.
+/// most).
 pub(crate) async fn search(
     app: &App,
     s: &Signed,
     q: &HashMap<String, String>,
-) -> Result<(Vec<FoundRow>, bool), String> {
+) -> Result<Found, String> {
     let Some(m) = s.merchant() else {
         return Err(
             "Searching is a shop's: sign in with its key (an operator opens a payment by id)."
@@ -94,6 +102,7 @@ pub(crate) async fn search(
     let reference = get("reference");
     let scan = if reference.is_some() { SCAN } else { SHOWN };
     let (listed, mut more) = super::newest_payments(app, m, &filters, scan).await?;
+    let truncated_scan = more && reference.is_some();
     let mut found: Vec<FoundRow> = listed
         .iter()
         .filter(|p| {
@@ -116,7 +125,11 @@ pub(crate) async fn search(
         found.truncate(SHOWN);
         more = true;
     }
-    Ok((found, more))
+    Ok(Found {
+        rows: found,
+        more,
+        scan_stopped: truncated_scan,
+    })
 }
 
 pub(crate) async fn payments(
@@ -145,18 +158,28 @@ pub(crate) async fn payments(
     };
     if q.contains_key("list") {
         match search(&app, &s, &q).await {
-            Ok((found, _)) if found.is_empty() => t.notice = Some("No payment matches.".into()),
-            Ok((found, more)) => {
-                if more {
-                    t.notice = Some(format!(
-                        "The newest {} matches, from the newest {SCAN} payments at most: \
-                         narrow the period to see older ones.",
-                        found.len()
-                    ));
-                }
-                t.found = found;
+            Ok(f) if f.rows.is_empty() && !f.scan_stopped => {
+                t.notice = Some("No payment matches.".into())
             }
-            Err(why) => t.notice = Some(why),
+            Ok(f) => {
+                t.notice = match (f.scan_stopped, f.more) {
+                    (true, _) => Some(format!(
+                        "Matched among the newest {SCAN} payments only: narrow the period to \
+                         search older ones."
+                    )),
+                    (false, true) => Some(format!(
+                        "The newest {SHOWN} matches: narrow the search to see the others."
+                    )),
+                    (false, false) => None,
+                };
+                t.found = f.rows;
+            }
+            Err(why) => {
+                if wanted(&q).is_some() {
+                    return failed(why);
+                }
+                t.notice = Some(why);
+            }
         }
         if wanted(&q).is_some() {
             return export(&q, &t);

@@ -51,7 +51,7 @@ table_row! {
         opened: String,
         resolved: String,
         still_open: String,
-        carried_over: String,
+        open_from_before: String,
         our_charges: String,
         provider_charges: String,
         expected_payout: String,
@@ -61,6 +61,9 @@ table_row! {
 
 /// How many weeks the roll-ups go back, this one included.
 const WEEKS: i32 = 4;
+
+/// How many pages of 200 open discrepancies an export reads at most.
+const DISCREPANCY_PAGES: usize = 50;
 
 #[derive(Template)]
 #[template(path = "reconciliation.html")]
@@ -73,6 +76,7 @@ struct ReconciliationT {
     csrf: String,
     operator: bool,
     rows: Vec<DiscrepancyRow>,
+    more: bool,
     runs: Vec<RunRow>,
     weeks: Vec<WeekRow>,
 }
@@ -132,7 +136,18 @@ async fn week_rows(app: &App, s: &Signed, provider: &str) -> Result<Vec<WeekRow>
             .await
             .map_err(|e| e.message)?;
         let w: Value = serde_json::from_str(&reply.body).map_err(|e| e.to_string())?;
-        let days = w["days"].as_array().map_or(0, Vec::len);
+        // Of the days so far (today's included, whose run may come early).
+        let days = w["days"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| {
+                d["date"]
+                    .as_str()
+                    .and_then(walletpay_reconcile::Date::parse)
+                    .is_some_and(|d| d <= today)
+            })
+            .count();
         let done = w["days"]
             .as_array()
             .into_iter()
@@ -153,7 +168,7 @@ async fn week_rows(app: &App, s: &Signed, provider: &str) -> Result<Vec<WeekRow>
             opened: text(&d["opened"]),
             resolved: text(&d["resolved"]),
             still_open: text(&d["still_open"]),
-            carried_over: text(&d["carried_over"]),
+            open_from_before: text(&d["carried_over"]),
             our_charges: week_money(&w["totals"], "our_charges"),
             provider_charges: week_money(&w["totals"], "provider_charges"),
             expected_payout: week_money(&w["totals"], "expected_payout"),
@@ -170,27 +185,50 @@ pub(crate) async fn reconciliation_page(
     notice: Option<String>,
     q: &HashMap<String, String>,
 ) -> Response {
-    let params = walletpay_app::reconcile::api::ListParams {
-        status: Some("open"),
-        provider: Some(provider),
-        class: None,
-        merchant: None,
-        limit: Some("200"),
-        cursor: None,
+    // The page shows the first 200 open; an export reads them all (up to DISCREPANCY_PAGES
+    // pages of 200).
+    let pages = if wanted(q) == Some("discrepancies") {
+        DISCREPANCY_PAGES
+    } else {
+        1
     };
-    let listed =
-        match walletpay_app::reconcile::api::list_discrepancies(app, &s.principal, &params).await {
-            Ok(r) => serde_json::from_str::<Value>(&r.body).unwrap_or_default(),
-            Err(e) => return failed(e.message),
+    let mut listed = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut more = false;
+    for _ in 0..pages {
+        let params = walletpay_app::reconcile::api::ListParams {
+            status: Some("open"),
+            provider: Some(provider),
+            class: None,
+            merchant: None,
+            limit: Some("200"),
+            cursor: cursor.as_deref(),
         };
+        let page: Value =
+            match walletpay_app::reconcile::api::list_discrepancies(app, &s.principal, &params)
+                .await
+            {
+                Ok(r) => match serde_json::from_str(&r.body) {
+                    Ok(v) => v,
+                    Err(e) => return failed(e),
+                },
+                Err(e) => return failed(e.message),
+            };
+        if let Some(rows) = page["data"].as_array() {
+            listed.extend(rows.iter().cloned());
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+        more = cursor.is_some();
+        if !more {
+            break;
+        }
+    }
     let amount = |d: &Value, field: &str| match (d["currency"].as_str(), d[field].as_i64()) {
         (Some(c), Some(n)) => money(&json!({ c: n })),
         _ => String::new(),
     };
-    let rows: Vec<DiscrepancyRow> = listed["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<DiscrepancyRow> = listed
+        .iter()
         .map(|d| DiscrepancyRow {
             id: text(&d["id"]),
             day: text(&d["day"]),
@@ -240,6 +278,7 @@ pub(crate) async fn reconciliation_page(
             csrf: s.session.csrf.clone(),
             operator,
             rows,
+            more,
             runs,
             weeks,
         },

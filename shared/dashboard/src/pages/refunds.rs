@@ -104,9 +104,15 @@ pub(crate) async fn refunds(
         };
         unread = more;
         let now = app.clock.now();
+        // Only a paid payment has refunds; of those, the ones with money reserved by a
+        // refund under way (what is neither refunded nor refundable).
         let reserving = listed.iter().filter(|p| {
+            let paid = p["status"]
+                .as_str()
+                .and_then(walletpay_domain::PaymentStatus::parse)
+                .is_some_and(|s| s.is_paid());
             let n = |k: &str| p[k].as_i64().unwrap_or(0);
-            n("amount") - n("amount_refunded") - n("amount_refundable") > 0
+            paid && n("amount") - n("amount_refunded") - n("amount_refundable") > 0
         });
         for p in reserving {
             let Some(id) = p["id"]

@@ -50,6 +50,8 @@ pub(crate) async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>,
         limit: None,
         cursor: None,
     };
+    // A held payment is decided or declined within the review window (a day at most), so
+    // the newest pages of the listing hold every one still waiting.
     let (held, _) = super::newest_payments(app, m, &filters, HELD)
         .await
         .map_err(failed)?;

@@ -199,7 +199,12 @@ pub(crate) async fn risk(
                     })
                     .collect();
             }
-            Err(e) => notice = Some(e.message),
+            Err(e) => {
+                if wanted(&q) == Some("curve_points") {
+                    return failed(e.message);
+                }
+                notice = Some(e.message)
+            }
         }
     } else {
         notice = Some(
@@ -216,7 +221,7 @@ pub(crate) async fn risk(
     };
     if let Some(t) = wanted(&q) {
         return match t {
-            "rules" => csv(&format!("risk-rules-{country}"), &rules),
+            "rules" => csv(&format!("risk-rules-{}", safe_name(&country)), &rules),
             "decisions" => csv("risk-decisions", &decisions),
             "entries" => csv("risk-lists", &entries),
             "curve_points" => csv("risk-backtest", &points),
