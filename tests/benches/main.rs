@@ -1,12 +1,13 @@
 //! Every benchmark of walletpay, in one binary: `tests/figures` runs them all with the AWS
 //! stand-ins started; `cargo bench -p walletpay-tests --bench figures -- <name>...` runs the
-//! ones named (`create_payment`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`, `risk`). Under `cargo test
+//! ones named (`init`, `create_payment`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`, `risk`). Under `cargo test
 //! --all-targets` (as `tests/run` runs it) each runs once, quickly, so none goes stale; the
 //! arguments are then cargo test's own (a filter, `--test-threads`) and are not names.
 
 mod capacity;
 mod create_payment;
 mod emv;
+mod init;
 mod reconcile;
 mod risk;
 mod snap;
@@ -23,7 +24,8 @@ fn main() {
         .into_iter()
         .filter(|a| benching && !a.starts_with('-'))
         .collect();
-    let benches: [(&str, fn()); 7] = [
+    let benches: [(&str, fn()); 8] = [
+        ("init", init::run),
         ("create_payment", create_payment::run),
         ("capacity", capacity::run),
         ("webhooks", webhooks::run),
@@ -34,7 +36,7 @@ fn main() {
     ];
     if let Some(unknown) = named.iter().find(|n| !benches.iter().any(|(b, _)| b == n)) {
         eprintln!(
-            "no benchmark {unknown:?}; there are: create_payment, capacity, webhooks, emv, snap, reconcile, risk"
+            "no benchmark {unknown:?}; there are: init, create_payment, capacity, webhooks, emv, snap, reconcile, risk"
         );
         std::process::exit(2);
     }
