@@ -196,7 +196,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 impl HttpWebhookSender {
     fn build(public_only: bool) -> Self {
-        let mut b = reqwest::Client::builder()
+        let mut b = walletpay_wallet_adapter::tls::client_builder()
             .timeout(Duration::from_secs(10))
             .connect_timeout(Duration::from_secs(3))
             .redirect(reqwest::redirect::Policy::none());
@@ -268,14 +268,15 @@ pub async fn app_from_env() -> Result<App, String> {
         SecretsManager::new(&config),
         Duration::from_secs(ttl),
     ));
+    let events = SqsQueue::new(&config, queue_url);
     Ok(App {
         store: Arc::new(DynamoDbStore::new(&config, table)),
-        payment_events: Arc::new(SqsQueue::new(&config, queue_url)),
-        status_checks: Arc::new(SqsQueue::new(&config, status_url)),
-        refunds: Arc::new(SqsQueue::new(&config, refunds_url)),
-        notifications: Arc::new(SqsQueue::new(&config, notifications_url)),
-        notifications_dead: Arc::new(SqsQueue::new(&config, notifications_dlq_url)),
-        reconcile_jobs: Arc::new(SqsQueue::new(&config, reconcile_url)),
+        status_checks: Arc::new(events.sharing(status_url)),
+        refunds: Arc::new(events.sharing(refunds_url)),
+        notifications: Arc::new(events.sharing(notifications_url)),
+        notifications_dead: Arc::new(events.sharing(notifications_dlq_url)),
+        reconcile_jobs: Arc::new(events.sharing(reconcile_url)),
+        payment_events: Arc::new(events),
         webhooks: Arc::new(HttpWebhookSender::new()),
         clock: Arc::new(SystemClock),
         adapters: adapters_from_env(secrets),

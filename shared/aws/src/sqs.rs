@@ -24,6 +24,15 @@ impl SqsQueue {
         }
     }
 
+    /// Another queue on the same SDK client (one client, and one connection pool, per
+    /// process however many queues it sends to).
+    pub fn sharing(&self, url: impl Into<String>) -> Self {
+        SqsQueue {
+            client: self.client.clone(),
+            url: url.into(),
+        }
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

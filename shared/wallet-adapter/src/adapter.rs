@@ -11,7 +11,7 @@ pub(crate) const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::fro
 /// The HTTP client of an adapter: every call bounded by `timeout`, connecting by
 /// `CONNECT_TIMEOUT`.
 pub(crate) fn http_client(timeout: std::time::Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .timeout(timeout)
         .connect_timeout(CONNECT_TIMEOUT)
         .build()

@@ -31,6 +31,7 @@ pub mod sandbox_kit;
 pub mod settlement;
 pub mod signed_header;
 pub mod stripe;
+pub mod tls;
 pub mod xendit;
 
 pub use adapter::{

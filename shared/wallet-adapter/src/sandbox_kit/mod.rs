@@ -40,7 +40,7 @@ pub fn whole(amount: Money) -> Option<i64> {
 
 /// The client a sandbox sends its webhooks with (a provider waits up to 30 s for an answer).
 pub fn webhook_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("HTTP client")

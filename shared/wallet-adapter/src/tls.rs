@@ -1,0 +1,115 @@
+//! The one TLS client configuration every outbound HTTP client of the process shares (the
+//! adapters', the webhook sender's): certificates verified against the system's trust
+//! roots, which are read once, on the first handshake, not each time a client is built.
+//!
+//! A Lambda function builds its clients at start-up, before its first poll of the Runtime
+//! API; reading the system store there (about 150 files per client, for each of several
+//! clients) was most of the functions' init time, on a function that has a fraction of a
+//! vCPU. Deferring the read to the first handshake costs that handshake one read, once per
+//! process. If the store cannot be read, every handshake fails: nothing is ever trusted
+//! without it.
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_platform_verifier::Verifier;
+use std::sync::{Arc, LazyLock, OnceLock};
+
+/// The platform verifier, made on first use.
+#[derive(Debug)]
+struct OnFirstUse {
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<Verifier, rustls::Error>>,
+}
+
+impl OnFirstUse {
+    fn get(&self) -> Result<&Verifier, rustls::Error> {
+        self.verifier
+            .get_or_init(|| Verifier::new(self.provider.clone()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}
+
+impl ServerCertVerifier for OnFirstUse {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.get()?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.get()?.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("the default provider supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(OnFirstUse {
+            provider,
+            verifier: OnceLock::new(),
+        }))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
+});
+
+/// A client builder on the shared TLS configuration.
+pub fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().tls_backend_preconfigured(CONFIG.clone())
+}
+
+#[cfg(all(test, feature = "sandbox"))]
+mod tests {
+    /// The shared configuration verifies: a server whose certificate no system root signed
+    /// (the Pix sandbox's, from its own CA) is refused at the handshake, so a client built
+    /// on it never talks to an unverified peer.
+    #[tokio::test]
+    async fn a_server_the_system_does_not_trust_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sandbox = crate::pix::sandbox::PixSandbox::new(
+            crate::pix::sandbox::SandboxConfig::new("http://127.0.0.1:9/pix"),
+        );
+        tokio::spawn(sandbox.serve_mtls(listener));
+        let client = super::client_builder().build().unwrap();
+        let err = client
+            .get(format!("https://localhost:{port}/oauth/token"))
+            .send()
+            .await
+            .expect_err("an untrusted certificate is never accepted");
+        let chain = format!("{err:?}");
+        assert!(chain.contains("UnknownIssuer"), "{chain}");
+    }
+}
