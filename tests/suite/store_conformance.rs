@@ -710,5 +710,23 @@ async fn embedded_store_persists_in_its_folder() {
     let reopened = walletpay_embedded::EmbeddedStore::open(&dir).unwrap();
     assert_eq!(reopened.get_payment(&p.id).await.unwrap(), Some(p.clone()));
     assert_eq!(reopened.payment_history(&p.id).await.unwrap().len(), 1);
+    // The feed and the listing are indexes of the payments, rebuilt on opening.
+    let (feed, more) = reopened
+        .merchant_events(&p.merchant_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!((feed.len(), more), (1, false));
+    assert_eq!(feed[0].payment, p);
+    let (listed, _) = reopened
+        .list_payments(
+            &p.merchant_id,
+            &walletpay_ports::PaymentQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![p.clone()]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,5 +1,5 @@
 use async_trait::async_trait;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,16 +11,25 @@ use walletpay_ports::{Queue, QueueError, QueueReceiver, ReceivedMessage};
 struct Message {
     id: String,
     body: String,
-    visible_at: Instant,
     receive_count: u32,
     receipt: Option<String>,
+}
+
+/// The messages held, ordered by when each becomes visible (then by arrival), and the
+/// receipt each was last handed out with: a receive takes from the front and a delete finds
+/// its message by receipt, neither scanning what is not yet visible (the delayed checks a
+/// busy stack holds by the thousand).
+#[derive(Default)]
+struct Held {
+    by_visibility: BTreeMap<(Instant, u64), Message>,
+    receipts: HashMap<String, (Instant, u64)>,
 }
 
 /// A queue in this process with SQS's delivery rules: delays, a visibility timeout after
 /// each receive, redelivery of what is not deleted, and a dead-letter queue after
 /// `max_receives` receives.
 pub struct InProcessQueue {
-    messages: Mutex<VecDeque<Message>>,
+    messages: Mutex<Held>,
     notify: Notify,
     visibility: Duration,
     redrive: Option<(u32, Arc<InProcessQueue>)>,
@@ -30,7 +39,7 @@ pub struct InProcessQueue {
 impl InProcessQueue {
     pub fn new(visibility: Duration) -> Self {
         InProcessQueue {
-            messages: Mutex::new(VecDeque::new()),
+            messages: Mutex::new(Held::default()),
             notify: Notify::new(),
             visibility,
             redrive: None,
@@ -46,7 +55,11 @@ impl InProcessQueue {
 
     /// Messages held, visible or not.
     pub fn len(&self) -> usize {
-        self.messages.lock().expect("queue lock").len()
+        self.messages
+            .lock()
+            .expect("queue lock")
+            .by_visibility
+            .len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -58,17 +71,20 @@ impl InProcessQueue {
     }
 
     fn push(&self, body: String, visible_at: Instant) {
-        let id = format!("msg-{}", self.next_id());
+        let n = self.next_id();
         self.messages
             .lock()
             .expect("queue lock")
-            .push_back(Message {
-                id,
-                body,
-                visible_at,
-                receive_count: 0,
-                receipt: None,
-            });
+            .by_visibility
+            .insert(
+                (visible_at, n),
+                Message {
+                    id: format!("msg-{n}"),
+                    body,
+                    receive_count: 0,
+                    receipt: None,
+                },
+            );
         self.notify.notify_waiters();
     }
 
@@ -78,35 +94,42 @@ impl InProcessQueue {
         let now = Instant::now();
         let mut out = Vec::new();
         let mut dead = Vec::new();
-        let mut next: Option<Instant> = None;
+        let next;
         {
-            let mut msgs = self.messages.lock().expect("queue lock");
-            let mut i = 0;
-            while i < msgs.len() && out.len() < max as usize {
-                let m = &mut msgs[i];
-                if m.visible_at > now {
-                    next = Some(next.map_or(m.visible_at, |n| n.min(m.visible_at)));
-                    i += 1;
-                    continue;
+            let mut held = self.messages.lock().expect("queue lock");
+            let held = &mut *held;
+            while out.len() < max as usize {
+                let Some(entry) = held.by_visibility.first_entry() else {
+                    break;
+                };
+                if entry.key().0 > now {
+                    break;
+                }
+                let mut m = entry.remove();
+                if let Some(old) = m.receipt.take() {
+                    held.receipts.remove(&old);
                 }
                 if let Some((max_receives, _)) = &self.redrive {
                     if m.receive_count >= *max_receives {
-                        dead.push(msgs.remove(i).expect("index in range"));
+                        dead.push(m);
                         continue;
                     }
                 }
                 m.receive_count += 1;
-                m.visible_at = now + self.visibility;
-                let receipt = format!("{}:{}", m.id, self.counter.fetch_add(1, Ordering::Relaxed));
+                let n = self.next_id();
+                let key = (now + self.visibility, n);
+                let receipt = format!("{}:{n}", m.id);
                 m.receipt = Some(receipt.clone());
                 out.push(ReceivedMessage {
                     message_id: m.id.clone(),
-                    receipt_handle: receipt,
+                    receipt_handle: receipt.clone(),
                     body: m.body.clone(),
                     receive_count: m.receive_count,
                 });
-                i += 1;
+                held.receipts.insert(receipt, key);
+                held.by_visibility.insert(key, m);
             }
+            next = held.by_visibility.keys().next().map(|(at, _)| *at);
         }
         if let Some((_, dlq)) = &self.redrive {
             for m in dead {
@@ -148,8 +171,10 @@ impl QueueReceiver for InProcessQueue {
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
-        let mut msgs = self.messages.lock().expect("queue lock");
-        msgs.retain(|m| m.receipt.as_deref() != Some(receipt_handle));
+        let mut held = self.messages.lock().expect("queue lock");
+        if let Some(key) = held.receipts.remove(receipt_handle) {
+            held.by_visibility.remove(&key);
+        }
         Ok(())
     }
 }

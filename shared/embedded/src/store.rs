@@ -22,6 +22,13 @@ pub(crate) struct State {
     idempotency: BTreeMap<String, IdempotencyRecord>,
     /// Every version of every payment, oldest first.
     pub(crate) payments: BTreeMap<PaymentId, Vec<PaymentVersion>>,
+    /// Each merchant's event feed (feed key → payment and version index) and listing
+    /// (listing key → payment), in key order: what DynamoDB's indexes give, so neither read
+    /// scans every payment. Derived from `payments`, rebuilt when the store is opened.
+    #[serde(skip)]
+    feed: BTreeMap<MerchantId, BTreeMap<String, (PaymentId, usize)>>,
+    #[serde(skip)]
+    listing: BTreeMap<MerchantId, BTreeMap<String, PaymentId>>,
     /// Health counters by (key, minute); the shards of a minute are one here.
     #[serde(default)]
     health: BTreeMap<String, BTreeMap<i64, HealthCounts>>,
@@ -50,6 +57,39 @@ pub(crate) struct State {
     pub(crate) dash_sessions: BTreeMap<String, walletpay_ports::DashSession>,
 }
 
+impl State {
+    /// Indexes version `index` of payment `id` (and the payment, on its first).
+    fn index(&mut self, id: &PaymentId, index: usize) {
+        let Some(v) = self.payments.get(id).and_then(|v| v.get(index)) else {
+            return;
+        };
+        let merchant = v.payment.merchant_id.clone();
+        self.feed
+            .entry(merchant.clone())
+            .or_default()
+            .insert(feed_key(&v.entry), (id.clone(), index));
+        if index == 0 {
+            let key = listing_key(&v.payment);
+            self.listing
+                .entry(merchant)
+                .or_default()
+                .insert(key, id.clone());
+        }
+    }
+
+    /// Rebuilds the derived indexes from the payments.
+    fn reindex(&mut self) {
+        let all: Vec<(PaymentId, usize)> = self
+            .payments
+            .iter()
+            .flat_map(|(id, v)| (0..v.len()).map(move |i| (id.clone(), i)))
+            .collect();
+        for (id, i) in all {
+            self.index(&id, i);
+        }
+    }
+}
+
 /// All state in memory behind one lock; with a data folder, every write also rewrites
 /// `store.json` there (atomically), and the store starts from it.
 pub struct EmbeddedStore {
@@ -75,12 +115,13 @@ impl EmbeddedStore {
     pub fn open(dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let file = dir.join("store.json");
-        let state = match std::fs::read(&file) {
+        let mut state: State = match std::fs::read(&file) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(e),
         };
+        state.reindex();
         Ok(EmbeddedStore {
             state: Mutex::new(state),
             file: Some(file),
@@ -244,6 +285,7 @@ impl PaymentStore for EmbeddedStore {
             }
             s.payments
                 .insert(payment.id.clone(), vec![version(payment, entry)]);
+            s.index(&payment.id, 0);
             s.analytics.changes.push((payment.id.clone(), entry.seq));
             Ok(())
         })
@@ -280,6 +322,8 @@ impl PaymentStore for EmbeddedStore {
                 return Err(StoreError::Conflict);
             }
             versions.push(version(payment, entry));
+            let index = versions.len() - 1;
+            s.index(&payment.id, index);
             s.analytics.changes.push((payment.id.clone(), entry.seq));
             Ok(())
         })
@@ -304,23 +348,21 @@ impl PaymentStore for EmbeddedStore {
         limit: usize,
     ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
         Ok(self.read(|s| {
-            let mut mine: Vec<(String, &PaymentVersion)> = s
-                .payments
-                .values()
-                .flatten()
-                .filter(|v| &v.entry.merchant_id == merchant)
-                .map(|v| (feed_key(&v.entry), v))
-                .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+            let Some(feed) = s.feed.get(merchant) else {
+                return (Vec::new(), false);
+            };
+            let from = match after {
+                Some(a) => std::ops::Bound::Excluded(a.to_string()),
+                None => std::ops::Bound::Unbounded,
+            };
+            let mut page: Vec<PaymentVersion> = feed
+                .range((from, std::ops::Bound::Unbounded))
+                .take(limit + 1)
+                .filter_map(|(_, (id, i))| s.payments.get(id)?.get(*i).cloned())
                 .collect();
-            mine.sort_by(|a, b| a.0.cmp(&b.0));
-            let more = mine.len() > limit;
-            (
-                mine.into_iter()
-                    .take(limit)
-                    .map(|(_, v)| v.clone())
-                    .collect(),
-                more,
-            )
+            let more = page.len() > limit;
+            page.truncate(limit);
+            (page, more)
         }))
     }
 
@@ -330,22 +372,23 @@ impl PaymentStore for EmbeddedStore {
         query: &PaymentQuery,
     ) -> Result<(Vec<Payment>, Option<String>), StoreError> {
         Ok(self.read(|s| {
-            let mut mine: Vec<(String, &Payment)> = s
-                .payments
-                .values()
-                .filter_map(|v| v.last().map(|v| &v.payment))
-                .filter(|p| &p.merchant_id == merchant)
-                .map(|p| (listing_key(p), p))
-                .filter(|(k, _)| query.after_key.as_ref().is_none_or(|after| k < after))
-                .filter(|(_, p)| query.matches(p))
+            let Some(listing) = s.listing.get(merchant) else {
+                return (Vec::new(), None);
+            };
+            let below = match &query.after_key {
+                Some(a) => std::ops::Bound::Excluded(a.clone()),
+                None => std::ops::Bound::Unbounded,
+            };
+            let mut page: Vec<Payment> = listing
+                .range((std::ops::Bound::Unbounded, below))
+                .rev()
+                .filter_map(|(_, id)| s.payments.get(id)?.last().map(|v| &v.payment))
+                .filter(|p| query.matches(p))
+                .take(query.limit + 1)
+                .cloned()
                 .collect();
-            mine.sort_by(|a, b| b.0.cmp(&a.0));
-            let more = mine.len() > query.limit;
-            let page: Vec<Payment> = mine
-                .into_iter()
-                .take(query.limit)
-                .map(|(_, p)| p.clone())
-                .collect();
+            let more = page.len() > query.limit;
+            page.truncate(query.limit);
             let next = more.then(|| page.last().map(listing_key)).flatten();
             (page, next)
         }))

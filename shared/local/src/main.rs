@@ -22,6 +22,10 @@ struct Cli {
     /// Use this API key for the demo merchant instead of drawing one.
     #[arg(long)]
     demo_key: Option<String>,
+    /// Each merchant's requests per second in this process (the deployment's is 300, with a
+    /// burst of twice that): raise it to load-test one merchant past it.
+    #[arg(long, global = true)]
+    merchant_rate: Option<f64>,
     /// Use this operator key (wok_...) for the demo operator instead of drawing one.
     #[arg(long)]
     operator_key: Option<String>,
@@ -108,6 +112,14 @@ async fn main() {
         reconcile_queue_url: std::env::var("RECONCILE_QUEUE_URL").ok(),
         ..Options::default()
     };
+    let mut opts = opts;
+    if let Some(rate) = cli.merchant_rate {
+        opts.settings.merchant_rate = walletpay_app::rate_limit::Limit {
+            per_minute: (rate * 60.0) as u64,
+            per_second: rate,
+            burst: rate * 2.0,
+        };
+    }
     walletpay_api::runtime::init_tracing();
     if let Err(e) = run(cli.command.unwrap_or(Command::Serve), opts).await {
         eprintln!("error: {e}");
