@@ -89,7 +89,7 @@ fn init_once(bin: &Path) -> Option<f64> {
     let _ = child.wait();
     let (at, line) = got?;
     line.starts_with("GET /2018-06-01/runtime/invocation/next")
-        .then(|| at.as_secs_f64() * 1000.0)
+        .then_some(at.as_secs_f64() * 1000.0)
 }
 
 /// The median of `runs` inits, or why there is none.
