@@ -98,6 +98,7 @@ impl InProcessQueue {
         {
             let mut held = self.messages.lock().expect("queue lock");
             let held = &mut *held;
+            let mut taken = Vec::new();
             while out.len() < max as usize {
                 let Some(entry) = held.by_visibility.first_entry() else {
                     break;
@@ -126,6 +127,11 @@ impl InProcessQueue {
                     body: m.body.clone(),
                     receive_count: m.receive_count,
                 });
+                taken.push((receipt, key, m));
+            }
+            // Back in only now: with a zero visibility timeout a message put back at once
+            // would be visible again and handed out twice in one receive.
+            for (receipt, key, m) in taken {
                 held.receipts.insert(receipt, key);
                 held.by_visibility.insert(key, m);
             }
@@ -176,5 +182,28 @@ impl QueueReceiver for InProcessQueue {
             held.by_visibility.remove(&key);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With no visibility timeout a message is still handed out once per receive, never
+    /// again within the same batch (which would count receives towards the dead-letter
+    /// queue that never happened).
+    #[tokio::test]
+    async fn a_zero_visibility_timeout_hands_a_message_out_once_per_receive() {
+        let dlq = Arc::new(InProcessQueue::new(Duration::ZERO));
+        let q = InProcessQueue::new(Duration::ZERO).with_dead_letter(5, dlq.clone());
+        q.send("one", Duration::ZERO).await.unwrap();
+        let got = q.receive(10, Duration::ZERO).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].receive_count, 1);
+        assert!(dlq.is_empty());
+        assert_eq!(
+            q.receive(10, Duration::ZERO).await.unwrap()[0].receive_count,
+            2
+        );
     }
 }
