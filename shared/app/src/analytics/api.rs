@@ -359,10 +359,31 @@ pub async fn failures(
             "`group_by` is category, wallet or provider.",
         ));
     }
+    let mut answers = failures_by(app, q, &[group_by], lang).await?;
+    Ok(Reply::json(200, answers.remove(0).to_string()))
+}
+
+/// The failures of `q`'s period grouped each way `groupings` names (`category`, `wallet`,
+/// `provider`), each as `GET /v1/analytics/failures` answers it, from one read of the
+/// buckets.
+pub async fn failures_by(
+    app: &App,
+    q: &Query,
+    groupings: &[&str],
+    lang: Option<Lang>,
+) -> Result<Vec<Value>, ApiError> {
     let rows = q.read(app, q.from_hour, q.to_hour).await?;
+    let lang = lang.unwrap_or(Lang::En);
+    Ok(groupings
+        .iter()
+        .map(|g| grouped_failures(q, &rows, g, lang))
+        .collect())
+}
+
+fn grouped_failures(q: &Query, rows: &[(Bucket, Counts)], group_by: &str, lang: Lang) -> Value {
     let mut by: BTreeMap<String, (u64, BTreeMap<String, u64>)> = BTreeMap::new();
     let mut total = 0u64;
-    for (b, c) in &rows {
+    for (b, c) in rows {
         for (category, n) in &c.failures {
             let key = match group_by {
                 "category" => category.as_str().to_string(),
@@ -375,7 +396,6 @@ pub async fn failures(
             total += n;
         }
     }
-    let lang = lang.unwrap_or(Lang::En);
     let mut data: Vec<Value> = by
         .into_iter()
         .map(|(key, (n, categories))| {
@@ -394,11 +414,7 @@ pub async fn failures(
         })
         .collect();
     data.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
-    Ok(Reply::json(
-        200,
-        json!({"object": "analytics_failures", "group_by": group_by, "period": q.period(), "total": total, "data": data})
-            .to_string(),
-    ))
+    json!({"object": "analytics_failures", "group_by": group_by, "period": q.period(), "total": total, "data": data})
 }
 
 /// `GET /v1/analytics/refunds`: refunds by what happened to them, counts and amounts per

@@ -93,11 +93,9 @@ pub(crate) async fn search(
     let filters = walletpay_app::payments::ListParams {
         status: get("status"),
         wallet: get("wallet"),
-        country: None,
         created_after: get("created_after"),
         created_before: get("created_before"),
-        limit: None,
-        cursor: None,
+        ..Default::default()
     };
     let reference = get("reference");
     let scan = if reference.is_some() { SCAN } else { SHOWN };

@@ -89,15 +89,7 @@ pub(crate) async fn refunds(
     let mut pending = Vec::new();
     let mut unread = false;
     if let Some(m) = s.merchant() {
-        let filters = walletpay_app::payments::ListParams {
-            status: None,
-            wallet: None,
-            country: None,
-            created_after: None,
-            created_before: None,
-            limit: None,
-            cursor: None,
-        };
+        let filters = walletpay_app::payments::ListParams::default();
         let (listed, more) = match super::newest_payments(&app, m, &filters, SCAN).await {
             Ok(x) => x,
             Err(e) => return failed(e),

@@ -43,12 +43,7 @@ pub(crate) async fn review_rows(app: &App, s: &Signed) -> Result<Vec<ReviewRow>,
     };
     let filters = walletpay_app::payments::ListParams {
         status: Some("requires_review"),
-        wallet: None,
-        country: None,
-        created_after: None,
-        created_before: None,
-        limit: None,
-        cursor: None,
+        ..Default::default()
     };
     // A held payment is decided or declined within the review window (a day at most), so
     // the newest pages of the listing hold every one still waiting.
@@ -82,12 +77,10 @@ pub(crate) async fn reviews(
         .merchant()
         .is_none()
         .then(|| "Reviews are each shop's: sign in with its key to decide them.".to_string());
-    match review_rows(&app, &s).await {
-        Ok(rows) if wanted(&q).is_some() => match wanted(&q).unwrap_or_default() {
-            "reviews" => csv("reviews", &rows),
-            other => no_such_table(other),
-        },
-        Ok(rows) => page(
+    match (review_rows(&app, &s).await, wanted(&q)) {
+        (Ok(rows), Some("reviews")) => csv("reviews", &rows),
+        (Ok(_), Some(other)) => no_such_table(other),
+        (Ok(rows), None) => page(
             StatusCode::OK,
             ReviewsT {
                 nav: nav(&s),
@@ -97,7 +90,7 @@ pub(crate) async fn reviews(
                 rows,
             },
         ),
-        Err(r) => r,
+        (Err(r), _) => r,
     }
 }
 
