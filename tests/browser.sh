@@ -7,7 +7,7 @@
 # Debian's security archive carries one version at a time: when it moves on, the install
 # below fails naming the pin, and CHROMIUM_VERSION is bumped to what
 # `apt-cache policy chromium` offers.
-CHROMIUM_VERSION="148.0.7778.167-1~deb12u1"
+CHROMIUM_VERSION="156.0.8078.114-1~deb12u1"
 
 installed() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 if [ "$(installed chromium)" != "$CHROMIUM_VERSION" ] || [ "$(installed chromium-driver)" != "$CHROMIUM_VERSION" ]; then
