@@ -84,6 +84,22 @@ fn tlv(id: &str, value: &str) -> String {
     format!("{id}{:02}{value}", value.len())
 }
 
+/// Field 54, the transaction amount: a decimal of the currency, more than zero (a code
+/// for nothing, or less, is not a payment request; the encoders refuse one too).
+fn amount_of(field: &str, currency: Currency) -> Result<Money, EmvError> {
+    match Money::parse_decimal(field, currency) {
+        Ok(m) if m.minor > 0 => Ok(m),
+        Ok(_) => Err(EmvError::Invalid {
+            field: "54",
+            why: format!("a positive {} amount", currency.code()),
+        }),
+        Err(e) => Err(EmvError::Invalid {
+            field: "54",
+            why: e.to_string(),
+        }),
+    }
+}
+
 /// A payload from its top-level fields, with its CRC.
 pub fn encode(fields: &[(&str, String)]) -> String {
     let mut s: String = fields.iter().map(|(id, v)| tlv(id, v)).collect();
@@ -290,12 +306,7 @@ impl BrCode {
             });
         }
         let amount = get(&f, "54")
-            .map(|a| {
-                Money::parse_decimal(a, Currency::BRL).map_err(|e| EmvError::Invalid {
-                    field: "54",
-                    why: e.to_string(),
-                })
-            })
+            .map(|a| amount_of(a, Currency::BRL))
             .transpose()?;
         let extra = fields(get(&f, "62").ok_or(EmvError::Missing("62"))?)?;
         Ok(BrCode {
@@ -392,10 +403,7 @@ impl PromptPayBill {
                 .ok_or(EmvError::Missing("30.02"))?
                 .to_string(),
             ref2: get(&bill, "03").map(str::to_string),
-            amount: Money::parse_decimal(amount, Currency::THB).map_err(|e| EmvError::Invalid {
-                field: "54",
-                why: e.to_string(),
-            })?,
+            amount: amount_of(amount, Currency::THB)?,
         })
     }
 }
@@ -526,12 +534,7 @@ impl Qris {
         }
         let issuer = fields(get(&f, "26").ok_or(EmvError::Missing("26"))?)?;
         let amount = get(&f, "54")
-            .map(|a| {
-                Money::parse_decimal(a, Currency::IDR).map_err(|e| EmvError::Invalid {
-                    field: "54",
-                    why: e.to_string(),
-                })
-            })
+            .map(|a| amount_of(a, Currency::IDR))
             .transpose()?;
         let reference = match get(&f, "62") {
             Some(extra) => get(&fields(extra)?, "05").map(str::to_string),
@@ -717,12 +720,7 @@ impl QrPh {
                 {
                     return Err(invalid("54", "the amount has two decimals"));
                 }
-                Some(
-                    Money::parse_decimal(a, Currency::PHP).map_err(|e| EmvError::Invalid {
-                        field: "54",
-                        why: e.to_string(),
-                    })?,
-                )
+                Some(amount_of(a, Currency::PHP)?)
             }
             None => None,
         };
@@ -1067,5 +1065,76 @@ mod tests {
             assert_eq!(q.issuer, "COM.GO-JEK.WWW");
             assert_eq!(q.amount.unwrap().minor, amount);
         }
+    }
+
+    /// Each code with its amount (field 54) set to `amount`, its CRC made right again.
+    fn with_amount(code: &str, amount: &str) -> String {
+        let f = validate(code).unwrap();
+        let f: Vec<(&str, String)> = f
+            .into_iter()
+            .map(|(id, v)| {
+                (
+                    id,
+                    if id == "54" {
+                        amount.to_string()
+                    } else {
+                        v.to_string()
+                    },
+                )
+            })
+            .collect();
+        encode(&f)
+    }
+
+    /// A code for nothing (or less) is not a payment request: every reader refuses it, as
+    /// every builder does.
+    #[test]
+    fn a_code_for_no_money_is_refused() {
+        let brcode = BrCode {
+            key: Some("pix@walletpay.example".into()),
+            url: None,
+            merchant_name: "LOJA".into(),
+            merchant_city: "SAO PAULO".into(),
+            amount: Some(Money {
+                minor: 1050,
+                currency: Currency::BRL,
+            }),
+            txid: "TX1".into(),
+        }
+        .payload()
+        .unwrap();
+        let midtrans = "00020101021226620014COM.GO-JEK.WWW011993600914349052630340210G4905263030303UKE51440014ID.CO.QRIS.WWW0215AID0607336128660303UKE5204341453033605802ID5904Test6007BANDUNG6105402845409789000.0062475036c032f87c-f773-4619-aefa-675e1f06f9210703A016304A623";
+        let thai = PromptPayBill::parse(&with_amount(
+            &PromptPayBill {
+                biller_id: "010753700088205".into(),
+                ref1: "INV1".into(),
+                ref2: None,
+                amount: Money {
+                    minor: 10_000,
+                    currency: Currency::THB,
+                },
+            }
+            .payload()
+            .unwrap(),
+            "100.00",
+        ))
+        .unwrap()
+        .payload()
+        .unwrap();
+        for amount in ["0.00", "0", "-1.00"] {
+            let e = BrCode::parse(&with_amount(&brcode, amount)).unwrap_err();
+            assert!(matches!(e, EmvError::Invalid { field: "54", .. }), "{e}");
+            let e = Qris::parse(&with_amount(midtrans, amount)).unwrap_err();
+            assert!(matches!(e, EmvError::Invalid { field: "54", .. }), "{e}");
+            let e = QrPh::parse(&with_amount(QRPH_PAYMONGO_DYNAMIC, amount)).unwrap_err();
+            assert!(matches!(e, EmvError::Invalid { field: "54", .. }), "{e}");
+            let e = PromptPayBill::parse(&with_amount(&thai, amount)).unwrap_err();
+            assert!(matches!(e, EmvError::Invalid { field: "54", .. }), "{e}");
+        }
+        // The same codes with an amount read.
+        assert!(BrCode::parse(&brcode).is_ok());
+        assert!(Qris::parse(&with_amount(midtrans, "1.00")).is_ok());
+        assert!(QrPh::parse(&with_amount(QRPH_PAYMONGO_DYNAMIC, "1.00")).is_ok());
+        assert!(PromptPayBill::parse(&with_amount(&thai, "1.00")).is_ok());
     }
 }
