@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod stack;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

@@ -361,6 +361,123 @@ pub(crate) fn statement_url(
     })
 }
 
+/// Fuzzing of the statement readers (each provider's `settlement.rs` tests call it): the
+/// kept corpus `tests/fuzz/settlement/<provider>/` replayed whole, then seeded mutations of
+/// a genuine statement (a cell replaced by a strange value, dropped or doubled, a line
+/// dropped or doubled, the text cut short, a stray quote or line break) and arbitrary text.
+/// A reader may refuse, naming the line; it may not panic, and it reads the same text the
+/// same way twice.
+#[cfg(test)]
+pub(crate) fn fuzz_statements(
+    provider: &str,
+    genuine: &str,
+    delimiter: u8,
+    read: impl Fn(&str) -> Result<Vec<SettlementRow>, SettlementError>,
+) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fuzz/settlement")
+        .join(provider);
+    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(!inputs.is_empty(), "corpus {} is empty", dir.display());
+    assert!(read(genuine).is_ok(), "the genuine statement reads");
+    // splitmix64: the same inputs every run.
+    let mut state = 0x5eed_u64 ^ provider.len() as u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    const STRANGE: [&str; 16] = [
+        "",
+        "-1",
+        "-0",
+        "1e400",
+        "99999999999999999999999",
+        "NaN",
+        "0.001",
+        "1.2.3",
+        "１２３",
+        "\"",
+        "2026-02-30 10:00:00",
+        "2026-12-01T25:00:00Z",
+        "\u{0}",
+        "Rp300.000",
+        "💸",
+        "-9223372036854775808",
+    ];
+    let d = delimiter as char;
+    for _ in 0..600 {
+        let mut lines: Vec<String> = genuine.lines().map(str::to_string).collect();
+        let i = (next() % lines.len() as u64) as usize;
+        let text = match next() % 7 {
+            0 | 1 => {
+                let mut cells: Vec<String> = lines[i].split(d).map(str::to_string).collect();
+                let j = (next() % cells.len() as u64) as usize;
+                cells[j] = STRANGE[(next() % STRANGE.len() as u64) as usize].to_string();
+                lines[i] = cells.join(&d.to_string());
+                lines.join("\n")
+            }
+            2 => {
+                let mut cells: Vec<&str> = lines[i].split(d).collect();
+                let j = (next() % cells.len() as u64) as usize;
+                if next() % 2 == 0 {
+                    cells.remove(j);
+                } else {
+                    cells.insert(j, cells[j]);
+                }
+                lines[i] = cells.join(&d.to_string());
+                lines.join("\n")
+            }
+            3 => {
+                let line = lines[i].clone();
+                if next() % 2 == 0 {
+                    lines.remove(i);
+                } else {
+                    lines.insert(i, line);
+                }
+                lines.join("\n")
+            }
+            4 => {
+                let t = lines.join("\n");
+                let mut cut = (next() % (t.len() as u64 + 1)) as usize;
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                t[..cut].to_string()
+            }
+            5 => {
+                let mut t = lines.join("\n");
+                let mut at = (next() % (t.len() as u64 + 1)) as usize;
+                while !t.is_char_boundary(at) {
+                    at -= 1;
+                }
+                t.insert(at, if next() % 2 == 0 { '"' } else { '\r' });
+                t
+            }
+            _ => {
+                let n = next() % 300;
+                let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+        };
+        inputs.push(text);
+    }
+    for text in &inputs {
+        let first = read(text).map_err(|e| e.to_string());
+        let again = read(text).map_err(|e| e.to_string());
+        assert_eq!(first.is_ok(), again.is_ok(), "{provider}: {text:?}");
+        if let (Ok(a), Ok(b)) = (&first, &again) {
+            assert_eq!(a.len(), b.len(), "{provider}: {text:?}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

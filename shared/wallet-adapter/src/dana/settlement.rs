@@ -173,4 +173,11 @@ mod tests {
             Err(SettlementError::Malformed { line: 0, .. })
         ));
     }
+
+    #[test]
+    fn fuzzed_statements_are_read_or_refused() {
+        let header = COLUMNS.join(";");
+        let line = "ST20261202;20261201111212800110166000000000001;ACQUIRING_ORDER;20261201111212800110166000000000001;216620000000000000000;2026-12-02T00:00:00+07:00;Shop;15000000;IDR;225000;14775000;pay_01m8ab8makqqg641md11702kgn;;2026-12-01T10:00:00+07:00";
+        crate::settlement::fuzz_statements("dana", &format!("{header}\n{line}\n"), b';', read);
+    }
 }

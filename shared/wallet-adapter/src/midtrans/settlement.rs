@@ -164,4 +164,13 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn fuzzed_statements_are_read_or_refused() {
+        let header = COLUMNS.join(",");
+        let genuine = format!(
+            "{header}\n2026-12-01 10:00:00,pay_01m8ab8makqqg641md11702kgn,payment,gopay,settlement,300000.00,6000.00,2026-12-02 10:00:00,\n"
+        );
+        crate::settlement::fuzz_statements("midtrans", &genuine, b',', read);
+    }
 }

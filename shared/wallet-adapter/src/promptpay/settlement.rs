@@ -155,4 +155,15 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn fuzzed_statements_are_read_or_refused() {
+        let header = COLUMNS.join(",");
+        let genuine = format!(
+            "{header}\n\
+             2026-12-01T03:00:00Z,T1,CREDIT,010753600031508,01M8AB8MAKQQG641,MD11702KGN,3000.00,THB,\n\
+             2026-12-01T04:00:00Z,R1,DEBIT,010753600031508,01M8AB8MAKQQG641,MD11702KGN,-1000.00,THB,ref_01m8ab8makqqg641md11702kgn\n"
+        );
+        crate::settlement::fuzz_statements("promptpay", &genuine, b',', read);
+    }
 }

@@ -342,4 +342,14 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn fuzzed_statements_are_read_or_refused() {
+        let genuine = format!(
+            "{HEADER}\n\
+             txn_1,2026-12-01 03:00:00,2026-12-03 00:00:00,thb,3000.00,102.00,2898.00,charge,ch_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,\n\
+             txn_2,2026-12-01 04:00:00,2026-12-03 00:00:00,thb,-1000.00,0.00,-1000.00,refund,re_1,ch_1,pi_1,promptpay,pay_01m8ab8makqqg641md11702kgn,ref_01m8ab8makqqg641md11702kgn\n"
+        );
+        crate::settlement::fuzz_statements("stripe", &genuine, b',', read);
+    }
 }
