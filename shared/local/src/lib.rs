@@ -3,6 +3,7 @@
 //! port. With the embedded backend it needs nothing else; with the AWS backend it runs on
 //! DynamoDB, SQS and Secrets Manager at the endpoints the standard AWS variables name.
 
+pub mod chaos;
 pub mod cli;
 
 use axum::routing::get;
@@ -89,6 +90,11 @@ pub struct Options {
     /// How long the sandboxes of providers that cannot be told a payment's expiry (Xendit's
     /// e-wallet charges, Adyen's offers) keep an unpaid charge open; `None`: their own.
     pub sandbox_charge_lifetime: Option<Duration>,
+    /// Faults to inject (the flash-sale simulation); `None`: none.
+    pub chaos: Option<Arc<chaos::Chaos>>,
+    /// Consumers polling each queue at once (Lambda runs several instances of a consumer
+    /// when its queue is deep; one keeps a quiet local stack's order easy to follow).
+    pub consumers_per_queue: usize,
 }
 
 impl Default for Options {
@@ -113,6 +119,8 @@ impl Default for Options {
             provider_timeout: Duration::from_secs(10),
             sandbox_slow_response: Duration::from_secs(12),
             sandbox_charge_lifetime: None,
+            chaos: None,
+            consumers_per_queue: 1,
         }
     }
 }
@@ -412,8 +420,14 @@ impl Drop for LocalStack {
 }
 
 /// Drains a queue into its consumer, as Lambda's event source mapping does: batches of up
-/// to 10, only the messages that succeeded are deleted.
-async fn run_consumer(app: App, consumer: Consumer, receiver: Arc<dyn QueueReceiver>) {
+/// to 10, only the messages that succeeded are deleted. With faults, a batch's consumer may
+/// be killed part-way: nothing of it is deleted, and its messages come back.
+async fn run_consumer(
+    app: App,
+    consumer: Consumer,
+    receiver: Arc<dyn QueueReceiver>,
+    chaos: Option<Arc<chaos::Chaos>>,
+) {
     loop {
         let batch = match receiver.receive(10, Duration::from_secs(1)).await {
             Ok(b) => b,
@@ -433,7 +447,24 @@ async fn run_consumer(app: App, consumer: Consumer, receiver: Arc<dyn QueueRecei
                 body: &m.body,
             })
             .collect();
-        let failed = consume(&app, consumer, &incoming, None).await;
+        let kill = chaos.as_ref().and_then(|c| {
+            let bodies: Vec<&str> = batch.iter().map(|m| m.body.as_str()).collect();
+            c.kill_after(&bodies)
+        });
+        let failed = match kill {
+            None => consume(&app, consumer, &incoming, None).await,
+            Some(after) => {
+                match tokio::time::timeout(after, consume(&app, consumer, &incoming, None)).await {
+                    Ok(failed) => {
+                        if let Some(c) = &chaos {
+                            c.killed_too_late();
+                        }
+                        failed
+                    }
+                    Err(_) => continue,
+                }
+            }
+        };
         for m in &batch {
             if !failed.contains(&m.message_id) {
                 if let Err(e) = receiver.delete(&m.receipt_handle).await {
@@ -442,6 +473,21 @@ async fn run_consumer(app: App, consumer: Consumer, receiver: Arc<dyn QueueRecei
             }
         }
     }
+}
+
+/// `opts.consumers_per_queue` consumers of one queue, as one task.
+fn consumers(
+    app: &App,
+    consumer: Consumer,
+    receiver: Arc<dyn QueueReceiver>,
+    opts: &Options,
+) -> JoinHandle<()> {
+    let all: Vec<_> = (0..opts.consumers_per_queue.max(1))
+        .map(|_| run_consumer(app.clone(), consumer, receiver.clone(), opts.chaos.clone()))
+        .collect();
+    tokio::spawn(async move {
+        futures::future::join_all(all).await;
+    })
 }
 
 /// Binds, builds everything, seeds the demo merchant and starts serving.
@@ -575,43 +621,57 @@ pub async fn start(opts: Options) -> Result<LocalStack, String> {
     let demo_operator_key = seed_demo_operator(&app, opts.operator_key.as_deref()).await?;
     seed_demo_contracts(&app).await?;
 
-    let router = walletpay_api::router(app.clone())
-        .nest("/sandbox/xendit", xendit.router())
-        .nest("/sandbox/stripe", stripe.router())
-        .nest("/sandbox/adyen", adyen.router())
-        .nest("/sandbox/midtrans", midtrans.router())
-        .nest("/sandbox/promptpay", bank.router())
-        .nest("/sandbox/dana", dana.router())
+    use walletpay_domain::Provider as P;
+    let faults = opts.chaos.clone();
+    if let Some(c) = &faults {
+        c.serve_at(&base_url);
+    }
+    // The degraded provider's sandbox, behind its faults (the Pix bank, on its own mutual-TLS
+    // port, cannot be degraded).
+    let sandbox = |provider: P, router: Router| match &faults {
+        Some(c) if c.rates().degraded == Some(provider) => router.layer(
+            axum::middleware::from_fn_with_state(c.clone(), chaos::degraded_sandbox),
+        ),
+        _ => router,
+    };
+    let mut router = walletpay_api::router(app.clone())
+        .nest("/sandbox/xendit", sandbox(P::Xendit, xendit.router()))
+        .nest("/sandbox/stripe", sandbox(P::Stripe, stripe.router()))
+        .nest("/sandbox/adyen", sandbox(P::Adyen, adyen.router()))
+        .nest("/sandbox/midtrans", sandbox(P::Midtrans, midtrans.router()))
+        .nest("/sandbox/promptpay", sandbox(P::Promptpay, bank.router()))
+        .nest("/sandbox/dana", sandbox(P::Dana, dana.router()))
         .nest("/sandbox/pix", pix.control_router())
         .merge(Router::new().route(
             "/health",
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         ));
-    let events = tokio::spawn(run_consumer(
-        app.clone(),
+    if let Some(c) = &faults {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            c.clone(),
+            chaos::webhook_faults,
+        ));
+    }
+    let events = consumers(
+        &app,
         Consumer::PaymentEvents,
         ports.payment_events.clone(),
-    ));
-    let checks = tokio::spawn(run_consumer(
-        app.clone(),
+        &opts,
+    );
+    let checks = consumers(
+        &app,
         Consumer::StatusChecks,
         ports.status_checks.clone(),
-    ));
-    let refunds = tokio::spawn(run_consumer(
-        app.clone(),
-        Consumer::Refunds,
-        ports.refunds.clone(),
-    ));
-    let notifications = tokio::spawn(run_consumer(
-        app.clone(),
+        &opts,
+    );
+    let refunds = consumers(&app, Consumer::Refunds, ports.refunds.clone(), &opts);
+    let notifications = consumers(
+        &app,
         Consumer::Notifications,
         ports.notifications.clone(),
-    ));
-    let reconcile = tokio::spawn(run_consumer(
-        app.clone(),
-        Consumer::Reconcile,
-        ports.reconcile.clone(),
-    ));
+        &opts,
+    );
+    let reconcile = consumers(&app, Consumer::Reconcile, ports.reconcile.clone(), &opts);
     let schedule = tokio::spawn(run_schedule(app.clone(), opts.reconcile_schedule));
     let analytics = tokio::spawn(run_change_stream(app.clone(), ports.changes.clone()));
     let server = tokio::spawn(async move {
