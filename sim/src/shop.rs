@@ -140,6 +140,18 @@ fn final_status(s: &str) -> bool {
     )
 }
 
+/// The buyer's act in their wallet: the provider sandbox's `simulate` of a charge.
+async fn simulate(http: &Http, provider: &str, reference: &str, body: Value) -> Answer {
+    let req = http
+        .request(
+            reqwest::Method::POST,
+            &format!("/sandbox/{provider}/simulate/{reference}"),
+        )
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    http.send("wallet", req).await
+}
+
 impl Shop {
     /// The wallets the shop offers for this order, best first.
     async fn offered(&self, http: &Http, b: &Buyer) -> Vec<String> {
@@ -220,14 +232,7 @@ impl Shop {
         ) else {
             return;
         };
-        let req = http
-            .request(
-                reqwest::Method::POST,
-                &format!("/sandbox/{provider}/simulate/{reference}"),
-            )
-            .header("content-type", "application/json")
-            .body(json!({"outcome": outcome}).to_string());
-        let a = http.send("wallet", req).await;
+        let a = simulate(http, provider, reference, json!({"outcome": outcome})).await;
         if !(200..300).contains(&a.status) {
             // A charge already closed (expired meanwhile) refuses the buyer: not ours.
             if a.status != 409 && a.status != 400 {
@@ -381,17 +386,13 @@ impl Shop {
             // The buyer approves the first, expired, request after all: Xendit settles it
             // (the race its webhook guide warns of); the order is paid twice until the
             // late-success path refunds one.
-            let late = http
-                .send(
-                    "wallet",
-                    http.request(
-                        reqwest::Method::POST,
-                        &format!("/sandbox/xendit/simulate/{reference}"),
-                    )
-                    .header("content-type", "application/json")
-                    .body(json!({"outcome": "success", "late": true}).to_string()),
-                )
-                .await;
+            let late = simulate(
+                http,
+                "xendit",
+                reference,
+                json!({"outcome": "success", "late": true}),
+            )
+            .await;
             if late.status == 200 {
                 order.paid_late = Some(reference.clone());
             } else {
