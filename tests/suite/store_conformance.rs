@@ -638,6 +638,152 @@ pub async fn listing_shows_latest_versions(store: Arc<dyn Store>) {
     assert_eq!(second[0].0, ids[0]);
 }
 
+/// A merchant's feed and listing, spread over shards by the DynamoDB store (the embedded
+/// store keeps one of each): payments chosen to fill every shard, their events interleaved in
+/// time and some at the same millisecond, come back each once and in order, paged, filtered
+/// and bounded in time.
+pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>) {
+    use walletpay_aws::shards::{feed_shard, listing_shard, FEED_SHARDS, LISTING_SHARDS};
+    use walletpay_ports::{feed_key, listing_key, PaymentQuery, PaymentVersion};
+    let merchant = merchant_id();
+    let base = now();
+    let mut feed_hits = vec![0; FEED_SHARDS as usize];
+    let mut listing_hits = vec![0; LISTING_SHARDS as usize];
+    let mut versions: Vec<PaymentVersion> = Vec::new();
+    let mut latest: Vec<Payment> = Vec::new();
+    let mut n = 0i64;
+    while feed_hits.iter().chain(&listing_hits).any(|&c| c < 3) {
+        assert!(
+            n < 400,
+            "no spread over the shards: {feed_hits:?} {listing_hits:?}"
+        );
+        let mut p = sample_payment(&merchant);
+        // Two payments a millisecond: ties are ordered by payment id.
+        p.created_at = base.plus_millis(n / 2);
+        p.updated_at = p.created_at;
+        store.insert_payment(&p, &created_entry(&p)).await.unwrap();
+        versions.push(PaymentVersion {
+            payment: p.clone(),
+            entry: created_entry(&p),
+        });
+        feed_hits[feed_shard(&p.id) as usize] += 1;
+        listing_hits[listing_shard(&p.id) as usize] += 1;
+        if n % 3 != 0 {
+            // A success some payments later: after other payments' first events.
+            p.apply(&PaymentEvent::Succeeded, base.plus_millis(n / 2 + 5));
+            let entry = next_entry(&p, PaymentStatus::Processing, "succeeded");
+            store.update_payment(&p, &entry).await.unwrap();
+            versions.push(PaymentVersion {
+                payment: p.clone(),
+                entry,
+            });
+        }
+        latest.push(p);
+        n += 1;
+    }
+    versions.sort_by_key(|v| feed_key(&v.entry));
+
+    // The feed, in pages of 7, then whole.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let (page, more) = store
+            .merchant_events(&merchant, after.as_deref(), 7)
+            .await
+            .unwrap();
+        assert!(page.len() <= 7);
+        if let Some(last) = page.last() {
+            after = Some(feed_key(&last.entry));
+        }
+        seen.extend(page);
+        if !more {
+            break;
+        }
+        assert!(seen.len() <= versions.len(), "the feed does not end");
+    }
+    let keys = |vs: &[PaymentVersion]| vs.iter().map(|v| feed_key(&v.entry)).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&seen),
+        keys(&versions),
+        "the feed, paged: every event once, in order"
+    );
+    assert!(seen == versions, "each event with its version");
+    let (whole, more) = store.merchant_events(&merchant, None, 200).await.unwrap();
+    assert!(!more);
+    assert_eq!(keys(&whole), keys(&versions));
+
+    // The listing, newest first, in pages of 4.
+    latest.sort_by_key(|p| std::cmp::Reverse(listing_key(p)));
+    let page_through = |q: PaymentQuery| {
+        let store = store.clone();
+        let merchant = merchant.clone();
+        async move {
+            let mut out = Vec::new();
+            let mut after = None;
+            loop {
+                let (page, next) = store
+                    .list_payments(
+                        &merchant,
+                        &PaymentQuery {
+                            after_key: after.clone(),
+                            ..q.clone()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                out.extend(page);
+                match next {
+                    Some(k) => after = Some(k),
+                    None => return out,
+                }
+            }
+        }
+    };
+    let all = PaymentQuery {
+        limit: 4,
+        ..Default::default()
+    };
+    let ids = |ps: &[Payment]| ps.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    let listed = page_through(all.clone()).await;
+    assert_eq!(
+        ids(&listed),
+        ids(&latest),
+        "the listing, paged: newest first, once each"
+    );
+    assert!(listed == latest, "each payment as it is now");
+    let succeeded: Vec<Payment> = latest
+        .iter()
+        .filter(|p| p.status == PaymentStatus::Succeeded)
+        .cloned()
+        .collect();
+    let listed = page_through(PaymentQuery {
+        status: Some(PaymentStatus::Succeeded),
+        limit: 3,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&listed), ids(&succeeded), "the filtered listing, paged");
+    // Bounded in time: the payments made from the 4th to the 9th millisecond.
+    let (from, to) = (base.plus_millis(4), base.plus_millis(9));
+    let bounded: Vec<Payment> = latest
+        .iter()
+        .filter(|p| p.created_at >= from && p.created_at <= to)
+        .cloned()
+        .collect();
+    assert_eq!(bounded.len(), 12);
+    let listed = page_through(PaymentQuery {
+        created_after: Some(from),
+        created_before: Some(to),
+        ..all.clone()
+    })
+    .await;
+    assert_eq!(
+        ids(&listed),
+        ids(&bounded),
+        "the listing bounded in time, paged"
+    );
+}
+
 pub async fn health_counters_sum_shards_and_minutes(store: Arc<dyn Store>) {
     use walletpay_ports::HealthCounts;
     let key = format!("xendit#ID#dana#{}", rand_u128());
@@ -683,6 +829,7 @@ macro_rules! suite {
             case!(refunds_ride_on_payment_versions);
             case!(versions_and_feed);
             case!(listing_shows_latest_versions);
+            case!(feed_and_listing_merge_their_shards_in_order);
             case!(health_counters_sum_shards_and_minutes);
         }
     };

@@ -16,11 +16,13 @@
 //! 1 KB is the whole cost of a change: no transactions, no item that grows with the history. The latest
 //! version is one query (`ScanIndexForward = false`, `Limit = 1`).
 //!
-//! Every version is also one of the merchant's events: `gsi1pk = MERCHANT#<merchant>#EVENTS`,
+//! Every version is also one of the merchant's events: `gsi1pk = MERCHANT#<merchant>#EVENTS#<shard>`,
 //! `gsi1sk = <feed key>` (projection ALL), which serves `GET /v1/events`. Version 1 alone
-//! carries `gsi2pk = MERCHANT#<merchant>#PAYMENTS`, `gsi2sk = <created_at>#<id>` (sparse,
+//! carries `gsi2pk = MERCHANT#<merchant>#PAYMENTS#<shard>`, `gsi2sk = <created_at>#<id>` (sparse,
 //! keys only), which lists a merchant's payments newest first without a scan; the listed
-//! payments' latest versions are then read one query each.
+//! payments' latest versions are then read one query each. Both are sharded by payment
+//! (`shards`: one merchant's flash sale stays under an index partition's write cap) and read
+//! back merged in order.
 //!
 //! A version that moves money (a success, a refund requested) is also in the ledger index
 //! `gsi3` (sharded per provider and UTC day, projecting only its `lg` summary), which the
@@ -253,14 +255,17 @@ fn version_item(p: &Payment, h: &HistoryEntry) -> Result<Item, StoreError> {
         ),
         (
             "gsi1pk".to_string(),
-            s(format!("MERCHANT#{}#EVENTS", p.merchant_id)),
+            s(shards::feed_pk(&p.merchant_id, shards::feed_shard(&p.id))),
         ),
         ("gsi1sk".to_string(), s(feed_key(h))),
     ]);
     if h.seq == 1 {
         item.insert(
             "gsi2pk".into(),
-            s(format!("MERCHANT#{}#PAYMENTS", p.merchant_id)),
+            s(shards::listing_pk(
+                &p.merchant_id,
+                shards::listing_shard(&p.id),
+            )),
         );
         item.insert("gsi2sk".into(), s(listing_key(p)));
     }
@@ -838,29 +843,7 @@ impl PaymentStore for DynamoDbStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
-        let page = metered!(
-            self,
-            read,
-            "merchant_events",
-            self.client
-                .query()
-                .table_name(&self.table)
-                .index_name("gsi1")
-                .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
-                .expression_attribute_values(":pk", s(format!("MERCHANT#{merchant}#EVENTS")))
-                .expression_attribute_values(":after", s(after.unwrap_or("0")))
-                .limit(limit as i32 + 1)
-        )
-        .map_err(backend)?;
-        let mut out = page
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(decode_version)
-            .collect::<Result<Vec<_>, _>>()?;
-        let more = out.len() > limit;
-        out.truncate(limit);
-        Ok((out, more))
+        self.merged_feed(merchant, after, limit).await
     }
 
     async fn list_payments(
@@ -868,86 +851,7 @@ impl PaymentStore for DynamoDbStore {
         merchant: &MerchantId,
         query: &PaymentQuery,
     ) -> Result<(Vec<Payment>, Option<String>), StoreError> {
-        /// A filtered listing reads at most this many payments per call, and answers with a
-        /// cursor where it stopped.
-        const EVALUATED_PER_CALL: usize = 200;
-        let gsi2pk = format!("MERCHANT#{merchant}#PAYMENTS");
-        // The time bounds are a key condition; status, wallet and country are looked at on
-        // each payment's latest version (read consistently: a filter must see the status
-        // as it is). Key values cannot be empty: "0" sorts before every timestamp.
-        let lo = query
-            .created_after
-            .map(|t| t.to_string())
-            .unwrap_or_else(|| "0".to_string());
-        let hi = query
-            .created_before
-            .map(|t| format!("{t}#~"))
-            .unwrap_or_else(|| "~".to_string());
-        let mut start: Option<Item> = query.after_key.as_ref().and_then(|k| {
-            let id = k.rsplit_once('#')?.1;
-            Some(HashMap::from([
-                ("gsi2pk".to_string(), s(gsi2pk.clone())),
-                ("gsi2sk".to_string(), s(k.clone())),
-                ("pk".to_string(), s(format!("PAYMENT#{id}"))),
-                ("sk".to_string(), s(version_sk(1))),
-            ]))
-        });
-        let mut out: Vec<Payment> = Vec::new();
-        let mut evaluated = 0usize;
-        // The listing key of the last payment looked at: where the next page starts.
-        let mut last_key: Option<String> = None;
-        loop {
-            let page = metered!(
-                self,
-                read,
-                "list_payments",
-                self.client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("gsi2")
-                    .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":pk", s(gsi2pk.clone()))
-                    .expression_attribute_values(":lo", s(lo.clone()))
-                    .expression_attribute_values(":hi", s(hi.clone()))
-                    .scan_index_forward(false)
-                    .limit((query.limit as i32 + 1).max(10))
-                    .set_exclusive_start_key(start.take())
-            )
-            .map_err(backend)?;
-            for item in page.items.unwrap_or_default() {
-                let key = match item.get("gsi2sk") {
-                    Some(AttributeValue::S(k)) => k.clone(),
-                    _ => continue,
-                };
-                let Some(id) = (match item.get("pk") {
-                    Some(AttributeValue::S(pk)) => {
-                        pk.strip_prefix("PAYMENT#").and_then(PaymentId::parse)
-                    }
-                    _ => None,
-                }) else {
-                    continue;
-                };
-                if out.len() == query.limit || evaluated == EVALUATED_PER_CALL {
-                    // More follow: continue after the last payment looked at.
-                    return Ok((out, last_key));
-                }
-                evaluated += 1;
-                last_key = Some(key);
-                let Some(v) = self
-                    .latest_version("list_payments(latest)", &id, true)
-                    .await?
-                else {
-                    continue;
-                };
-                if query.matches(&v.payment) {
-                    out.push(v.payment);
-                }
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok((out, None)),
-            }
-        }
+        self.merged_listing(merchant, query).await
     }
 
     async fn payment_history(&self, id: &PaymentId) -> Result<Vec<HistoryEntry>, StoreError> {
@@ -1044,6 +948,7 @@ mod analytics;
 mod checkout;
 mod reconcile;
 mod risk;
+pub mod shards;
 
 /// A payment version as the table's change stream gives it (the item's new image), or
 /// `None` for an item that is no payment version.

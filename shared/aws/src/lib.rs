@@ -9,7 +9,7 @@ mod sqs;
 #[cfg(feature = "streams")]
 pub mod streams;
 
-pub use dynamodb::{version_from_image, CapacityMeter, DynamoDbStore};
+pub use dynamodb::{shards, version_from_image, CapacityMeter, DynamoDbStore};
 pub use secrets::SecretsManager;
 pub use sqs::SqsQueue;
 
