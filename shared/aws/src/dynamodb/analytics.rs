@@ -1,9 +1,9 @@
 //! The back office's aggregates in the one table.
 //!
-//! - Hour buckets: `pk = AGG#<merchant>#H<day>` (a merchant's UTC day, days since the
-//!   epoch), `sk = <unix hour, 12 digits>#<shard 0-7>#<country>#<wallet>#<provider>`.
-//! - Day buckets: `pk = AGG#<merchant>#D<day ÷ 32>` (blocks of 32 days), `sk = <day, 8
-//!   digits>#<shard>#<country>#<wallet>#<provider>`.
+//! - Hour buckets: `pk = AGG#<merchant>#H<day>#<shard 0-7>` (a merchant's UTC day, days
+//!   since the epoch), `sk = <unix hour, 12 digits>#<country>#<wallet>#<provider>`.
+//! - Day buckets: `pk = AGG#<merchant>#D<day ÷ 32>#<shard>` (blocks of 32 days), `sk = <day,
+//!   8 digits>#<country>#<wallet>#<provider>`.
 //! - Each counter is a number attribute of its own (`attempts`, `successes`, `volume`,
 //!   `f_<category>`, `r_<stage>_n` / `r_<stage>_a`, ...), added to with `ADD`.
 //! - The platform's copies (an operator's view of every merchant), each shard a partition
@@ -15,8 +15,9 @@
 //!
 //! The writer picks a random shard for each transaction: concurrent consumers of the
 //! stream's shards rarely touch the same item (a transaction conflict is retried on
-//! another shard), and a flash sale's writes to one bucket spread over 8 items. Readers
-//! sum the shards.
+//! another shard), and a flash sale's writes to one bucket spread over 8 partitions (the
+//! shard is in the partition key, so they are partitions, not items of one). Readers query
+//! every shard and sum.
 
 use super::*;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -29,12 +30,12 @@ use walletpay_ports::{Added, AggScope, AnalyticsStore, Counted, MAX_COUNTED_PER_
 const SHARDS: u32 = 8;
 const SEEN_KEEP_MS: i64 = 7 * 86_400_000;
 
-fn hour_pk(merchant: &MerchantId, hour: i64) -> String {
-    format!("AGG#{merchant}#H{}", hour.div_euclid(24))
+fn hour_pk(merchant: &MerchantId, hour: i64, shard: u32) -> String {
+    format!("AGG#{merchant}#H{}#{shard}", hour.div_euclid(24))
 }
 
-fn day_pk(merchant: &MerchantId, day: i64) -> String {
-    format!("AGG#{merchant}#D{}", day.div_euclid(32))
+fn day_pk(merchant: &MerchantId, day: i64, shard: u32) -> String {
+    format!("AGG#{merchant}#D{}#{shard}", day.div_euclid(32))
 }
 
 fn platform_hour_pk(hour: i64, shard: u32) -> String {
@@ -178,6 +179,21 @@ impl DynamoDbStore {
             .map_err(backend)
     }
 
+    /// Every partition's buckets in the range, eight queries at a time.
+    async fn query_all(
+        &self,
+        pks: Vec<String>,
+        lo: &str,
+        hi: &str,
+    ) -> Result<Vec<Vec<(Bucket, Counts)>>, StoreError> {
+        use futures::{StreamExt, TryStreamExt};
+        futures::stream::iter(pks)
+            .map(|pk| self.query_buckets(pk, lo.to_string(), hi.to_string()))
+            .buffered(SHARDS as usize)
+            .try_collect()
+            .await
+    }
+
     async fn query_buckets(
         &self,
         pk: String,
@@ -254,14 +270,15 @@ impl AnalyticsStore for DynamoDbStore {
                 items.push(TransactWriteItem::builder().put(put).build());
             }
             for (b, c) in &hours {
-                let sk = format!("{:012}#{shard}#{}", b.hour, rest(b));
-                let u = self.bucket_update(hour_pk(&b.merchant, b.hour), sk, b, b.hour, c)?;
+                let sk = format!("{:012}#{}", b.hour, rest(b));
+                let u =
+                    self.bucket_update(hour_pk(&b.merchant, b.hour, shard), sk, b, b.hour, c)?;
                 items.push(TransactWriteItem::builder().update(u).build());
             }
             for (b, c) in &days {
                 let day = b.day();
-                let sk = format!("{day:08}#{shard}#{}", rest(b));
-                let u = self.bucket_update(day_pk(&b.merchant, day), sk, b, b.hour, c)?;
+                let sk = format!("{day:08}#{}", rest(b));
+                let u = self.bucket_update(day_pk(&b.merchant, day, shard), sk, b, b.hour, c)?;
                 items.push(TransactWriteItem::builder().update(u).build());
             }
             for (b, c) in &hours {
@@ -323,14 +340,15 @@ impl AnalyticsStore for DynamoDbStore {
             return Ok(rows);
         }
         let (lo, hi) = (format!("{from:012}"), format!("{:012}~", to - 1));
+        let mut pks = Vec::new();
         for day in from.div_euclid(24)..=(to - 1).div_euclid(24) {
-            for pk in partitions(
-                scope,
-                || hour_pk_of(scope, day * 24),
-                |shard| platform_hour_pk(day * 24, shard),
-            ) {
-                rows.extend(self.query_buckets(pk, lo.clone(), hi.clone()).await?);
-            }
+            pks.extend((0..SHARDS).map(|shard| match scope {
+                AggScope::Merchant(m) => hour_pk(m, day * 24, shard),
+                AggScope::Platform => platform_hour_pk(day * 24, shard),
+            }));
+        }
+        for part in self.query_all(pks, &lo, &hi).await? {
+            rows.extend(part);
         }
         Ok(merged(rows))
     }
@@ -346,43 +364,17 @@ impl AnalyticsStore for DynamoDbStore {
             return Ok(rows);
         }
         let (lo, hi) = (format!("{from:08}"), format!("{:08}~", to - 1));
+        let mut pks = Vec::new();
         for block in from.div_euclid(32)..=(to - 1).div_euclid(32) {
-            for pk in partitions(
-                scope,
-                || day_pk_of(scope, block * 32),
-                |shard| platform_day_pk(block * 32, shard),
-            ) {
-                rows.extend(self.query_buckets(pk, lo.clone(), hi.clone()).await?);
-            }
+            pks.extend((0..SHARDS).map(|shard| match scope {
+                AggScope::Merchant(m) => day_pk(m, block * 32, shard),
+                AggScope::Platform => platform_day_pk(block * 32, shard),
+            }));
+        }
+        for part in self.query_all(pks, &lo, &hi).await? {
+            rows.extend(part);
         }
         Ok(merged(rows))
-    }
-}
-
-fn hour_pk_of(scope: AggScope<'_>, hour: i64) -> String {
-    match scope {
-        AggScope::Merchant(m) => hour_pk(m, hour),
-        AggScope::Platform => unreachable!("the platform's partitions are sharded"),
-    }
-}
-
-fn day_pk_of(scope: AggScope<'_>, day: i64) -> String {
-    match scope {
-        AggScope::Merchant(m) => day_pk(m, day),
-        AggScope::Platform => unreachable!("the platform's partitions are sharded"),
-    }
-}
-
-/// The partitions a scope's buckets of one day (or block) are in: the merchant's one, or
-/// the platform's eight.
-fn partitions(
-    scope: AggScope<'_>,
-    merchant: impl Fn() -> String,
-    platform: impl Fn(u32) -> String,
-) -> Vec<String> {
-    match scope {
-        AggScope::Merchant(_) => vec![merchant()],
-        AggScope::Platform => (0..SHARDS).map(platform).collect(),
     }
 }
 
