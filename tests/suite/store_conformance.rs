@@ -652,12 +652,16 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
     let mut versions: Vec<PaymentVersion> = Vec::new();
     let mut latest: Vec<Payment> = Vec::new();
     let mut n = 0i64;
-    while feed_hits.iter().chain(&listing_hits).any(|&c| c < 3) {
+    // More payments a listing shard than its first page holds (10), so the merge reads on.
+    while feed_hits.iter().any(|&c| c < 3) || listing_hits.iter().any(|&c| c < 12) {
         assert!(
             n < 400,
             "no spread over the shards: {feed_hits:?} {listing_hits:?}"
         );
         let mut p = sample_payment(&merchant);
+        if n % 9 == 0 {
+            p.wallet = walletpay_domain::WalletId::Ovo;
+        }
         // Two payments a millisecond: ties are ordered by payment id.
         p.created_at = base.plus_millis(n / 2);
         p.updated_at = p.created_at;
@@ -686,7 +690,8 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
     // The feed, in pages of 7, then whole.
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
-    loop {
+    for round in 0.. {
+        assert!(round <= versions.len(), "the feed does not end");
         let (page, more) = store
             .merchant_events(&merchant, after.as_deref(), 7)
             .await
@@ -699,7 +704,6 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
         if !more {
             break;
         }
-        assert!(seen.len() <= versions.len(), "the feed does not end");
     }
     let keys = |vs: &[PaymentVersion]| vs.iter().map(|v| feed_key(&v.entry)).collect::<Vec<_>>();
     assert_eq!(
@@ -720,7 +724,8 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
         async move {
             let mut out = Vec::new();
             let mut after = None;
-            loop {
+            for round in 0.. {
+                assert!(round < 1_000, "the listing does not end");
                 let (page, next) = store
                     .list_payments(
                         &merchant,
@@ -734,9 +739,10 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
                 out.extend(page);
                 match next {
                     Some(k) => after = Some(k),
-                    None => return out,
+                    None => break,
                 }
             }
+            out
         }
     };
     let all = PaymentQuery {
@@ -763,6 +769,20 @@ pub async fn feed_and_listing_merge_their_shards_in_order(store: Arc<dyn Store>)
     })
     .await;
     assert_eq!(ids(&listed), ids(&succeeded), "the filtered listing, paged");
+    // A filter few match, in pages of 2: the merge reads each shard's later pages.
+    let ovo: Vec<Payment> = latest
+        .iter()
+        .filter(|p| p.wallet == walletpay_domain::WalletId::Ovo)
+        .cloned()
+        .collect();
+    assert!(ovo.len() >= 5);
+    let listed = page_through(PaymentQuery {
+        wallet: Some(walletpay_domain::WalletId::Ovo),
+        limit: 2,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ids(&listed), ids(&ovo), "a rare match, paged");
     // Bounded in time: the payments made from the 4th to the 9th millisecond.
     let (from, to) = (base.plus_millis(4), base.plus_millis(9));
     let bounded: Vec<Payment> = latest
@@ -876,4 +896,147 @@ async fn embedded_store_persists_in_its_folder() {
         .unwrap();
     assert_eq!(listed, vec![p.clone()]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What the DynamoDB store wrote before a merchant's feed, listing and first-purchase grants
+/// were sharded (one partition each) is still read: a payment moved back to the unsharded
+/// keys is in the feed and the listing, and a grant moved back still stops a second one and
+/// is released where it is.
+#[tokio::test]
+async fn dynamodb_reads_what_was_written_before_the_shards() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use walletpay_domain::incentive::{Discount, Incentive};
+    use walletpay_domain::{IncentiveId, SessionId};
+    use walletpay_ports::{Grant, IncentiveStore, PaymentQuery};
+    let Some(store) = walletpay_tests::dynamodb_store().await else {
+        return;
+    };
+    let s = |v: String| AttributeValue::S(v);
+    let merchant = merchant_id();
+    let old = sample_payment(&merchant);
+    store
+        .insert_payment(&old, &created_entry(&old))
+        .await
+        .unwrap();
+    let mut new = sample_payment(&merchant);
+    new.created_at = old.created_at.plus_millis(1);
+    store
+        .insert_payment(&new, &created_entry(&new))
+        .await
+        .unwrap();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", s(format!("PAYMENT#{}", old.id)))
+        .key("sk", s("V#0000000001".into()))
+        .update_expression("SET gsi1pk = :e, gsi2pk = :p")
+        .expression_attribute_values(":e", s(format!("MERCHANT#{merchant}#EVENTS")))
+        .expression_attribute_values(":p", s(format!("MERCHANT#{merchant}#PAYMENTS")))
+        .send()
+        .await
+        .unwrap();
+    let (feed, more) = store.merchant_events(&merchant, None, 10).await.unwrap();
+    let ids: Vec<_> = feed.iter().map(|v| v.payment.id.clone()).collect();
+    assert_eq!((ids, more), (vec![old.id.clone(), new.id.clone()], false));
+    let (listed, _) = store
+        .list_payments(
+            &merchant,
+            &PaymentQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.iter().map(|p| p.id.clone()).collect();
+    assert_eq!(ids, vec![new.id.clone(), old.id.clone()]);
+
+    let at = now();
+    let incentive = Incentive {
+        id: IncentiveId::new(at.millis(), rand_u128()),
+        merchant_id: merchant.clone(),
+        country: walletpay_domain::Country::ID,
+        wallet: walletpay_domain::WalletId::Dana,
+        discount: Discount::Fixed { amount: 500_000 },
+        budget: 5_000_000,
+        valid_from: at,
+        valid_until: at.plus_seconds(3_600),
+        active: true,
+        created_at: at,
+    };
+    store.insert_incentive(&incentive).await.unwrap();
+    let buyer = vec![format!("id:buyer-{}", rand_u128())];
+    let first = SessionId::new(at.millis(), rand_u128());
+    let g = store
+        .grant(&incentive, &buyer, 500_000, &first, 1)
+        .await
+        .unwrap();
+    assert_eq!(g, Grant::Granted);
+    // Move the grant to the partition grants were kept in before the shards.
+    let scope = incentive.first_purchase_scope();
+    let sk = format!("BUYER#{}", buyer[0]);
+    let mut moved = None;
+    for shard in 0..16 {
+        let pk = format!("FIRSTPAY#{scope}#{shard}");
+        let got = store
+            .client()
+            .get_item()
+            .table_name(store.table())
+            .key("pk", s(pk.clone()))
+            .key("sk", s(sk.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        if let Some(mut item) = got.item {
+            store
+                .client()
+                .delete_item()
+                .table_name(store.table())
+                .key("pk", s(pk))
+                .key("sk", s(sk.clone()))
+                .send()
+                .await
+                .unwrap();
+            item.insert("pk".into(), s(format!("FIRSTPAY#{scope}")));
+            store
+                .client()
+                .put_item()
+                .table_name(store.table())
+                .set_item(Some(item))
+                .send()
+                .await
+                .unwrap();
+            moved = Some(shard);
+        }
+    }
+    assert!(moved.is_some(), "the grant is in one of the 16 shards");
+    let second = SessionId::new(at.millis(), rand_u128());
+    assert_eq!(
+        store
+            .grant(&incentive, &buyer, 500_000, &second, 1)
+            .await
+            .unwrap(),
+        Grant::AlreadyUsed,
+        "a grant from before the shards still counts"
+    );
+    store
+        .release_grant(&incentive, &buyer, 500_000, &first, 2)
+        .await
+        .unwrap();
+    let standing = store
+        .get_incentive(&merchant, &incentive.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((standing.remaining, standing.grants), (5_000_000, 0));
+    assert_eq!(
+        store
+            .grant(&incentive, &buyer, 500_000, &second, 3)
+            .await
+            .unwrap(),
+        Grant::Granted,
+        "released where it was, the buyer's first purchase is open again"
+    );
 }

@@ -89,7 +89,6 @@ pub async fn consume(
     Ok(newly)
 }
 
-/// Adds one chunk; what it counted now (a version counted before is left out).
 /// The adds a batch's counted versions (by their index in the batch) are made in: ordered by
 /// bucket (stably, so in stream order within one), then at most [`MAX_COUNTED_PER_ADD`] an
 /// add. An add sums what it holds per bucket, so a batch's versions of one merchant's market
@@ -107,6 +106,7 @@ fn plan(mut counted: Vec<(usize, Counted)>) -> Vec<(usize, Vec<Counted>)> {
         .collect()
 }
 
+/// Adds one chunk; what it counted now (a version counted before is left out).
 async fn add_chunk(app: &App, mut todo: Vec<Counted>) -> Result<Vec<Counted>, StoreError> {
     loop {
         match app.store.add_counted(&todo).await? {

@@ -17,7 +17,8 @@
 //! stream's shards rarely touch the same item (a transaction conflict is retried on
 //! another shard), and a flash sale's writes to one bucket spread over 8 partitions (the
 //! shard is in the partition key, so they are partitions, not items of one). Readers query
-//! every shard and sum.
+//! every shard and sum (and a merchant's one partition from before the shards moved into the
+//! partition key, whose sort keys were `<hour or day>#<shard>#...`).
 
 use super::*;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -36,6 +37,16 @@ fn hour_pk(merchant: &MerchantId, hour: i64, shard: u32) -> String {
 
 fn day_pk(merchant: &MerchantId, day: i64, shard: u32) -> String {
     format!("AGG#{merchant}#D{}#{shard}", day.div_euclid(32))
+}
+
+/// A merchant's partition as it was before its shard moved into the partition key (the
+/// shard was in the sort key, after the hour or day, so the same ranges read it): read
+/// beside the shards, so counts made before stay counted.
+fn legacy_pk(sharded: &str) -> String {
+    sharded
+        .rsplit_once('#')
+        .map_or(sharded, |(pk, _)| pk)
+        .to_string()
 }
 
 fn platform_hour_pk(hour: i64, shard: u32) -> String {
@@ -346,6 +357,9 @@ impl AnalyticsStore for DynamoDbStore {
                 AggScope::Merchant(m) => hour_pk(m, day * 24, shard),
                 AggScope::Platform => platform_hour_pk(day * 24, shard),
             }));
+            if let AggScope::Merchant(m) = scope {
+                pks.push(legacy_pk(&hour_pk(m, day * 24, 0)));
+            }
         }
         for part in self.query_all(pks, &lo, &hi).await? {
             rows.extend(part);
@@ -370,6 +384,9 @@ impl AnalyticsStore for DynamoDbStore {
                 AggScope::Merchant(m) => day_pk(m, block * 32, shard),
                 AggScope::Platform => platform_day_pk(block * 32, shard),
             }));
+            if let AggScope::Merchant(m) = scope {
+                pks.push(legacy_pk(&day_pk(m, block * 32, 0)));
+            }
         }
         for part in self.query_all(pks, &lo, &hi).await? {
             rows.extend(part);

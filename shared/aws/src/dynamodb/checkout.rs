@@ -133,6 +133,12 @@ fn transaction_conflict(e: &SdkError<TransactWriteItemsError>) -> bool {
     }
 }
 
+/// Where grants were kept before they were sharded: still read, so a buyer who had a
+/// first-purchase incentive then never gets a second.
+fn legacy_grant_pk(scope: &str) -> String {
+    format!("FIRSTPAY#{scope}")
+}
+
 fn grant_sk(buyer: &str) -> String {
     format!("BUYER#{buyer}")
 }
@@ -156,6 +162,26 @@ fn standing(item: &Item) -> Result<Standing, StoreError> {
         remaining: number(item, "remaining")?,
         grants: number(item, "grants")? as u64,
     })
+}
+
+impl DynamoDbStore {
+    /// A buyer key's grant and the partition it is in: its shard, or where grants were kept
+    /// before the shards.
+    async fn grant_item(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<(String, Item)>, StoreError> {
+        for pk in [grant_pk(scope, key), legacy_grant_pk(scope)] {
+            if let Some(item) = self
+                .get_item("incentive_grant", pk.clone(), &grant_sk(key))
+                .await?
+            {
+                return Ok(Some((pk, item)));
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[async_trait]
@@ -249,10 +275,7 @@ impl IncentiveStore for DynamoDbStore {
         buyer_keys: &[String],
     ) -> Result<Option<Holder>, StoreError> {
         for k in buyer_keys {
-            if let Some(item) = self
-                .get_item("incentive_grant", grant_pk(scope, k), &grant_sk(k))
-                .await?
-            {
+            if let Some((_, item)) = self.grant_item(scope, k).await? {
                 let text = |attr: &str| match item.get(attr) {
                     Some(AttributeValue::S(v)) => Some(v.as_str()),
                     _ => None,
@@ -355,9 +378,14 @@ impl IncentiveStore for DynamoDbStore {
         let scope = incentive.first_purchase_scope();
         let mut items = Vec::new();
         for k in buyer_keys {
+            // Where the grant is (a grant from before the shards is released where it is).
+            let pk = match self.grant_item(&scope, k).await? {
+                Some((pk, _)) => pk,
+                None => grant_pk(&scope, k),
+            };
             let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.table)
-                .key("pk", s(grant_pk(&scope, k)))
+                .key("pk", s(pk))
                 .key("sk", s(grant_sk(k)))
                 .condition_expression("#s = :s")
                 .expression_attribute_names("#s", "session")

@@ -3,17 +3,19 @@
 //!
 //! DynamoDB gives one partition key of an index at most 1,000 write units a second, and a
 //! throttled index throttles the table writes that feed it. A merchant's flash sale of 1,000
-//! payments a second writes about 4,000 versions a second (each one feed item under 1 KB)
-//! and 1,000 first versions (each one listing key). So a payment's versions go to feed shard
-//! `MERCHANT#<merchant>#EVENTS#<n>`, `n` = a stable hash of its id modulo [`FEED_SHARDS`]
-//! (500 writes a second per shard at that rate), and its listing key to
-//! `MERCHANT#<merchant>#PAYMENTS#<n>` modulo [`LISTING_SHARDS`] (250 a second). A payment
+//! payments a second writes about 3,000 versions a second (created, accepted, succeeded; each
+//! one feed item under 1 KB) and 1,000 first versions (each one listing key). So a payment's
+//! versions go to feed shard `MERCHANT#<merchant>#EVENTS#<n>`, `n` = a stable hash of its id
+//! modulo [`FEED_SHARDS`] (375 writes a second per shard at that rate), and its listing key
+//! to `MERCHANT#<merchant>#PAYMENTS#<n>` modulo [`LISTING_SHARDS`] (250 a second). A payment
 //! stays in one shard, so its own versions keep their order within it.
 //!
 //! The sort keys are the ones the single partitions had (the feed key `<at>#<payment>#<seq>`,
 //! the listing key `<created at>#<payment>`): globally ordered, so one cursor serves every
 //! shard. A feed page queries every shard after the cursor and merges; a listing page merges
 //! the shards newest first, fetching a shard's next page only when the merge reaches its end.
+//! What was written before the shards, under the one partition `MERCHANT#<merchant>#EVENTS`
+//! (`#PAYMENTS`), is read as one shard more, so no payment or event of before disappears.
 
 use super::*;
 use futures::future::try_join_all;
@@ -55,10 +57,59 @@ pub(super) fn listing_pk(merchant: &MerchantId, shard: u32) -> String {
     format!("MERCHANT#{merchant}#PAYMENTS#{shard}")
 }
 
+/// Every partition a merchant's feed is read from: its shards and the one from before them.
+fn feed_partitions(merchant: &MerchantId) -> Vec<String> {
+    (0..FEED_SHARDS)
+        .map(|n| feed_pk(merchant, n))
+        .chain([format!("MERCHANT#{merchant}#EVENTS")])
+        .collect()
+}
+
+/// Every partition a merchant's listing is read from, as [`feed_partitions`].
+fn listing_partitions(merchant: &MerchantId) -> Vec<String> {
+    (0..LISTING_SHARDS)
+        .map(|n| listing_pk(merchant, n))
+        .chain([format!("MERCHANT#{merchant}#PAYMENTS")])
+        .collect()
+}
+
+/// Merges shards' pages, each in key order and whether its shard holds more after it, into
+/// the first `limit` in key order and whether more follow. A shard with more bounds the page
+/// at its last key: what lies beyond it in that shard is unread, so nothing past it is given
+/// (it would skip what the shard holds in between).
+fn merge_pages<T>(
+    pages: Vec<(Vec<T>, bool)>,
+    key: impl Fn(&T) -> String,
+    limit: usize,
+) -> (Vec<T>, bool) {
+    let mut bound: Option<String> = None;
+    let mut more = false;
+    let mut keyed: Vec<(String, T)> = Vec::new();
+    for (items, has_more) in pages {
+        if has_more {
+            more = true;
+            if let Some(last) = items.last().map(&key) {
+                if bound.as_ref().is_none_or(|b| last < *b) {
+                    bound = Some(last);
+                }
+            }
+        }
+        keyed.extend(items.into_iter().map(|t| (key(&t), t)));
+    }
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(b) = bound {
+        keyed.retain(|(k, _)| *k <= b);
+    }
+    if keyed.len() > limit {
+        keyed.truncate(limit);
+        more = true;
+    }
+    (keyed.into_iter().map(|(_, t)| t).collect(), more)
+}
+
 impl DynamoDbStore {
-    /// The feed after `after`, up to `limit`: every shard's next `limit + 1` events, merged.
-    /// A shard that has more than it returned bounds the page at its last event (what lies
-    /// beyond it in that shard is unread), so no event is skipped.
+    /// The feed after `after`, up to `limit`: every partition's next `limit + 1` events,
+    /// merged (see [`merge_pages`]).
     pub(super) async fn merged_feed(
         &self,
         merchant: &MerchantId,
@@ -66,8 +117,27 @@ impl DynamoDbStore {
         limit: usize,
     ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
         let after = after.unwrap_or("0");
-        let pages = try_join_all((0..FEED_SHARDS).map(|shard| async move {
-            metered!(
+        let pages = try_join_all(
+            feed_partitions(merchant)
+                .into_iter()
+                .map(|pk| self.feed_page(pk, after, limit + 1)),
+        )
+        .await?;
+        Ok(merge_pages(pages, |v| feed_key(&v.entry), limit))
+    }
+
+    /// One partition's next `n` events after `after`, and whether it holds more. A page that
+    /// stops with none (DynamoDB may stop early) is read on from where it stopped, so a
+    /// partition with more always gives at least one.
+    async fn feed_page(
+        &self,
+        pk: String,
+        after: &str,
+        n: usize,
+    ) -> Result<(Vec<PaymentVersion>, bool), StoreError> {
+        let mut start: Option<Item> = None;
+        loop {
+            let page = metered!(
                 self,
                 read,
                 "merchant_events",
@@ -76,47 +146,24 @@ impl DynamoDbStore {
                     .table_name(&self.table)
                     .index_name("gsi1")
                     .key_condition_expression("gsi1pk = :pk AND gsi1sk > :after")
-                    .expression_attribute_values(":pk", s(feed_pk(merchant, shard)))
+                    .expression_attribute_values(":pk", s(pk.clone()))
                     .expression_attribute_values(":after", s(after))
-                    .limit(limit as i32 + 1)
+                    .limit(n as i32)
+                    .set_exclusive_start_key(start.take())
             )
-            .map_err(backend)
-        }))
-        .await?;
-        let mut out = Vec::new();
-        // The smallest key beyond which some shard is unread.
-        let mut bound: Option<String> = None;
-        let mut more = false;
-        for page in pages {
+            .map_err(backend)?;
             let versions = page
                 .items
                 .unwrap_or_default()
                 .iter()
                 .map(decode_version)
                 .collect::<Result<Vec<_>, _>>()?;
-            if page.last_evaluated_key.is_some_and(|k| !k.is_empty()) {
-                more = true;
-                let last = versions
-                    .last()
-                    .map(|v| feed_key(&v.entry))
-                    .unwrap_or_else(|| after.to_string());
-                if bound.as_ref().is_none_or(|b| last < *b) {
-                    bound = Some(last);
-                }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() && versions.is_empty() => start = Some(k),
+                Some(k) => return Ok((versions, !k.is_empty())),
+                None => return Ok((versions, false)),
             }
-            out.extend(versions);
         }
-        let mut keyed: Vec<(String, PaymentVersion)> =
-            out.into_iter().map(|v| (feed_key(&v.entry), v)).collect();
-        keyed.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(b) = bound {
-            keyed.retain(|(k, _)| *k <= b);
-        }
-        if keyed.len() > limit {
-            keyed.truncate(limit);
-            more = true;
-        }
-        Ok((keyed.into_iter().map(|(_, v)| v).collect(), more))
     }
 
     /// A merchant's payments newest first, merged across the listing shards; see
@@ -152,11 +199,13 @@ impl DynamoDbStore {
         let range = Range {
             lo,
             hi,
-            page: (query.limit as i32 + 1).max(10),
+            // A call looks at most at EVALUATED_PER_CALL payments, whatever the limit.
+            page: (query.limit.min(EVALUATED_PER_CALL) as i32 + 1).max(10),
         };
-        let mut shards: Vec<ListingShard> = (0..LISTING_SHARDS)
-            .map(|n| ListingShard {
-                pk: listing_pk(merchant, n),
+        let mut shards: Vec<ListingShard> = listing_partitions(merchant)
+            .into_iter()
+            .map(|pk| ListingShard {
+                pk,
                 buffered: VecDeque::new(),
                 next: None,
                 done: false,
@@ -259,6 +308,53 @@ struct ListingShard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(keys: &[&str], more: bool) -> (Vec<String>, bool) {
+        (keys.iter().map(|k| k.to_string()).collect(), more)
+    }
+
+    #[test]
+    fn a_merged_page_stops_where_a_shard_stopped() {
+        let key = |k: &String| k.clone();
+        // Shard a stopped early (more after "c"); shard b is whole: its "d" and "e" lie
+        // beyond what a gave, so they wait for the next page, which a's "cc" precedes.
+        let (got, more) = merge_pages(
+            vec![page(&["a", "c"], true), page(&["b", "d", "e"], false)],
+            key,
+            10,
+        );
+        assert_eq!(got, ["a", "b", "c"]);
+        assert!(more);
+        let (got, more) = merge_pages(
+            vec![page(&["cc"], false), page(&["d", "e"], false)],
+            key,
+            10,
+        );
+        assert_eq!(got, ["cc", "d", "e"]);
+        assert!(!more);
+        // The limit cuts the merged order, not a shard's.
+        let (got, more) = merge_pages(
+            vec![page(&["a", "d"], false), page(&["b", "c"], false)],
+            key,
+            3,
+        );
+        assert_eq!(got, ["a", "b", "c"]);
+        assert!(more);
+        // Two shards stopped early: the lower of their last keys bounds the page.
+        let (got, more) = merge_pages(
+            vec![
+                page(&["a", "e"], true),
+                page(&["b", "c"], true),
+                page(&["d"], false),
+            ],
+            key,
+            10,
+        );
+        assert_eq!(got, ["a", "b", "c"]);
+        assert!(more);
+        let (got, more) = merge_pages(Vec::<(Vec<String>, bool)>::new(), key, 10);
+        assert!(got.is_empty() && !more);
+    }
 
     /// The published FNV-1a 32-bit test vectors: the hash that places items never changes
     /// by accident (items written with one would not be read back with another).
