@@ -2,7 +2,7 @@
 //!
 //! | item                | pk                                          | sk                   | indexes |
 //! |---------------------|---------------------------------------------|----------------------|---------|
-//! | ledger (a version)  | `PAYMENT#<payment id>`                      | `V#<seq>`            | gsi3: `L#<provider>#<YYYYMMDD>#<shard 0-7>`, `<epoch ms:013>#<payment id body>#<seq:010>` (projects `lg`, the compact rest) |
+//! | ledger (a version)  | `PAYMENT#<payment id>`                      | `V#<seq>`            | gsi3: `L#<provider>#<YYYYMMDD>#<shard 0-31>`, `<epoch ms:013>#<payment id body>#<seq:010>` (projects `lg`, the compact rest) |
 //! | run                 | `RECON#RUN#<provider>`                      | `<day>`              | |
 //! | report chunk        | `RECON#CHUNK#<run id>#<attempt>`            | `<kind>#<n:06>`      | |
 //! | discrepancy         | `RECON#DISC#<id>`                           | `DISC`               | gsi1: `RECON#DISC#<provider>#<status>`, `<opened at>#<id>`; gsi2: `RECON#DISC#MERCHANT#<merchant>#<status>`, same |
