@@ -346,25 +346,13 @@ impl AnalyticsStore for DynamoDbStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
-        let mut rows = Vec::new();
-        if to <= from {
-            return Ok(rows);
-        }
-        let (lo, hi) = (format!("{from:012}"), format!("{:012}~", to - 1));
-        let mut pks = Vec::new();
-        for day in from.div_euclid(24)..=(to - 1).div_euclid(24) {
-            pks.extend((0..SHARDS).map(|shard| match scope {
-                AggScope::Merchant(m) => hour_pk(m, day * 24, shard),
-                AggScope::Platform => platform_hour_pk(day * 24, shard),
-            }));
-            if let AggScope::Merchant(m) = scope {
-                pks.push(legacy_pk(&hour_pk(m, day * 24, 0)));
-            }
-        }
-        for part in self.query_all(pks, &lo, &hi).await? {
-            rows.extend(part);
-        }
-        Ok(merged(rows))
+        let span = Span {
+            width: 24,
+            key: |t| format!("{t:012}"),
+            merchant: hour_pk,
+            platform: platform_hour_pk,
+        };
+        self.buckets(scope, from, to, span).await
     }
 
     async fn days(
@@ -373,21 +361,51 @@ impl AnalyticsStore for DynamoDbStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
-        let mut rows = Vec::new();
+        let span = Span {
+            width: 32,
+            key: |t| format!("{t:08}"),
+            merchant: day_pk,
+            platform: platform_day_pk,
+        };
+        self.buckets(scope, from, to, span).await
+    }
+}
+
+/// How hour or day buckets are laid out: `width` hours (days) a partition, the sort key's
+/// leading time, and the partition keys of a merchant's shard and the platform's.
+struct Span {
+    width: i64,
+    key: fn(i64) -> String,
+    merchant: fn(&MerchantId, i64, u32) -> String,
+    platform: fn(i64, u32) -> String,
+}
+
+impl DynamoDbStore {
+    /// A scope's buckets with their hour (day) in `from..to`: every shard of every partition
+    /// the range touches (and a merchant's partition from before the shards), summed.
+    async fn buckets(
+        &self,
+        scope: AggScope<'_>,
+        from: i64,
+        to: i64,
+        span: Span,
+    ) -> Result<Vec<(Bucket, Counts)>, StoreError> {
         if to <= from {
-            return Ok(rows);
+            return Ok(Vec::new());
         }
-        let (lo, hi) = (format!("{from:08}"), format!("{:08}~", to - 1));
+        let (lo, hi) = ((span.key)(from), format!("{}~", (span.key)(to - 1)));
         let mut pks = Vec::new();
-        for block in from.div_euclid(32)..=(to - 1).div_euclid(32) {
+        for block in from.div_euclid(span.width)..=(to - 1).div_euclid(span.width) {
+            let start = block * span.width;
             pks.extend((0..SHARDS).map(|shard| match scope {
-                AggScope::Merchant(m) => day_pk(m, block * 32, shard),
-                AggScope::Platform => platform_day_pk(block * 32, shard),
+                AggScope::Merchant(m) => (span.merchant)(m, start, shard),
+                AggScope::Platform => (span.platform)(start, shard),
             }));
             if let AggScope::Merchant(m) = scope {
-                pks.push(legacy_pk(&day_pk(m, block * 32, 0)));
+                pks.push(legacy_pk(&(span.merchant)(m, start, 0)));
             }
         }
+        let mut rows = Vec::new();
         for part in self.query_all(pks, &lo, &hi).await? {
             rows.extend(part);
         }
