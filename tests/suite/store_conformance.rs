@@ -1040,3 +1040,86 @@ async fn dynamodb_reads_what_was_written_before_the_shards() {
         "released where it was, the buyer's first purchase is open again"
     );
 }
+
+/// A merchant's aggregates counted before their shard moved into the partition key (one
+/// partition a day or block, the shard in the sort key) are summed with those counted after.
+#[tokio::test]
+async fn dynamodb_sums_aggregates_counted_before_the_shards() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use walletpay_domain::analytics::{Bucket, Counts};
+    use walletpay_ports::{AggScope, AnalyticsStore, Counted};
+    let Some(store) = walletpay_tests::dynamodb_store().await else {
+        return;
+    };
+    let merchant = merchant_id();
+    let hour = now().millis().div_euclid(3_600_000);
+    let bucket = Bucket {
+        merchant: merchant.clone(),
+        country: walletpay_domain::Country::ID,
+        wallet: walletpay_domain::WalletId::Dana,
+        provider: walletpay_domain::Provider::Xendit,
+        hour,
+    };
+    let counted = Counted {
+        payment_id: walletpay_domain::PaymentId::new(now().millis(), rand_u128()),
+        seq: 1,
+        part: 0,
+        bucket: bucket.clone(),
+        counts: Counts {
+            attempts: 2,
+            successes: 1,
+            volume: 15_000_000,
+            ..Counts::default()
+        },
+    };
+    store.add_counted(&[counted]).await.unwrap();
+    // The same bucket as the store wrote it before the shards: hour and day.
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    let s = |v: String| AttributeValue::S(v);
+    let day = bucket.day();
+    // A day bucket's `hour` is its day's first hour, as the store writes it.
+    for (pk, sk, at) in [
+        (
+            format!("AGG#{merchant}#H{day}"),
+            format!("{hour:012}#3#ID#dana#xendit"),
+            hour,
+        ),
+        (
+            format!("AGG#{merchant}#D{}", day.div_euclid(32)),
+            format!("{day:08}#5#ID#dana#xendit"),
+            day * 24,
+        ),
+    ] {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", s(pk))
+            .item("sk", s(sk))
+            .item("merchant", s(merchant.to_string()))
+            .item("country", s("ID".into()))
+            .item("wallet", s("dana".into()))
+            .item("provider", s("xendit".into()))
+            .item("hour", n(at))
+            .item("attempts", n(5))
+            .item("successes", n(4))
+            .item("volume", n(60_000_000))
+            .send()
+            .await
+            .unwrap();
+    }
+    let hours = store
+        .hours(AggScope::Merchant(&merchant), hour, hour + 1)
+        .await
+        .unwrap();
+    assert_eq!(hours.len(), 1, "{hours:?}");
+    let c = &hours[0].1;
+    assert_eq!((c.attempts, c.successes, c.volume), (7, 5, 75_000_000));
+    let days = store
+        .days(AggScope::Merchant(&merchant), day, day + 1)
+        .await
+        .unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    let c = &days[0].1;
+    assert_eq!((c.attempts, c.successes, c.volume), (7, 5, 75_000_000));
+}
