@@ -361,6 +361,51 @@ pub(crate) fn statement_url(
     })
 }
 
+/// The kept corpus of a provider's settlement source, `tests/fuzz/settlement/<provider>/`.
+#[cfg(test)]
+fn settlement_corpus(provider: &str) -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fuzz/settlement")
+        .join(provider);
+    let inputs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .collect();
+    assert!(!inputs.is_empty(), "corpus {} is empty", dir.display());
+    inputs
+}
+
+/// splitmix64 seeded by the provider: the same inputs every run.
+#[cfg(test)]
+fn seeded(provider: &str) -> impl FnMut() -> u64 {
+    let mut state = 0x5eed_u64 ^ provider.len() as u64;
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Every input read twice: no panic (the test would fail), and the same answer both times.
+#[cfg(test)]
+fn read_each_twice(
+    provider: &str,
+    inputs: &[String],
+    read: impl Fn(&str) -> Result<Vec<SettlementRow>, SettlementError>,
+) -> usize {
+    let mut read_ok = 0;
+    for text in inputs {
+        let first = format!("{:?}", read(text));
+        let again = format!("{:?}", read(text));
+        assert_eq!(first, again, "{provider}: {text:?}");
+        read_ok += usize::from(first.starts_with("Ok("));
+    }
+    read_ok
+}
+
 /// Fuzzing of the statement readers (each provider's `settlement.rs` tests call it): the
 /// kept corpus `tests/fuzz/settlement/<provider>/` replayed whole, then seeded mutations of
 /// a genuine statement (a cell replaced by a strange value, dropped or doubled, a line
@@ -374,25 +419,9 @@ pub(crate) fn fuzz_statements(
     delimiter: u8,
     read: impl Fn(&str) -> Result<Vec<SettlementRow>, SettlementError>,
 ) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fuzz/settlement")
-        .join(provider);
-    let mut inputs: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .collect();
-    assert!(!inputs.is_empty(), "corpus {} is empty", dir.display());
+    let mut inputs = settlement_corpus(provider);
     assert!(read(genuine).is_ok(), "the genuine statement reads");
-    // splitmix64: the same inputs every run.
-    let mut state = 0x5eed_u64 ^ provider.len() as u64;
-    let mut next = move || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
+    let mut next = seeded(provider);
     const STRANGE: [&str; 16] = [
         "",
         "-1",
@@ -468,14 +497,133 @@ pub(crate) fn fuzz_statements(
         };
         inputs.push(text);
     }
-    for text in &inputs {
-        let first = read(text).map_err(|e| e.to_string());
-        let again = read(text).map_err(|e| e.to_string());
-        assert_eq!(first.is_ok(), again.is_ok(), "{provider}: {text:?}");
-        if let (Ok(a), Ok(b)) = (&first, &again) {
-            assert_eq!(a.len(), b.len(), "{provider}: {text:?}");
-        }
+    read_each_twice(provider, &inputs, read);
+}
+
+/// Values a JSON field is replaced by: other types, extremes, strange text.
+#[cfg(test)]
+fn strange_json(n: u64) -> serde_json::Value {
+    use serde_json::json;
+    let all = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(-1),
+        json!(1e300),
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(0.001),
+        json!(""),
+        json!("-0"),
+        json!("1e400"),
+        json!("NaN"),
+        json!("2026-02-30T10:00:00Z"),
+        json!("\u{0}💸"),
+        json!([]),
+        json!([1, "a"]),
+        json!({}),
+        json!({"a": {"b": []}}),
+    ];
+    all[(n % all.len() as u64) as usize].clone()
+}
+
+/// Every path in a JSON value (object keys and array indexes), the root included.
+#[cfg(test)]
+fn json_paths(v: &serde_json::Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    out.push(at.clone());
+    let children: Vec<(String, &serde_json::Value)> = match v {
+        serde_json::Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v))
+            .collect(),
+        _ => vec![],
+    };
+    for (k, child) in children {
+        at.push(k);
+        json_paths(child, at, out);
+        at.pop();
     }
+}
+
+#[cfg(test)]
+fn json_at<'a>(v: &'a mut serde_json::Value, path: &[String]) -> &'a mut serde_json::Value {
+    path.iter().fold(v, |v, k| match v {
+        serde_json::Value::Object(m) => m.get_mut(k).unwrap(),
+        serde_json::Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+        _ => unreachable!("a path only goes through objects and arrays"),
+    })
+}
+
+/// Fuzzing of a JSON settlement source (a listing page of a provider's API): the kept corpus
+/// replayed whole, then seeded structure-aware mutations of a genuine page (a field, at any
+/// depth, replaced by another type or an extreme; a key dropped; an element of a list
+/// doubled or dropped; the text cut short) and arbitrary bytes. A page may be refused, with
+/// a typed error; it may not panic, and it reads the same way twice. Some mutations must
+/// still read, or the mutations never reached the reader's fields.
+#[cfg(test)]
+pub(crate) fn fuzz_json_pages(
+    provider: &str,
+    genuine: &str,
+    read: impl Fn(&str) -> Result<Vec<SettlementRow>, SettlementError>,
+) {
+    let mut inputs = settlement_corpus(provider);
+    assert!(read(genuine).is_ok(), "the genuine page reads");
+    let base: serde_json::Value = serde_json::from_str(genuine).unwrap();
+    let mut paths = Vec::new();
+    json_paths(&base, &mut Vec::new(), &mut paths);
+    let mut next = seeded(provider);
+    let mutations = 600;
+    for _ in 0..mutations {
+        let mut v = base.clone();
+        let path = &paths[(next() % paths.len() as u64) as usize];
+        let text = match next() % 5 {
+            0 | 1 => {
+                *json_at(&mut v, path) = strange_json(next());
+                v.to_string()
+            }
+            2 if !path.is_empty() => {
+                let (last, parent) = path.split_last().unwrap();
+                match json_at(&mut v, parent) {
+                    serde_json::Value::Object(m) => {
+                        m.remove(last);
+                    }
+                    serde_json::Value::Array(a) => {
+                        let i: usize = last.parse().unwrap();
+                        if next() % 2 == 0 {
+                            a.remove(i);
+                        } else {
+                            let copy = a[i].clone();
+                            a.insert(i, copy);
+                        }
+                    }
+                    _ => unreachable!(),
+                }
+                v.to_string()
+            }
+            3 => {
+                let t = v.to_string();
+                let mut cut = (next() % (t.len() as u64 + 1)) as usize;
+                while !t.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                t[..cut].to_string()
+            }
+            _ => {
+                let n = next() % 300;
+                let bytes: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+        };
+        inputs.push(text);
+    }
+    let read_ok = read_each_twice(provider, &inputs, read);
+    assert!(
+        read_ok > 1 && read_ok < inputs.len(),
+        "{provider}: {read_ok} of {} inputs read",
+        inputs.len()
+    );
 }
 
 #[cfg(test)]

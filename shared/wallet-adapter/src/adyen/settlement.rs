@@ -380,4 +380,31 @@ mod tests {
         assert_eq!(r.booked_on, Date::parse("2013-06-03").unwrap());
         assert!(r.payment_id.is_none(), "3vpzf7 is not one of our ids");
     }
+
+    #[test]
+    fn fuzzed_reports_are_read_or_refused() {
+        let header = "Company Account,Merchant Account,Psp Reference,Merchant Reference,Payment Method,Creation Date,TimeZone,Type,Modification Reference,Gross Currency,Gross Debit (GC),Gross Credit (GC),Exchange Rate,Net Currency,Net Debit (NC),Net Credit (NC),Commission (NC),Markup (NC),Scheme Fees (NC),Interchange (NC),Payment Method Variant,Modification Merchant Reference,Batch Number,Reserved4,Reserved5,Reserved6,Reserved7,Reserved8,Reserved9,Reserved10";
+        let genuine = format!(
+            "{header}\n\
+             Walletpay,WalletpayTH,1813702551707653,pay_01m8ab8makqqg641md11702kgn,truemoney,2026-12-01 11:26:49,ICT,Settled,1713702551795048,THB,,300.00,1,THB,,292.50,7.50,,,,truemoney,,41,,,,,,,\n\
+             Walletpay,WalletpayTH,1813702551707653,pay_01m8ab8makqqg641md11702kgn,truemoney,2026-12-01 12:00:00,ICT,Refunded,1713702551795999,THB,100.00,,1,THB,100.00,,,,,,truemoney,pay_01m8ab8makqqg641md11702kgn:ref_01m8ab8makqqg641md11702kgn,41,,,,,,,\n\
+             Walletpay,WalletpayTH,,,,2026-12-01 23:59:00,ICT,MerchantPayout,1713702551796000,THB,192.50,,1,THB,192.50,,,,,,,,41,,,,,,,\n"
+        );
+        let paid_on = Date::parse("2026-12-02").unwrap();
+        let read = |text: &str| {
+            crate::settlement::read_all(text, b',', &REQUIRED, |c, r, line| {
+                row(c, r, line, 7 * 60, paid_on)
+            })
+        };
+        let rows = read(&genuine).unwrap();
+        assert_eq!(
+            rows.iter().map(|r| (r.kind, r.net)).collect::<Vec<_>>(),
+            [
+                (Kind::Charge, 29_250),
+                (Kind::Refund, -10_000),
+                (Kind::Payout, -19_250)
+            ]
+        );
+        crate::settlement::fuzz_statements("adyen", &genuine, b',', read);
+    }
 }

@@ -313,4 +313,35 @@ mod tests {
             "ref_01m8ab8makqqg641md11702kgn"
         );
     }
+
+    /// A page of the listing as the reader takes it: parsed, then each transaction a row.
+    fn read_page(text: &str) -> Result<Vec<SettlementRow>, SettlementError> {
+        let page: TransactionList =
+            serde_json::from_str(text).map_err(|e| SettlementError::Malformed {
+                line: 0,
+                reason: e.to_string(),
+            })?;
+        let mut rows = Vec::new();
+        for (i, t) in page.data.iter().enumerate() {
+            rows.extend(row(t, i as u64 + 1, &day())?);
+        }
+        Ok(rows)
+    }
+
+    #[test]
+    fn fuzzed_listings_are_read_or_refused() {
+        let refund = SAMPLE
+            .replace("\"PAYMENT\"", "\"REFUND\"")
+            .replace("MONEY_IN", "MONEY_OUT")
+            .replace("txn_13dd178d", "txn_23dd178d")
+            .replace(
+                "pay_01m8ab8makqqg641md11702kgn",
+                "ref_01m8ab8makqqg641md11702kgn",
+            );
+        let genuine = format!(
+            r#"{{"data": [{SAMPLE}, {refund}], "has_more": true, "links": [{{"href": "/transactions?after_id=txn_23dd178d", "rel": "next", "method": "GET"}}]}}"#
+        );
+        assert_eq!(read_page(&genuine).unwrap().len(), 2);
+        crate::settlement::fuzz_json_pages("xendit", &genuine, read_page);
+    }
 }
