@@ -1,12 +1,13 @@
 //! Every benchmark of walletpay, in one binary: `tests/figures` runs them all with the AWS
 //! stand-ins started; `cargo bench -p walletpay-tests --bench figures -- <name>...` runs the
-//! ones named (`init`, `create_payment`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`, `risk`). Under `cargo test
+//! ones named (`init`, `create_payment`, `http`, `capacity`, `webhooks`, `emv`, `snap`, `reconcile`, `risk`). Under `cargo test
 //! --all-targets` (as `tests/run` runs it) each runs once, quickly, so none goes stale; the
 //! arguments are then cargo test's own (a filter, `--test-threads`) and are not names.
 
 mod capacity;
 mod create_payment;
 mod emv;
+mod http_load;
 mod init;
 mod reconcile;
 mod risk;
@@ -24,9 +25,10 @@ fn main() {
         .into_iter()
         .filter(|a| benching && !a.starts_with('-'))
         .collect();
-    let benches: [(&str, fn()); 8] = [
+    let benches: [(&str, fn()); 9] = [
         ("init", init::run),
         ("create_payment", create_payment::run),
+        ("http", http_load::run),
         ("capacity", capacity::run),
         ("webhooks", webhooks::run),
         ("emv", emv::run),
@@ -36,7 +38,7 @@ fn main() {
     ];
     if let Some(unknown) = named.iter().find(|n| !benches.iter().any(|(b, _)| b == n)) {
         eprintln!(
-            "no benchmark {unknown:?}; there are: init, create_payment, capacity, webhooks, emv, snap, reconcile, risk"
+            "no benchmark {unknown:?}; there are: init, create_payment, http, capacity, webhooks, emv, snap, reconcile, risk"
         );
         std::process::exit(2);
     }
