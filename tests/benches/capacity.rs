@@ -176,4 +176,106 @@ async fn measure() {
         (tr + tw) / changes as f64,
         tw / changes as f64
     );
+    let notifications = seen.lock().unwrap().len();
+    cost_of_a_million(tr, tw, changes, notifications);
+}
+
+/// Published on-demand prices, us-east-1, as read on 2026-12-02 (README, "Figures").
+mod price {
+    /// Lambda, per request.
+    pub const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    /// Lambda arm64, per GB-second (first tier).
+    pub const LAMBDA_ARM_GB_S: f64 = 0.000_013_333_4;
+    /// API Gateway HTTP API, per request (first 300 million a month).
+    pub const HTTP_API_REQUEST: f64 = 1.00 / 1e6;
+    /// DynamoDB on-demand, standard table class.
+    pub const WRU: f64 = 0.625 / 1e6;
+    pub const RRU: f64 = 0.125 / 1e6;
+    /// SQS standard, per request (each 64 KB chunk).
+    pub const SQS_REQUEST: f64 = 0.40 / 1e6;
+    /// CloudWatch Logs ingestion (standard), per GB.
+    pub const LOG_GB: f64 = 0.50;
+}
+
+/// The AWS cost of a million payments living the life measured above (created, paid by the
+/// wallet's callback, checked once, partly refunded, every notification delivered). The
+/// units and the notifications are this run's; the requests and invocations are what that
+/// life makes through the deployed functions; the billed durations are not measurable
+/// here (the provider's and the shop's round trips dominate them) and are stated as
+/// assumptions, at the template's 256 MB on arm64. DynamoDB units are charged as measured
+/// on DynamoDB Local (a transactional write counts double on AWS: README, "Capacity").
+fn cost_of_a_million(rcu: f64, wcu: f64, versions: usize, notifications: usize) {
+    let n = 1e6;
+    // (function, invocations per payment, assumed billed ms each)
+    let functions: [(&str, f64, f64); 8] = [
+        ("create-payment", 1.0, 400.0),
+        ("wallet-webhook (payment + refund)", 2.0, 30.0),
+        ("payment-events", 2.0, 60.0),
+        ("status-checks", 1.0, 300.0),
+        ("refund", 1.0, 40.0),
+        ("refund-worker", 1.0, 400.0),
+        ("notifier", notifications as f64, 200.0),
+        ("payment-analytics (a version each)", versions as f64, 30.0),
+    ];
+    let gb = 256.0 / 1024.0;
+    let invocations: f64 = functions.iter().map(|f| f.1).sum();
+    let gb_s: f64 = functions.iter().map(|f| f.1 * f.2 / 1000.0 * gb).sum();
+    // The shop's create and refund, the provider's two callbacks.
+    let api_requests = 4.0;
+    // Each queued message is sent, received and deleted: the two payment events, the
+    // status check and its follow-up, the refund job, each notification.
+    let sqs_requests = 3.0 * (2.0 + 2.0 + 1.0 + notifications as f64);
+    // About 2 KB of log lines per invocation.
+    let log_gb = invocations * 2048.0 / 1e9;
+    let lines = [
+        (
+            "Lambda requests",
+            invocations * n * price::LAMBDA_REQUEST,
+            format!("{invocations:.0} invocations"),
+        ),
+        (
+            "Lambda duration (assumed)",
+            gb_s * n * price::LAMBDA_ARM_GB_S,
+            format!("{gb_s:.3} GB-s"),
+        ),
+        (
+            "API Gateway HTTP API",
+            api_requests * n * price::HTTP_API_REQUEST,
+            format!("{api_requests:.0} requests"),
+        ),
+        (
+            "DynamoDB writes",
+            wcu * n * price::WRU,
+            format!("{wcu:.1} WRU (measured)"),
+        ),
+        (
+            "DynamoDB reads",
+            rcu * n * price::RRU,
+            format!("{rcu:.1} RRU (measured)"),
+        ),
+        (
+            "SQS",
+            sqs_requests * n * price::SQS_REQUEST,
+            format!("{sqs_requests:.0} requests"),
+        ),
+        (
+            "CloudWatch Logs",
+            log_gb * n * price::LOG_GB,
+            format!("{:.1} KB", log_gb * 1e6),
+        ),
+    ];
+    println!("AWS cost of a million such payments (us-east-1 prices read 2026-12-02; per payment in brackets)");
+    for (what, usd, per) in &lines {
+        println!("  {what:<28} ${usd:>9.2}   ({per})");
+    }
+    let total: f64 = lines.iter().map(|l| l.1).sum();
+    println!(
+        "  {:<28} ${total:>9.2}   (${:.6} a payment)",
+        "total",
+        total / n
+    );
+    println!("  assumed billed ms per invocation, 256 MB arm64:");
+    for (f, calls, ms) in functions {
+        println!("    {f:<36} x{calls:<3} {ms:>5.0} ms");
+    }
 }
