@@ -455,7 +455,7 @@ pub(crate) fn fuzz_statements(
             2 => {
                 let mut cells: Vec<&str> = lines[i].split(d).collect();
                 let j = (next() % cells.len() as u64) as usize;
-                if next() % 2 == 0 {
+                if next().is_multiple_of(2) {
                     cells.remove(j);
                 } else {
                     cells.insert(j, cells[j]);
@@ -465,7 +465,7 @@ pub(crate) fn fuzz_statements(
             }
             3 => {
                 let line = lines[i].clone();
-                if next() % 2 == 0 {
+                if next().is_multiple_of(2) {
                     lines.remove(i);
                 } else {
                     lines.insert(i, line);
@@ -486,7 +486,7 @@ pub(crate) fn fuzz_statements(
                 while !t.is_char_boundary(at) {
                     at -= 1;
                 }
-                t.insert(at, if next() % 2 == 0 { '"' } else { '\r' });
+                t.insert(at, if next().is_multiple_of(2) { '"' } else { '\r' });
                 t
             }
             _ => {
@@ -591,7 +591,7 @@ pub(crate) fn fuzz_json_pages(
                     }
                     serde_json::Value::Array(a) => {
                         let i: usize = last.parse().unwrap();
-                        if next() % 2 == 0 {
+                        if next().is_multiple_of(2) {
                             a.remove(i);
                         } else {
                             let copy = a[i].clone();
