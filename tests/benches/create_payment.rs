@@ -6,14 +6,10 @@
 //! Xendit adapter calling the Xendit sandbox over HTTP on loopback. Prints percentiles.
 //! Set `BENCH_REQUESTS` to change the sample size (default 5000).
 
+use crate::percentile;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use walletpay_local::{Backend, Options};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
 
 pub fn run() {
     // `cargo test --all-targets` runs this too, without `--bench`: then it is a quick smoke run.

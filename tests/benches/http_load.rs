@@ -11,17 +11,13 @@
 //! Every answer must be the expected status: a row with another is a failed run, not a
 //! figure. Set `BENCH_SECONDS` to change each row's length (default 5).
 
+use crate::percentile;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use walletpay_local::{Backend, Options};
 use walletpay_tests::stack::{dana_order, start_with, Stack};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
 
 /// How long a row runs: `Some(duration)` benching, `None` (a few requests per connection)
 /// when `cargo test` runs it.
@@ -41,20 +37,42 @@ fn length() -> Option<Duration> {
 type Make = Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>;
 
 struct Row {
-    requests: usize,
     wall: Duration,
+    /// Sorted.
     samples: Vec<Duration>,
 }
 
+/// When a row is over: its time is up, or (under `cargo test`) each sender made 8 requests.
+#[derive(Clone, Copy)]
+struct Until(Option<Instant>);
+
+impl Until {
+    fn start() -> Self {
+        Until(length().map(|d| Instant::now() + d))
+    }
+
+    fn reached(self, made: usize) -> bool {
+        match self.0 {
+            Some(u) => Instant::now() >= u,
+            None => made >= 8,
+        }
+    }
+}
+
 impl Row {
+    fn new(mut samples: Vec<Duration>, wall: Duration) -> Self {
+        samples.sort();
+        Row { wall, samples }
+    }
+
     fn print(&self, what: &str, how: &str) {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         println!(
             "  {what:<16} {how:<14} {:>7.0} req/s   p50 {:>7.0} µs   p99 {:>7.0} µs   ({} requests)",
-            self.requests as f64 / self.wall.as_secs_f64(),
+            self.samples.len() as f64 / self.wall.as_secs_f64(),
             us(percentile(&self.samples, 0.50)),
             us(percentile(&self.samples, 0.99)),
-            self.requests,
+            self.samples.len(),
         );
     }
 }
@@ -63,7 +81,7 @@ impl Row {
 /// closed-loop until the row's time is up (or 8 requests each under `cargo test`).
 async fn over_http(connections: usize, make: Make, expect: u16) -> Row {
     let next = Arc::new(AtomicUsize::new(0));
-    let until = length().map(|d| Instant::now() + d);
+    let until = Until::start();
     let start = Instant::now();
     let tasks: Vec<_> = (0..connections)
         .map(|_| {
@@ -74,14 +92,7 @@ async fn over_http(connections: usize, make: Make, expect: u16) -> Row {
                     .build()
                     .unwrap();
                 let mut samples = Vec::new();
-                loop {
-                    let done = match until {
-                        Some(u) => Instant::now() >= u,
-                        None => samples.len() >= 8,
-                    };
-                    if done {
-                        break;
-                    }
+                while !until.reached(samples.len()) {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let req = make(n);
                     let t = Instant::now();
@@ -102,45 +113,24 @@ async fn over_http(connections: usize, make: Make, expect: u16) -> Row {
     for t in tasks {
         samples.extend(t.await.expect("a connection's task"));
     }
-    let wall = start.elapsed();
-    samples.sort();
-    Row {
-        requests: samples.len(),
-        wall,
-        samples,
-    }
+    Row::new(samples, start.elapsed())
 }
 
 /// One call at a time through the use case, as the Lambda handler makes it.
 async fn in_process<F, Fut>(call: F) -> Row
 where
     F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = u16>,
+    Fut: std::future::Future<Output = ()>,
 {
-    let until = length().map(|d| Instant::now() + d);
+    let until = Until::start();
     let start = Instant::now();
     let mut samples = Vec::new();
-    let mut n = 0;
-    loop {
-        let done = match until {
-            Some(u) => Instant::now() >= u,
-            None => n >= 8,
-        };
-        if done {
-            break;
-        }
+    while !until.reached(samples.len()) {
         let t = Instant::now();
-        call(n).await;
+        call(samples.len()).await;
         samples.push(t.elapsed());
-        n += 1;
     }
-    let wall = start.elapsed();
-    samples.sort();
-    Row {
-        requests: samples.len(),
-        wall,
-        samples,
-    }
+    Row::new(samples, start.elapsed())
 }
 
 fn order(n: usize, run: &str) -> serde_json::Value {
@@ -225,7 +215,6 @@ pub fn run() {
                 .await
                 .expect("payment created");
                 assert_eq!(r.status, 201);
-                r.status
             }
         })
         .await;
@@ -259,7 +248,6 @@ pub fn run() {
                     .await
                     .expect("a genuine webhook");
                 assert_eq!(r.status, 200);
-                r.status
             }
         })
         .await;
@@ -295,7 +283,6 @@ pub fn run() {
                 .await
                 .expect("refund accepted");
                 assert_eq!(r.status, 201);
-                r.status
             }
         })
         .await;

@@ -14,6 +14,12 @@ mod risk;
 mod snap;
 mod webhooks;
 
+/// The `p` quantile (0 to 1) of sorted samples, by nearest rank.
+fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx]
+}
+
 fn main() {
     // The reconcile benchmark measures its engine in a child process of this binary.
     if reconcile::child() {

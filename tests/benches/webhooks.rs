@@ -6,17 +6,13 @@
 //! Prints percentiles in microseconds. Set `BENCH_REQUESTS` to change the sample size
 //! (default 5000 per provider).
 
+use crate::percentile;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use walletpay_app::{Adapters, App, Settings};
 use walletpay_embedded::{EmbeddedStore, InProcessQueue};
 use walletpay_ports::{StaticSecrets, SystemClock};
 use walletpay_wallet_adapter::{adyen, midtrans, stripe, xendit};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[idx]
-}
 
 fn app() -> App {
     let secrets = Arc::new(
