@@ -33,7 +33,7 @@ pub struct Answer {
 impl Http {
     pub fn new(base: String) -> Self {
         Http {
-            client: reqwest::Client::builder()
+            client: walletpay_wallet_adapter::tls::client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .pool_max_idle_per_host(512)
                 .timeout(Duration::from_secs(30))

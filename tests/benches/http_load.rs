@@ -87,7 +87,7 @@ async fn over_http(connections: usize, make: Make, expect: u16) -> Row {
         .map(|_| {
             let (make, next) = (make.clone(), next.clone());
             tokio::spawn(async move {
-                let client = reqwest::Client::builder()
+                let client = walletpay_wallet_adapter::tls::client_builder()
                     .pool_max_idle_per_host(1)
                     .build()
                     .unwrap();

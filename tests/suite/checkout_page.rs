@@ -559,7 +559,7 @@ async fn works_without_javascript(backend: Backend) {
         .await;
     assert_eq!(untouched.body["payments"], json!([]));
     // A browser that names only the origin (no Sec-Fetch-Site), this page's: accepted.
-    let resp = reqwest::Client::builder()
+    let resp = walletpay_wallet_adapter::tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

@@ -1513,7 +1513,7 @@ async fn every_sandbox_has_the_same_checkout_page_and_simulate() {
         ),
     ];
     let s = stack().await;
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = walletpay_wallet_adapter::tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

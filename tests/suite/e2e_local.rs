@@ -612,7 +612,7 @@ async fn a_person_approves_on_the_checkout_page(s: Stack) {
     let a = s.create("page", &dana_order("page")).await;
     let id = a.body["id"].as_str().unwrap().to_string();
     let page = a.body["next_action"]["url"].as_str().unwrap().to_string();
-    let no_redirects = reqwest::Client::builder()
+    let no_redirects = walletpay_wallet_adapter::tls::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

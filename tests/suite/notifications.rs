@@ -609,7 +609,7 @@ async fn the_logs_of_a_payment_life_hold_no_secret_or_phone_number() {
     use tracing_subscriber::prelude::*;
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry()
-        .with(tracing_subscriber::EnvFilter::new("debug"))
+        .with(tracing_subscriber::filter::LevelFilter::DEBUG)
         .with(
             tracing_subscriber::fmt::layer()
                 .json()

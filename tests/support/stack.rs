@@ -51,7 +51,9 @@ pub async fn start_with(backend: Backend, opts: Options) -> Option<Stack> {
         .expect("local stack starts");
     Some(Stack {
         local,
-        http: reqwest::Client::new(),
+        http: walletpay_wallet_adapter::tls::client_builder()
+            .build()
+            .expect("an HTTP client"),
     })
 }
 

@@ -28,15 +28,22 @@ use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
 use walletpay_ports::{CachedSecrets, Secrets, SystemClock};
 use walletpay_wallet_adapter::xendit::{Xendit, XenditConfig};
 
-/// JSON logs to stdout (CloudWatch), level from `RUST_LOG` (default `info`).
+/// JSON logs to stdout (CloudWatch), levels from `RUST_LOG` (default `info`): a level, or
+/// `target=level` pairs beside it (`info,walletpay_app=debug`); a value that does not read
+/// as that is ignored for the default.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(false)
         .without_time()
+        .finish()
+        .with(filter)
         .try_init();
 }
 

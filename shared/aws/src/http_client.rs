@@ -1,11 +1,12 @@
 //! The HTTPS client the SDK's clients share, built on the first request instead of when a
 //! client is configured.
 //!
-//! The SDK's default client is the same hyper and rustls (aws-lc) client, but it builds its
-//! connector while a client is being configured (`validate_base_client_config`), so that
-//! the system's certificate store is read at start-up: a Lambda function read all of it
-//! during its init, before its first poll of the Runtime API, and a 256 MB function has a
-//! seventh of a vCPU to do it with. Here that happens on the first call to DynamoDB, SQS or
+//! The SDK's default client is the same hyper and rustls client (on aws-lc; this one is on
+//! *ring*, the process's one TLS provider, see `walletpay_wallet_adapter::tls`), but it
+//! builds its connector while a client is being configured (`validate_base_client_config`),
+//! so that the system's certificate store is read at start-up: a Lambda function read all
+//! of it during its init, before its first poll of the Runtime API, and a 256 MB function
+//! has a seventh of a vCPU to do it with. Here that happens on the first call to DynamoDB, SQS or
 //! Secrets Manager, once per process, and not at all in a process that never calls them.
 
 use aws_smithy_http_client::proxy::ProxyConfig;
@@ -30,7 +31,7 @@ impl OnFirstUse {
         self.client.get_or_init(|| {
             Builder::new().build_with_connector_fn(|settings, components| {
                 let mut conn = ConnectorBuilder::default()
-                    .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+                    .tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
                 conn.set_connector_settings(settings.cloned());
                 if let Some(c) = components {
                     conn.set_sleep_impl(c.sleep_impl());

@@ -137,7 +137,9 @@ impl Chaos {
             batches: AtomicU64::new(0),
             counters: Counters::default(),
             base_url: OnceLock::new(),
-            http: reqwest::Client::new(),
+            http: walletpay_wallet_adapter::tls::client_builder()
+                .build()
+                .expect("an HTTP client"),
         })
     }
 

@@ -9,7 +9,9 @@ use std::io::Write;
 use std::time::Duration;
 
 pub async fn reconcile(base: &str, key: &str, provider: &str, date: &str) -> Result<(), String> {
-    let http = reqwest::Client::new();
+    let http = walletpay_wallet_adapter::tls::client_builder()
+        .build()
+        .expect("an HTTP client");
     let base = base.trim_end_matches('/');
     let resp = http
         .post(format!("{base}/v1/reconciliation/runs"))
@@ -131,7 +133,9 @@ pub async fn backtest(
     if let Some(p) = policy {
         body["policy"] = p;
     }
-    let resp = reqwest::Client::new()
+    let resp = walletpay_wallet_adapter::tls::client_builder()
+        .build()
+        .expect("an HTTP client")
         .post(format!("{base}/v1/risk/backtest"))
         .bearer_auth(key)
         .json(&body)

@@ -8,6 +8,12 @@
 //! vCPU. Deferring the read to the first handshake costs that handshake one read, once per
 //! process. If the store cannot be read, every handshake fails: nothing is ever trusted
 //! without it.
+//!
+//! The cryptography is *ring*'s, for every TLS connection of the process (these clients,
+//! the AWS SDK's, the Pix sandbox's server): one provider, and the smaller of the two that
+//! rustls ships, in a binary that Lambda loads at every cold start. A bank that asks for
+//! our certificate (API Pix) gets a client of its own from [`mutual_client_builder`], on
+//! the same provider and the same verifier, with the bank's CA trusted beside the system's.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -16,17 +22,28 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_platform_verifier::Verifier;
 use std::sync::{Arc, LazyLock, OnceLock};
 
-/// The platform verifier, made on first use.
+/// The platform verifier, made on first use, trusting the system's roots and `extra_roots`.
 #[derive(Debug)]
 struct OnFirstUse {
     provider: Arc<CryptoProvider>,
+    extra_roots: Vec<CertificateDer<'static>>,
     verifier: OnceLock<Result<Verifier, rustls::Error>>,
 }
 
 impl OnFirstUse {
+    fn new(provider: Arc<CryptoProvider>, extra_roots: Vec<CertificateDer<'static>>) -> Self {
+        Self {
+            provider,
+            extra_roots,
+            verifier: OnceLock::new(),
+        }
+    }
+
     fn get(&self) -> Result<&Verifier, rustls::Error> {
         self.verifier
-            .get_or_init(|| Verifier::new(self.provider.clone()))
+            .get_or_init(|| {
+                Verifier::new_with_extra_roots(self.extra_roots.clone(), self.provider.clone())
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -70,17 +87,26 @@ impl ServerCertVerifier for OnFirstUse {
     }
 }
 
-static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+/// The process's one TLS provider.
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: LazyLock<Arc<CryptoProvider>> =
+        LazyLock::new(|| Arc::new(rustls::crypto::ring::default_provider()));
+    PROVIDER.clone()
+}
+
+fn builder(
+    extra_roots: Vec<CertificateDer<'static>>,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
+    let provider = provider();
+    rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .expect("the default provider supports the default protocol versions")
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(OnFirstUse {
-            provider,
-            verifier: OnceLock::new(),
-        }))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(OnFirstUse::new(provider, extra_roots)))
+}
+
+static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
+    let mut config = builder(Vec::new()).with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     config
 });
@@ -88,6 +114,61 @@ static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
 /// A client builder on the shared TLS configuration.
 pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().tls_backend_preconfigured(CONFIG.clone())
+}
+
+/// Why a mutual-TLS client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum MutualTlsError {
+    #[error("client certificate: {0}")]
+    Certificate(String),
+    #[error("client key: {0}")]
+    Key(String),
+    #[error("bank CA: {0}")]
+    Ca(String),
+}
+
+/// A client builder that presents `certificate` (PEM, the chain from ours up) with its
+/// `key` (PEM), verifying the server against the system's roots and `ca` (PEM), if given.
+pub fn mutual_client_builder(
+    certificate: &str,
+    key: &str,
+    ca: Option<&str>,
+) -> Result<reqwest::ClientBuilder, MutualTlsError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::PrivateKeyDer;
+    let chain = CertificateDer::pem_slice_iter(certificate.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| MutualTlsError::Certificate(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(MutualTlsError::Certificate(
+            "no certificate in the PEM".into(),
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
+        .map_err(|e| MutualTlsError::Key(e.to_string()))?;
+    let roots = match ca {
+        Some(ca) => {
+            let roots = CertificateDer::pem_slice_iter(ca.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| MutualTlsError::Ca(e.to_string()))?;
+            if roots.is_empty() {
+                return Err(MutualTlsError::Ca("no certificate in the PEM".into()));
+            }
+            roots
+        }
+        None => Vec::new(),
+    };
+    let mut config = builder(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| MutualTlsError::Key(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
+}
+
+/// The provider's default TLS server configuration builder (a sandbox's).
+#[cfg(feature = "sandbox")]
+pub(crate) fn server_provider() -> Arc<CryptoProvider> {
+    provider()
 }
 
 #[cfg(all(test, feature = "sandbox"))]

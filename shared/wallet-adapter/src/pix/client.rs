@@ -119,24 +119,14 @@ impl Pix {
         {
             return Ok(s.http.clone());
         }
-        let identity = reqwest::Identity::from_pem(
-            format!(
-                "{}\n{}",
-                creds.certificate.trim(),
-                creds.private_key.expose_secret().trim()
-            )
-            .as_bytes(),
+        let b = crate::tls::mutual_client_builder(
+            &creds.certificate,
+            creds.private_key.expose_secret(),
+            creds.ca.as_deref(),
         )
-        .map_err(|e| AdapterError::Config(format!("client certificate: {e}")))?;
-        let mut b = reqwest::Client::builder()
-            .identity(identity)
-            .timeout(self.config.timeout)
-            .connect_timeout(crate::adapter::CONNECT_TIMEOUT);
-        if let Some(ca) = &creds.ca {
-            let cert = reqwest::Certificate::from_pem(ca.as_bytes())
-                .map_err(|e| AdapterError::Config(format!("bank CA: {e}")))?;
-            b = b.add_root_certificate(cert);
-        }
+        .map_err(|e| AdapterError::Config(e.to_string()))?
+        .timeout(self.config.timeout)
+        .connect_timeout(crate::adapter::CONNECT_TIMEOUT);
         let http = b
             .build()
             .map_err(|e| AdapterError::Config(format!("TLS client: {e}")))?;

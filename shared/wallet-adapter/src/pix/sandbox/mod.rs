@@ -159,7 +159,7 @@ impl PixSandbox {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = crate::tls::server_provider();
         let certs: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(SANDBOX_SERVER_CERT.as_bytes())
                 .collect::<Result<_, _>>()
