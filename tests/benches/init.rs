@@ -1,7 +1,8 @@
 //! Lambda init: from process start to the first poll of the Runtime API, for each
 //! function's release binary beside the hello-world `lambda_runtime` binary built with the
 //! same profile (`tests/figures` builds them), and each binary's size, with the arm64
-//! bootstrap's when `sam build` has made one.
+//! bootstrap's when `sam build` has made one (`.aws-sam/build`) or, else, when the release
+//! binaries were cross-built for `aarch64-unknown-linux-gnu` (`tests/figures --arm64`).
 //!
 //! A fake Runtime API on loopback records the moment the first
 //! `GET /2018-06-01/runtime/invocation/next` arrives; the process is then killed. The
@@ -35,11 +36,29 @@ fn workspace() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-fn release_dir() -> PathBuf {
+fn target_dir() -> PathBuf {
     match std::env::var("CARGO_TARGET_DIR") {
-        Ok(t) => Path::new(&t).join("release"),
-        Err(_) => workspace().join("target/release"),
+        Ok(t) => PathBuf::from(t),
+        Err(_) => workspace().join("target"),
     }
+}
+
+fn release_dir() -> PathBuf {
+    target_dir().join("release")
+}
+
+/// The arm64 binary of `bin`: `sam build`'s bootstrap, or else a cross-built release binary.
+fn arm64_binary(bin: &str, logical: &str) -> PathBuf {
+    let sam = workspace()
+        .join(".aws-sam/build")
+        .join(logical)
+        .join("bootstrap");
+    if sam.exists() {
+        return sam;
+    }
+    target_dir()
+        .join("aarch64-unknown-linux-gnu/release")
+        .join(bin)
 }
 
 /// Milliseconds from spawning `bin` to its first poll of the Runtime API.
@@ -126,7 +145,7 @@ pub fn run() {
     );
     let show = |name: &str, logical: Option<&str>, init: &Result<f64, String>| {
         let arm = logical
-            .map(|l| mb(&workspace().join(".aws-sam/build").join(l).join("bootstrap")))
+            .map(|l| mb(&arm64_binary(name, l)))
             .unwrap_or_else(|| "-".into());
         let init = match init {
             Ok(ms) => format!("{ms:.2} ms"),
