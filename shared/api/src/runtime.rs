@@ -28,23 +28,78 @@ use walletpay_aws::{DynamoDbStore, SecretsManager, SqsQueue};
 use walletpay_ports::{CachedSecrets, Secrets, SystemClock};
 use walletpay_wallet_adapter::xendit::{Xendit, XenditConfig};
 
-/// JSON logs to stdout (CloudWatch), levels from `RUST_LOG` (default `info`): a level, or
-/// `target=level` pairs beside it (`info,walletpay_app=debug`); a value that does not read
-/// as that is ignored for the default.
+/// JSON logs to stdout (CloudWatch), levels from `RUST_LOG` (see [`log_filter`]); a value
+/// that does not read is reported on stderr once and `info` is used instead.
 pub fn init_tracing() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref()).unwrap_or_else(|e| {
+        eprintln!("RUST_LOG ignored ({e}); logging at info");
+        default_log_filter()
+    });
+    let _ = tracing::subscriber::set_global_default(log_subscriber(filter));
+}
+
+/// The subscriber [`init_tracing`] installs. The formatter's own level cap is lifted to
+/// `trace` so that `filter` alone decides (the formatter caps at `info` unless told).
+fn log_subscriber(
+    filter: tracing_subscriber::filter::Targets,
+) -> impl tracing::Subscriber + Send + Sync {
+    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::prelude::*;
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .json()
         .with_current_span(false)
         .without_time()
+        .with_max_level(LevelFilter::TRACE)
         .finish()
         .with(filter)
-        .try_init();
+}
+
+fn default_log_filter() -> tracing_subscriber::filter::Targets {
+    tracing_subscriber::filter::Targets::new()
+        .with_default(tracing_subscriber::filter::LevelFilter::INFO)
+}
+
+/// Reads `RUST_LOG`: comma-separated pieces, each a level (`off`, `error`, `warn`, `info`,
+/// `debug`, `trace`: the default for every target) or `target=level` (that target and the
+/// modules under it, by prefix); spaces around pieces and empty pieces are ignored, and a
+/// later piece for the same target wins. Unset or blank is `info`. Anything else (a word
+/// that is not a level, a span or field filter) is an error rather than a guess.
+pub fn log_filter(value: Option<&str>) -> Result<tracing_subscriber::filter::Targets, String> {
+    use tracing_subscriber::filter::LevelFilter;
+    // (`LevelFilter` also reads "" as `error`, which no one means.)
+    let level = |l: &str| {
+        let l = l.trim();
+        match l.is_empty() {
+            true => Err("a level is missing".to_string()),
+            false => l.parse::<LevelFilter>().map_err(|_| format!("{l:?} is not a level")),
+        }
+    };
+    let mut default = LevelFilter::INFO;
+    let mut targets: Vec<(String, LevelFilter)> = Vec::new();
+    for piece in value.unwrap_or("").split(',').map(str::trim) {
+        if piece.is_empty() {
+            continue;
+        }
+        match piece.split_once('=') {
+            None => default = level(piece)?,
+            Some((target, l)) => {
+                let target = target.trim();
+                let ok = !target.is_empty()
+                    && target
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-');
+                if !ok {
+                    return Err(format!("{target:?} is not a target"));
+                }
+                let l = level(l)?;
+                targets.retain(|(t, _)| t != target);
+                targets.push((target.to_string(), l));
+            }
+        }
+    }
+    Ok(tracing_subscriber::filter::Targets::new()
+        .with_default(default)
+        .with_targets(targets))
 }
 
 fn env_or(name: &str, default: &str) -> String {
@@ -303,6 +358,45 @@ pub async fn app_from_env() -> Result<App, String> {
 mod tests {
     use super::*;
     use walletpay_ports::webhooks::WebhookSender;
+
+    #[test]
+    fn rust_log_reads_levels_and_targets() {
+        use tracing::Level;
+        let f = log_filter(Some(" info , walletpay_app=debug,,")).unwrap();
+        assert!(f.would_enable("walletpay_app::payments", &Level::DEBUG));
+        assert!(!f.would_enable("walletpay_app", &Level::TRACE));
+        assert!(f.would_enable("hyper", &Level::INFO));
+        assert!(!f.would_enable("hyper", &Level::DEBUG));
+        for unset in [None, Some(""), Some(" , ")] {
+            let f = log_filter(unset).unwrap();
+            assert!(f.would_enable("walletpay_app", &Level::INFO), "{unset:?}");
+            assert!(!f.would_enable("walletpay_app", &Level::DEBUG), "{unset:?}");
+        }
+        let f = log_filter(Some("warn,hyper=off,hyper=error")).unwrap();
+        assert!(f.would_enable("hyper", &Level::ERROR), "the later piece wins");
+        assert!(!f.would_enable("walletpay_app", &Level::INFO));
+        for bad in ["warning", "walletpay_app=", "walletpay_app=loud", "=debug", "x[{id=1}]=debug"] {
+            assert!(log_filter(Some(bad)).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    /// The installed subscriber lets `RUST_LOG` raise the level past the formatter's own
+    /// `info` cap.
+    #[test]
+    fn rust_log_debug_reaches_the_log() {
+        let filter = log_filter(Some("info,walletpay_app=debug")).unwrap();
+        let (debug_ours, debug_theirs, info_theirs) =
+            tracing::subscriber::with_default(log_subscriber(filter), || {
+                (
+                    tracing::enabled!(target: "walletpay_app::risk", tracing::Level::DEBUG),
+                    tracing::enabled!(target: "hyper", tracing::Level::DEBUG),
+                    tracing::enabled!(target: "hyper", tracing::Level::INFO),
+                )
+            });
+        assert!(debug_ours, "debug for walletpay_app is filtered out");
+        assert!(!debug_theirs);
+        assert!(info_theirs);
+    }
 
     /// At delivery, whatever the URL passed when it was set: a loopback receiver, by address
     /// or by a name that resolves to it, is never connected to.
