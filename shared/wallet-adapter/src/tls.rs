@@ -1,13 +1,19 @@
 //! The one TLS client configuration every outbound HTTP client of the process shares (the
 //! adapters', the webhook sender's): certificates verified against the system's trust
-//! roots, which are read once, on the first handshake, not each time a client is built.
+//! roots, which are read on the first handshake (once for this configuration, once for
+//! each mutual-TLS client), not each time a client is built.
 //!
 //! A Lambda function builds its clients at start-up, before its first poll of the Runtime
 //! API; reading the system store there (about 150 files per client, for each of several
 //! clients) was most of the functions' init time, on a function that has a fraction of a
 //! vCPU. Deferring the read to the first handshake costs that handshake one read, once per
-//! process. If the store cannot be read, every handshake fails: nothing is ever trusted
-//! without it.
+//! process. If the store cannot be read, every handshake that needs it fails: nothing is
+//! trusted without it (a mutual-TLS client with its bank's CA still trusts that CA).
+//!
+//! What *ring* does not do, and we therefore never offer: post-quantum key exchange
+//! (X25519MLKEM768; connections use X25519 or the NIST curves) and ECDSA over P-521 (a
+//! server or a Pix client key on P-521 fails closed, at the handshake or when the client is
+//! made).
 //!
 //! The cryptography is *ring*'s, for every TLS connection of the process (these clients,
 //! the AWS SDK's, the Pix sandbox's server): one provider, and the smaller of the two that
@@ -112,6 +118,7 @@ static CONFIG: LazyLock<rustls::ClientConfig> = LazyLock::new(|| {
 });
 
 /// A client builder on the shared TLS configuration.
+#[allow(clippy::disallowed_methods)] // the one place a client is started (clippy.toml)
 pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().tls_backend_preconfigured(CONFIG.clone())
 }
@@ -123,12 +130,16 @@ pub enum MutualTlsError {
     Certificate(String),
     #[error("client key: {0}")]
     Key(String),
+    #[error("client certificate and key: {0}")]
+    Identity(String),
     #[error("bank CA: {0}")]
     Ca(String),
 }
 
 /// A client builder that presents `certificate` (PEM, the chain from ours up) with its
-/// `key` (PEM), verifying the server against the system's roots and `ca` (PEM), if given.
+/// `key` (PEM), verifying the server against the system's roots and `ca` (PEM), unless it
+/// is absent or blank. Everything is checked here, before any connection: a CA that is
+/// PEM but no usable certificate is refused now, not at the first handshake.
 pub fn mutual_client_builder(
     certificate: &str,
     key: &str,
@@ -146,7 +157,7 @@ pub fn mutual_client_builder(
     }
     let key = PrivateKeyDer::from_pem_slice(key.as_bytes())
         .map_err(|e| MutualTlsError::Key(e.to_string()))?;
-    let roots = match ca {
+    let roots = match ca.filter(|ca| !ca.trim().is_empty()) {
         Some(ca) => {
             let roots = CertificateDer::pem_slice_iter(ca.as_bytes())
                 .collect::<Result<Vec<_>, _>>()
@@ -154,18 +165,26 @@ pub fn mutual_client_builder(
             if roots.is_empty() {
                 return Err(MutualTlsError::Ca("no certificate in the PEM".into()));
             }
+            let mut anchors = rustls::RootCertStore::empty();
+            for root in &roots {
+                anchors
+                    .add(root.clone())
+                    .map_err(|e| MutualTlsError::Ca(e.to_string()))?;
+            }
             roots
         }
         None => Vec::new(),
     };
     let mut config = builder(roots)
         .with_client_auth_cert(chain, key)
-        .map_err(|e| MutualTlsError::Key(e.to_string()))?;
+        .map_err(|e| MutualTlsError::Identity(e.to_string()))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
+    #[allow(clippy::disallowed_methods)] // with this module's configuration (clippy.toml)
+    let client = reqwest::Client::builder().tls_backend_preconfigured(config);
+    Ok(client)
 }
 
-/// The provider's default TLS server configuration builder (a sandbox's).
+/// The process's TLS provider, for a sandbox's server.
 #[cfg(feature = "sandbox")]
 pub(crate) fn server_provider() -> Arc<CryptoProvider> {
     provider()
@@ -173,6 +192,32 @@ pub(crate) fn server_provider() -> Arc<CryptoProvider> {
 
 #[cfg(all(test, feature = "sandbox"))]
 mod tests {
+    use super::{mutual_client_builder, MutualTlsError};
+    use crate::pix::{SANDBOX_CA, SANDBOX_CLIENT_CERT, SANDBOX_CLIENT_KEY, SANDBOX_STRANGER_KEY};
+
+    /// A blank CA is no CA; a CA that is PEM around something that is not a certificate,
+    /// and a key that is not the certificate's, are refused when the client is made.
+    #[test]
+    fn mutual_tls_material_is_checked_when_the_client_is_made() {
+        let (cert, key) = (SANDBOX_CLIENT_CERT, SANDBOX_CLIENT_KEY);
+        for ca in [None, Some(""), Some("  \n"), Some(SANDBOX_CA)] {
+            assert!(mutual_client_builder(cert, key, ca).is_ok(), "{ca:?}");
+        }
+        let junk = "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQ==\n-----END CERTIFICATE-----\n";
+        assert!(matches!(
+            mutual_client_builder(cert, key, Some(junk)),
+            Err(MutualTlsError::Ca(_))
+        ));
+        assert!(matches!(
+            mutual_client_builder(cert, key, Some("no PEM here")),
+            Err(MutualTlsError::Ca(_))
+        ));
+        assert!(matches!(
+            mutual_client_builder(cert, SANDBOX_STRANGER_KEY, None),
+            Err(MutualTlsError::Identity(_))
+        ));
+    }
+
     /// The shared configuration verifies: a server whose certificate no system root signed
     /// (the Pix sandbox's, from its own CA) is refused at the handshake, so a client built
     /// on it never talks to an unverified peer.

@@ -51,6 +51,11 @@ impl Checked for PixCredentials {
                 return Err(format!("`{field}` is not PEM"));
             }
         }
+        if let Some(ca) = self.ca.as_deref().filter(|ca| !ca.trim().is_empty()) {
+            if !ca.contains("-----BEGIN") {
+                return Err("`ca` is not PEM (leave it empty for a public CA)".into());
+            }
+        }
         credentials::required("pix_key", &self.pix_key)?;
         credentials::required("merchant_name", &self.merchant_name)?;
         credentials::required("merchant_city", &self.merchant_city)
@@ -77,10 +82,26 @@ impl PixConfig {
 
 /// The mutual-TLS client, built from the credentials it was made with.
 struct Session {
-    /// The certificate it presents, to notice a rotation.
-    certificate: String,
+    /// A digest of the certificate, key and CA it was made with, to notice a rotation of
+    /// any of them.
+    identity: [u8; 32],
     http: reqwest::Client,
     token: Option<(String, Instant)>,
+}
+
+/// What a mutual-TLS session was made with, as one digest (the key is not kept in the clear).
+fn identity(creds: &PixCredentials) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        creds.certificate.as_str(),
+        creds.private_key.expose_secret(),
+        creds.ca.as_deref().unwrap_or(""),
+    ] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
 }
 
 pub struct Pix {
@@ -109,14 +130,12 @@ impl Pix {
         self.credentials.load().await
     }
 
-    /// The mutual-TLS client for these credentials (made again when the certificate was
-    /// rotated).
+    /// The mutual-TLS client for these credentials (made again when the certificate, the
+    /// key or the CA was rotated).
     fn client(&self, creds: &PixCredentials) -> Result<reqwest::Client, AdapterError> {
+        let identity = identity(creds);
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = session
-            .as_ref()
-            .filter(|s| s.certificate == creds.certificate)
-        {
+        if let Some(s) = session.as_ref().filter(|s| s.identity == identity) {
             return Ok(s.http.clone());
         }
         let b = crate::tls::mutual_client_builder(
@@ -131,7 +150,7 @@ impl Pix {
             .build()
             .map_err(|e| AdapterError::Config(format!("TLS client: {e}")))?;
         *session = Some(Session {
-            certificate: creds.certificate.clone(),
+            identity,
             http: http.clone(),
             token: None,
         });
@@ -179,8 +198,8 @@ impl Pix {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_mut()
-            // Only for the session (certificate) it was fetched over.
-            .filter(|s| s.certificate == creds.certificate)
+            // Only for the session it was fetched over.
+            .filter(|s| s.identity == identity(creds))
         {
             s.token = Some((t.access_token.clone(), until));
         }
