@@ -71,7 +71,9 @@ pub fn log_filter(value: Option<&str>) -> Result<tracing_subscriber::filter::Tar
         let l = l.trim();
         match l.is_empty() {
             true => Err("a level is missing".to_string()),
-            false => l.parse::<LevelFilter>().map_err(|_| format!("{l:?} is not a level")),
+            false => l
+                .parse::<LevelFilter>()
+                .map_err(|_| format!("{l:?} is not a level")),
         }
     };
     let mut default = LevelFilter::INFO;
@@ -373,9 +375,18 @@ mod tests {
             assert!(!f.would_enable("walletpay_app", &Level::DEBUG), "{unset:?}");
         }
         let f = log_filter(Some("warn,hyper=off,hyper=error")).unwrap();
-        assert!(f.would_enable("hyper", &Level::ERROR), "the later piece wins");
+        assert!(
+            f.would_enable("hyper", &Level::ERROR),
+            "the later piece wins"
+        );
         assert!(!f.would_enable("walletpay_app", &Level::INFO));
-        for bad in ["warning", "walletpay_app=", "walletpay_app=loud", "=debug", "x[{id=1}]=debug"] {
+        for bad in [
+            "warning",
+            "walletpay_app=",
+            "walletpay_app=loud",
+            "=debug",
+            "x[{id=1}]=debug",
+        ] {
             assert!(log_filter(Some(bad)).is_err(), "{bad:?} was accepted");
         }
     }
